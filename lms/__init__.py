@@ -1,0 +1,130 @@
+"""Kho học liệu số: the Flask application."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+
+from lms.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then the instance file, LMS_* variables, ``overrides``."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
+    )
+    load_config(app, overrides)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from lms.errors import register_error_handlers
+    from lms.web import init_request_hooks
+
+    init_request_hooks(app)
+    register_error_handlers(app)
+    _check_production_accounts(app)
+    return app
+
+
+def _select_locale() -> str:
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if not has_request_context():
+        # The command line and the worker speak to operators, in the code base's language.
+        return "en"
+    chosen = session.get("locale")
+    if chosen in ("vi", "en"):
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in ("vi", "en"):
+        return current_user.locale
+    return "vi"
+
+
+def _init_extensions(app: Flask) -> None:
+    from lms import jobs
+    from lms.auth.services import load_session_user
+    from lms.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_session_user)
+    jobs.init_app(app)
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+
+    @app.context_processor
+    def _template_helpers() -> dict[str, Any]:
+        from flask_babel import get_locale
+        from flask_login import current_user
+
+        from lms.permissions import can
+
+        return {
+            "can": lambda action, obj=None: can(current_user, action, obj),
+            "current_locale": str(get_locale()),
+            "request_path": request.full_path.rstrip("?") if request else "/",
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lms.admin.views import bp as admin_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.jobs_views import bp as jobs_bp
+    from lms.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
+
+
+def _check_production_accounts(app: Flask) -> None:
+    """Refuse to serve production while demo accounts (with printed passwords) exist."""
+    if app.config["ENV"] != "production":
+        return
+    from sqlalchemy import inspect, select
+    from sqlalchemy.exc import OperationalError
+
+    from lms.config import ConfigurationError
+    from lms.extensions import db
+    from lms.models import User
+
+    with app.app_context():
+        try:
+            if not inspect(db.engine).has_table("users"):
+                return  # not migrated yet: `lms db upgrade` must be able to run
+            demo = db.session.scalars(
+                select(User.username).where(User.is_demo.is_(True), User.active.is_(True))
+            ).all()
+        except OperationalError:
+            return  # database down: /health reports it; refusing to boot would hide why
+        finally:
+            db.session.remove()
+            # No pooled connection may outlive the check: gunicorn forks workers after it.
+            db.engine.dispose()
+    if demo:
+        raise ConfigurationError(
+            f"Demo accounts exist in this production database ({', '.join(demo)}). Disable or "
+            "delete them before starting in production."
+        )

@@ -1,0 +1,290 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from lms.admin import services
+from lms.admin.forms import GroupForm, UnitForm, UserForm
+from lms.auth.forms import EmptyForm
+from lms.auth.services import find_user
+from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
+from lms.extensions import db
+from lms.models import AuditEvent, Group, RoleName
+from lms.permissions import can
+from lms.web import no_store
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    no_store()
+    if not can(current_user, "manage_users"):
+        raise PermissionDenied()
+
+
+def _unit_options() -> list[tuple[int, str]]:
+    """(id, indented name) for every unit in tree order, after a "none" entry with id 0."""
+    options = [(0, "—")]
+    for unit, depth in services.unit_tree():
+        options.append((unit.id, "\u00a0\u00a0" * depth + unit.name))
+    return options
+
+
+def _unit_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in _unit_options()]
+
+
+def _group_choices() -> list[SelectChoice]:
+    return [SelectChoice(g.id, g.name)
+            for g in db.session.scalars(select(Group).order_by(Group.name))]
+
+
+def _optional_unit(unit_id: int | None):
+    return services.get_unit(unit_id) if unit_id else None
+
+
+# --- users ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+def users():
+    query = request.args.get("q", "")[:100]
+    role = request.args.get("role", "")
+    role = role if role in {str(r) for r in RoleName} else ""
+    unit_id = request.args.get("unit", type=int)
+    status = request.args.get("status", "")
+    active = {"active": True, "inactive": False}.get(status)
+    stmt = services.list_users(query=query, role=role, unit_id=unit_id, active=active)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=50,
+                       error_out=False)
+    return render_template("admin/users.html", page=page, units=_unit_options(),
+                           filters={"q": query, "role": role, "unit": unit_id or 0,
+                                    "status": status}, action_form=EmptyForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    form = UserForm()
+    form.unit_id.choices = _unit_choices()
+    form.groups.choices = _group_choices()
+    if request.method == "GET":
+        form.roles.data = [str(RoleName.LEARNER)]
+    if form.validate_on_submit():
+        unit = _optional_unit(form.unit_id.data)
+        data = services.UserInput(
+            username=form.username.data,
+            full_name=form.full_name.data or "",
+            password=form.password.data or None,
+            roles=tuple(form.roles.data),
+            unit_path=unit.path if unit else None,
+            rank=form.rank.data,
+            email=form.email.data,
+        )
+        try:
+            user, generated = services.create_user(current_user, data)
+            if form.groups.data:
+                services.update_user(
+                    current_user, user, full_name=user.full_name, rank=user.rank,
+                    email=user.email, unit=user.unit, roles=user.role_names,
+                    groups=[services.get_group(g) for g in form.groups.data],
+                )
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            return render_template("admin/user_form.html", form=form, user=None), error.status
+        if generated:
+            flash(_("Account %(name)s created. Its one-time password is: %(pw)s",
+                    name=user.username, pw=generated), "success")
+        else:
+            flash(_("Account %(name)s created.", name=user.username), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    user = services.get_user(user_id)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    form.unit_id.choices = _unit_choices()
+    form.groups.choices = _group_choices()
+    # The username is fixed once created; the form shows it read-only.
+    form.username.data = user.username
+    if request.method == "GET":
+        form.unit_id.data = user.unit_id or 0
+        form.roles.data = sorted(user.role_names)
+        form.groups.data = [g.id for g in user.groups]
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user, user,
+                full_name=form.full_name.data or "",
+                rank=form.rank.data, email=form.email.data,
+                unit=_optional_unit(form.unit_id.data),
+                roles=form.roles.data,
+                groups=[services.get_group(g) for g in form.groups.data or []],
+            )
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            return render_template("admin/user_form.html", form=form, user=user,
+                                   action_form=EmptyForm()), error.status
+        flash(_("Changes to %(name)s saved.", name=user.username), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/user_form.html", form=form, user=user,
+                           action_form=EmptyForm()), status
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+def user_reset_password(user_id: int):
+    user = services.get_user(user_id)
+    if EmptyForm().validate_on_submit():
+        password = services.reset_password(current_user, user)
+        flash(_("New one-time password for %(name)s: %(pw)s. It must be changed at next login.",
+                name=user.username, pw=password), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/active")
+def user_set_active(user_id: int):
+    user = services.get_user(user_id)
+    active = request.form.get("active") == "1"
+    if EmptyForm().validate_on_submit():
+        services.set_active(current_user, user, active)
+        flash(_("Account enabled.") if active else _("Account disabled."), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- units ---------------------------------------------------------------------------------
+
+@bp.route("/units", methods=["GET", "POST"])
+def units():
+    form = UnitForm()
+    form.parent_id.choices = _unit_choices()
+    if form.validate_on_submit():
+        try:
+            services.create_unit(current_user, form.name.data,
+                                 _optional_unit(form.parent_id.data))
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            return render_template("admin/units.html", form=form, tree=services.unit_tree(),
+                                   action_form=EmptyForm()), error.status
+        flash(_("Unit created."), "success")
+        return redirect(url_for("admin.units"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/units.html", form=form, tree=services.unit_tree(),
+                           action_form=EmptyForm()), status
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+def unit_edit(unit_id: int):
+    unit = services.get_unit(unit_id)
+    form = UnitForm(obj=unit if request.method == "GET" else None)
+    # Offer every unit as a parent: choosing a descendant is refused with a clear message.
+    form.parent_id.choices = _unit_choices()
+    if request.method == "GET":
+        form.parent_id.data = unit.parent_id or 0
+    if form.validate_on_submit():
+        try:
+            services.update_unit(current_user, unit, name=form.name.data,
+                                 parent=_optional_unit(form.parent_id.data))
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            db.session.refresh(unit)
+            return render_template("admin/unit_form.html", form=form, unit=unit,
+                                   action_form=EmptyForm()), error.status
+        flash(_("Unit saved."), "success")
+        return redirect(url_for("admin.units"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/unit_form.html", form=form, unit=unit,
+                           action_form=EmptyForm()), status
+
+
+@bp.post("/units/<int:unit_id>/delete")
+def unit_delete(unit_id: int):
+    unit = services.get_unit(unit_id)
+    if EmptyForm().validate_on_submit():
+        services.delete_unit(current_user, unit)
+        flash(_("Unit deleted."), "success")
+    return redirect(url_for("admin.units"))
+
+
+# --- groups --------------------------------------------------------------------------------
+
+@bp.get("/groups")
+def groups():
+    all_groups = db.session.scalars(select(Group).order_by(Group.name)).all()
+    return render_template("admin/groups.html", groups=all_groups)
+
+
+@bp.route("/groups/new", methods=["GET", "POST"], defaults={"group_id": None})
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
+def group_edit(group_id: int | None):
+    group = services.get_group(group_id) if group_id else None
+    form = GroupForm(obj=group if request.method == "GET" else None)
+    if request.method == "GET" and group is not None:
+        form.members.data = "\n".join(u.username for u in group.members)
+    if form.validate_on_submit():
+        try:
+            members = []
+            for name in (form.members.data or "").split():
+                user = find_user(name)
+                if user is None:
+                    raise ValidationError(_("No user named %(name)s.", name=name))
+                members.append(user)
+            group = services.save_group(current_user, group, name=form.name.data,
+                                        description=form.description.data or "", members=members)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            return render_template("admin/group_form.html", form=form, group=group), error.status
+        flash(_("Group saved."), "success")
+        return redirect(url_for("admin.groups"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/group_form.html", form=form, group=group), status
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+def _parse_day(value: str | None, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+@bp.get("/audit")
+def audit_log():
+    if not can(current_user, "view_audit_log"):
+        raise PermissionDenied()
+    args = request.args
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    filters = {key: args.get(key, "")[:64] for key in ("action", "actor", "outcome", "since",
+                                                        "until")}
+    if filters["action"]:
+        stmt = stmt.where(AuditEvent.action == filters["action"])
+    if filters["actor"]:
+        stmt = stmt.where(AuditEvent.actor_name == filters["actor"])
+    if filters["outcome"]:
+        stmt = stmt.where(AuditEvent.outcome == filters["outcome"])
+    if since := _parse_day(filters["since"]):
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until := _parse_day(filters["until"], end=True):
+        stmt = stmt.where(AuditEvent.at <= until)
+    page = db.paginate(stmt, page=args.get("page", 1, type=int),
+                       per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(
+        AuditEvent.action)).all()
+    return render_template("admin/audit.html", page=page, filters=filters, actions=actions)

@@ -1,0 +1,148 @@
+"""The ``lms`` command line. ``lms --help`` builds no app and touches nothing."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
+from flask_migrate.cli import db as db_group
+
+from lms.errors import ServiceError
+
+
+def _create_app():
+    from lms import create_app
+
+    return create_app()
+
+
+@click.group(cls=AppGroup, help="Kho học liệu số: service, worker and maintenance commands.")
+def cli() -> None:
+    """The command group; every subcommand runs inside an application context."""
+
+
+cli.add_command(db_group)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+def fail(message: str) -> None:
+    """Print ``message`` to stderr and exit with status 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@cli.group("user", help="Manage accounts.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="admin, curator, instructor, trainer or learner (repeatable).")
+@click.option("--unit", "unit_path", help="Unit path, names separated by '/'.")
+@click.option("--full-name", default="", help="The person's full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, full_name: str,
+                password_stdin: bool) -> None:
+    """Create an account. Without --password-stdin a one-time password is printed."""
+    from lms.admin.services import UserInput, create_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user, generated = create_user(None, UserInput(
+            username=username, full_name=full_name, password=password, roles=roles,
+            unit_path=unit_path))
+    except ServiceError as error:
+        fail(error.message)
+    click.echo(f"Created {user.username} ({', '.join(sorted(user.role_names))}).")
+    if generated:
+        click.echo(f"One-time password (must be changed at first login): {generated}")
+
+
+@cli.group("unit", help="Manage the unit tree.")
+def unit_group() -> None:
+    pass
+
+
+@unit_group.command("create")
+@click.argument("path")
+def unit_create(path: str) -> None:
+    """Create the unit at PATH (e.g. "Học viện Hậu cần/Khoa Tài chính"), with missing parents."""
+    from lms.admin.services import create_unit_path
+
+    try:
+        unit, created = create_unit_path(None, path)
+    except ServiceError as error:
+        fail(error.message)
+    if created:
+        for new in created:
+            click.echo(f"Created {new.path}")
+    else:
+        click.echo(f"{unit.path} already exists.")
+
+
+@cli.command("demo")
+def demo_command() -> None:
+    """Load demo units and one account per role (idempotent; refused in production)."""
+    from lms.demo import load_demo
+
+    if current_app.config["ENV"] == "production":
+        fail("lms demo is refused in production: demo accounts have printed passwords.")
+    logins = load_demo(Path(current_app.instance_path))
+    click.echo("Demo accounts (username / password / roles):")
+    for login in logins:
+        click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")
+
+
+@cli.command("worker")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
+def worker_command(threads: int | None) -> None:
+    """Run background jobs and schedules until SIGTERM or Ctrl-C (finishing running jobs)."""
+    from lms.jobs import huey_for
+
+    app = current_app._get_current_object()
+    if app.config["JOBS_IMMEDIATE"]:
+        fail("JOBS_IMMEDIATE is on: jobs run inline, there is nothing for a worker to do.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    consumer = huey_for(app).create_consumer(
+        workers=threads or app.config["WORKER_THREADS"],
+        worker_type="thread",
+        periodic=True,
+        graceful_signal="TERM",
+    )
+    click.echo("Worker started; stop with Ctrl-C or SIGTERM.")
+    consumer.run()
+
+
+@cli.command("run", context_settings={"ignore_unknown_options": False})
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for the whole LAN).")
+@click.option("--port", default=5000, show_default=True, type=int)
+def run_command(host: str, port: int) -> None:
+    """Development server plus a worker, in one command; Ctrl-C stops both."""
+    app = current_app._get_current_object()
+    worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
+    try:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def main() -> None:
+    cli.main(obj=ScriptInfo(create_app=_create_app, set_debug_flag=False))

@@ -1,0 +1,140 @@
+"""Configuration: defaults, then ``instance/config.toml``, then ``LMS_*`` environment variables.
+
+Every setting can be given in the instance file (same key, e.g. ``DATABASE_URL = "..."``) or
+in the environment with the ``LMS_`` prefix (``LMS_DATABASE_URL``). Tests pass overrides last.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEMO_USERNAMES = ("admin", "thuthu", "giangvien", "huanluyen", "hocvien")
+
+
+class ConfigurationError(RuntimeError):
+    """The service refuses to start with this configuration."""
+
+
+class Config:
+    ENV = "development"
+    DATABASE_URL: str | None = None
+    DATA_DIR: str | None = None
+    SECRET_KEY: str | None = None
+    REDIS_URL: str | None = None
+    ALLOW_SQLITE_IN_PRODUCTION = False
+    # Unset: answer on every host name and address (LAN deployments). Set a list in
+    # production to refuse other Host headers with 400.
+    TRUSTED_HOSTS: list[str] | None = None
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500_000
+    MAX_FORM_PARTS = 1000
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+
+    # Login throttling: failures allowed per window, per account and per client address.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+    PASSWORD_MIN_LENGTH = 10
+    PASSWORD_MAX_LENGTH = 1024
+
+    # Background jobs: tests set JOBS_IMMEDIATE to run jobs inline.
+    JOBS_IMMEDIATE = False
+    WORKER_THREADS = 2
+
+    AUDIT_PAGE_SIZE = 50
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` in layers and derive the settings other code relies on.
+
+    :raise ConfigurationError: a production instance lacks a safe setting.
+    """
+    app.config.from_object(Config)
+    app.config.from_file("config.toml", load=tomllib.load, text=False, silent=True)
+    app.config.from_prefixed_env("LMS")
+    app.config.update(overrides or {})
+
+    instance = Path(app.instance_path)
+    production = app.config["ENV"] == "production"
+    data_dir = Path(app.config["DATA_DIR"] or instance / "data")
+    app.config["DATA_DIR"] = str(data_dir)
+
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    if not url:
+        url = f"sqlite:///{instance / 'lms.sqlite'}"
+    url = _normalise_database_url(url)
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # SQLite needs no pool pre-ping and would warn about it on some versions.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+
+    if production:
+        _check_production(app.config, url)
+        app.config.update(
+            SESSION_COOKIE_SECURE=True,
+            SESSION_COOKIE_NAME="__Host-session",
+            REMEMBER_COOKIE_SECURE=True,
+        )
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _development_secret(instance)
+
+
+def _normalise_database_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; plain postgresql:// URLs would ask for psycopg2.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _check_production(config: Mapping[str, Any], url: str) -> None:
+    if not config["SECRET_KEY"]:
+        raise ConfigurationError(
+            "LMS_SECRET_KEY must be set in production (a long random string, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    if len(str(config["SECRET_KEY"])) < 32:
+        raise ConfigurationError("LMS_SECRET_KEY must be at least 32 characters in production.")
+    if url.startswith("sqlite") and not config["ALLOW_SQLITE_IN_PRODUCTION"]:
+        raise ConfigurationError(
+            "SQLite is for the embedded demo. Set LMS_DATABASE_URL to PostgreSQL, or "
+            "LMS_ALLOW_SQLITE_IN_PRODUCTION=true to accept a single-machine SQLite deployment."
+        )
+
+
+def _development_secret(instance: Path) -> str:
+    """Generate the development secret once and keep it, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        # Write aside, then link into place: a web process and a worker starting together
+        # must end up with the same key.
+        tmp = instance / f".secret_key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

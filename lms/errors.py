@@ -1,0 +1,147 @@
+"""Domain errors raised by services, and their mapping to HTTP in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A rule refused the operation; the message is safe to show to the user."""
+
+    status = 400
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        super().__init__(message or self.default_message())
+        self.details = details
+
+    def default_message(self) -> str:
+        return str(_l("The request could not be carried out."))
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ValidationError(ServiceError):
+    status = 422
+
+
+class NotFound(ServiceError):
+    status = 404
+
+    def default_message(self) -> str:
+        return str(_l("The page or object you asked for does not exist."))
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+
+    def default_message(self) -> str:
+        return str(_l("You do not have permission to do this."))
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class TooManyAttempts(ServiceError):
+    status = 429
+
+    def default_message(self) -> str:
+        return str(_l("Too many attempts. Please wait a few minutes and try again."))
+
+
+# Errors a user can fix by changing what they typed: forms show them beside the form.
+FORM_ERRORS = (ValidationError, Conflict)
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    403: _l("Access denied"),
+    404: _l("Not found"),
+    409: _l("Conflict"),
+    410: _l("No longer available"),
+    413: _l("Too large"),
+    422: _l("Invalid data"),
+    429: _l("Too many requests"),
+    500: _l("Internal error"),
+    503: _l("Service unavailable"),
+}
+
+GENERIC_MESSAGES = {
+    400: _l("The request was not understood. Please go back and try again."),
+    403: _l("You do not have permission to do this."),
+    404: _l("The page or object you asked for does not exist."),
+    410: _l("This item has been withdrawn."),
+    413: _l("The upload or form is larger than the allowed limit."),
+    429: _l("Too many attempts. Please wait a few minutes and try again."),
+    500: _l("Something went wrong on our side. The error has been recorded."),
+    503: _l("The service is temporarily unavailable."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/health")) or (
+        request.accept_mimetypes.best_match(["application/json", "text/html"])
+        == "application/json"
+    )
+
+
+def error_response(status: int, message: str | None = None):
+    message = message or str(GENERIC_MESSAGES.get(status, GENERIC_MESSAGES[400]))
+    request_id = getattr(g, "request_id", None)
+    if wants_json():
+        body = {"status": status, "message": message, "request_id": request_id}
+        return jsonify(error=body), status
+    title = ERROR_TITLES.get(status, ERROR_TITLES[400])
+    return (
+        render_template(
+            "error.html", status=status, title=title, message=message, request_id=request_id
+        ),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def handle_service_error(error: ServiceError):
+        from lms.extensions import db
+
+        db.session.rollback()
+        return error_response(error.status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        from lms import audit
+        from lms.extensions import db
+
+        db.session.rollback()
+        audit.record(
+            "csrf_failure", outcome="denied", details={"path": request.path}, standalone=True
+        )
+        return error_response(
+            400,
+            str(_l("Your form has expired or was not sent from this site. "
+                   "Please reload the page and try again.")),
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 405 or status not in ERROR_TITLES:
+            return error_response(status if status < 500 else 500, str(GENERIC_MESSAGES[400]))
+        return error_response(status)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        from lms.extensions import db
+
+        db.session.rollback()
+        log.exception("unhandled error (request %s)", getattr(g, "request_id", "-"))
+        return error_response(500)

@@ -1,0 +1,64 @@
+"""Health checks for ``GET /health``: database, data folder and job queue."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import text
+
+from lms.extensions import db
+
+OK, DEGRADED, FAIL = "ok", "degraded", "fail"
+
+
+def check_database() -> str:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any driver error means the same thing here: not reachable
+        db.session.rollback()
+        return FAIL
+    return OK
+
+
+def check_data_dir() -> str:
+    path = Path(current_app.config["DATA_DIR"])
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".health-"):
+            pass
+    except OSError:
+        return FAIL
+    return OK
+
+
+def check_jobs() -> str:
+    huey = current_app.extensions["huey"]
+    try:
+        pending = huey.pending_count()
+    except Exception:  # sqlite3/redis errors alike: the queue cannot be reached
+        return FAIL
+    # A long queue means the worker is not running or falling behind; the site still works.
+    return DEGRADED if pending > 1000 else OK
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "data_dir": check_data_dir,
+    "jobs": check_jobs,
+}
+
+
+def run_checks() -> tuple[str, dict[str, str]]:
+    results = {name: check() for name, check in CHECKS.items()}
+    if results["database"] == FAIL or results["data_dir"] == FAIL:
+        overall = FAIL
+    elif any(value != OK for value in results.values()):
+        overall = DEGRADED
+    else:
+        overall = OK
+    return overall, results
+
+

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from lms.auth.services import set_preferred_locale
+from lms.main.health import FAIL, run_checks
+from lms.web import safe_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html")
+
+
+@bp.post("/language")
+def set_language():
+    """Remember the chosen UI language in the session (and on the account)."""
+    language = request.form.get("language", "")
+    if language in ("vi", "en"):
+        session["locale"] = language
+        if current_user.is_authenticated:
+            set_preferred_locale(current_user, language)
+    return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@bp.get("/health")
+def health():
+    overall, checks = run_checks()
+    return jsonify(status=overall, checks=checks), (503 if overall == FAIL else 200)

@@ -1,0 +1,189 @@
+"""Jobs, /health, error pages, i18n, security headers and the audit log's guarantees."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
+
+from lms import audit
+from lms.extensions import db
+from lms.jobs import JobContext, enqueue, job
+from lms.models import AuditEvent, Job, ThrottleCounter
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.functional
+
+
+@job("tests.count_to")
+def count_to(ctx: JobContext, n: int) -> dict[str, int]:
+    for i in range(1, n + 1):
+        ctx.progress(i, n, f"step {i}")
+    return {"counted": n}
+
+
+@job("tests.explode")
+def explode(ctx: JobContext) -> None:
+    raise RuntimeError("boom")
+
+
+def test_job_runs_and_records_progress_and_result(app):
+    with app.app_context():
+        row = enqueue("tests.count_to", n=3)
+        assert (row.status, row.progress_done, row.progress_total) == ("done", 3, 3)
+        assert row.result == {"counted": 3}
+        assert row.started_at <= row.finished_at
+
+
+def test_failed_job_is_recorded_not_raised(app):
+    with app.app_context():
+        row = enqueue("tests.explode")
+        assert row.status == "failed"
+        assert "boom" in row.message
+
+
+def test_unknown_job_is_refused(app):
+    with app.app_context(), pytest.raises(KeyError):
+        enqueue("no.such.job")
+    with app.app_context():
+        assert db.session.scalars(select(Job)).all() == []
+
+
+def test_scheduled_maintenance_job_expires_old_counters(app):
+    from datetime import timedelta
+
+    from lms.db import utcnow
+
+    with app.app_context():
+        old = utcnow() - timedelta(days=1)
+        db.session.add_all([ThrottleCounter(key="old", window_start=old, count=3),
+                            ThrottleCounter(key="new", window_start=utcnow(), count=1)])
+        db.session.commit()
+        row = enqueue("maintenance.expire_throttle_counters")
+        assert row.result == {"deleted": 1}
+        assert [c.key for c in db.session.scalars(select(ThrottleCounter))] == ["new"]
+
+
+def test_job_status_is_visible_to_its_owner_only(app, browser, users, client):
+    with app.app_context():
+        from lms.models import User
+
+        owner = db.session.get(User, users["learner"].id)
+        job_id = enqueue("tests.count_to", owner=owner, n=2).id
+    assert client.get(f"/jobs/{job_id}.json").status_code == 302  # anonymous: log in first
+    browser.login("trainer", PASSWORD)
+    assert client.get(f"/jobs/{job_id}.json").status_code == 404
+    browser.logout()
+    browser.login("learner", PASSWORD)
+    data = client.get(f"/jobs/{job_id}.json").get_json()
+    assert data["status"] == "done" and data["progress"]["percent"] == 100
+    assert data["result"] == {"counted": 2}
+    assert client.get(f"/jobs/{job_id}").status_code == 200
+
+
+def test_health_reports_every_check(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok", "checks": {"database": "ok", "data_dir": "ok", "jobs": "ok"}}
+
+
+def test_health_fails_with_503_when_the_data_dir_is_unusable(app, client, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    app.config["DATA_DIR"] = str(blocker / "data")
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "fail" and body["checks"]["data_dir"] == "fail"
+    assert str(tmp_path) not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status, url", [(404, "/no/such/page"), (405, "/health")])
+def test_error_pages_reveal_nothing_internal(client, status, url):
+    response = client.post(url) if status == 405 else client.get(url)
+    assert response.status_code == status
+    html = response.get_data(as_text=True)
+    assert "Traceback" not in html and "/work/" not in html and "werkzeug" not in html.lower()
+    assert response.headers["X-Request-Id"] in html
+
+
+def test_unexpected_errors_are_a_generic_500_page(app, client):
+    @app.get("/_boom")
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    response = client.get("/_boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "secret internal detail" not in html and "RuntimeError" not in html
+
+
+def test_oversized_body_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/login", data={"username": "x" * 5000})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410, 413, 429, 500])
+def test_every_error_page_renders_in_both_languages(app, client, status):
+    from flask import abort
+
+    app.add_url_rule(f"/_abort{status}", f"abort{status}", lambda: abort(status))
+    vi = client.get(f"/_abort{status}")
+    assert vi.status_code == status and '<html lang="vi">' in vi.get_data(as_text=True)
+    client.post("/language", data={"language": "en"})  # CSRF: refused, language unchanged
+    assert '<html lang="vi">' in client.get(f"/_abort{status}").get_data(as_text=True)
+
+
+def test_language_switch_is_remembered(browser, client):
+    home = client.get("/").get_data(as_text=True)
+    assert '<html lang="vi">' in home and "Đăng nhập" in home
+    response = browser.post("/language", {"language": "en", "next": "/login"})
+    assert response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Log in" in page
+    browser.post("/language", {"language": "vi", "next": "//evil.example"})
+    assert "Đăng nhập" in client.get("/").get_data(as_text=True)
+
+
+def test_language_choice_follows_the_account(app, browser, users):
+    from tests.conftest import Browser
+
+    browser.login("learner", PASSWORD)
+    browser.post("/language", {"language": "en"})
+    other = Browser(app.test_client())
+    other.login("learner", PASSWORD)
+    assert '<html lang="en">' in other.client.get("/").get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client):
+    headers = client.get("/").headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_audit_log_is_append_only(app):
+    with app.app_context():
+        audit.record("test_event", details={"note": "line\r\nLOGIN OK user=admin"})
+        db.session.commit()
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "test_event"))
+        assert event.details["note"] == "line\r\nLOGIN OK user=admin"
+        with pytest.raises(DBAPIError):
+            db.session.execute(update(AuditEvent).values(action="tampered"))
+        db.session.rollback()
+        with pytest.raises(DBAPIError):
+            db.session.execute(delete(AuditEvent))
+        db.session.rollback()
+        assert db.session.scalar(select(AuditEvent.action)) == "test_event"
+
+
+def test_audit_rows_join_the_transaction_they_describe(app):
+    with app.app_context():
+        audit.record("rolled_back_event")
+        db.session.rollback()
+        audit.record("standalone_event", standalone=True)
+        db.session.rollback()
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        assert actions == ["standalone_event"]
