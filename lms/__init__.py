@@ -73,6 +73,8 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
 
+    app.jinja_env.filters["json_text"] = _json_text
+
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
         from flask_babel import get_locale
@@ -87,9 +89,18 @@ def _init_extensions(app: Flask) -> None:
         }
 
 
+def _json_text(value: object) -> str:
+    """JSON with Vietnamese left readable; the template's autoescaping makes it safe HTML."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def _register_blueprints(app: Flask) -> None:
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
+    from lms.catalog.admin_views import bp as collections_admin_bp
+    from lms.catalog.views import bp as catalog_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
 
@@ -97,6 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -91,6 +91,43 @@ def unit_create(path: str) -> None:
         click.echo(f"{unit.path} already exists.")
 
 
+@cli.group("collection", help="Manage the collection tree.")
+def collection_group() -> None:
+    pass
+
+
+@collection_group.command("create")
+@click.argument("slug")
+@click.option("--title", required=True, help="Title (Vietnamese).")
+@click.option("--title-en", default="", help="Title (English).")
+@click.option("--parent", "parent_slug", help="Slug of the parent collection.")
+@click.option("--access", "default_access", default="internal", show_default=True,
+              help="Default access of new deposits: public, internal, unit, role, restricted.")
+@click.option("--steps", "workflow_steps", default=2, show_default=True, type=int,
+              help="Review steps: 1 (review and publish) or 2 (review, then final edit).")
+@click.option("--curator", "curators", multiple=True, help="Curator username (repeatable).")
+def collection_create(slug: str, title: str, title_en: str, parent_slug: str | None,
+                      default_access: str, workflow_steps: int, curators: tuple[str, ...]) -> None:
+    """Create a collection; SLUG is lower-case ASCII [a-z0-9-] (it becomes an OAI setSpec)."""
+    from lms.auth.services import find_user
+    from lms.catalog.services import create_collection, get_collection
+
+    try:
+        parent = get_collection(parent_slug) if parent_slug else None
+        users = []
+        for name in curators:
+            user = find_user(name)
+            if user is None:
+                fail(f"No user named {name}.")
+            users.append(user)
+        collection = create_collection(None, slug, title, parent=parent, title_en=title_en,
+                                       default_access=default_access,
+                                       workflow_steps=workflow_steps, curators=users)
+    except ServiceError as error:
+        fail(error.message)
+    click.echo(f"Created collection {collection.slug} ({collection.title}).")
+
+
 @cli.command("demo")
 def demo_command() -> None:
     """Load demo units and one account per role (idempotent; refused in production)."""
@@ -98,7 +135,11 @@ def demo_command() -> None:
 
     if current_app.config["ENV"] == "production":
         fail("lms demo is refused in production: demo accounts have printed passwords.")
+    from lms.catalog.demo import load_catalog_demo
+
     logins = load_demo(Path(current_app.instance_path))
+    created = load_catalog_demo()
+    click.echo(f"Demo collections ready; {created} demo materials published.")
     click.echo("Demo accounts (username / password / roles):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")

@@ -63,3 +63,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         # The web process and the worker write concurrently; WAL lets readers go on.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+        # SQLite's lower() folds only A-Z; "ĐỖ" must compare equal to "đỗ" as on PostgreSQL.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

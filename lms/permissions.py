@@ -45,7 +45,9 @@ POLICY: dict[str, Rule] = {
     "view_job": lambda user, obj: _is_user(user)
     and obj is not None
     and (obj.owner_id == user.id or user.is_admin),
-    # Feature rules (deposit, review, training) join this table as they arrive.
+    "manage_collections": _admin,
+    "purge_records": _admin,
+    # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": _has(RoleName.INSTRUCTOR),
     "curate": _has(RoleName.CURATOR),
     "train": _has(RoleName.TRAINER),

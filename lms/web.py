@@ -6,10 +6,12 @@ import re
 import secrets
 from urllib.parse import unquote
 
-from flask import Flask, Response, g
+from flask import Flask, Response, abort, g, request
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -34,6 +36,18 @@ def init_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = secrets.token_hex(8)
+
+    @app.before_request
+    def refuse_nul_and_broken_text() -> None:
+        # NUL is never meaningful in a URL or form, and PostgreSQL refuses it in text: stop it
+        # at the edge. U+FFFD is what undecodable (non-UTF-8) form bytes become. Metadata
+        # fields ("dc.*") are exempt: the metadata validator reports them per field.
+        values = [request.path, *(v for _k, v in request.args.items(multi=True))]
+        if request.method == "POST" and request.mimetype in FORM_TYPES:
+            values.extend(v for k, v in request.form.items(multi=True)
+                          if not k.startswith("dc."))
+        if any("\x00" in v or "\ufffd" in v for v in values):
+            abort(400)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -192,6 +192,14 @@ def live_server(app: Flask) -> Iterator[str]:
         server.server_close()
 
 
+@pytest.fixture(scope="session")
+def oai_dc_schema():
+    """oai_dc.xsd with its imports resolved offline. Fails (never skips) if shared/ is missing."""
+    from tests.schemas import load_schema
+
+    return load_schema("oai_dc.xsd")
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

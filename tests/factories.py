@@ -49,3 +49,44 @@ class GroupFactory(Base):
 
     name = factory.Sequence(lambda n: f"Nhóm {n}")
     description = ""
+
+
+# --- repository ----------------------------------------------------------------------------
+
+def statements(title: str = "Giáo trình Hậu cần quân đội", **extra):
+    """Deposit-complete metadata with a Vietnamese title."""
+    from metadata import Statement
+
+    rows = [
+        Statement("title", title, "vi"),
+        Statement("creator", "Nguyễn Văn A"),
+        Statement("subject", "logistics"),
+        Statement("issued", "2025-09-22"),
+        Statement("type", "Text"),
+        Statement("audience", "cadet-year-1"),
+        Statement("rights", "Lưu hành nội bộ", "vi"),
+    ]
+    for term, value in extra.items():
+        rows.append(Statement(term, value))
+    return rows
+
+
+def make_collection(slug: str = "khoa-hau-can", curators=(), steps: int = 2, parent=None):
+    from lms.catalog.services import create_collection
+
+    return create_collection(None, slug, f"Bộ sưu tập {slug}", parent=parent,
+                             workflow_steps=steps, curators=list(curators))
+
+
+def publish_record(owner, curator, collection, access=None, title="Giáo trình Hậu cần quân đội",
+                   **extra):
+    """Create, submit and push a record through every review step; returns it published."""
+    from lms.catalog import services
+
+    record = services.create_draft(owner, collection, statements(title, **extra), access)
+    services.submit(owner, record, record.lock_version)
+    while record.status != "published":
+        task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)
+        services.claim(curator, task.id)
+        services.accept(curator, task.id)
+    return record

@@ -44,11 +44,18 @@ def clean_text(value: str, *, max_length: int, what: str) -> str:
     return value
 
 
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 # --- roles ---------------------------------------------------------------------------------
 
 def roles_by_name(names: Iterable[str]) -> list[Role]:
     """:raise ValidationError: a name is not a known role."""
     names = set(names)
+    if not names:
+        raise ValidationError(_("Choose at least one role."))
     valid = {str(r) for r in RoleName}
     unknown = names - valid
     if unknown:
@@ -91,6 +98,7 @@ class UserInput:
     rank: str | None = None
     email: str | None = None
     is_demo: bool = False
+    groups: tuple[Group, ...] = ()
 
 
 def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
@@ -130,6 +138,7 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
             email=data.email or None,
             unit=unit,
             roles=roles,
+            groups=list({g.id: g for g in data.groups}.values()),
             is_demo=data.is_demo,
         )
         db.session.add(user)
@@ -219,9 +228,10 @@ def list_users(*, query: str = "", role: str = "", unit_id: int | None = None,
                active: bool | None = None):
     stmt = select(User).order_by(User.username)
     if query:
-        like = f"%{query.lower()}%"
+        like = f"%{escape_like(query.lower())}%"
         stmt = stmt.where(
-            func.lower(User.username).like(like) | func.lower(User.full_name).like(like)
+            func.lower(User.username).like(like, escape="\\")
+            | func.lower(User.full_name).like(like, escape="\\")
         )
     if role:
         stmt = stmt.where(User.roles.any(Role.name == role))
@@ -235,11 +245,15 @@ def list_users(*, query: str = "", role: str = "", unit_id: int | None = None,
 # --- units ---------------------------------------------------------------------------------
 
 def split_unit_path(path: str) -> list[str]:
-    parts = [p.strip() for p in unicodedata.normalize("NFC", path).split(UNIT_SEPARATOR)]
+    """The names along ``path``, each checked like a unit name.
+
+    :raise ValidationError: no name, or a name that is too long or has control characters.
+    """
+    parts = [p.strip() for p in unicodedata.normalize("NFC", path or "").split(UNIT_SEPARATOR)]
     parts = [p for p in parts if p]
     if not parts:
         raise ValidationError(_("A unit path must name at least one unit."))
-    return parts
+    return [clean_text(p, max_length=200, what=_("Unit name")) for p in parts]
 
 
 def find_unit(path: str) -> Unit:
@@ -363,7 +377,7 @@ def save_group(actor: User, group: Group | None, *, name: str, description: str,
     clash = db.session.scalar(select(Group).where(func.lower(Group.name) == name.lower()))
     if clash is not None and clash is not group:
         raise Conflict(_("A group named %(name)s already exists.", name=name))
-    members = list(members)
+    members = list({u.id: u for u in members}.values())  # a name listed twice counts once
     with unit_of_work():
         before = sorted(u.username for u in group.members) if group else []
         if group is None:

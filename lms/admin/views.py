@@ -90,15 +90,10 @@ def user_new():
             unit_path=unit.path if unit else None,
             rank=form.rank.data,
             email=form.email.data,
+            groups=tuple(services.get_group(g) for g in form.groups.data or ()),
         )
         try:
             user, generated = services.create_user(current_user, data)
-            if form.groups.data:
-                services.update_user(
-                    current_user, user, full_name=user.full_name, rank=user.rank,
-                    email=user.email, unit=user.unit, roles=user.role_names,
-                    groups=[services.get_group(g) for g in form.groups.data],
-                )
         except FORM_ERRORS as error:
             flash(error.message, "error")
             return render_template("admin/user_form.html", form=form, user=None), error.status

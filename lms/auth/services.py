@@ -17,6 +17,8 @@ from lms.uow import unit_of_work
 
 
 def find_user(username: str) -> User | None:
+    if not username or "\x00" in username or len(username) > 64:
+        return None
     return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 

@@ -6,7 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-import lms.models  # noqa: F401  (every model must be known to autogenerate)
+import lms.catalog.models
+import lms.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not current_app.testing:

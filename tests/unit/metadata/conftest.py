@@ -1,17 +1,14 @@
-"""Shared fixtures: a bilingual record, its context, and the OAI-PMH schemas from shared/."""
+"""Shared fixtures: a bilingual record and its context (schemas: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
 from metadata import Metadata, RecordContext, Statement
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 EXPECTED_DIR = Path(__file__).parent / "expected"
 
 RECORD = Metadata([
@@ -69,37 +66,3 @@ def golden() -> Callable[[str], str]:
         return (EXPECTED_DIR / name).read_bytes().decode("utf-8")
 
     return read
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("LMS_SHARED_DIR", REPO_ROOT.parent / "shared"))
-
-
-class _CatalogResolver(etree.Resolver):
-    """Maps the schemas' remote URLs to local files, as listed in catalog.xml."""
-
-    def __init__(self, catalog: Path) -> None:
-        super().__init__()
-        tree = etree.parse(str(catalog), etree.XMLParser(resolve_entities=False,
-                                                         no_network=True))
-        ns = {"c": "urn:oasis:names:tc:entity:xmlns:xml:catalog"}
-        self.mapping = {
-            entry.get("name"): str(catalog.parent / entry.get("uri"))
-            for entry in tree.iterfind("c:uri", ns)
-        }
-
-    def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
-        local = self.mapping.get(url)
-        return self.resolve_filename(local, context) if local else None
-
-
-@pytest.fixture(scope="session")
-def oai_dc_schema() -> etree.XMLSchema:
-    """oai_dc.xsd with its imports resolved offline. Fails (never skips) if shared/ is missing."""
-    folder = shared_dir() / "standards" / "oai-pmh"
-    assert (folder / "oai_dc.xsd").is_file(), (
-        f"OAI-PMH schemas not found in {folder}; set LMS_SHARED_DIR to the shared folder"
-    )
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    parser.resolvers.add(_CatalogResolver(folder / "catalog.xml"))
-    return etree.XMLSchema(etree.parse(str(folder / "oai_dc.xsd"), parser))

@@ -1,0 +1,114 @@
+"""Demo collections and materials, written for the demo (never the benchmark corpus)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lms.admin.services import find_unit
+from lms.auth.services import find_user
+from lms.catalog import services
+from lms.catalog.models import AccessLevel, Collection, Record
+from lms.extensions import db
+from lms.models import Group
+from lms.uow import unit_of_work
+from metadata import Statement
+
+ACADEMY = "Học viện Hậu cần"
+
+DEMO_COLLECTIONS = (
+    # slug, parent, title vi, title en, default access, steps
+    ("khoa-hau-can", None, "Khoa Hậu cần", "Faculty of Logistics", AccessLevel.INTERNAL, 2),
+    ("xang-dau", "khoa-hau-can", "Xăng dầu", "Fuel supply", AccessLevel.INTERNAL, 2),
+    ("khoa-tai-chinh", None, "Khoa Tài chính", "Faculty of Finance", AccessLevel.INTERNAL, 2),
+    ("binh-dan-hoc-vu-so", None, "Bình dân học vụ số", "Digital literacy for all",
+     AccessLevel.PUBLIC, 1),
+)
+
+
+def _md(title_vi: str, title_en: str, creator: str, subject: str, abstract: str,
+        issued: str, audience: str, type_: str = "Text") -> list[Statement]:
+    return [
+        Statement("title", title_vi, "vi"), Statement("title", title_en, "en"),
+        Statement("creator", creator), Statement("subject", subject),
+        Statement("abstract", abstract, "vi"), Statement("publisher", ACADEMY),
+        Statement("issued", issued), Statement("type", type_), Statement("language", "vi"),
+        Statement("audience", audience),
+        Statement("rights", "Tài liệu lưu hành nội bộ Học viện Hậu cần.", "vi"),
+    ]
+
+
+DEMO_RECORDS = (
+    ("demo-ky-nang-so", "binh-dan-hoc-vu-so", AccessLevel.PUBLIC, _md(
+        "Kỹ năng số cơ bản cho cán bộ, chiến sĩ", "Basic digital skills for soldiers",
+        "Phòng Đào tạo", "digital-skills",
+        "Tài liệu hướng dẫn sử dụng máy tính, thư điện tử nội bộ và tra cứu học liệu số, phục vụ "
+        "phong trào Bình dân học vụ số.", "2025-05-20", "bdhvs-civil-servants")),
+    ("demo-an-toan-thong-tin", "binh-dan-hoc-vu-so", AccessLevel.INTERNAL, _md(
+        "An toàn thông tin khi sử dụng mạng quân sự", "Information security on the military "
+        "network", "Trần Văn Giảng", "information-security",
+        "Các nguyên tắc bảo vệ mật khẩu, nhận diện thư giả mạo và xử lý sự cố an toàn thông tin.",
+        "2025-09-02", "cadet-year-1")),
+    ("demo-xang-dau", "xang-dau", AccessLevel.UNIT, _md(
+        "Công tác bảo đảm xăng dầu trong huấn luyện", "Fuel supply in training",
+        "Trần Văn Giảng", "petroleum",
+        "Bài giảng về lập kế hoạch, tiếp nhận, cấp phát và quản lý xăng dầu trong các đợt huấn "
+        "luyện dã ngoại.", "2024-11-15", "cadet-year-3")),
+    ("demo-quan-ly-tai-chinh", "khoa-tai-chinh", AccessLevel.ROLE, _md(
+        "Quản lý tài chính đơn vị cơ sở", "Financial management in basic units",
+        "Nguyễn Thị Thư", "budget-management",
+        "Giáo trình dành cho giảng viên về lập dự toán, quyết toán ngân sách đơn vị.",
+        "2023-06-01", "lecturers")),
+    ("demo-ke-hoach-mat", "khoa-hau-can", AccessLevel.RESTRICTED, _md(
+        "Kế hoạch bảo đảm hậu cần diễn tập năm 2025", "Logistics support plan, 2025 exercise",
+        "Phòng Đào tạo", "logistics",
+        "Tài liệu hạn chế: chỉ tổ biên mục và người được chỉ định được xem.",
+        "2025-01-10", "staff")),
+)
+
+
+def load_catalog_demo() -> int:
+    """Create what is missing of the demo collections and materials; returns records created."""
+    thuthu, giangvien = find_user("thuthu"), find_user("giangvien")
+    for slug, parent, title, title_en, access, steps in DEMO_COLLECTIONS:
+        if _exists(slug):
+            continue
+        services.create_collection(
+            None, slug, title, title_en=title_en,
+            parent=services.get_collection(parent) if parent else None,
+            default_access=access, workflow_steps=steps,
+            curators=[thuthu] if thuthu else [])
+    created = 0
+    for external_id, slug, level, statements in DEMO_RECORDS:
+        if db.session.scalar(select(Record.id).where(Record.external_id == external_id)):
+            continue
+        _publish_demo(external_id, services.get_collection(slug), level, statements,
+                      giangvien, thuthu)
+        created += 1
+    return created
+
+
+def _exists(slug: str) -> bool:
+    return db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None
+
+
+def _access(level: AccessLevel) -> services.AccessSettings:
+    settings = services.AccessSettings(level=level)
+    if level == AccessLevel.UNIT:
+        settings.units = [find_unit(f"{ACADEMY}/Khoa Hậu cần")]
+    elif level == AccessLevel.ROLE:
+        settings.roles = ["instructor", "curator"]
+    elif level == AccessLevel.RESTRICTED:
+        settings.groups = list(db.session.scalars(select(Group).where(
+            Group.name == "Tổ biên mục")))
+    return settings
+
+
+def _publish_demo(external_id, collection, level, statements, depositor, curator) -> None:
+    record = services.create_draft(depositor, collection, statements, _access(level))
+    with unit_of_work():
+        record.external_id = external_id
+    services.submit(depositor, record, record.lock_version)
+    while record.status != "published":
+        task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)
+        services.claim(curator, task.id)
+        services.accept(curator, task.id)

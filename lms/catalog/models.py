@@ -1,0 +1,309 @@
+"""The repository: collections, records (works), their versions, review tasks and history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.db import TZDateTime, utcnow
+from lms.extensions import db
+from lms.models import Group, Unit, User
+from metadata import Metadata, Statement
+
+
+class AccessLevel(enum.StrEnum):
+    PUBLIC = "public"          # anyone on the network, anonymous included
+    INTERNAL = "internal"      # any logged-in user
+    UNIT = "unit"              # members of given units, sub-units included
+    ROLE = "role"              # holders of given roles
+    RESTRICTED = "restricted"  # named users and groups
+
+
+ACCESS_RANK = {AccessLevel.PUBLIC: 0, AccessLevel.INTERNAL: 1, AccessLevel.UNIT: 2,
+               AccessLevel.ROLE: 2, AccessLevel.RESTRICTED: 3}
+
+
+class RecordStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"    # in the collection's review workflow
+    RETURNED = "returned"      # sent back to the depositor with a comment
+    PUBLISHED = "published"    # the working copy equals the latest published version
+    WITHDRAWN = "withdrawn"
+    PURGED = "purged"          # legal removal: only the tombstone row is left
+
+
+collection_curators = Table(
+    "collection_curators",
+    db.metadata,
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+record_mappings = Table(
+    "record_mappings",
+    db.metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+)
+
+record_access_units = Table(
+    "record_access_units",
+    db.metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+record_access_users = Table(
+    "record_access_users",
+    db.metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+record_access_groups = Table(
+    "record_access_groups",
+    db.metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Collection(db.Model):
+    """A node of the collection tree (per faculty and subject area)."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
+    default_access: Mapped[str] = mapped_column(String(16), default=AccessLevel.INTERNAL)
+    # 1: a curator accepts and publishes in one step; 2: review, then final edit/publish.
+    workflow_steps: Mapped[int] = mapped_column(default=2)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    parent: Mapped[Collection | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Collection]] = relationship(
+        back_populates="parent", order_by="Collection.title"
+    )
+    curators: Mapped[list[User]] = relationship(secondary=collection_curators,
+                                                order_by=User.username)
+
+    @property
+    def ancestors(self) -> list[Collection]:
+        chain: list[Collection] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+    @property
+    def path_slugs(self) -> list[str]:
+        return [c.slug for c in [*self.ancestors, self]]
+
+    def display_title(self, lang: str) -> str:
+        return self.title_en if lang == "en" and self.title_en else self.title
+
+
+class Record(db.Model):
+    """A work: its working copy of metadata, its access settings and its published versions."""
+
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.DRAFT, index=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    metadata_incomplete: Mapped[bool] = mapped_column(default=False)
+
+    access_level: Mapped[str] = mapped_column(String(16), default=AccessLevel.INTERNAL)
+    embargo_until: Mapped[date | None] = mapped_column(Date)
+    embargo_reason: Mapped[str] = mapped_column(Text, default="")
+    discoverable: Mapped[bool] = mapped_column(default=True)
+
+    # The latest published version (0: never published). Bumped only by publishing a change.
+    current_version: Mapped[int] = mapped_column(default=0)
+    # Optimistic locking: every saved change increments it; a stale form is refused.
+    lock_version: Mapped[int] = mapped_column(default=1)
+    # Once anonymous readers could see it, OAI-PMH must report its removal as a deletion.
+    ever_public: Mapped[bool] = mapped_column(default=False)
+
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+
+    owner: Mapped[User | None] = relationship()
+    collection: Mapped[Collection | None] = relationship()
+    mapped_collections: Mapped[list[Collection]] = relationship(secondary=record_mappings)
+    access_units: Mapped[list[Unit]] = relationship(secondary=record_access_units)
+    access_users: Mapped[list[User]] = relationship(secondary=record_access_users)
+    access_groups: Mapped[list[Group]] = relationship(secondary=record_access_groups)
+    access_role_rows: Mapped[list[RecordAccessRole]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+    access_roles: AssociationProxy[list[str]] = association_proxy(
+        "access_role_rows", "role", creator=lambda role: RecordAccessRole(role=role))
+    values: Mapped[list[RecordValue]] = relationship(
+        back_populates="record", order_by="RecordValue.position",
+        cascade="all, delete-orphan", passive_deletes=True,
+    )
+    versions: Mapped[list[RecordVersion]] = relationship(
+        back_populates="record", order_by="RecordVersion.number",
+        cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+    @property
+    def dc(self) -> Metadata:
+        """The working copy's metadata."""
+        return Metadata(Statement(v.term, v.value, v.lang, v.scheme) for v in self.values)
+
+    @property
+    def all_collections(self) -> list[Collection]:
+        owning = [self.collection] if self.collection else []
+        return owning + [c for c in self.mapped_collections if c is not self.collection]
+
+    def version(self, number: int) -> RecordVersion | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    @property
+    def latest_version(self) -> RecordVersion | None:
+        return self.version(self.current_version) if self.current_version else None
+
+    @property
+    def published_title(self) -> str:
+        """The title readers see: the latest published version's (the working copy may differ)."""
+        latest = self.latest_version
+        return latest.title if latest is not None else self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.current_version > 0 and self.status not in (
+            RecordStatus.WITHDRAWN, RecordStatus.PURGED)
+
+
+class RecordAccessRole(db.Model):
+    """A role whose holders may read a record with access level ``role``."""
+
+    __tablename__ = "record_access_roles"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class RecordValue(db.Model):
+    """One Dublin Core statement of a record's working copy."""
+
+    __tablename__ = "record_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    term: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(35))
+    scheme: Mapped[str | None] = mapped_column(String(64))
+
+    record: Mapped[Record] = relationship(back_populates="values")
+
+
+class RecordVersion(db.Model):
+    """A published state of a work, frozen: its metadata (and, with the files issue, files)."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (UniqueConstraint("record_id", "number", name="record_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    statements: Mapped[list[list[Any]]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    record: Mapped[Record] = relationship(back_populates="versions")
+    published_by: Mapped[User | None] = relationship()
+
+    @property
+    def dc(self) -> Metadata:
+        return Metadata(Statement(*row) for row in self.statements)
+
+
+class TaskStatus(enum.StrEnum):
+    POOL = "pool"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class ReviewTask(db.Model):
+    """One step of a record's review, claimed from the collection's pool by one curator."""
+
+    __tablename__ = "review_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           index=True)
+    step: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.POOL, index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    record: Mapped[Record] = relationship()
+    claimed_by: Mapped[User | None] = relationship()
+
+
+class WorkflowEvent(db.Model):
+    """A transition in a record's life, shown as its history."""
+
+    __tablename__ = "workflow_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           index=True)
+    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    record: Mapped[Record] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class Notification(db.Model):
+    """An in-app message (the isolated network may have no e-mail)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(TZDateTime)

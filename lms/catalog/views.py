@@ -1,0 +1,386 @@
+"""Pages of the repository: deposit, edit, review, record pages, versions, exports, browse."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lms.catalog import services
+from lms.catalog.access import (
+    can_view,
+    could_have_seen,
+    embargo_active,
+    is_curator_of,
+    published_clause,
+    sees_working_copy,
+    visible_records,
+)
+from lms.catalog.display import shown_terms, value_text
+from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
+from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
+from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.extensions import db
+from lms.models import Group, RoleName, Unit
+from lms.permissions import can
+from lms.web import no_store
+from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.app_context_processor
+def _metadata_helpers() -> dict[str, object]:
+    profile = default_profile()
+    return {
+        "profile_vocab": lambda name, lang: profile.vocabulary(name).options(lang),
+        "type_label": lambda value, lang: value_text(Statement("type", value), profile, lang),
+        "shown_terms": shown_terms,
+        "unread_notifications": services.unread_count(current_user)
+        if current_user.is_authenticated else 0,
+    }
+
+
+def _lang() -> str:
+    return str(get_locale() or "vi")
+
+
+def _context(record: Record) -> RecordContext:
+    return RecordContext(identifier=f"record:{record.id}",
+                         url=url_for("catalog.show", record_id=record.id, _external=True),
+                         lang=_lang())
+
+
+def _access_choices() -> dict[str, object]:
+    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    groups = db.session.scalars(select(Group).order_by(Group.name)).all()
+    return {"levels": list(AccessLevel), "all_units": units, "all_groups": groups,
+            "all_roles": [str(r) for r in RoleName]}
+
+
+# --- deposit and edit ----------------------------------------------------------------------
+
+@bp.route("/records/new", methods=["GET", "POST"])
+@login_required
+def new():
+    no_store()
+    collections = services.deposit_collections(current_user)
+    if not collections:
+        raise PermissionDenied(_("There is no collection you may deposit in."))
+    metadata = Metadata()
+    problems = []
+    chosen = request.values.get("collection") or collections[0].slug
+    if request.method == "POST":
+        statements = parse_metadata(request.form)
+        try:
+            collection = services.get_collection(chosen)
+            record = services.create_draft(current_user, collection, statements)
+        except services.MetadataInvalid as error:
+            flash(error.message, "error")
+            metadata, problems = Metadata(statements), list(error.result.problems)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            metadata = Metadata(statements)
+        else:
+            flash(_("Draft saved. Add the remaining details, then submit it for review."),
+                  "success")
+            return redirect(url_for("catalog.edit", record_id=record.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("catalog/form.html", record=None, collections=collections,
+                           chosen=chosen, fields=build_fields(metadata, problems),
+                           lang=_lang()), status
+
+
+@bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(record_id: int):
+    no_store()
+    record = services.get_record(current_user, record_id, for_edit=True)
+    metadata, problems = record.dc, []
+    lock_version = record.lock_version
+    if request.method == "POST":
+        statements = parse_metadata(request.form, kept=record.dc)
+        posted_lock = form_int(request.form, "lock_version")
+        saved = False
+        try:
+            changed = services.save_metadata(current_user, record, statements, posted_lock)
+            saved = True
+            if request.form.get("action") == "submit":
+                services.submit(current_user, record, record.lock_version)
+                flash(_("Submitted for review. You will be notified of the decision."),
+                      "success")
+                return redirect(url_for("catalog.deposits"))
+        except services.MetadataInvalid as error:
+            flash(error.message, "error")
+            problems = list(error.result.problems)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Changes saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("catalog.edit", record_id=record.id))
+        # A stale form keeps its old lock version: saving it again must still be refused.
+        lock_version = record.lock_version if saved else posted_lock
+        return render_template("catalog/form.html", record=record, collections=None,
+                               chosen=None, fields=build_fields(Metadata(statements), problems),
+                               lock_version=lock_version, lang=_lang()), 422
+    return render_template("catalog/form.html", record=record, collections=None, chosen=None,
+                           fields=build_fields(metadata, problems), lock_version=lock_version,
+                           lang=_lang())
+
+
+@bp.route("/records/<int:record_id>/access", methods=["GET", "POST"])
+@login_required
+def access(record_id: int):
+    no_store()
+    record = services.get_record(current_user, record_id, for_edit=True)
+    if request.method == "POST":
+        try:
+            services.change_access(current_user, record, parse_access(request.form))
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            return render_template("catalog/access.html", record=record,
+                                   **_access_choices()), 422
+        flash(_("Access settings saved."), "success")
+        return redirect(url_for("catalog.show", record_id=record.id))
+    return render_template("catalog/access.html", record=record, **_access_choices())
+
+
+@bp.post("/records/<int:record_id>/submit")
+@login_required
+def submit(record_id: int):
+    record = services.get_record(current_user, record_id)
+    try:
+        services.submit(current_user, record, form_int(request.form, "lock_version"))
+    except services.MetadataInvalid as error:
+        flash(error.message, "error")
+        return redirect(url_for("catalog.edit", record_id=record.id))
+    flash(_("Submitted for review. You will be notified of the decision."), "success")
+    return redirect(url_for("catalog.deposits"))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _readable(record_id: int) -> Record:
+    """The record for its page; 410 with a tombstone, or 404 for those who may not know it."""
+    record = db.session.get(Record, record_id)
+    if record is None:
+        raise NotFound()
+    if record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
+        if is_curator_of(current_user, record) and record.status == RecordStatus.WITHDRAWN:
+            return record  # curators still see it, to restore it
+        if not could_have_seen(current_user, record):
+            raise NotFound()
+        abort(Response(render_template("catalog/tombstone.html", record=record), 410))
+    if not can_view(current_user, record):
+        raise NotFound()
+    return record
+
+
+def _render_record(record: Record, version: RecordVersion | None):
+    working = version is None
+    metadata = record.dc if working else version.dc
+    privileged = sees_working_copy(current_user, record)
+    if record.access_level != AccessLevel.PUBLIC or not record.is_published:
+        no_store()
+    context = _context(record)
+    return render_template(
+        "catalog/record.html", record=record, version=version, metadata=metadata,
+        title=record.title if working else version.title,
+        working=working, profile=default_profile(), lang=_lang(),
+        head=head_tags(metadata, context) if not working else "",
+        formats=["oai_dc", "qdc", "jsonld", "ttl", "rdf", "bibtex", "ris", "csv"],
+        embargoed=embargo_active(record), privileged=privileged,
+        may_edit=services.can_edit(current_user, record) if current_user.is_authenticated
+        else False,
+        may_curate=is_curator_of(current_user, record),
+        may_purge=can(current_user, "purge_records"),
+    )
+
+
+@bp.get("/records/<int:record_id>")
+def show(record_id: int):
+    record = _readable(record_id)
+    version = record.latest_version
+    if version is None:
+        # Never published: only its depositor and curators get here; show the working copy.
+        return _render_record(record, None)
+    return _render_record(record, version)
+
+
+@bp.get("/records/<int:record_id>/draft")
+@login_required
+def draft(record_id: int):
+    record = services.get_record(current_user, record_id)
+    if not sees_working_copy(current_user, record):
+        raise NotFound()
+    return _render_record(record, None)
+
+
+@bp.get("/records/<int:record_id>/v/<int:number>")
+def version(record_id: int, number: int):
+    record = _readable(record_id)
+    found = record.version(number)
+    if found is None:
+        raise NotFound()
+    return _render_record(record, found)
+
+
+@bp.get("/records/<int:record_id>/history")
+def history(record_id: int):
+    record = _readable(record_id)
+    if not sees_working_copy(current_user, record) and not is_curator_of(current_user, record):
+        # Readers see the versions; the review conversation is for those who took part.
+        events = [e for e in services.history(record) if e.action in ("publish", "withdraw",
+                                                                       "restore")]
+    else:
+        events = services.history(record)
+    return render_template("catalog/history.html", record=record, events=events)
+
+
+@bp.get("/records/<int:record_id>/export/<name>")
+def export(record_id: int, name: str):
+    record = _readable(record_id)
+    try:
+        fmt = get_format(name)
+    except KeyError:
+        raise NotFound() from None
+    version = record.latest_version
+    metadata = version.dc if version else record.dc
+    body = fmt.serialize(metadata, _context(record))
+    response = Response(body, mimetype=fmt.media_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="record-{record.id}.{fmt.extension}"')
+    if record.access_level != AccessLevel.PUBLIC or not record.is_published:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- curation ------------------------------------------------------------------------------
+
+@bp.post("/records/<int:record_id>/withdraw")
+@login_required
+def withdraw(record_id: int):
+    record = services.get_record(current_user, record_id)
+    try:
+        services.withdraw(current_user, record, request.form.get("reason", ""))
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+        return redirect(url_for("catalog.show", record_id=record.id))
+    flash(_("The record was withdrawn."), "success")
+    return redirect(url_for("catalog.show", record_id=record.id))
+
+
+@bp.post("/records/<int:record_id>/restore")
+@login_required
+def restore(record_id: int):
+    record = db.session.get(Record, record_id)
+    if record is None or not is_curator_of(current_user, record):
+        raise NotFound()
+    services.restore(current_user, record)
+    flash(_("The record was restored."), "success")
+    return redirect(url_for("catalog.show", record_id=record.id))
+
+
+@bp.post("/records/<int:record_id>/purge")
+@login_required
+def purge(record_id: int):
+    record = db.session.get(Record, record_id)
+    if record is None or not can(current_user, "purge_records"):
+        raise NotFound()
+    try:
+        services.purge(current_user, record, request.form.get("reason", ""))
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+        return redirect(url_for("catalog.show", record_id=record.id))
+    flash(_("The record was purged; a tombstone remains."), "success")
+    return redirect(url_for("main.index"))
+
+
+# --- dashboards ----------------------------------------------------------------------------
+
+@bp.get("/deposits")
+@login_required
+def deposits():
+    status = request.args.get("status", "")
+    status = status if status in {str(s) for s in RecordStatus} else ""
+    page = db.paginate(services.my_deposits(current_user, status or None),
+                       page=request.args.get("page", 1, type=int), per_page=25, error_out=False)
+    return render_template("catalog/deposits.html", page=page, status=status,
+                           counts=services.deposit_counts(current_user),
+                           may_deposit=bool(services.deposit_collections(current_user)))
+
+
+@bp.get("/review")
+@login_required
+def review():
+    if not (current_user.has_role(RoleName.CURATOR) or current_user.is_admin):
+        raise PermissionDenied()
+    return render_template("catalog/review.html", queue=services.review_queue(current_user))
+
+
+@bp.post("/review/<int:task_id>/<action>")
+@login_required
+def review_action(task_id: int, action: str):
+    try:
+        if action == "claim":
+            task = services.claim(current_user, task_id)
+            flash(_("Task claimed. Check the record, correct it if needed, then decide."),
+                  "success")
+            return redirect(url_for("catalog.edit", record_id=task.record_id))
+        if action == "release":
+            services.release(current_user, task_id)
+        elif action == "accept":
+            record = services.accept(current_user, task_id, request.form.get("comment", ""))
+            flash(_("Published.") if record.status == RecordStatus.PUBLISHED
+                  else _("Accepted; the record moves to the next step."), "success")
+        elif action == "return":
+            services.return_to_depositor(current_user, task_id, request.form.get("comment", ""))
+            flash(_("Returned to the depositor."), "success")
+        else:
+            raise NotFound()
+    except services.MetadataInvalid as error:
+        flash(_("Required metadata is missing or wrong: correct the record first."), "error")
+        for problem in error.result.errors[:5]:
+            flash(problem.message(_lang()), "error")
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    return redirect(url_for("catalog.review"))
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    items = services.notifications_for(current_user)
+    services.mark_notifications_read(current_user)
+    return render_template("catalog/notifications.html", items=items)
+
+
+# --- browse --------------------------------------------------------------------------------
+
+@bp.get("/collections")
+def collections():
+    return render_template("catalog/collections.html", tree=services.collection_tree(),
+                           lang=_lang())
+
+
+@bp.get("/collections/<slug>")
+def collection(slug: str):
+    found = services.get_collection(slug)
+    ids = [found.id] + [c.id for c, _d in services.collection_tree() if found in c.ancestors]
+    stmt = (visible_records(current_user)
+            .where(Record.collection_id.in_(ids), published_clause())
+            .order_by(Record.published_at.desc(), Record.id.desc()))
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20,
+                       error_out=False)
+    return render_template("catalog/collection.html", collection=found, page=page, lang=_lang())

@@ -1,0 +1,360 @@
+"""Content-addressed blob storage behind a small interface.
+
+:class:`Storage` is what the rest of the app uses; :class:`LocalStorage` keeps blobs under
+``<DATA_DIR>/blobs`` and is the only backend today. An S3-compatible backend can implement the
+same methods later; only :meth:`LocalStorage.path` is local-only.
+
+A blob's key is the lowercase hex SHA-256 of its content, so identical uploads share one blob
+and keys never come from user input. Every key is validated before it touches the file system:
+``../../etc/passwd`` raises :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from lms.errors import GENERIC_MESSAGES, ServiceError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+CHUNK_SIZE = 1024 * 1024
+BLOB_MODE = 0o440  # blobs are never modified in place
+_KEY = re.compile(r"[0-9a-f]{64}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_EXTENSION_KEY = "lms.files.storage"
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class FileTooLarge(ServiceError):
+    """The stream was longer than the allowed size; nothing was stored."""
+
+    status = 413
+
+    def default_message(self) -> str:
+        return str(GENERIC_MESSAGES[413])
+
+
+class BlobNotFound(FileNotFoundError):
+    """No blob has this key (a fixity problem when the database references it)."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """The outcome of :meth:`Storage.put`.
+
+    ``reused`` is true when an identical blob was already stored. ``size`` may be 0: storing an
+    empty file is allowed, refusing it is the caller's rule.
+    """
+
+    key: str
+    sha256: str
+    size: int
+    reused: bool = False
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is 64 lowercase hex digits.
+
+    :raise ValueError: anything else (path fragments, upper case, other lengths).
+    """
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError("invalid blob key")
+    return key
+
+
+class Storage(ABC):
+    """Where blobs live. Implementations must validate every key they are given."""
+
+    @abstractmethod
+    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
+        """Store the bytes read from ``stream`` (until it returns ``b""``), hashing on the way.
+
+        Nothing is kept if reading or writing fails half-way or the stream is longer than
+        ``max_size`` bytes.
+
+        :raise FileTooLarge: more than ``max_size`` bytes were read.
+        :raise OSError: the stream or the disk failed (disk full, upload cut off).
+        """
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """Open the blob for binary reading (seekable); the caller closes it.
+
+        :raise BlobNotFound: no such blob.
+        """
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """:raise BlobNotFound: no such blob."""
+
+    @abstractmethod
+    def modified(self, key: str) -> datetime:
+        """When the blob was last written or reused by :meth:`put` (UTC).
+
+        :raise BlobNotFound: no such blob.
+        """
+
+    @abstractmethod
+    def delete(self, key: str) -> bool:
+        """Remove the blob; return whether it existed."""
+
+    @abstractmethod
+    def keys(self) -> Iterator[str]:
+        """Iterate over every stored key (for garbage collection and audits)."""
+
+    def gc_candidates(
+        self, referenced: set[str], older_than: timedelta, *, now: datetime | None = None
+    ) -> list[str]:
+        """Keys not in ``referenced`` whose blob is older than the grace period ``older_than``.
+
+        The grace period protects blobs stored by an upload whose database row is not
+        committed yet; :meth:`put` refreshes the time of a reused blob for the same reason.
+        """
+        cutoff = (now or datetime.now(UTC)) - older_than
+        candidates = []
+        for key in self.keys():
+            if key in referenced:
+                continue
+            try:
+                if self.modified(key) < cutoff:
+                    candidates.append(key)
+            except BlobNotFound:
+                continue  # removed meanwhile
+        return sorted(candidates)
+
+
+class LocalStorage(Storage):
+    """Blobs as files ``<root>/ab/cd/abcd…`` written through ``tmp_dir``.
+
+    ``tmp_dir`` must be on the same file system as ``root`` (``os.replace`` is atomic only
+    there); by default it is ``<root>/../tmp``, i.e. ``<DATA_DIR>/tmp``.
+    """
+
+    def __init__(self, root: Path | str, tmp_dir: Path | str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.tmp_dir = Path(tmp_dir).resolve() if tmp_dir else self.root.parent / "tmp"
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
+    # -- paths
+
+    def path(self, key: str) -> Path:
+        """The file holding the blob (local backend only: for ``send_file`` or X-Sendfile)."""
+        validate_key(key)
+        return self.root / key[:2] / key[2:4] / key
+
+    # -- writing
+
+    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix="put-", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    size += len(chunk)
+                    if max_size is not None and size > max_size:
+                        raise FileTooLarge(limit=max_size)
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            key = digest.hexdigest()
+            reused = self._install(tmp, key, size)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return StoredBlob(key=key, sha256=key, size=size, reused=reused)
+
+    def _install(self, tmp: Path, key: str, size: int) -> bool:
+        target = self.path(key)
+        try:
+            existing = os.stat(target, follow_symlinks=False)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and stat.S_ISREG(existing.st_mode) and existing.st_size == size:
+            tmp.unlink()
+            # A fresh time keeps garbage collection away until the caller's row is committed.
+            os.utime(target)
+            return True
+        # Missing, or damaged (wrong size): the new, verified content takes its place.
+        created = self._make_dirs(target.parent)
+        os.chmod(tmp, BLOB_MODE)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+        for directory in created:
+            _fsync_dir(directory.parent)
+        return False
+
+    def _make_dirs(self, directory: Path) -> list[Path]:
+        created = []
+        for path in (directory.parent, directory):
+            try:
+                path.mkdir(mode=0o750, parents=True)
+                created.append(path)
+            except FileExistsError:
+                pass
+        return created
+
+    # -- reading
+
+    def open(self, key: str) -> BinaryIO:
+        path = self.path(key)
+        try:
+            # O_NOFOLLOW: a symlink planted in the blob tree never leads outside it.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise BlobNotFound(key) from None
+            raise
+        return os.fdopen(fd, "rb")
+
+    def _stat(self, key: str) -> os.stat_result:
+        try:
+            result = os.stat(self.path(key), follow_symlinks=False)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        if not stat.S_ISREG(result.st_mode):
+            raise BlobNotFound(key)
+        return result
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._stat(key)
+        except BlobNotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        return self._stat(key).st_size
+
+    def modified(self, key: str) -> datetime:
+        return datetime.fromtimestamp(self._stat(key).st_mtime, UTC)
+
+    def delete(self, key: str) -> bool:
+        path = self.path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def keys(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for first in _subdirs(self.root):
+            for second in _subdirs(first):
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if (
+                            _KEY.fullmatch(name)
+                            and name[:2] == first.name
+                            and name[2:4] == second.name
+                            and entry.is_file(follow_symlinks=False)
+                        ):
+                            yield name
+
+    def clean_tmp(self, older_than: timedelta, *, now: datetime | None = None) -> list[Path]:
+        """Remove temporary files left by a crashed process; return what was removed."""
+        if not self.tmp_dir.is_dir():
+            return []
+        cutoff = ((now or datetime.now(UTC)) - older_than).timestamp()
+        removed = []
+        with os.scandir(self.tmp_dir) as entries:
+            for entry in entries:
+                if (
+                    entry.name.startswith("put-")
+                    and entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    Path(entry.path).unlink(missing_ok=True)
+                    removed.append(Path(entry.path))
+        return removed
+
+
+def _subdirs(directory: Path) -> Iterator[Path]:
+    with os.scandir(directory) as entries:
+        names = sorted(
+            entry.name
+            for entry in entries
+            if _SHARD.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+        )
+    for name in names:
+        yield directory / name
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def collect_garbage(
+    storage: Storage, referenced: Iterable[str], grace: timedelta, dry_run: bool = False
+) -> list[str]:
+    """Delete blobs that nothing references and that are older than ``grace``.
+
+    ``referenced`` comes from the database (every blob key any file version points at).
+    Each candidate's age is checked again just before it is deleted, so a blob reused by an
+    upload in the meantime survives. Local storage also loses stale temporary files.
+    Returns the keys deleted (or, with ``dry_run``, that would be).
+    """
+    referenced = set(referenced)
+    now = datetime.now(UTC)
+    candidates = storage.gc_candidates(referenced, grace, now=now)
+    if dry_run:
+        return candidates
+    cutoff = now - grace
+    deleted = []
+    for key in candidates:
+        try:
+            if storage.modified(key) >= cutoff:
+                continue
+        except BlobNotFound:
+            continue
+        if storage.delete(key):
+            deleted.append(key)
+    if isinstance(storage, LocalStorage):
+        storage.clean_tmp(grace, now=now)
+    return deleted
+
+
+def get_storage(app: Flask | None = None) -> Storage:
+    """The app's storage: ``LocalStorage`` under ``DATA_DIR`` (one instance per app)."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    storage = app.extensions.get(_EXTENSION_KEY)
+    if storage is None:
+        data_dir = Path(app.config["DATA_DIR"])
+        storage = LocalStorage(data_dir / "blobs", data_dir / "tmp")
+        app.extensions[_EXTENSION_KEY] = storage
+    return storage

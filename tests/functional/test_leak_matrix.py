@@ -1,0 +1,222 @@
+"""The leak-test matrix: user kind × access setting × channel.
+
+A record's title, metadata and even its existence must reach exactly those allowed to see it.
+The expected answer is written here independently of ``lms.catalog.access``. Later features
+add their channels to ``CHANNELS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+
+from lms.catalog import services
+from lms.catalog.models import AccessLevel
+from lms.extensions import db
+from lms.models import Group, Unit, User
+from tests.conftest import Browser
+from tests.factories import PASSWORD, UserFactory, make_collection, publish_record
+
+pytestmark = pytest.mark.functional
+
+SECRET_TITLE = "Tài liệu bí mật Zulu"
+SECRET_WORD = "zulukhoaxyz"
+
+USER_KINDS = ("anonymous", "learner_other_unit", "learner_in_unit", "instructor_owner",
+              "curator_other_collection", "curator", "admin")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    level: str
+    published: bool = True
+    withdrawn: bool = False
+    discoverable: bool = True
+    embargoed: bool = False
+
+
+SETTINGS = [
+    Setting("public", AccessLevel.PUBLIC),
+    Setting("internal", AccessLevel.INTERNAL),
+    Setting("unit", AccessLevel.UNIT),
+    Setting("role", AccessLevel.ROLE),
+    Setting("restricted", AccessLevel.RESTRICTED),
+    Setting("public-undiscoverable", AccessLevel.PUBLIC, discoverable=False),
+    Setting("public-embargoed", AccessLevel.PUBLIC, embargoed=True),
+    Setting("public-draft", AccessLevel.PUBLIC, published=False),
+    Setting("submitted-unpublished", AccessLevel.PUBLIC, published=False),
+    Setting("public-withdrawn", AccessLevel.PUBLIC, withdrawn=True),
+    Setting("restricted-withdrawn", AccessLevel.RESTRICTED, withdrawn=True),
+]
+
+
+def level_allows(kind: str, level: str) -> bool:
+    return {
+        AccessLevel.PUBLIC: True,
+        AccessLevel.INTERNAL: kind != "anonymous",
+        # Access for "Khoa A" covers its class "Lớp 1", where learner_in_unit is.
+        AccessLevel.UNIT: kind == "learner_in_unit",
+        # Role access for curators: any curator, whatever their collection.
+        AccessLevel.ROLE: kind in ("curator_other_collection", "curator"),
+        # Restricted to a group holding learner_in_unit.
+        AccessLevel.RESTRICTED: kind == "learner_in_unit",
+    }[level]
+
+
+def may_see_page(kind: str, setting: Setting) -> bool:
+    if kind == "admin" or (kind == "curator" and setting.withdrawn):
+        return True  # they may restore it
+    if kind == "instructor_owner":
+        return not setting.withdrawn
+    if kind == "curator":
+        return setting.name != "public-draft"  # a never-submitted draft is its owner's only
+    if not setting.published or setting.withdrawn:
+        return False
+    return level_allows(kind, setting.level)
+
+
+def may_list(kind: str, setting: Setting) -> bool:
+    if not setting.published or setting.withdrawn:
+        return False
+    if kind in ("instructor_owner", "admin", "curator"):
+        return True
+    return setting.discoverable and level_allows(kind, setting.level)
+
+
+def gone_for(kind: str, setting: Setting) -> bool:
+    """A withdrawn record answers 410 to those who could have seen it (404 to others)."""
+    return setting.withdrawn and kind != "curator" and kind != "admin" and (
+        kind == "instructor_owner" or level_allows(kind, setting.level))
+
+
+@dataclass
+class World:
+    record_id: int
+    collection_slug: str
+
+
+def build_world(app, setting: Setting) -> World:
+    with app.app_context():
+        academy = Unit(name="Học viện")
+        faculty_a = Unit(name="Khoa A", parent=academy)
+        class_1 = Unit(name="Lớp 1", parent=faculty_a)
+        faculty_b = Unit(name="Khoa B", parent=academy)
+        db.session.add_all([academy, faculty_a, class_1, faculty_b])
+        db.session.flush()
+        people = {
+            "learner_other_unit": UserFactory(username="learner_other_unit", unit=faculty_b),
+            "learner_in_unit": UserFactory(username="learner_in_unit", unit=class_1),
+            "instructor_owner": UserFactory(username="instructor_owner", roles=["instructor"]),
+            "curator_other_collection": UserFactory(username="curator_other_collection",
+                                                    roles=["curator"]),
+            "curator": UserFactory(username="curator", roles=["curator"]),
+            "admin": UserFactory(username="admin", roles=["admin"]),
+        }
+        group = Group(name="Nhóm được phép", members=[people["learner_in_unit"]])
+        db.session.add(group)
+        db.session.commit()
+        collection = make_collection("bo-suu-tap", curators=[people["curator"]], steps=1)
+        make_collection("bo-khac", curators=[people["curator_other_collection"]], steps=1)
+        access = services.AccessSettings(
+            level=setting.level, units=[faculty_a], roles=["curator"], groups=[group],
+            discoverable=setting.discoverable,
+            embargo_until=date.today() + timedelta(days=30) if setting.embargoed else None)
+        owner, curator = people["instructor_owner"], people["curator"]
+        if setting.published:
+            record = publish_record(owner, curator, collection, access, title=SECRET_TITLE,
+                                    description=f"Mô tả chứa từ {SECRET_WORD}")
+        else:
+            record = services.create_draft(
+                owner, collection,
+                __import__("tests.factories", fromlist=["statements"]).statements(
+                    SECRET_TITLE, description=f"Mô tả chứa từ {SECRET_WORD}"), access)
+            if setting.name == "submitted-unpublished":
+                services.submit(owner, record, record.lock_version)
+        if setting.withdrawn:
+            services.withdraw(curator, record, "Hết hiệu lực")
+        return World(record.id, collection.slug)
+
+
+# Each channel: (url for the world, is it a listing?)
+CHANNELS = {
+    "page": (lambda w: f"/records/{w.record_id}", False),
+    "version": (lambda w: f"/records/{w.record_id}/v/1", False),
+    "history": (lambda w: f"/records/{w.record_id}/history", False),
+    "export_oai_dc": (lambda w: f"/records/{w.record_id}/export/oai_dc", False),
+    "export_jsonld": (lambda w: f"/records/{w.record_id}/export/jsonld", False),
+    "export_csv": (lambda w: f"/records/{w.record_id}/export/csv", False),
+    "collection_listing": (lambda w: f"/collections/{w.collection_slug}", True),
+}
+
+
+def client_for(app, kind: str):
+    client = app.test_client()
+    if kind != "anonymous":
+        assert Browser(client).login(kind, PASSWORD).status_code == 302, kind
+    return client
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=[s.name for s in SETTINGS])
+def test_leak_matrix(app, setting):
+    world = build_world(app, setting)
+    failures = []
+    for kind in USER_KINDS:
+        client = client_for(app, kind)
+        for channel, (url_of, listing) in CHANNELS.items():
+            response = client.get(url_of(world))
+            body = response.get_data(as_text=True)
+            if listing:
+                expected = may_list(kind, setting)
+                shown = SECRET_TITLE in body
+                if shown != expected or response.status_code != 200:
+                    failures.append(f"{kind}/{channel}: listed={shown}, expected {expected}")
+                continue
+            visible = may_see_page(kind, setting)
+            if channel == "version" and not setting.published:
+                visible = False  # there is no version 1 to show
+            if visible:
+                ok = response.status_code == 200 and (
+                    SECRET_TITLE in body or channel in ("history",))
+            elif gone_for(kind, setting):
+                ok = response.status_code == 410 and SECRET_WORD not in body
+            else:
+                ok = response.status_code == 404 and SECRET_TITLE not in body \
+                    and SECRET_WORD not in body and "ETag" not in response.headers
+            if not ok:
+                failures.append(f"{kind}/{channel}: {response.status_code}, expected "
+                                f"{'visible' if visible else 'hidden'}")
+    assert not failures, "\n".join(failures)
+
+
+def test_access_change_takes_effect_at_once(app):
+    world = build_world(app, Setting("public", AccessLevel.PUBLIC))
+    anonymous = app.test_client()
+    assert anonymous.get(f"/records/{world.record_id}").status_code == 200
+    with app.app_context():
+        from lms.catalog.models import Record
+
+        record = db.session.get(Record, world.record_id)
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        settings = services.AccessSettings.of(record)
+        settings.level = AccessLevel.INTERNAL
+        services.change_access(curator, record, settings)
+    for url_of, _listing in CHANNELS.values():
+        body = anonymous.get(url_of(world)).get_data(as_text=True)
+        assert SECRET_TITLE not in body
+
+
+def test_instructor_cannot_widen_access_of_a_record_they_do_not_own(app):
+    world = build_world(app, Setting("internal", AccessLevel.INTERNAL))
+    with app.app_context():
+        from lms.catalog.models import Record
+
+        stranger = UserFactory(username="other_instructor", roles=["instructor"])
+        db.session.commit()
+        record = db.session.get(Record, world.record_id)
+        with pytest.raises(services.PermissionDenied):
+            services.change_access(stranger, record,
+                                   services.AccessSettings(level=AccessLevel.PUBLIC))
+        assert db.session.get(Record, world.record_id).access_level == AccessLevel.INTERNAL

@@ -1,0 +1,48 @@
+"""The official OAI-PMH and Dublin Core schemas from ../shared, resolved offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lxml import etree
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("LMS_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+
+def standards_dir() -> Path:
+    folder = shared_dir() / "standards" / "oai-pmh"
+    assert (folder / "OAI-PMH.xsd").is_file(), (
+        f"OAI-PMH schemas not found in {folder}; set LMS_SHARED_DIR to the shared folder"
+    )
+    return folder
+
+
+class CatalogResolver(etree.Resolver):
+    """Maps the schemas' remote URLs to local files, as listed in catalog.xml."""
+
+    def __init__(self, catalog: Path) -> None:
+        super().__init__()
+        tree = etree.parse(str(catalog), etree.XMLParser(resolve_entities=False,
+                                                         no_network=True))
+        ns = {"c": "urn:oasis:names:tc:entity:xmlns:xml:catalog"}
+        self.mapping = {
+            entry.get("name"): str(catalog.parent / entry.get("uri"))
+            for entry in tree.iterfind("c:uri", ns)
+        }
+
+    def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
+        local = self.mapping.get(url)
+        return self.resolve_filename(local, context) if local else None
+
+
+def load_schema(name: str) -> etree.XMLSchema:
+    """Compile ``name`` (e.g. ``oai_dc.xsd``) with every import resolved from the catalog."""
+    folder = standards_dir()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    parser.resolvers.add(CatalogResolver(folder / "catalog.xml"))
+    return etree.XMLSchema(etree.parse(str(folder / name), parser))
