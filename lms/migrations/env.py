@@ -8,6 +8,7 @@ from flask import current_app
 
 import lms.catalog.models
 import lms.models  # noqa: F401
+import lms.oai.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not current_app.testing:
