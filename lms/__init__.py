@@ -103,12 +103,14 @@ def _register_blueprints(app: Flask) -> None:
     from lms.catalog.views import bp as catalog_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
+    from lms.oai.views import bp as oai_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
 
 

@@ -128,6 +128,27 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
     click.echo(f"Created collection {collection.slug} ({collection.title}).")
 
 
+@cli.group("oai", help="OAI-PMH maintenance.")
+def oai_group() -> None:
+    pass
+
+
+@oai_group.command("rebuild")
+def oai_rebuild() -> None:
+    """Recompute what OAI-PMH serves for every record (after an upgrade or a restore)."""
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from lms.catalog.models import Record
+    from lms.extensions import db
+    from lms.oai.projection import rebuild
+
+    total = db.session.scalar(select(func.count(Record.id)))
+    with tqdm(total=total, unit="record", disable=None) as bar:
+        count = rebuild(bar.update)
+    click.echo(f"OAI-PMH projection refreshed for {count} records.")
+
+
 @cli.command("demo")
 def demo_command() -> None:
     """Load demo units and one account per role (idempotent; refused in production)."""

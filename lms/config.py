@@ -7,6 +7,7 @@ in the environment with the ``LMS_`` prefix (``LMS_DATABASE_URL``). Tests pass o
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from typing import Any
 
 from flask import Flask
 
-DEMO_USERNAMES = ("admin", "thuthu", "giangvien", "huanluyen", "hocvien")
+OAI_REPOSITORY_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+$")
 
 
 class ConfigurationError(RuntimeError):
@@ -61,6 +62,15 @@ class Config:
 
     AUDIT_PAGE_SIZE = 50
 
+    # OAI-PMH. The base URL defaults to the address the request came to.
+    OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"
+    OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"
+    OAI_ADMIN_EMAIL = "thuvien@hvhc.edu.vn"
+    OAI_BASE_URL: str | None = None
+    OAI_PAGE_SIZE = 100
+    # The public address of the site, for links inside exported metadata (optional).
+    PUBLIC_BASE_URL: str | None = None
+
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` in layers and derive the settings other code relies on.
@@ -86,6 +96,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         # SQLite needs no pool pre-ping and would warn about it on some versions.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
 
+    if not OAI_REPOSITORY_ID.match(str(app.config["OAI_REPOSITORY_ID"])):
+        raise ConfigurationError(
+            "LMS_OAI_REPOSITORY_ID must be a dotted domain-like name (e.g. kho.hvhc.edu.vn), "
+            "as the oai-identifier scheme requires."
+        )
     if production:
         _check_production(app.config, url)
         app.config.update(

@@ -46,3 +46,40 @@ def load_schema(name: str) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     parser.resolvers.add(CatalogResolver(folder / "catalog.xml"))
     return etree.XMLSchema(etree.parse(str(folder / name), parser))
+
+
+# A stand-in for the DSpace qualified-DC wrapper, whose schema is not among the official
+# files: it declares the root element and lets its dc/dcterms children through unchecked.
+QDC_STAND_IN = b"""<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+  targetNamespace="http://dspace.org/qualifieddc/" elementFormDefault="qualified">
+  <xs:element name="qualifieddc">
+    <xs:complexType><xs:sequence>
+      <xs:any namespace="##other" processContents="skip" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence><xs:anyAttribute processContents="skip"/></xs:complexType>
+  </xs:element>
+</xs:schema>"""
+
+
+def oai_pmh_schema() -> etree.XMLSchema:
+    """OAI-PMH.xsd with oai_dc, oai-identifier (and the qdc stand-in) for strict payloads."""
+    folder = standards_dir()
+    driver = f"""<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:lms:driver">
+  <xs:import namespace="http://www.openarchives.org/OAI/2.0/"
+             schemaLocation="{(folder / 'OAI-PMH.xsd').as_uri()}"/>
+  <xs:import namespace="http://www.openarchives.org/OAI/2.0/oai_dc/"
+             schemaLocation="{(folder / 'oai_dc.xsd').as_uri()}"/>
+  <xs:import namespace="http://www.openarchives.org/OAI/2.0/oai-identifier"
+             schemaLocation="{(folder / 'oai-identifier.xsd').as_uri()}"/>
+  <xs:import namespace="http://dspace.org/qualifieddc/" schemaLocation="urn:lms:qdc"/>
+</xs:schema>"""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    parser.resolvers.add(CatalogResolver(folder / "catalog.xml"))
+    parser.resolvers.add(_StandIn())
+    return etree.XMLSchema(etree.fromstring(driver.encode(), parser, base_url=str(folder) + "/"))
+
+
+class _StandIn(etree.Resolver):
+    def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
+        return self.resolve_string(QDC_STAND_IN, context) if url == "urn:lms:qdc" else None

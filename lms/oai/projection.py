@@ -1,0 +1,122 @@
+"""Keep ``oai_items`` equal to what an anonymous harvester may see of each record.
+
+A record is harvestable while it is published, public and discoverable (its metadata is
+shown even under an embargo: only files wait). Once harvestable it stays in the projection
+for good (``deletedRecord=persistent``): withdrawn, purged or no longer public, it becomes a
+deleted header. A record that was never harvestable is unknown to OAI-PMH.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from lms.catalog import hooks
+from lms.catalog.models import AccessLevel, Collection, Record
+from lms.db import utcnow
+from lms.extensions import db
+from lms.oai.models import OaiItem, OaiItemSet
+from metadata import Metadata, RecordContext, oai_dc_fragment, serialize
+
+
+def oai_identifier(record_id: int) -> str:
+    return f"oai:{current_app.config['OAI_REPOSITORY_ID']}:{record_id}"
+
+
+def harvestable(record: Record) -> bool:
+    return (record.is_published and record.access_level == AccessLevel.PUBLIC
+            and record.discoverable)
+
+
+def collection_specs(collection: Collection) -> list[str]:
+    """``collection:a``, ``collection:a:b``...: a record in a child set is in its parents too."""
+    slugs = collection.path_slugs
+    return ["collection:" + ":".join(slugs[: i + 1]) for i in range(len(slugs))]
+
+
+def set_specs(record: Record, metadata: Metadata) -> list[str]:
+    specs: set[str] = set()
+    for collection in record.all_collections:
+        specs.update(collection_specs(collection))
+    specs.update(f"type:{t}" for t in metadata.values("type"))
+    specs.update(f"audience:{s.value}" for s in metadata.get("audience")
+                 if s.scheme == "audiences")
+    return sorted(specs)
+
+
+def _rendered(record: Record) -> tuple[list[str], str, str]:
+    version = record.latest_version
+    assert version is not None
+    metadata = version.dc
+    context = RecordContext(identifier=oai_identifier(record.id),
+                            url=_landing_page(record.id), lang="vi")
+    qdc = serialize("qdc", metadata, context).split("\n", 1)[1].strip()  # no XML declaration
+    return set_specs(record, metadata), oai_dc_fragment(metadata, context), qdc
+
+
+def _landing_page(record_id: int) -> str | None:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return f"{base.rstrip('/')}/records/{record_id}" if base else None
+
+
+def refresh(record_id: int) -> None:
+    """Bring one record's projection up to date; a change gets a new datestamp."""
+    record = db.session.get(Record, record_id)
+    item = db.session.get(OaiItem, record_id)
+    if record is None:
+        return
+    if harvestable(record):
+        specs, oai_dc, qdc = _rendered(record)
+        state = (False, " ".join(specs), oai_dc, qdc)
+    elif item is not None or record.ever_public:
+        # Deleted: keep the last set membership so set-selective harvesters see it go.
+        specs = item.set_specs.split() if item is not None else []
+        state = (True, " ".join(specs), "", "")
+    else:
+        return
+    if item is not None and (item.deleted, item.set_specs, item.oai_dc, item.qdc) == state:
+        return
+    now = utcnow()
+    if item is None:
+        item = OaiItem(record_id=record_id)
+        db.session.add(item)
+    item.deleted, item.set_specs, item.oai_dc, item.qdc = state
+    item.datestamp = now
+    db.session.flush()
+    db.session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
+    db.session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
+                       for spec in item.set_specs.split())
+    db.session.commit()
+
+
+def refresh_collection(collection_id: int) -> None:
+    """Set membership follows the collection tree: refresh every record below it."""
+    collection = db.session.get(Collection, collection_id)
+    if collection is None:
+        return
+    ids = {c.id for c in _subtree(collection)}
+    for record_id in db.session.scalars(select(Record.id).where(Record.collection_id.in_(ids))):
+        refresh(record_id)
+
+
+def _subtree(collection: Collection) -> Iterable[Collection]:
+    yield collection
+    for child in collection.children:
+        yield from _subtree(child)
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Refresh every record's projection (after an upgrade or a restore); returns the count."""
+    count = 0
+    for record_id in list(db.session.scalars(select(Record.id).order_by(Record.id))):
+        refresh(record_id)
+        count += 1
+        if progress is not None:
+            progress(1)
+    return count
+
+
+hooks.on_record_changed(refresh)
+hooks.on_collection_changed(refresh_collection)

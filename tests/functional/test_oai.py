@@ -1,0 +1,409 @@
+"""OAI-PMH 2.0 at /oai: every verb and error, validated against the official schemas."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from lxml import etree
+from sqlalchemy import update
+
+from lms.catalog import services
+from lms.catalog.models import AccessLevel, Collection
+from lms.extensions import db
+from lms.models import User
+from lms.oai.models import OaiItem, OaiItemSet
+from tests.factories import make_collection, publish_record
+from tests.schemas import oai_pmh_schema
+
+pytestmark = pytest.mark.functional
+
+NS = {"o": "http://www.openarchives.org/OAI/2.0/",
+      "dc": "http://purl.org/dc/elements/1.1/",
+      "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/"}
+REPO = "kho.hvhc.edu.vn"
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return oai_pmh_schema()
+
+
+@pytest.fixture
+def oai(client, schema):
+    """GET /oai with these arguments; the response must be schema-valid, UTC and HTTP 200."""
+
+    def call(query: str = "", *, method: str = "GET", data=None, content_type=None):
+        if method == "POST":
+            response = client.post("/oai", data=data if data is not None else query,
+                                   content_type=content_type
+                                   or "application/x-www-form-urlencoded")
+        else:
+            response = client.get(f"/oai?{query}")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/xml")
+        document = etree.fromstring(response.get_data())
+        schema.assertValid(document)
+        dates = (f"{{{NS['o']}}}responseDate", f"{{{NS['o']}}}datestamp")
+        for date in document.iter(*dates):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", date.text), date.text
+        return document
+
+    return call
+
+
+def error_code(document) -> str | None:
+    error = document.find("o:error", NS)
+    return error.get("code") if error is not None else None
+
+
+@pytest.fixture
+def world(app, users):
+    """Public records in a collection tree, one internal and one never-public record."""
+    with app.app_context():
+        owner = db.session.get(User, users["instructor"].id)
+        curator = db.session.get(User, users["curator"].id)
+        parent = make_collection("khoa-hau-can", curators=[curator], steps=1)
+        child = make_collection("xang-dau", curators=[curator], steps=1, parent=parent)
+        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        ids = {
+            "a": publish_record(owner, curator, parent, public, title="Tài liệu A").id,
+            "b": publish_record(owner, curator, child, public, title="Tài liệu B").id,
+            "c": publish_record(owner, curator, child, public, title="Tài liệu C").id,
+            "internal": publish_record(owner, curator, parent,
+                                       services.AccessSettings(level=AccessLevel.INTERNAL),
+                                       title="Nội bộ").id,
+        }
+        return ids
+
+
+def identifiers(document) -> list[str]:
+    return [e.text for e in document.iterfind(".//o:header/o:identifier", NS)]
+
+
+def oai_id(record_id: int) -> str:
+    return f"oai:{REPO}:{record_id}"
+
+
+# --- verbs ---------------------------------------------------------------------------------
+
+def test_identify(oai, world):
+    document = oai("verb=Identify")
+    identify = document.find("o:Identify", NS)
+    assert identify.findtext("o:baseURL", namespaces=NS) == "http://localhost/oai"
+    assert identify.findtext("o:protocolVersion", namespaces=NS) == "2.0"
+    assert identify.findtext("o:deletedRecord", namespaces=NS) == "persistent"
+    assert identify.findtext("o:granularity", namespaces=NS) == "YYYY-MM-DDThh:mm:ssZ"
+    earliest = identify.findtext("o:earliestDatestamp", namespaces=NS)
+    assert earliest.endswith("Z")
+    request = document.find("o:request", NS)
+    assert request.get("verb") == "Identify"
+
+
+def test_identify_uses_the_configured_base_url(app, oai):
+    app.config["OAI_BASE_URL"] = "https://kho.hvhc.edu.vn/oai"
+    document = oai("verb=Identify")
+    assert document.findtext("o:Identify/o:baseURL", namespaces=NS) == \
+        "https://kho.hvhc.edu.vn/oai"
+    assert document.findtext("o:request", namespaces=NS) == "https://kho.hvhc.edu.vn/oai"
+
+
+def test_list_metadata_formats(oai, world):
+    document = oai("verb=ListMetadataFormats")
+    prefixes = [e.text for e in document.iterfind(".//o:metadataPrefix", NS)]
+    assert prefixes == ["oai_dc", "qdc"]
+    assert oai(f"verb=ListMetadataFormats&identifier={oai_id(world['a'])}") is not None
+    missing = oai(f"verb=ListMetadataFormats&identifier={oai_id(world['internal'])}")
+    assert error_code(missing) == "idDoesNotExist"
+
+
+def test_list_sets_names_the_collection_tree_in_vietnamese(oai, world):
+    document = oai("verb=ListSets")
+    sets = {e.findtext("o:setSpec", namespaces=NS): e.findtext("o:setName", namespaces=NS)
+            for e in document.iterfind(".//o:set", NS)}
+    assert sets["collection:khoa-hau-can"] == "Bộ sưu tập khoa-hau-can"
+    assert "collection:khoa-hau-can:xang-dau" in sets
+    assert sets["type:Text"] == "Văn bản"
+    assert "audience:cadet-year-1" in sets
+
+
+def test_list_sets_pages_with_resumption(app, oai, world):
+    app.config["OAI_PAGE_SIZE"] = 5
+    document = oai("verb=ListSets")
+    seen = [e.text for e in document.iterfind(".//o:setSpec", NS)]
+    token = document.find(".//o:resumptionToken", NS)
+    while token is not None and token.text:
+        document = oai(f"verb=ListSets&resumptionToken={token.text}")
+        seen += [e.text for e in document.iterfind(".//o:setSpec", NS)]
+        token = document.find(".//o:resumptionToken", NS)
+    assert len(seen) == len(set(seen)) > 20
+    assert token is not None and token.get("completeListSize") == str(len(seen))
+
+
+def test_get_record_in_both_formats(oai, world):
+    document = oai(f"verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_id(world['a'])}")
+    assert document.findtext(".//dc:title", namespaces=NS) == "Tài liệu A"
+    assert document.find(".//dc:title", NS).get("{http://www.w3.org/XML/1998/namespace}lang") \
+        == "vi"
+    specs = [e.text for e in document.iterfind(".//o:setSpec", NS)]
+    assert "collection:khoa-hau-can" in specs and "type:Text" in specs
+    qdc = oai(f"verb=GetRecord&metadataPrefix=qdc&identifier={oai_id(world['a'])}")
+    assert qdc.find(".//{http://dspace.org/qualifieddc/}qualifieddc") is not None
+
+
+def test_a_record_in_a_child_collection_is_in_the_parent_set(oai, world):
+    document = oai("verb=ListIdentifiers&metadataPrefix=oai_dc&set=collection:khoa-hau-can")
+    assert set(identifiers(document)) == {oai_id(world[k]) for k in "abc"}
+    child = oai("verb=ListIdentifiers&metadataPrefix=oai_dc&set=collection:khoa-hau-can:xang-dau")
+    assert set(identifiers(child)) == {oai_id(world["b"]), oai_id(world["c"])}
+
+
+def test_list_records_shows_only_what_anonymous_readers_may_see(oai, world):
+    document = oai("verb=ListRecords&metadataPrefix=oai_dc")
+    assert set(identifiers(document)) == {oai_id(world[k]) for k in "abc"}
+    assert "Nội bộ" not in etree.tostring(document, encoding="unicode")
+    lost = oai(f"verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_id(world['internal'])}")
+    assert error_code(lost) == "idDoesNotExist"
+
+
+def test_post_is_accepted(oai, world):
+    document = oai(method="POST", data={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})
+    assert len(identifiers(document)) == 3
+
+
+# --- deletions -----------------------------------------------------------------------------
+
+def test_withdrawn_and_downgraded_records_become_deleted_headers(app, oai, world):
+    with app.app_context():
+        from lms.catalog.models import Record
+
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        services.withdraw(curator, db.session.get(Record, world["a"]), "Lỗi thời")
+        record_b = db.session.get(Record, world["b"])
+        settings = services.AccessSettings.of(record_b)
+        settings.level = AccessLevel.INTERNAL
+        services.change_access(curator, record_b, settings)
+        record_c = db.session.get(Record, world["c"])
+        settings = services.AccessSettings.of(record_c)
+        settings.discoverable = False
+        services.change_access(curator, record_c, settings)
+    document = oai("verb=ListIdentifiers&metadataPrefix=oai_dc")
+    headers = {h.findtext("o:identifier", namespaces=NS): h.get("status")
+               for h in document.iterfind(".//o:header", NS)}
+    assert headers == {oai_id(world[k]): "deleted" for k in "abc"}
+    record = oai(f"verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_id(world['a'])}")
+    assert record.find(".//o:header", NS).get("status") == "deleted"
+    assert record.find(".//o:metadata", NS) is None
+    # A deleted item keeps its sets, so set-selective harvesters see it go.
+    in_set = oai("verb=ListIdentifiers&metadataPrefix=oai_dc&set=collection:khoa-hau-can")
+    assert oai_id(world["a"]) in identifiers(in_set)
+
+
+def test_restoring_access_brings_the_record_back(app, oai, world):
+    with app.app_context():
+        from lms.catalog.models import Record
+
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        record = db.session.get(Record, world["internal"])
+        settings = services.AccessSettings.of(record)
+        settings.level = AccessLevel.PUBLIC
+        services.change_access(curator, record, settings)
+    document = oai(f"verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_id(world['internal'])}")
+    assert document.findtext(".//dc:title", namespaces=NS) == "Nội bộ"
+
+
+# --- resumption ----------------------------------------------------------------------------
+
+def harvest(oai, query: str) -> tuple[list[str], list]:
+    document = oai(query)
+    seen, tokens = identifiers(document), []
+    token = document.find(".//o:resumptionToken", NS)
+    while token is not None and token.text:
+        tokens.append(token)
+        verb = re.search(r"verb=(\w+)", query).group(1)
+        document = oai(f"verb={verb}&resumptionToken={token.text}")
+        seen += identifiers(document)
+        token = document.find(".//o:resumptionToken", NS)
+    if token is not None:
+        tokens.append(token)
+    return seen, tokens
+
+
+def test_resumption_pages_carry_cursor_and_size(app, oai, world):
+    app.config["OAI_PAGE_SIZE"] = 2
+    seen, tokens = harvest(oai, "verb=ListRecords&metadataPrefix=oai_dc")
+    assert sorted(seen) == sorted(oai_id(world[k]) for k in "abc")
+    assert [t.get("cursor") for t in tokens] == ["0", "2"]
+    assert {t.get("completeListSize") for t in tokens} == {"3"}
+    expires = datetime.strptime(tokens[0].get("expirationDate"), "%Y-%m-%dT%H:%M:%SZ")
+    assert expires.replace(tzinfo=UTC) - datetime.now(UTC) > timedelta(hours=24)
+
+
+def test_additions_and_withdrawals_during_a_harvest(app, oai, world):
+    app.config["OAI_PAGE_SIZE"] = 1
+    first = oai("verb=ListIdentifiers&metadataPrefix=oai_dc")
+    token = first.find(".//o:resumptionToken", NS).text
+    with app.app_context():
+        owner = db.session.scalar(db.select(User).where(User.username == "instructor"))
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        collection = db.session.scalar(db.select(Collection).where(
+            Collection.slug == "khoa-hau-can"))
+        publish_record(owner, curator, collection,
+                       services.AccessSettings(level=AccessLevel.PUBLIC), title="Mới thêm")
+        # Withdraw one already listed and one not yet listed.
+        from lms.catalog.models import Record
+
+        listed = int(identifiers(first)[0].rsplit(":", 1)[1])
+        later = next(world[k] for k in "abc" if world[k] != listed)
+        services.withdraw(curator, db.session.get(Record, listed), "Lỗi thời")
+        services.withdraw(curator, db.session.get(Record, later), "Lỗi thời")
+    seen = identifiers(first)
+    while token:
+        document = oai(f"verb=ListIdentifiers&resumptionToken={token}")
+        seen += identifiers(document)
+        element = document.find(".//o:resumptionToken", NS)
+        token = element.text if element is not None else None
+    # The list is frozen when the harvest begins: nothing is repeated, and what changed after
+    # that (the addition, the later withdrawal) comes with the next incremental harvest.
+    assert len(seen) == len(set(seen))
+    assert oai_id(later) not in seen
+    assert set(seen) == {oai_id(world[k]) for k in "abc"} - {oai_id(later)}
+    start = first.findtext("o:responseDate", namespaces=NS)
+    following, _tokens = harvest(oai, f"verb=ListIdentifiers&metadataPrefix=oai_dc&from={start}")
+    assert oai_id(later) in following and oai_id(listed) in following
+
+
+def test_from_and_until_are_inclusive_at_second_granularity(app, oai, world):
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.app_context():
+        for table in (OaiItem, OaiItemSet):
+            db.session.execute(update(table).where(table.record_id == world["a"])
+                               .values(datestamp=moment))
+        db.session.commit()
+    exact = "2026-01-02T03:04:05Z"
+    both = oai(f"verb=ListIdentifiers&metadataPrefix=oai_dc&from={exact}&until={exact}")
+    assert identifiers(both) == [oai_id(world["a"])]
+    day = oai("verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-01-02&until=2026-01-02")
+    assert identifiers(day) == [oai_id(world["a"])]
+    after = oai("verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-01-02T03:04:06Z"
+                "&until=2026-01-02T23:00:00Z")
+    assert error_code(after) == "noRecordsMatch"
+
+
+# --- errors --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, code", [
+    ("", "badVerb"),
+    ("verb=Unknown", "badVerb"),
+    ("verb=GetMetadata", "badVerb"),
+    ("verb=ListRecords&verb=ListRecords&metadataPrefix=oai_dc", "badVerb"),
+    ("verb=Identify&extra=1", "badArgument"),
+    ("verb=ListRecords", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&metadataPrefix=oai_dc", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=2024-02-30", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=2024-13-01", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=yesterday", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=2024-01-02&until=2024-01-01", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=2024-01-01&until=2024-01-02T00:00:00Z",
+     "badArgument"),
+    ("verb=ListRecords&metadataPrefix=oai_dc&from=2024-01-01T00:00:00+07:00", "badArgument"),
+    ("verb=ListRecords&metadataPrefix=../../etc", "cannotDisseminateFormat"),
+    ("verb=GetRecord&metadataPrefix=marc21&identifier=oai:kho.hvhc.edu.vn:1",
+     "cannotDisseminateFormat"),
+    ("verb=GetRecord&metadataPrefix=oai_dc", "badArgument"),
+    ("verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:other.repo:1", "idDoesNotExist"),
+    ("verb=GetRecord&metadataPrefix=oai_dc&identifier=" + "x" * 10_000, "idDoesNotExist"),
+    ("verb=ListIdentifiers&metadataPrefix=oai_dc&set=collection:no-such", "noRecordsMatch"),
+    ("verb=ListIdentifiers&resumptionToken=garbage", "badResumptionToken"),
+    ("verb=ListIdentifiers&resumptionToken=abc&metadataPrefix=oai_dc", "badArgument"),
+    ("verb=ListMetadataFormats&identifier=oai:kho.hvhc.edu.vn:999999", "idDoesNotExist"),
+])
+def test_errors_are_exactly_as_the_spec_says(oai, world, query, code):
+    document = oai(query)
+    assert error_code(document) == code
+    request = document.find("o:request", NS)
+    if code in ("badVerb", "badArgument"):
+        assert request.attrib == {}
+
+
+def test_post_with_a_wrong_content_type_is_bad_argument(oai, world):
+    document = oai(method="POST", data='{"verb": "Identify"}', content_type="application/json")
+    assert error_code(document) == "badArgument"
+
+
+def test_token_from_another_query_or_edited_is_refused(app, oai, world):
+    app.config["OAI_PAGE_SIZE"] = 1
+    token = oai("verb=ListRecords&metadataPrefix=oai_dc").find(".//o:resumptionToken", NS).text
+    assert error_code(oai(f"verb=ListIdentifiers&resumptionToken={token}")) == \
+        "badResumptionToken"
+    edited = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert error_code(oai(f"verb=ListRecords&resumptionToken={edited}")) == "badResumptionToken"
+
+
+def test_token_past_the_end_is_refused(app, oai, world):
+    app.config["OAI_PAGE_SIZE"] = 1
+    from lms.oai.protocol import _dump_token
+
+    with app.test_request_context():
+        token = _dump_token({"verb": "ListRecords", "prefix": "oai_dc", "since": None,
+                             "until": "2099-01-01T00:00:00+00:00", "set": None,
+                             "after": ["2099-01-01T00:00:00+00:00", 10**6],
+                             "total": 3, "cursor": 3})
+    assert error_code(oai(f"verb=ListRecords&resumptionToken={token}")) == "badResumptionToken"
+
+
+def test_expired_token_is_refused(app, oai, world, monkeypatch):
+    app.config["OAI_PAGE_SIZE"] = 1
+    token = oai("verb=ListRecords&metadataPrefix=oai_dc").find(".//o:resumptionToken", NS).text
+    import itsdangerous.timed
+
+    real = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real() + 49 * 3600)
+    assert error_code(oai(f"verb=ListRecords&resumptionToken={token}")) == "badResumptionToken"
+
+
+def test_empty_repository_answers_no_records_and_still_has_type_sets(oai, users):
+    assert error_code(oai("verb=ListRecords&metadataPrefix=oai_dc")) == "noRecordsMatch"
+    assert error_code(oai("verb=ListSets")) is None
+
+
+def test_oai_rebuild_command_restores_the_projection(app, oai, world):
+    from lms.cli import cli
+
+    with app.app_context():
+        db.session.execute(db.delete(OaiItemSet))
+        db.session.execute(db.delete(OaiItem))
+        db.session.commit()
+    assert error_code(oai("verb=ListRecords&metadataPrefix=oai_dc")) == "noRecordsMatch"
+    result = app.test_cli_runner().invoke(cli, ["oai", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert len(identifiers(oai("verb=ListRecords&metadataPrefix=oai_dc"))) == 3
+
+
+# --- a real harvester ----------------------------------------------------------------------
+
+def test_sickle_harvests_everything_over_several_pages(app, live_server, world):
+    from sickle import Sickle
+
+    app.config["OAI_PAGE_SIZE"] = 2
+    with app.app_context():
+        owner = db.session.scalar(db.select(User).where(User.username == "instructor"))
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        collection = db.session.scalar(db.select(Collection).where(
+            Collection.slug == "khoa-hau-can"))
+        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        extra = [publish_record(owner, curator, collection, public, title=f"Thêm {i}").id
+                 for i in range(3)]
+        from lms.catalog.models import Record
+
+        services.withdraw(curator, db.session.get(Record, world["b"]), "Lỗi thời")
+    harvester = Sickle(f"{live_server}/oai", max_retries=0, timeout=30)
+    records = list(harvester.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False))
+    harvested = {r.header.identifier: r.header.deleted for r in records}
+    published = {oai_id(i) for i in [world["a"], world["c"], *extra]}
+    assert harvested == {**{i: False for i in published}, oai_id(world["b"]): True}
+    titles = {r.metadata["title"][0] for r in records if not r.header.deleted}
+    assert "Tài liệu A" in titles and "Thêm 2" in titles
+    identify = harvester.Identify()
+    assert identify.repositoryName == "Kho học liệu số - Học viện Hậu cần"
