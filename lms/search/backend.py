@@ -1,0 +1,439 @@
+"""The backend interface and the engine-neutral half of every search.
+
+A backend implements indexing and a few primitive searches (:meth:`SearchBackend._execute`,
+:meth:`SearchBackend._complete_candidates`, :meth:`SearchBackend._fuzzy_candidates`); this base
+class does the rest the same way for every engine: parsing, filter validation, paging limits,
+the AND → OR fallback, highlighting, "did you mean" and autocomplete. Engine modules are the
+only code that imports a search engine.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from html import escape
+from pathlib import Path
+
+from . import highlight, suggest
+from .analysis import has_marks, normalize_text, tokenize
+from .document import (
+    FACETS,
+    HIERARCHICAL_FACETS,
+    MAX_PAGE_SIZE,
+    MAX_RESULT_WINDOW,
+    FacetValue,
+    Hit,
+    Notice,
+    SearchDocument,
+    SearchQuery,
+    SearchResult,
+    Weights,
+)
+from .query import MIN_PREFIX, ParsedQuery, highlight_terms, parse
+
+KEY_SEP = "\x1f"
+MAX_FILTER_VALUES = 50
+MAX_YEAR_SPAN = 1000
+MAX_FACET_VALUES = 200
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
+
+
+class SearchError(RuntimeError):
+    """A backend cannot do what was asked (e.g. the index folder is unusable)."""
+
+
+# --- facet keys, shared by every engine ------------------------------------------------------
+
+
+def clean_value(value: object) -> str:
+    return _CONTROL_RE.sub("", str(value)).strip()[:300]
+
+
+def _path_prefixes(path: str) -> list[str]:
+    parts = [p for p in clean_value(path).split("/") if p]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def decade_of(year: int) -> str:
+    lo = year - year % 10
+    return f"{lo}-{lo + 9}"
+
+
+def facet_keys(doc: SearchDocument) -> list[str]:
+    """Every "facet<US>value" key a document counts for (hierarchical paths expanded)."""
+    keys: dict[str, None] = {}
+
+    def add(facet: str, value: str) -> None:
+        if value:
+            keys[f"{facet}{KEY_SEP}{value}"] = None
+
+    for v in doc.type:
+        add("type", clean_value(v))
+    for path in doc.subject_path:
+        for p in _path_prefixes(path):
+            add("subject", p)
+    for path in doc.collection_path:
+        for p in _path_prefixes(path):
+            add("collection", p)
+    for v in doc.audience:
+        add("audience", clean_value(v))
+    for v in doc.language:
+        add("language", clean_value(v))
+    for v in doc.format:
+        add("format", clean_value(v))
+    if doc.year is not None:
+        add("year", str(int(doc.year)))
+        add("decade", decade_of(int(doc.year)))
+    add("has_files", "true" if doc.has_files else "false")
+    return list(keys)
+
+
+def clean_principals(principals: Iterable[str]) -> list[str]:
+    out = {clean_value(p) for p in principals if isinstance(p, str)}
+    out.discard("")
+    return sorted(out)
+
+
+def filter_keys(facet: str, value: str) -> frozenset[str] | None:
+    """The facet keys satisfying one filter value (any of them), or None if invalid."""
+    value = clean_value(value)
+    if not value:
+        return None
+    if facet in ("year", "decade"):
+        m = _YEAR_RANGE_RE.match(value)
+        if not m:
+            return None
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        lo, hi = min(lo, hi), max(lo, hi)
+        hi = min(hi, lo + MAX_YEAR_SPAN)
+        return frozenset(f"year{KEY_SEP}{y}" for y in range(lo, hi + 1))
+    if facet == "has_files":
+        truth = value.lower() in ("true", "1", "yes", "co", "có")
+        return frozenset({f"has_files{KEY_SEP}{'true' if truth else 'false'}"})
+    if facet in HIERARCHICAL_FACETS:
+        value = "/".join(p for p in value.split("/") if p)
+        if not value:
+            return None
+    return frozenset({f"{facet}{KEY_SEP}{value}"})
+
+
+@dataclass(frozen=True)
+class FilterClause:
+    """A document passes if it has any of ``keys``; ``facet`` names the facet whose counts
+    ignore this clause (multi-select facets)."""
+
+    facet: str
+    keys: frozenset[str]
+
+
+def build_filters(
+    requested: Mapping[str, Sequence[str]] | None, parsed: ParsedQuery
+) -> tuple[list[FilterClause], list[FilterClause], list[Notice]]:
+    """(include clauses, exclude clauses, notices): same facet = OR, facets ANDed."""
+    notices: list[Notice] = []
+    merged: dict[str, list[str]] = {}
+    for source in (requested or {}), parsed.filters:
+        for facet, values in source.items():
+            if facet not in FACETS:
+                notices.append(Notice("unknown_filter", {"facet": clean_value(facet)[:40]}))
+                continue
+            if isinstance(values, str):
+                values = [values]
+            merged.setdefault(facet, []).extend(str(v) for v in list(values)[:MAX_FILTER_VALUES])
+    include: list[FilterClause] = []
+    for facet, values in merged.items():
+        keys: set[str] = set()
+        for v in values:
+            ks = filter_keys(facet, v)
+            if ks is None:
+                notices.append(Notice("bad_filter", {"facet": facet}))
+                continue
+            keys |= ks
+        if keys:
+            include.append(FilterClause("year" if facet == "decade" else facet, frozenset(keys)))
+        else:
+            include.append(FilterClause(facet, frozenset()))  # nothing can match
+    exclude: list[FilterClause] = []
+    for facet, values in parsed.exclude_filters.items():
+        keys = set()
+        for v in values:
+            keys |= filter_keys(facet, v) or set()
+        if keys:
+            exclude.append(FilterClause(facet, frozenset(keys)))
+    return include, exclude, notices
+
+
+# --- what backends exchange with this base class ---------------------------------------------
+
+
+@dataclass
+class StoredDoc:
+    id: int
+    external_id: str | None
+    titles: list[str]
+    subjects: list[str] = field(default_factory=list)
+    text: str = ""  # full text, or the description when there is none
+
+    @property
+    def title(self) -> str:
+        return self.titles[0] if self.titles else ""
+
+
+@dataclass
+class RawHit:
+    doc: StoredDoc
+    score: float
+
+
+@dataclass
+class RawResult:
+    total: int
+    hits: list[RawHit]
+    facets: dict[str, Counter[str]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    parsed: ParsedQuery
+    principals: tuple[str, ...]
+    include: tuple[FilterClause, ...]
+    exclude: tuple[FilterClause, ...]
+    sort: str
+    offset: int
+    limit: int
+    facets: bool
+
+
+class SearchBackend(ABC):
+    """Index, remove, query, rebuild. Implementations must be usable without a Flask app."""
+
+    name: str = ""
+
+    def __init__(self, index_dir: Path, weights: Weights | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.weights = weights or Weights()
+
+    # -- engine primitives --------------------------------------------------------------------
+
+    @abstractmethod
+    def index(self, docs: Iterable[SearchDocument]) -> int:
+        """Add or replace documents (by id); returns how many were written."""
+
+    @abstractmethod
+    def remove(self, ids: Iterable[int]) -> int:
+        """Remove documents by record id."""
+
+    @abstractmethod
+    def rebuild(
+        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Build a fresh index from ``docs`` and swap it in atomically."""
+
+    @abstractmethod
+    def doc_count(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def needs_rebuild(self) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _execute(self, plan: Plan) -> RawResult:
+        """Run a parsed query with the access filter (``plan.principals``) inside the engine."""
+
+    @abstractmethod
+    def _complete_candidates(
+        self, complete: list[str], partial: str | None, principals: tuple[str, ...], limit: int
+    ) -> list[StoredDoc]:
+        """Visible documents whose title or subject has the folded ``complete`` words and a
+        word starting with ``partial``."""
+
+    @abstractmethod
+    def _fuzzy_candidates(
+        self, folded: list[str], principals: tuple[str, ...], limit: int
+    ) -> list[StoredDoc]:
+        """Visible documents holding the folded words or words close to them."""
+
+    # -- shared behaviour ---------------------------------------------------------------------
+
+    def __enter__(self) -> SearchBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def query(self, q: SearchQuery) -> SearchResult:
+        notices: list[Notice] = []
+        size = min(max(int(q.size or 10), 1), MAX_PAGE_SIZE)
+        page = max(int(q.page or 1), 1)
+        max_page = max(MAX_RESULT_WINDOW // size, 1)
+        if page > max_page:
+            page = max_page
+            notices.append(Notice("page_clamped", {"max_page": max_page}))
+        parsed = parse(q.q if isinstance(q.q, str) else "")
+        notices.extend(parsed.notices)
+        include, exclude, filter_notices = build_filters(q.filters, parsed)
+        notices.extend(filter_notices)
+        principals = tuple(clean_principals(q.principals or ()))
+        result = SearchResult(total=0, page=page, size=size, hits=[], notices=notices)
+        if q.facets:
+            result.facets = _format_facets({})
+        if not principals or not parsed.searchable:
+            return result
+        sort = q.sort if q.sort in ("relevance", "newest", "title", "downloads") else "relevance"
+        plan = Plan(
+            parsed=parsed,
+            principals=principals,
+            include=tuple(include),
+            exclude=tuple(exclude),
+            sort=sort,
+            offset=(page - 1) * size,
+            limit=size,
+            facets=bool(q.facets),
+        )
+        raw = self._execute(plan)
+        fell_back = False
+        if raw.total == 0:
+            fallback = parsed.or_fallback()
+            if fallback is not None:
+                raw_or = self._execute(replace(plan, parsed=fallback))
+                if raw_or.total:
+                    raw, fell_back = raw_or, True
+                    notices.append(Notice("or_fallback", {}))
+        result.total = raw.total
+        notices.extend(raw.notices)
+        words, prefixes = highlight_terms(parsed)
+        result.hits = [self._hit(h, words, prefixes, q.highlight) for h in raw.hits]
+        if q.facets:
+            result.facets = _format_facets(raw.facets)
+        else:
+            result.facets = {}
+        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back)
+        return result
+
+    def _hit(
+        self, raw: RawHit, words: frozenset[str], prefixes: tuple[str, ...], marked: bool
+    ) -> Hit:
+        doc = raw.doc
+        title = normalize_text(doc.title)
+        if marked:
+            title_html = highlight.highlight_title(title, words, prefixes)
+            snippet_html = highlight.snippet(doc.text, words, prefixes)
+        else:
+            title_html, snippet_html = escape(title), ""
+        return Hit(
+            id=doc.id,
+            external_id=doc.external_id,
+            title=title,
+            title_html=title_html,
+            snippet_html=snippet_html,
+            score=float(raw.score),
+        )
+
+    def _suggestion(
+        self,
+        q: str,
+        parsed: ParsedQuery,
+        raw: RawResult,
+        principals: tuple[str, ...],
+        fell_back: bool,
+    ) -> str | None:
+        words = parsed.plain_words()
+        if not words:
+            return None
+        if raw.total == 0 or fell_back:
+            return self._did_you_mean(q, parsed, principals)
+        if all(has_marks(w.accented) for w in words):
+            return None
+        # Unaccented input with hits: the accented spelling from the (visible) hits.
+        texts = [t for h in raw.hits for t in (*h.doc.titles, h.doc.text)]
+        mapping = suggest.restore_accents(_runs(parsed), texts)
+        return _changed(q, suggest.rewrite(q, mapping))
+
+    def suggest(self, q: str, principals: Iterable[str]) -> str | None:
+        """"Did you mean": a respelling of ``q`` from documents ``principals`` may see."""
+        pr = tuple(clean_principals(principals or ()))
+        if not pr or not isinstance(q, str):
+            return None
+        return self._did_you_mean(q, parse(q), pr)
+
+    def _did_you_mean(self, q: str, parsed: ParsedQuery, principals: tuple[str, ...]) -> str | None:
+        words = parsed.plain_words()[:8]
+        if not words:
+            return None
+        docs = self._fuzzy_candidates([w.folded for w in words], principals, limit=40)
+        if not docs:
+            return None
+        texts = [t for d in docs for t in (*d.titles, *d.subjects, d.text)]
+        vocab = suggest.vocabulary(texts)
+        corrected: list[str] = []
+        for w in words:
+            if w.folded in vocab:
+                corrected.append(w.folded)
+            else:
+                corrected.append(suggest.closest_word(w.folded, vocab) or w.folded)
+        mapping = suggest.restore_accents([corrected, *([c] for c in corrected)], texts)
+        replacements: dict[str, str] = {}
+        for w, c in zip(words, corrected, strict=True):
+            if c == w.folded and has_marks(w.accented) and w.accented in vocab.get(c, {}):
+                continue
+            new = mapping.get(c) or (c if c != w.folded else None)
+            if new:
+                replacements.setdefault(w.folded, new)
+        return _changed(q, suggest.rewrite(q, replacements))
+
+    def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8) -> list[str]:
+        """Completions of ``prefix`` from titles and subjects of visible documents."""
+        pr = tuple(clean_principals(principals or ()))
+        if not pr or not isinstance(prefix, str) or not prefix.strip():
+            return []
+        text = normalize_text(prefix[:200])
+        toks = [t for t in tokenize(text, normalized=True) if not t.compound]
+        if not toks:
+            return []
+        if text[-1].isspace():
+            complete, partial, partial_acc = toks[-4:], None, None
+        else:
+            complete, partial, partial_acc = toks[:-1][-3:], toks[-1].folded, toks[-1].accented
+        if partial is not None and not complete and len(partial) < MIN_PREFIX:
+            return []
+        folded = [t.folded for t in complete]
+        docs = self._complete_candidates(folded, partial, pr, limit=60)
+        values = [[*d.titles, *d.subjects] for d in docs]
+        return suggest.completions(folded, partial, partial_acc, values, max(1, min(limit, 50)))
+
+
+def _runs(parsed: ParsedQuery) -> list[list[str]]:
+    runs = [[w.folded for w in run] for run in parsed.runs]
+    runs += [[w.folded] for w in parsed.plain_words()]
+    return runs
+
+
+def _changed(q: str, rewritten: str) -> str | None:
+    original = normalize_text(q)
+    rewritten = " ".join(rewritten.split())
+    return rewritten if rewritten and rewritten != " ".join(original.split()) else None
+
+
+def _format_facets(counts: Mapping[str, Counter[str]]) -> dict[str, list[FacetValue]]:
+    out: dict[str, list[FacetValue]] = {}
+    for facet in FACETS:
+        c = counts.get(facet)
+        if not c:
+            out[facet] = []
+            continue
+        items = [(v, n) for v, n in c.items() if n > 0]
+        if facet in ("year", "decade"):
+            items.sort(key=lambda vn: vn[0], reverse=True)
+        else:
+            items.sort(key=lambda vn: (-vn[1], vn[0]))
+        out[facet] = [FacetValue(v, n) for v, n in items[:MAX_FACET_VALUES]]
+    return out

@@ -1,0 +1,150 @@
+"""The engine-neutral contract between the app and a search backend.
+
+The app turns a record into a :class:`SearchDocument` (after the DB commit) and a request into
+a :class:`SearchQuery`; a backend answers with a :class:`SearchResult`. Nothing here knows an
+engine or Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+SortOrder = Literal["relevance", "newest", "title", "downloads"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "title", "downloads")
+
+#: Facets a caller may filter on and gets counts for. ``subject`` and ``collection`` are
+#: hierarchical ("hau-can/xang-dau" counts for "hau-can" too); ``decade`` is derived from year.
+FACETS: tuple[str, ...] = (
+    "type",
+    "subject",
+    "audience",
+    "language",
+    "year",
+    "decade",
+    "collection",
+    "format",
+    "has_files",
+)
+HIERARCHICAL_FACETS = frozenset({"subject", "collection"})
+
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 64
+MAX_PAGE_SIZE = 100
+MAX_RESULT_WINDOW = 10_000  # page * size beyond this is clamped
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """What the search index knows about one record."""
+
+    id: int  # record id
+    external_id: str | None
+    title: list[str]  # every title value (any language), first = display title
+    creator: list[str]
+    subject: list[str]  # display labels of subjects (and free keywords)
+    description: list[str]  # abstract + description values
+    fulltext: str  # extracted text of the record's files (indexed whole, never truncated)
+    principals: list[str]  # who may see it (opaque strings)
+    type: Sequence[str] = ()  # DCMI types, e.g. "Text", "MovingImage"
+    subject_path: Sequence[str] = ()  # hierarchical facet paths "hau-can/xang-dau"
+    audience: Sequence[str] = ()
+    language: Sequence[str] = ()
+    year: int | None = None
+    collection_path: Sequence[str] = ()
+    format: Sequence[str] = ()  # media types
+    has_files: bool = False
+    issued: str | None = None  # W3CDTF date, for display
+    published_at: datetime | None = None  # for the "newest" sort
+    downloads: int = 0
+
+    @property
+    def display_title(self) -> str:
+        return self.title[0] if self.title else ""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Ranking knobs (the app puts them in config, e.g. ``SEARCH_WEIGHTS = {"title": 6}``).
+
+    Field weights (title … fulltext) weight each field's term frequencies in BM25F; they are
+    applied when documents are indexed, so changing them makes ``needs_rebuild`` true.
+    ``accent`` is the extra weight of a match on the accented (exact) form on top of the folded
+    match every hit has, so "cá" ranks documents spelling "cá" above those with only "ca".
+    ``phrase`` is the boost when the query's syllables occur adjacent in a document ("chứng
+    khoán"): the score is multiplied by ``1 + phrase * share of adjacent pairs found``.
+    ``k1``/``b`` are the BM25 parameters. Only the field weights need a rebuild.
+    """
+
+    title: float = 5.0
+    subject: float = 2.5
+    creator: float = 2.5
+    description: float = 1.5
+    fulltext: float = 1.0
+    accent: float = 0.5
+    phrase: float = 1.0
+    k1: float = 1.2
+    b: float = 0.75
+
+    def field(self, name: str) -> float:
+        return float(getattr(self, name))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> Weights:
+        """Build from a config mapping; unknown keys are ignored, values become floats."""
+        if not values:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in values.items() if k in names})
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str
+    principals: frozenset[str]
+    filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    sort: SortOrder = "relevance"
+    page: int = 1
+    size: int = 10
+    facets: bool = True
+    highlight: bool = True
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    external_id: str | None
+    title: str
+    title_html: str  # HTML-escaped; only our <mark> tags are markup
+    snippet_html: str  # HTML-escaped; only our <mark> tags are markup
+    score: float
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about how the query was run; the app translates
+    ``code`` (``or_fallback``, ``truncated``, ``too_many_terms``, ``unknown_field``,
+    ``unknown_filter``, ``prefix_too_short``, ``prefix_limited``, ``page_clamped``,
+    ``no_terms``)."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    total: int
+    page: int
+    size: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    suggestion: str | None = None
