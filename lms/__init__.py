@@ -22,6 +22,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
     )
+    from lms.web import AppRequest
+
+    app.request_class = AppRequest
     load_config(app, overrides)
     _init_extensions(app)
     _register_blueprints(app)
@@ -101,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.files.views import bp as files_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
@@ -110,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
 

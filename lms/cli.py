@@ -166,6 +166,45 @@ def demo_command() -> None:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")
 
 
+@cli.group("files", help="Stored files: garbage collection.")
+def files_group() -> None:
+    pass
+
+
+@files_group.command("gc")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+def files_gc(dry_run: bool) -> None:
+    """Delete stored blobs no file references, older than FILES_GC_GRACE_HOURS (default 24)."""
+    from lms.files.services import collect_unreferenced
+
+    keys = collect_unreferenced(dry_run=dry_run)
+    for key in keys:
+        click.echo(key)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(f"{verb} {len(keys)} unreferenced blob(s).")
+
+
+@cli.command("fixity")
+@click.option("--all", "check_all", is_flag=True,
+              help="Check every stored blob (default: those not checked within the interval).")
+def fixity_command(check_all: bool) -> None:
+    """Re-hash stored files and compare them with their SHA-256; exit 1 if any is damaged."""
+    from tqdm import tqdm
+
+    from lms.files.services import check_blobs, due_blobs, reconcile_registry
+
+    reconcile_registry()
+    keys = due_blobs(overdue_only=not check_all)
+    with tqdm(total=len(keys), unit="blob", disable=not keys) as bar:
+        summary = check_blobs(keys, progress=bar.update)
+    click.echo(f"Checked {summary.checked} blob(s): {summary.ok} ok, "
+               f"{len(summary.problems)} with problems.")
+    for problem in summary.problems:
+        click.echo(f"  {problem.status}: {problem.key}", err=True)
+    if summary.problems:
+        sys.exit(1)
+
+
 @cli.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
 def worker_command(threads: int | None) -> None:

@@ -62,6 +62,19 @@ class Config:
 
     AUDIT_PAGE_SIZE = 50
 
+    # Files. One upload (one file) may have at most MAX_UPLOAD_BYTES; the upload route raises
+    # the request body limit to that (plus the multipart overhead) for itself only.
+    MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+    MAX_FILES_PER_RECORD = 100
+    # `lms files gc` leaves unreferenced blobs younger than this (an upload may be committing).
+    FILES_GC_GRACE_HOURS = 24
+    # Every blob is re-hashed at least this often: an hourly job checks 1/(days*24) of them.
+    FIXITY_INTERVAL_DAYS = 14
+    FIXITY_MIN_BATCH = 20
+    THUMBNAIL_MAX_PX = 320
+    THUMBNAIL_TIMEOUT_SECONDS = 30
+    THUMBNAIL_MEMORY_BYTES = 1024 * 1024 * 1024
+
     # OAI-PMH. The base URL defaults to the address the request came to.
     OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"
     OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"

@@ -47,6 +47,7 @@ POLICY: dict[str, Rule] = {
     and (obj.owner_id == user.id or user.is_admin),
     "manage_collections": _admin,
     "purge_records": _admin,
+    "manage_files": _admin,  # fixity reports, storage maintenance
     # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": _has(RoleName.INSTRUCTOR),
     "curate": _has(RoleName.CURATOR),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
+from tempfile import SpooledTemporaryFile
+from typing import IO
 from urllib.parse import unquote
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
@@ -30,6 +33,62 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if _SAFE_NEXT.match(target) and _SAFE_NEXT.match(decoded):
         return target
     return default
+
+
+# Uploaded files up to this size stay in memory while the form is parsed; larger ones spool
+# to a temporary file under DATA_DIR/tmp (never the system temp folder).
+UPLOAD_SPOOL_BYTES = 500 * 1024
+
+
+class AppRequest(Request):
+    """The request class: per-route body limits and upload spooling inside ``DATA_DIR``.
+
+    A view function carrying an ``upload_limit`` attribute (a callable returning bytes, see
+    ``lms.files.views.upload_route``) gets that body limit instead of ``MAX_CONTENT_LENGTH``.
+    It is decided from the matched route, so it applies before anything (CSRF included)
+    reads the body: a larger ``Content-Length`` is refused with 413 unread.
+    """
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None:
+            return self._max_content_length
+        if self.url_rule is not None:
+            view = current_app.view_functions.get(self.url_rule.endpoint)
+            limit = getattr(view, "upload_limit", None)
+            if limit is not None:
+                return int(limit())
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        folder = Path(current_app.config["DATA_DIR"]) / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        stream = SpooledTemporaryFile(max_size=UPLOAD_SPOOL_BYTES, mode="rb+",  # noqa: SIM115
+                                      dir=folder)
+        self._upload_streams.append(stream)
+        return stream
+
+    @property
+    def _upload_streams(self) -> list[IO[bytes]]:
+        streams = self.__dict__.get("_lms_upload_streams")
+        if streams is None:
+            streams = self.__dict__["_lms_upload_streams"] = []
+        return streams
+
+    def close(self) -> None:
+        """Close every upload spool, also those of a body cut off half-way (which never
+        reached ``request.files``)."""
+        try:
+            super().close()
+        finally:
+            for stream in self._upload_streams:
+                stream.close()
 
 
 def init_request_hooks(app: Flask) -> None:

@@ -129,6 +129,20 @@ def csrf_token(client: FlaskClient, page: str = "/") -> str:
     return match.group(1)
 
 
+class ClosingClient(FlaskClient):
+    """A test client that reads and closes every response, as a WSGI server does.
+
+    File responses hold an open blob until closed; tests of file channels use this client
+    (``app.test_client_class = ClosingClient``) so none is left to the garbage collector.
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        response.get_data()
+        response.close()
+        return response
+
+
 class Browser:
     """Drives the app through its real forms, CSRF tokens included."""
 

@@ -85,6 +85,15 @@ def _level_allows(user: User | None, record: Record) -> bool:
     return False
 
 
+def level_allows(user: Principal, obj: object) -> bool:
+    """Whether ``obj``'s access level and lists admit ``user``, nothing else considered.
+
+    ``obj`` is a record, or a file with a level of its own (``lms.files.access``); both carry
+    ``access_level``, ``access_units``, ``access_roles``, ``access_users``, ``access_groups``.
+    """
+    return _level_allows(_user(user), obj)  # type: ignore[arg-type]
+
+
 def sees_working_copy(user: Principal, record: Record | None) -> bool:
     """The depositor, admins, and curators of its collections once it left the draft stage.
 

@@ -79,7 +79,11 @@ def load_catalog_demo() -> int:
             curators=[thuthu] if thuthu else [])
     created = 0
     for external_id, slug, level, statements in DEMO_RECORDS:
-        if db.session.scalar(select(Record.id).where(Record.external_id == external_id)):
+        existing = db.session.scalar(select(Record).where(Record.external_id == external_id))
+        if existing is not None:
+            # Demo records made before files existed get theirs (as a curator: published).
+            if existing.status == "published" and thuthu is not None:
+                attach_demo_files(existing, thuthu)
             continue
         _publish_demo(external_id, services.get_collection(slug), level, statements,
                       giangvien, thuthu)
@@ -103,10 +107,61 @@ def _access(level: AccessLevel) -> services.AccessSettings:
     return settings
 
 
+# Demo records that come with documents (lms/extract/samples.py), as PDF, DOCX and PPTX.
+DEMO_FILES = {
+    "demo-xang-dau": "FUEL_SUPPLY",
+    "demo-ky-nang-so": "DIGITAL_SKILLS",
+    "demo-an-toan-thong-tin": "NETWORK_SECURITY",
+}
+
+
+def attach_demo_files(record: Record, user) -> int:
+    """Write the record's demo documents and upload them as ``user``; returns files added.
+
+    Nothing happens if the record has no demo documents or already has files.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from flask import current_app
+
+    from lms.extract import samples
+    from lms.files import records as record_files
+    from lms.files.services import Upload, upload_files
+
+    name = DEMO_FILES.get(record.external_id or "")
+    if name is None or record_files.working_files(record):
+        return 0
+    document = getattr(samples, name)
+    folder = Path(current_app.config["DATA_DIR"]) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="demo-", dir=folder))
+    try:
+        stem = document.title.split(" — ")[0]
+        paths = [
+            samples.write_demo_pdf(work / f"{stem}.pdf", document.title, document.paragraphs),
+            samples.write_demo_docx(work / f"{stem}.docx", document.title, document.paragraphs),
+            samples.write_demo_pptx(work / f"{stem} (trình chiếu).pptx", document.title,
+                                    document.slides),
+        ]
+        handles = [path.open("rb") for path in paths]
+        try:
+            files = upload_files(user, record, [Upload(fh, path.name)
+                                                for fh, path in zip(handles, paths, strict=True)])
+        finally:
+            for fh in handles:
+                fh.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return len(files)
+
+
 def _publish_demo(external_id, collection, level, statements, depositor, curator) -> None:
     record = services.create_draft(depositor, collection, statements, _access(level))
     with unit_of_work():
         record.external_id = external_id
+    attach_demo_files(record, depositor)
     services.submit(depositor, record, record.lock_version)
     while record.status != "published":
         task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)

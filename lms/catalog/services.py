@@ -39,6 +39,7 @@ from lms.catalog.models import (
 from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
+from lms.files import records as record_files
 from lms.models import Group, RoleName, Unit, User
 from lms.permissions import require
 from lms.uow import unit_of_work
@@ -472,15 +473,21 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
 
 
 def _publish(user: User, record: Record) -> int:
-    """Freeze the working copy as version n+1 unless it equals version n; returns n or n+1."""
+    """Freeze the working copy (metadata and file list) as version n+1 unless it equals
+    version n; returns n or n+1."""
     rows = [[s.term, s.value, s.lang, s.scheme] for s in record.dc]
+    file_ids = record_files.working_file_ids(record)
     latest = record.latest_version
-    if latest is not None and latest.statements == rows:
+    if latest is not None and latest.statements == rows and \
+            record_files.version_file_ids(latest) == file_ids:
         _mark_public(record)
         return latest.number
     number = record.current_version + 1
-    record.versions.append(RecordVersion(number=number, title=record.title, statements=rows,
-                                         published_by=user))
+    version = RecordVersion(number=number, title=record.title, statements=rows,
+                            published_by=user)
+    record.versions.append(version)
+    db.session.flush()
+    record_files.freeze_files(version, file_ids)
     record.current_version = number
     record.published_at = utcnow()
     record.updated_at = record.published_at
@@ -529,6 +536,7 @@ def purge(user: User, record: Record, reason: str) -> None:
                      details={"reason": reason, "title": record.title})
         record.values = []
         record.versions = []
+        record_files.purge_files(record, on_commit)
         record.status = RecordStatus.PURGED
         record.withdrawal_reason = reason[:2000]
         record.withdrawn_at = record.withdrawn_at or utcnow()

@@ -32,6 +32,7 @@ from lms.catalog.forms import build_fields, form_int, parse_access, parse_metada
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
+from lms.files import services as file_services
 from lms.models import Group, RoleName, Unit
 from lms.permissions import can
 from lms.web import no_store
@@ -205,6 +206,7 @@ def _render_record(record: Record, version: RecordVersion | None):
         else False,
         may_curate=is_curator_of(current_user, record),
         may_purge=can(current_user, "purge_records"),
+        files=file_services.files_for_display(current_user, record, version),
     )
 
 
@@ -383,4 +385,5 @@ def collection(slug: str):
             .order_by(Record.published_at.desc(), Record.id.desc()))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20,
                        error_out=False)
-    return render_template("catalog/collection.html", collection=found, page=page, lang=_lang())
+    return render_template("catalog/collection.html", collection=found, page=page, lang=_lang(),
+                           thumbnails=file_services.listing_thumbnails(current_user, page.items))

@@ -216,13 +216,15 @@ def send_blob(
     last_modified: datetime | None = None,
     etag_base: str | None = None,
     request: Request | None = None,
+    force_attachment: bool = False,
 ) -> BlobResponse:
     """Serve the blob ``key`` — **only after the caller has checked access**.
 
     ``media_type`` is the *sniffed* type and ``sniff_mismatch`` says whether the content
     disagreed with the name (:class:`lms.files.sniff.Sniffed`). The response is inline only
     for :data:`INLINE_TYPES` without a mismatch; anything else is an
-    ``application/octet-stream`` attachment. Every response (200, 206, 304, 412, 416) carries
+    ``application/octet-stream`` attachment (so is everything with ``force_attachment``, for
+    explicit download links). Every response (200, 206, 304, 412, 416) carries
     ``nosniff``, a CSP, ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store``
     unless ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
     SHA-256); ``Last-Modified`` is sent when given (timezone-aware).
@@ -238,7 +240,7 @@ def send_blob(
     modified = _http_seconds(last_modified) if last_modified is not None else None
     size = storage.size(key)
 
-    inline = media_type in INLINE_TYPES and not sniff_mismatch
+    inline = not force_attachment and media_type in INLINE_TYPES and not sniff_mismatch
     is_pdf = inline and media_type == PDF
     response = BlobResponse()
     headers = response.headers

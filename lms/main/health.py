@@ -1,4 +1,4 @@
-"""Health checks for ``GET /health``: database, data folder and job queue."""
+"""Health checks for ``GET /health``: database, data folder, job queue and file fixity."""
 
 from __future__ import annotations
 
@@ -44,10 +44,25 @@ def check_jobs() -> str:
     return DEGRADED if pending > 1000 else OK
 
 
+def check_fixity() -> str:
+    """Degraded while any stored file's last fixity check found it changed or missing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lms.files.services import count_fixity_problems
+
+    try:
+        problems = count_fixity_problems()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return FAIL  # the database check says why; overall stays as that check decides
+    return DEGRADED if problems else OK
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "data_dir": check_data_dir,
     "jobs": check_jobs,
+    "fixity": check_fixity,
 }
 
 

@@ -3,21 +3,30 @@
 A record's title, metadata and even its existence must reach exactly those allowed to see it.
 The expected answer is written here independently of ``lms.catalog.access``. Later features
 add their channels to ``CHANNELS``.
+
+Every record carries a small PDF: its download, in-page preview and thumbnail are channels
+too, answering exactly those who may read the record's files (an embargo hides the files
+from readers while the page stays visible).
 """
 
 from __future__ import annotations
 
+import io
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 
 import pytest
 
 from lms.catalog import services
 from lms.catalog.models import AccessLevel
 from lms.extensions import db
+from lms.files.services import Upload, upload_files
 from lms.models import Group, Unit, User
-from tests.conftest import Browser
-from tests.factories import PASSWORD, UserFactory, make_collection, publish_record
+from tests.conftest import Browser, ClosingClient
+from tests.factories import PASSWORD, UserFactory, make_collection, statements
 
 pytestmark = pytest.mark.functional
 
@@ -86,6 +95,18 @@ def may_list(kind: str, setting: Setting) -> bool:
     return setting.discoverable and level_allows(kind, setting.level)
 
 
+def may_read_files(kind: str, setting: Setting) -> bool:
+    """Files follow the page, except that an embargo hides them from mere readers, and a
+    withdrawn record's files are for its curators only (no tombstone for a file: 404)."""
+    if not may_see_page(kind, setting):
+        return False
+    if setting.withdrawn:
+        return kind in ("curator", "admin")
+    if setting.embargoed:
+        return kind in ("instructor_owner", "curator", "admin")
+    return True
+
+
 def gone_for(kind: str, setting: Setting) -> bool:
     """A withdrawn record answers 410 to those who could have seen it (404 to others)."""
     return setting.withdrawn and kind != "curator" and kind != "admin" and (
@@ -96,6 +117,16 @@ def gone_for(kind: str, setting: Setting) -> bool:
 class World:
     record_id: int
     collection_slug: str
+    file_id: int
+
+
+@cache
+def secret_pdf() -> bytes:
+    from lms.extract.samples import write_demo_pdf
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_demo_pdf(Path(folder) / "s.pdf", SECRET_TITLE, [SECRET_WORD])
+        return path.read_bytes()
 
 
 def build_world(app, setting: Setting) -> World:
@@ -125,34 +156,42 @@ def build_world(app, setting: Setting) -> World:
             discoverable=setting.discoverable,
             embargo_until=date.today() + timedelta(days=30) if setting.embargoed else None)
         owner, curator = people["instructor_owner"], people["curator"]
-        if setting.published:
-            record = publish_record(owner, curator, collection, access, title=SECRET_TITLE,
-                                    description=f"Mô tả chứa từ {SECRET_WORD}")
-        else:
-            record = services.create_draft(
-                owner, collection,
-                __import__("tests.factories", fromlist=["statements"]).statements(
-                    SECRET_TITLE, description=f"Mô tả chứa từ {SECRET_WORD}"), access)
-            if setting.name == "submitted-unpublished":
-                services.submit(owner, record, record.lock_version)
+        record = services.create_draft(
+            owner, collection,
+            statements(SECRET_TITLE, description=f"Mô tả chứa từ {SECRET_WORD}"), access)
+        [file] = upload_files(owner, record, [Upload(io.BytesIO(secret_pdf()),
+                                                     f"{SECRET_WORD}.pdf")])
+        assert file.thumbnail_status == "ready", file.thumbnail_message
+        if setting.published or setting.name == "submitted-unpublished":
+            services.submit(owner, record, record.lock_version)
+        while setting.published and record.status != "published":
+            task = next(t for t in services.review_queue(curator).pool
+                        if t.record_id == record.id)
+            services.claim(curator, task.id)
+            services.accept(curator, task.id)
         if setting.withdrawn:
             services.withdraw(curator, record, "Hết hiệu lực")
-        return World(record.id, collection.slug)
+        return World(record.id, collection.slug, file.id)
 
 
-# Each channel: (url for the world, is it a listing?)
+# Each channel: (url for the world, what it is: "page", "listing" or "file").
 CHANNELS = {
-    "page": (lambda w: f"/records/{w.record_id}", False),
-    "version": (lambda w: f"/records/{w.record_id}/v/1", False),
-    "history": (lambda w: f"/records/{w.record_id}/history", False),
-    "export_oai_dc": (lambda w: f"/records/{w.record_id}/export/oai_dc", False),
-    "export_jsonld": (lambda w: f"/records/{w.record_id}/export/jsonld", False),
-    "export_csv": (lambda w: f"/records/{w.record_id}/export/csv", False),
-    "collection_listing": (lambda w: f"/collections/{w.collection_slug}", True),
+    "page": (lambda w: f"/records/{w.record_id}", "page"),
+    "version": (lambda w: f"/records/{w.record_id}/v/1", "page"),
+    "history": (lambda w: f"/records/{w.record_id}/history", "page"),
+    "export_oai_dc": (lambda w: f"/records/{w.record_id}/export/oai_dc", "page"),
+    "export_jsonld": (lambda w: f"/records/{w.record_id}/export/jsonld", "page"),
+    "export_csv": (lambda w: f"/records/{w.record_id}/export/csv", "page"),
+    "collection_listing": (lambda w: f"/collections/{w.collection_slug}", "listing"),
+    "download": (lambda w: f"/records/{w.record_id}/files/{w.file_id}", "file"),
+    "preview": (lambda w: f"/records/{w.record_id}/files/{w.file_id}/preview", "file"),
+    "thumbnail": (lambda w: f"/records/{w.record_id}/files/{w.file_id}/thumbnail", "file"),
 }
+FILE_SIGNATURES = (b"%PDF-", b"\x89PNG")
 
 
 def client_for(app, kind: str):
+    app.test_client_class = ClosingClient  # file responses hold the blob open until closed
     client = app.test_client()
     if kind != "anonymous":
         assert Browser(client).login(kind, PASSWORD).status_code == 302, kind
@@ -165,10 +204,21 @@ def test_leak_matrix(app, setting):
     failures = []
     for kind in USER_KINDS:
         client = client_for(app, kind)
-        for channel, (url_of, listing) in CHANNELS.items():
+        for channel, (url_of, what) in CHANNELS.items():
             response = client.get(url_of(world))
-            body = response.get_data(as_text=True)
-            if listing:
+            body = response.get_data().decode("utf-8", "replace")
+            if what == "file":
+                expected = may_read_files(kind, setting)
+                served = response.status_code == 200 and response.data.startswith(
+                    FILE_SIGNATURES)
+                hidden = response.status_code == 404 and "ETag" not in response.headers \
+                    and not response.data.startswith(FILE_SIGNATURES) \
+                    and SECRET_TITLE not in body and SECRET_WORD not in body
+                if (served if expected else hidden) is not True:
+                    failures.append(f"{kind}/{channel}: {response.status_code}, expected "
+                                    f"{'served' if expected else 'hidden'}")
+                continue
+            if what == "listing":
                 expected = may_list(kind, setting)
                 shown = SECRET_TITLE in body
                 if shown != expected or response.status_code != 200:
@@ -193,8 +243,11 @@ def test_leak_matrix(app, setting):
 
 def test_access_change_takes_effect_at_once(app):
     world = build_world(app, Setting("public", AccessLevel.PUBLIC))
-    anonymous = app.test_client()
+    anonymous = client_for(app, "anonymous")
     assert anonymous.get(f"/records/{world.record_id}").status_code == 200
+    for url_of, what in CHANNELS.values():
+        if what == "file":
+            assert anonymous.get(url_of(world)).status_code == 200
     with app.app_context():
         from lms.catalog.models import Record
 
@@ -203,9 +256,11 @@ def test_access_change_takes_effect_at_once(app):
         settings = services.AccessSettings.of(record)
         settings.level = AccessLevel.INTERNAL
         services.change_access(curator, record, settings)
-    for url_of, _listing in CHANNELS.values():
-        body = anonymous.get(url_of(world)).get_data(as_text=True)
-        assert SECRET_TITLE not in body
+    for url_of, what in CHANNELS.values():
+        response = anonymous.get(url_of(world))
+        assert SECRET_TITLE not in response.get_data().decode("utf-8", "replace")
+        if what == "file":
+            assert response.status_code == 404
 
 
 def test_instructor_cannot_widen_access_of_a_record_they_do_not_own(app):

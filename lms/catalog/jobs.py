@@ -1,0 +1,38 @@
+"""Scheduled jobs of the repository."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from huey import crontab
+from sqlalchemy import select
+
+from lms import audit
+from lms.catalog import hooks
+from lms.catalog.models import Record
+from lms.catalog.services import _history
+from lms.db import utcnow
+from lms.extensions import db
+from lms.jobs import JobContext, job
+from lms.uow import unit_of_work
+
+
+@job("catalog.lift_embargoes", schedule=crontab(hour="0", minute="5"))
+def lift_embargoes(ctx: JobContext) -> dict[str, object]:
+    """Clear embargoes whose date has come, so every channel (index, OAI) shows the files.
+
+    Access already follows the date (``can_read_files``); this makes the change visible to
+    the derived stores and leaves a trace in the history and the audit log.
+    """
+    today = utcnow().date()
+    records = list(db.session.scalars(
+        select(Record).where(Record.embargo_until.is_not(None), Record.embargo_until <= today)
+        .order_by(Record.id)))
+    with unit_of_work() as on_commit:
+        for record in records:
+            audit.record("embargo_lift", obj=record,
+                         details={"embargo_until": record.embargo_until.isoformat()})
+            _history(record, None, "embargo_lift", record.status, record.status)
+            record.embargo_until = None
+            on_commit(partial(hooks.record_changed, record.id))
+    return {"lifted": [r.id for r in records]}

@@ -1,0 +1,30 @@
+"""Background jobs of the file layer: thumbnails, the fixity schedule, garbage collection."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from lms.files import services
+from lms.jobs import JobContext, job
+
+
+@job("files.thumbnail")
+def thumbnail(ctx: JobContext, file_id: int) -> dict[str, object]:
+    """Thumbnail one file (PDF first page, raster image) in the limited worker process."""
+    return services.make_file_thumbnail(file_id)
+
+
+@job("files.fixity", schedule=crontab(minute="23"))
+def fixity(ctx: JobContext) -> dict[str, object]:
+    """Hourly: re-hash the least recently checked 1/(14 × 24) of the blobs (at least
+    FIXITY_MIN_BATCH), so every blob is checked at least every FIXITY_INTERVAL_DAYS."""
+    summary = services.scheduled_fixity()
+    return {"checked": summary.checked, "ok": summary.ok,
+            "problems": [{"key": p.key, "status": str(p.status)} for p in summary.problems]}
+
+
+@job("files.gc", schedule=crontab(hour="3", minute="41"))
+def gc(ctx: JobContext) -> dict[str, object]:
+    """Daily: delete blobs no file references, older than FILES_GC_GRACE_HOURS."""
+    deleted = services.collect_unreferenced()
+    return {"deleted": len(deleted)}

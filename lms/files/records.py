@@ -1,0 +1,133 @@
+"""The files of a record's working copy and of its versions, and the blob registry.
+
+Small helpers shared by the catalog services (publishing freezes the file list, purging
+removes files) and the file services; nothing here checks permissions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, exists, or_, select, union
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms.catalog.models import Record, RecordVersion
+from lms.db import utcnow
+from lms.extensions import db
+from lms.files.models import Blob, RecordFile, record_version_files
+from lms.files.storage import BlobNotFound, get_storage
+from lms.uow import AfterCommit
+
+log = logging.getLogger(__name__)
+
+# A purge deletes unreferenced blobs at once, except one an upload touched this recently: its
+# row may be about to commit (``LocalStorage.put`` refreshes a reused blob's time). Those are
+# left to ``lms files gc``.
+PURGE_INFLIGHT = timedelta(minutes=10)
+
+
+def working_files(record: Record) -> list[RecordFile]:
+    """The files of the working copy, in display order."""
+    return list(db.session.scalars(
+        select(RecordFile)
+        .where(RecordFile.record_id == record.id, RecordFile.removed_at.is_(None))
+        .order_by(RecordFile.position, RecordFile.id)
+    ))
+
+
+def version_files(version: RecordVersion) -> list[RecordFile]:
+    """The files frozen into a published version, in display order."""
+    return list(db.session.scalars(
+        select(RecordFile)
+        .join(record_version_files, record_version_files.c.file_id == RecordFile.id)
+        .where(record_version_files.c.version_id == version.id)
+        .order_by(record_version_files.c.position, RecordFile.id)
+    ))
+
+
+def version_file_ids(version: RecordVersion) -> list[int]:
+    return [f.id for f in version_files(version)]
+
+
+def working_file_ids(record: Record) -> list[int]:
+    return [f.id for f in working_files(record)]
+
+
+def freeze_files(version: RecordVersion, file_ids: Iterable[int]) -> None:
+    """Record ``file_ids`` as the files of ``version`` (flushed, so it has an id)."""
+    rows = [{"version_id": version.id, "file_id": file_id, "position": position}
+            for position, file_id in enumerate(file_ids)]
+    if rows:
+        db.session.execute(record_version_files.insert(), rows)
+
+
+def register_blob(key: str, size: int) -> None:
+    """Add ``key`` to the blob registry unless it is there (two uploads may race to add it)."""
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(Blob).values(key=key, size=size, created_at=utcnow())
+    db.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def referenced_keys() -> set[str]:
+    """Every blob key a file row points at: its content and its thumbnail."""
+    stmt = union(
+        select(RecordFile.blob_key),
+        select(RecordFile.thumbnail_key).where(RecordFile.thumbnail_key.is_not(None)),
+    )
+    return set(db.session.scalars(stmt))
+
+
+def is_referenced(key: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)))))
+
+
+def forget_blobs(keys: Iterable[str]) -> None:
+    """Drop registry rows of ``keys`` that no file row references (in the current transaction)."""
+    for key in keys:
+        db.session.execute(delete(Blob).where(
+            Blob.key == key,
+            ~exists().where(or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)),
+        ))
+
+
+def purge_files(record: Record, on_commit: AfterCommit) -> list[str]:
+    """Delete the record's file rows; once committed, delete blobs nothing else uses.
+
+    A blob shared with another record (or a re-upload) stays: the reference is checked again
+    after the commit, just before deleting. Returns the candidate keys.
+    """
+    files = list(db.session.scalars(select(RecordFile).where(RecordFile.record_id == record.id)))
+    keys = sorted({f.blob_key for f in files} | {f.thumbnail_key for f in files
+                                                  if f.thumbnail_key})
+    for file in files:
+        db.session.delete(file)
+    on_commit(lambda: discard_unreferenced(keys))
+    return keys
+
+
+def discard_unreferenced(keys: Iterable[str]) -> list[str]:
+    """Delete the blobs of ``keys`` that no file row references; return those deleted."""
+    storage = get_storage(current_app._get_current_object())  # type: ignore[attr-defined]
+    deleted, gone = [], []
+    cutoff = utcnow() - PURGE_INFLIGHT
+    for key in keys:
+        if is_referenced(key):
+            continue
+        try:
+            if storage.modified(key) >= cutoff:
+                continue  # possibly an upload in flight: gc will take it after the grace period
+        except BlobNotFound:
+            gone.append(key)
+            continue
+        if storage.delete(key):
+            deleted.append(key)
+    forget_blobs(deleted + gone)
+    db.session.commit()
+    if deleted:
+        log.info("deleted %d unreferenced blobs", len(deleted))
+    return deleted
