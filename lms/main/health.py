@@ -44,10 +44,21 @@ def check_jobs() -> str:
     return DEGRADED if pending > 1000 else OK
 
 
+def check_search() -> str:
+    from lms.discovery.services import backend
+
+    try:
+        engine = backend()
+        return DEGRADED if engine.needs_rebuild else OK
+    except Exception:  # any engine error: searching is down, the rest of the site is not
+        return DEGRADED
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "data_dir": check_data_dir,
     "jobs": check_jobs,
+    "search": check_search,
 }
 
 

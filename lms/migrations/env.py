@@ -7,7 +7,7 @@ from alembic import context
 from flask import current_app
 
 import lms.catalog.models
-import lms.models  # noqa: F401
+import lms.models
 import lms.oai.models  # noqa: F401
 
 config = context.config
