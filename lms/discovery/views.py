@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -134,6 +135,13 @@ def api_search():
     response = jsonify(result_json(result, str(get_locale())))
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    """The API's description (docs/openapi.json), served for API clients on the intranet."""
+    path = Path(current_app.root_path).parent / "docs" / "openapi.json"
+    return current_app.response_class(path.read_bytes(), mimetype="application/json")
 
 
 @bp.get("/api/v1/suggest")

@@ -279,3 +279,19 @@ def test_collection_facet_and_newest_sort(vntc_app):
     assert body["facets"]["collection"][0]["value"] == "vntc"
     ids = [h["id"] for h in body["hits"]]
     assert ids == sorted(ids, reverse=True)  # loaded in id order, one minute apart
+
+
+def test_openapi_document_matches_the_api(client, library):
+    from lms.search import FACETS
+    from lms.search.document import MAX_PAGE_SIZE, SORTS
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/search"]["get"]
+    params = {p["name"]: p["schema"] for p in operation["parameters"]}
+    assert params["sort"]["enum"] == list(SORTS)
+    assert params["size"]["maximum"] == MAX_PAGE_SIZE
+    assert {name[2:] for name in params if name.startswith("f.")} == set(FACETS)
+    hit_fields = set(spec["components"]["schemas"]["Hit"]["required"])
+    body = api(client, q="xang").get_json()
+    assert set(body["hits"][0]) == hit_fields
+    assert set(spec["components"]["schemas"]["SearchResult"]["required"]) <= set(body)
