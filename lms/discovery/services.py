@@ -107,13 +107,13 @@ def index_records(record_ids: Sequence[int]) -> None:
         engine.index(documents)
 
 
-def _index_after_commit(record_id: int) -> None:
+def _index_after_commit(record_ids: Sequence[int]) -> None:
     try:
-        index_records([record_id])
+        index_records(record_ids)
     except SearchError:
         # The index is busy (another writer held the lock too long): the worker retries.
-        log.warning("indexing record %s deferred to the worker", record_id, exc_info=True)
-        enqueue("search.index", record_ids=[record_id])
+        log.warning("indexing records %s deferred to the worker", record_ids, exc_info=True)
+        enqueue("search.index", record_ids=list(record_ids))
 
 
 def _reindex_collection(collection_id: int) -> None:
@@ -126,7 +126,7 @@ def _reindex_collection(collection_id: int) -> None:
         index_records(ids[start:start + BATCH])
 
 
-hooks.on_record_changed(_index_after_commit)
+hooks.on_records_changed(_index_after_commit)
 hooks.on_collection_changed(_reindex_collection)
 
 
