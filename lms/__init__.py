@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.discovery.views import bp as discovery_bp
     from lms.files.views import bp as files_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(discovery_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
 

@@ -128,6 +128,25 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
     click.echo(f"Created collection {collection.slug} ({collection.title}).")
 
 
+@cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index (of the configured backend) from the database."""
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from lms.catalog.access import published_clause
+    from lms.catalog.models import Record
+    from lms.discovery.services import backend, searchable_documents
+    from lms.extensions import db
+
+    total = db.session.scalar(select(func.count(Record.id)).where(published_clause()))
+    engine = backend()
+    with tqdm(total=total, unit="record", disable=None) as bar:
+        count = engine.rebuild(searchable_documents(bar.update))
+    click.echo(f"Search index ({current_app.config['SEARCH_BACKEND']}) rebuilt: "
+               f"{count} records.")
+
+
 @cli.group("oai", help="OAI-PMH maintenance.")
 def oai_group() -> None:
     pass
@@ -220,6 +239,7 @@ def worker_command(threads: int | None) -> None:
         worker_type="thread",
         periodic=True,
         graceful_signal="TERM",
+        max_delay=1.0,  # an idle worker still picks up new jobs within a second
     )
     click.echo("Worker started; stop with Ctrl-C or SIGTERM.")
     consumer.run()

@@ -75,6 +75,13 @@ class Config:
     THUMBNAIL_TIMEOUT_SECONDS = 30
     THUMBNAIL_MEMORY_BYTES = 1024 * 1024 * 1024
 
+    # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
+    # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
+    SEARCH_BACKEND = "whoosh"
+    SEARCH_WEIGHTS: dict[str, float] = {}
+    # An outdated index with at most this many records is rebuilt at once, larger by the worker.
+    SEARCH_INLINE_REBUILD_MAX = 2000
+
     # OAI-PMH. The base URL defaults to the address the request came to.
     OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"
     OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"

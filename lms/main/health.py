@@ -58,11 +58,24 @@ def check_fixity() -> str:
     return DEGRADED if problems else OK
 
 
+def check_search() -> str:
+    from lms.discovery.services import backend
+
+    try:
+        engine = backend()
+        return DEGRADED if engine.needs_rebuild else OK
+    except Exception:  # any engine error: searching is down, the rest of the site is not
+        return DEGRADED
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "data_dir": check_data_dir,
     "jobs": check_jobs,
     "fixity": check_fixity,
+
+
+    "search": check_search,
 }
 
 

@@ -8,7 +8,7 @@ deleted header. A record that was never harvestable is unknown to OAI-PMH.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -59,6 +59,11 @@ def _rendered(record: Record) -> tuple[list[str], str, str]:
 def _landing_page(record_id: int) -> str | None:
     base = current_app.config.get("PUBLIC_BASE_URL")
     return f"{base.rstrip('/')}/records/{record_id}" if base else None
+
+
+def refresh_many(record_ids: Sequence[int]) -> None:
+    for record_id in record_ids:
+        refresh(record_id)
 
 
 def refresh(record_id: int) -> None:
@@ -118,5 +123,5 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     return count
 
 
-hooks.on_record_changed(refresh)
+hooks.on_records_changed(refresh_many)
 hooks.on_collection_changed(refresh_collection)

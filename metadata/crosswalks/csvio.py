@@ -37,8 +37,8 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from metadata.crosswalks.base import RecordContext
 from metadata.model import Metadata, Statement
@@ -175,6 +175,8 @@ class CsvRow:
     id: str
     metadata: Metadata
     problems: tuple[Problem, ...] = ()
+    #: Cells of the caller's own columns (``extra_columns``), by lower-case header.
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -210,14 +212,15 @@ def decode_bytes(data: bytes) -> tuple[str | None, Problem | None]:
         return None, make_problem("bad_encoding", "error", index=line, line=line)
 
 
-def _header_problems(headers: list[str]) -> tuple[list[Column | None], list[Problem]]:
+def _header_problems(headers: list[str], extra: frozenset[str] = frozenset()
+                     ) -> tuple[list[Column | None], list[Problem]]:
     problems: list[Problem] = []
     columns: list[Column | None] = []
     seen: set[Column | str] = set()
     for header in headers:
         name = header.strip()
-        if name.casefold() == ID_HEADER:
-            key: Column | str = ID_HEADER
+        if name.casefold() == ID_HEADER or name.casefold() in extra:
+            key: Column | str = name.casefold()
             columns.append(None)
         else:
             column = parse_header(name)
@@ -235,8 +238,13 @@ def _header_problems(headers: list[str]) -> tuple[list[Column | None], list[Prob
     return columns, problems
 
 
-def import_csv(data: bytes | str) -> CsvImport:
-    """Read records from CSV bytes (or already decoded text). Never raises for the content."""
+def import_csv(data: bytes | str, extra_columns: Iterable[str] = ()) -> CsvImport:
+    """Read records from CSV bytes (or already decoded text). Never raises for the content.
+
+    ``extra_columns`` names columns that are not metadata (a package manifest's ``file``,
+    ``collection``...): their cells come back in :attr:`CsvRow.extra`, formula escaping undone.
+    """
+    extra = frozenset(name.casefold() for name in extra_columns)
     if isinstance(data, bytes):
         text, problem = decode_bytes(data)
         if text is None:
@@ -251,10 +259,12 @@ def import_csv(data: bytes | str) -> CsvImport:
                                            detail=str(exc)),))
     if not headers or not any(h.strip() for h in headers):
         return CsvImport((), (make_problem("empty_file", "error"),))
-    columns, problems = _header_problems(headers)
+    columns, problems = _header_problems(headers, extra)
     if problems:
         return CsvImport((), tuple(problems))
-    id_index = next((i for i, c in enumerate(columns) if c is None), None)
+    names = [h.strip().casefold() for h in headers]
+    id_index = names.index(ID_HEADER) if ID_HEADER in names else None
+    extra_indexes = {names[i]: i for i, c in enumerate(columns) if c is None and names[i] in extra}
     rows: list[CsvRow] = []
     line = reader.line_num + 1
     while True:
@@ -280,5 +290,7 @@ def import_csv(data: bytes | str) -> CsvImport:
         identifier = ""
         if id_index is not None and id_index < len(cells):
             identifier = unescape_formula(cells[id_index])
-        rows.append(CsvRow(start, identifier, Metadata(statements), tuple(row_problems)))
+        extras = {name: unescape_formula(cells[i]) if i < len(cells) else ""
+                  for name, i in extra_indexes.items()}
+        rows.append(CsvRow(start, identifier, Metadata(statements), tuple(row_problems), extras))
     return CsvImport(tuple(rows), ())

@@ -508,7 +508,7 @@ def test_bad_names_are_stored_with_a_clean_display_name(app, users, collection, 
     assert {p.name for p in tmp_path.iterdir()} <= {
         "data", "instance", "test.sqlite", "test.sqlite-wal", "test.sqlite-shm"}
     assert not (tmp_path.parent / "x").exists()
-    assert {p.name for p in (tmp_path / "data").iterdir()} <= {"blobs", "tmp"}
+    assert {p.name for p in (tmp_path / "data").iterdir()} <= {"blobs", "tmp", "search"}
     download = as_user(app, "instructor").client.get(f"/records/{record_id}/files/{file.id}")
     disposition = download.headers["Content-Disposition"]
     assert "\r" not in disposition and "\n" not in disposition and "/" not in disposition
@@ -637,7 +637,7 @@ def test_embargoed_files_are_hidden_until_lifted(app, users, collection, samples
         record.embargo_until = date.today()
         db.session.commit()
     changed: list[int] = []
-    listener = hooks.on_record_changed(changed.append)
+    listener = hooks.on_records_changed(changed.extend)
     try:
         with app.app_context():
             job = enqueue("catalog.lift_embargoes")

@@ -222,3 +222,22 @@ def test_cell_round_trip(cell_values):
 @given(st.binary(max_size=200))
 def test_import_never_raises_on_arbitrary_bytes(data):
     import_csv(b"id,title[vi]\r\n" + data)
+
+
+def test_extra_columns_pass_through_untouched():
+    from metadata import import_csv
+
+    data = "id,title[vi],file,collection\nr1,Hậu cần,a.pdf||b.docx,'=x\n"
+    result = import_csv(data, extra_columns=("file", "collection"))
+    assert result.ok
+    row = result.rows[0]
+    assert row.id == "r1" and row.metadata.values("title") == ["Hậu cần"]
+    assert row.extra == {"file": "a.pdf||b.docx", "collection": "=x"}
+
+
+def test_extra_columns_are_unknown_headers_without_the_option():
+    from metadata import import_csv
+
+    result = import_csv("id,title[vi],file\nr1,Hậu cần,a.pdf\n")
+    assert not result.ok
+    assert result.problems[0].code == "unknown_header"

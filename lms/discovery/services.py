@@ -1,0 +1,164 @@
+"""Search for the app: one backend per process, indexing after commits, queries per user.
+
+The index follows the database: every committed change of a record reaches it through
+``lms.catalog.hooks`` (so an access change takes effect on search at once), and
+``lms reindex`` rebuilds it from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.catalog import hooks
+from lms.catalog.access import published_clause, user_principals
+from lms.catalog.models import Collection, Record
+from lms.discovery.documents import document_for
+from lms.extensions import db
+from lms.jobs import JobContext, enqueue, job
+from lms.search import (
+    BACKENDS,
+    SearchBackend,
+    SearchDocument,
+    SearchError,
+    SearchQuery,
+    SearchResult,
+    Weights,
+    create_backend,
+)
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def backend() -> SearchBackend:
+    """This process's backend for the current app, created on first use."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("search")
+    if found is None:
+        name = app.config["SEARCH_BACKEND"]
+        if name not in BACKENDS:
+            raise ValueError(f"LMS_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}")
+        found = create_backend(name, Path(app.config["DATA_DIR"]) / "search" / name,
+                               Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")))
+        app.extensions["search"] = found
+        _ensure_built(found)
+    return found
+
+
+def _ensure_built(engine: SearchBackend) -> None:
+    """A new or outdated index is rebuilt: at once when there is little to index, otherwise
+    by the worker (search keeps answering from what it has meanwhile)."""
+    if not engine.needs_rebuild:
+        return
+    count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
+    if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
+        engine.rebuild(searchable_documents())
+    else:
+        log.warning("search index is outdated; a rebuild of %d records was queued", count)
+        enqueue("search.rebuild")
+
+
+def searchable_documents(progress: Callable[[int], None] | None = None
+                         ) -> Iterator[SearchDocument]:
+    """Every searchable record as a document, read from the database in batches.
+
+    A session of its own, emptied after each batch: memory stays flat, and the caller's
+    session (in a request: the logged-in user, the record being saved) is left alone.
+    """
+    last_id = 0
+    with Session(db.engine) as session:
+        while True:
+            batch = session.scalars(
+                select(Record).where(published_clause(), Record.id > last_id)
+                .order_by(Record.id).limit(BATCH)
+            ).all()
+            if not batch:
+                return
+            for record in batch:
+                document = document_for(record)
+                if document is not None:
+                    yield document
+                if progress is not None:
+                    progress(1)
+            last_id = batch[-1].id
+            session.expunge_all()
+
+
+def index_records(record_ids: Sequence[int]) -> None:
+    """Put these records' current state into the index (or take them out)."""
+    engine = backend()
+    documents, gone = [], []
+    for record_id in record_ids:
+        record = db.session.get(Record, record_id)
+        document = document_for(record) if record is not None else None
+        if document is None:
+            gone.append(record_id)
+        else:
+            documents.append(document)
+    if gone:
+        engine.remove(gone)
+    if documents:
+        engine.index(documents)
+
+
+def _index_after_commit(record_ids: Sequence[int]) -> None:
+    try:
+        index_records(record_ids)
+    except SearchError:
+        # The index is busy (another writer held the lock too long): the worker retries.
+        log.warning("indexing records %s deferred to the worker", record_ids, exc_info=True)
+        enqueue("search.index", record_ids=list(record_ids))
+
+
+def _reindex_collection(collection_id: int) -> None:
+    collection = db.session.get(Collection, collection_id)
+    if collection is None:
+        return
+    ids = list(db.session.scalars(select(Record.id).where(
+        Record.collection_id == collection_id, published_clause())))
+    for start in range(0, len(ids), BATCH):
+        index_records(ids[start:start + BATCH])
+
+
+hooks.on_records_changed(_index_after_commit)
+hooks.on_collection_changed(_reindex_collection)
+
+
+@job("search.index")
+def index_job(ctx: JobContext, record_ids: list[int]) -> dict[str, int]:
+    index_records(record_ids)
+    return {"indexed": len(record_ids)}
+
+
+@job("search.rebuild")
+def rebuild_job(ctx: JobContext) -> dict[str, int]:
+    total = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
+    done = 0
+
+    def progress(step: int) -> None:
+        nonlocal done
+        done += step
+        if done % BATCH == 0:
+            ctx.progress(done, total)
+
+    count = backend().rebuild(searchable_documents(progress))
+    return {"indexed": count}
+
+
+def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
+           sort: str = "relevance", page: int = 1, size: int = 10,
+           highlight: bool = True) -> SearchResult:
+    """Run a query as ``user``: only what they may see is found, counted and suggested."""
+    return backend().query(SearchQuery(
+        q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
+        page=page, size=size, highlight=highlight))
+
+
+def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:
+    return backend().autocomplete(prefix, user_principals(user), limit=limit)
