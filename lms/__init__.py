@@ -5,17 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, request, session
+if TYPE_CHECKING:
+    from flask import Flask
 
-from lms.config import load_config
+# Flask is imported inside the functions below, not here: ``python -m lms.extract.worker``
+# (one short-lived child per document) imports this package, and should not pay for Flask.
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then the instance file, LMS_* variables, ``overrides``."""
+    from flask import Flask
+
+    from lms.config import load_config
+
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -39,7 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _select_locale() -> str:
-    from flask import has_request_context
+    from flask import has_request_context, session
     from flask_login import current_user
 
     if not has_request_context():
@@ -80,6 +86,7 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
+        from flask import request
         from flask_babel import get_locale
         from flask_login import current_user
 
@@ -106,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.catalog.views import bp as catalog_bp
     from lms.discovery.views import bp as discovery_bp
     from lms.files.views import bp as files_bp
+    from lms.ingest.views import bp as ingest_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
@@ -119,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(discovery_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
+    app.register_blueprint(ingest_bp, url_prefix="/admin/import")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -128,6 +128,63 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
     click.echo(f"Created collection {collection.slug} ({collection.title}).")
 
 
+@cli.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", "collection", help="Collection slug for lines that name none.")
+@click.option("--dry-run", is_flag=True,
+              help="Check everything the real run checks; save nothing, store no file.")
+@click.option("--review", is_flag=True,
+              help="Send the records to their collection's review queue instead of publishing.")
+@click.option("--async", "queue", is_flag=True,
+              help="Leave text extraction to the worker instead of doing it before returning.")
+@click.option("--as", "username", help="Act as this administrator (default: the operator).")
+@click.option("--batch-size", type=int, default=None,
+              help="Lines per search/OAI update batch (default: IMPORT_BATCH_SIZE, 200).")
+def import_command(path: Path, collection: str | None, dry_run: bool, review: bool,
+                   queue: bool, username: str | None, batch_size: int | None) -> None:
+    """Import records from PATH: a .jsonl file, or a .zip or folder with manifest.csv.
+
+    One record per line; a line's "id" is kept as the record's external id, and importing
+    the same line again updates that record (or leaves it alone if nothing changed).
+    Records are published at once unless --review. Prints a report per line; exits 1 if
+    any line (or the package) failed.
+    """
+    from tqdm import tqdm
+
+    from lms.auth.services import find_user
+    from lms.catalog.services import get_collection
+    from lms.ingest.imports import ImportOptions, format_report, run_import
+
+    actor = None
+    if username:
+        actor = find_user(username)
+        if actor is None or not actor.active or not actor.is_admin:
+            fail(f"{username} is not an active administrator.")
+    if collection:
+        try:
+            get_collection(collection)
+        except ServiceError as error:
+            fail(error.message)
+    options = ImportOptions(collection=collection, dry_run=dry_run, review=review,
+                            extract="queue" if queue else "now", batch_size=batch_size,
+                            via="cli")
+    with tqdm(unit="line", disable=None, file=sys.stderr) as bar:
+        def progress(done: int, total: int | None) -> None:
+            if total is not None and bar.total != total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+        try:
+            report = run_import(actor, path.resolve(), options, progress)
+        except ServiceError as error:
+            fail(error.message)
+    for text in format_report(report):
+        click.echo(text)
+    if report.failed:
+        sys.exit(1)
+
+
 @cli.command("reindex")
 def reindex_command() -> None:
     """Rebuild the search index (of the configured backend) from the database."""
@@ -185,9 +242,27 @@ def demo_command() -> None:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")
 
 
-@cli.group("files", help="Stored files: garbage collection.")
+@cli.group("files", help="Stored files: text extraction, garbage collection.")
 def files_group() -> None:
     pass
+
+
+@files_group.command("extract")
+@click.option("--record", "record_ids", type=int, multiple=True,
+              help="Only the files of this record (repeatable).")
+def files_extract(record_ids: tuple[int, ...]) -> None:
+    """Extract the text of files still pending (e.g. stored before extraction existed)."""
+    from tqdm import tqdm
+
+    from lms.files.extraction import extract_files, pending_file_ids
+
+    ids = pending_file_ids(record_ids or None)
+    with tqdm(total=len(ids), unit="file", disable=not ids) as bar:
+        outcomes = extract_files(ids, progress=bar.update)
+    problems = [o for o in outcomes if o.status in ("empty", "failed", "timeout")]
+    click.echo(f"Extracted {len(outcomes)} file(s); {len(problems)} without text.")
+    for outcome in problems:
+        click.echo(f"  file {outcome.file_id}: {outcome.status}: {outcome.message}")
 
 
 @files_group.command("gc")

@@ -74,6 +74,14 @@ class Config:
     THUMBNAIL_MAX_PX = 320
     THUMBNAIL_TIMEOUT_SECONDS = 30
     THUMBNAIL_MEMORY_BYTES = 1024 * 1024 * 1024
+    # Full-text extraction (one limited child process per document; never truncated).
+    EXTRACT_TIMEOUT_SECONDS = 120
+    EXTRACT_MEMORY_MB = 1024
+    # Plain text up to this size is decoded in the worker's own process: it needs no sandbox,
+    # and starting a child would cost more than the work. Larger text goes to the child.
+    EXTRACT_TEXT_IN_PROCESS_BYTES = 8 * 1024 * 1024
+    # Bulk import: search and OAI-PMH are updated once per this many lines.
+    IMPORT_BATCH_SIZE = 200
 
     # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).

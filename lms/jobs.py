@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     from lms import maintenance  # noqa: F401
     from lms.catalog import jobs as catalog_jobs  # noqa: F401
     from lms.files import jobs as files_jobs  # noqa: F401
+    from lms.ingest import jobs as ingest_jobs  # noqa: F401
 
     huey = _make_huey(app)
     tasks = {}

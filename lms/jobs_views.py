@@ -29,7 +29,9 @@ def job_json(job: Job) -> dict[str, object]:
         "progress": {"done": job.progress_done, "total": job.progress_total,
                      "percent": job.percent},
         "message": job.message,
-        "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
+        # An import's per-line report can be long: its page shows it, the polled JSON not.
+        "result": {k: v for k, v in (job.result or {}).items() if k not in ("traceback",
+                                                                           "lines")},
     }
 
 

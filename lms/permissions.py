@@ -48,6 +48,7 @@ POLICY: dict[str, Rule] = {
     "manage_collections": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance
+    "import_records": _admin,  # bulk import publishes directly, in any collection
     # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": _has(RoleName.INSTRUCTOR),
     "curate": _has(RoleName.CURATOR),

@@ -88,7 +88,18 @@ def load_catalog_demo() -> int:
         _publish_demo(external_id, services.get_collection(slug), level, statements,
                       giangvien, thuthu)
         created += 1
+    extract_demo_texts()
     return created
+
+
+def extract_demo_texts() -> None:
+    """Extract the demo documents' text now (not by the worker later), so that a new user's
+    first full-text search finds them; the records are re-indexed with it."""
+    from lms.files.extraction import extract_files, pending_file_ids
+
+    ids = db.session.scalars(select(Record.id).where(
+        Record.external_id.in_([external_id for external_id, *_rest in DEMO_RECORDS])))
+    extract_files(pending_file_ids(list(ids)))
 
 
 def _exists(slug: str) -> bool:

@@ -212,9 +212,17 @@ def _mark_public(record: Record) -> None:
 
 
 def access_summary(record: Record) -> dict[str, object]:
-    s = AccessSettings.of(record)
-    return {"level": s.level, "units": sorted(u.id for u in s.units), "roles": sorted(s.roles),
-            "users": sorted(u.id for u in s.users), "groups": sorted(g.id for g in s.groups),
+    return settings_summary(AccessSettings.of(record))
+
+
+def settings_summary(s: AccessSettings) -> dict[str, object]:
+    """Comparable form of access settings, as :func:`_apply_access` would store them."""
+    restricted = s.level == AccessLevel.RESTRICTED
+    return {"level": s.level,
+            "units": sorted(u.id for u in s.units) if s.level == AccessLevel.UNIT else [],
+            "roles": sorted(s.roles) if s.level == AccessLevel.ROLE else [],
+            "users": sorted(u.id for u in s.users) if restricted else [],
+            "groups": sorted(g.id for g in s.groups) if restricted else [],
             "embargo_until": s.embargo_until.isoformat() if s.embargo_until else None,
             "discoverable": s.discoverable}
 
@@ -381,6 +389,116 @@ def submit(user: User, record: Record, lock_version: int) -> None:
         audit.record("record_submit", actor=user, obj=record)
         _notify([u.id for u in record.collection.curators], "task_waiting",
                 {"title": record.title}, "/review")
+
+
+# --- imports -------------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    """What :func:`import_record` did: ``created``, ``updated`` or ``unchanged``."""
+
+    action: str
+    record_id: int | None
+    version: int | None = None
+    new_file_ids: list[int] = field(default_factory=list)
+    thumbnail_file_ids: list[int] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Raised inside the unit of work of a dry run, so that it rolls back."""
+
+
+def import_record(actor: User | None, *, external_id: str | None, collection: Collection,
+                  metadata: Metadata, incomplete: bool, access: AccessSettings,
+                  files: Sequence[record_files.NewFile], review: bool,
+                  source: dict[str, object], dry_run: bool = False) -> ImportResult:
+    """Create or update the record of one import line: all of it or nothing, one transaction.
+
+    The record with ``external_id`` is updated when there is one, created otherwise. Unless
+    ``review``, it is published at once (a new version only if metadata or files changed);
+    with ``review`` it goes to its collection's review pool. When metadata, access, collection
+    and the set of file blobs equal the record's, and its status is already the one asked
+    for, nothing is written ("unchanged"). ``actor`` None is the command line (operator);
+    the record's owner is ``actor``. ``source`` (import file hash, line number) goes to the
+    audit log. A ``dry_run`` does everything, then rolls back.
+
+    The blobs of ``files`` must already be stored (``lms.files.storage``).
+
+    :raise PermissionDenied: ``actor`` may not import.
+    :raise ValidationError: the existing record is withdrawn or purged, or access is invalid.
+    """
+    if actor is not None:
+        require(actor, "import_records")
+    access.check()
+    record = None
+    if external_id is not None:
+        record = db.session.scalar(select(Record).where(Record.external_id == external_id))
+    if record is not None and record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
+        raise ValidationError(_("Record %(id)s is withdrawn or purged; an import does not "
+                                "bring it back.", id=external_id))
+    target = RecordStatus.SUBMITTED if review else RecordStatus.PUBLISHED
+    if record is not None and _import_unchanged(record, collection, metadata, access, files,
+                                                target):
+        return ImportResult("unchanged", record.id, record.current_version or None)
+    try:
+        with unit_of_work() as on_commit:
+            action = "updated" if record is not None else "created"
+            before = record.status if record is not None else None
+            if record is None:
+                record = Record(owner=actor, external_id=external_id, status=target,
+                                current_version=0, lock_version=1, ever_public=False)
+                db.session.add(record)
+            record.collection = collection
+            _set_values(record, metadata)
+            record.metadata_incomplete = incomplete
+            _apply_access(record, access)
+            if action == "updated":
+                record.lock_version += 1
+            record.updated_at = utcnow()
+            db.session.flush()
+            added = record_files.replace_working_files(
+                record, files, actor.id if actor is not None else None)
+            record.status = target
+            version = None
+            if review:
+                waiting = db.session.scalar(select(ReviewTask.id).where(
+                    ReviewTask.record_id == record.id, ReviewTask.status != TaskStatus.DONE))
+                if waiting is None:
+                    db.session.add(ReviewTask(record=record, step=1))
+            else:
+                version = _publish(actor, record)  # type: ignore[arg-type]
+            _history(record, actor, "import", before, target,
+                     f"line {source.get('line')}" if source.get("line") else "")
+            audit.record("record_import", actor=actor, obj=record, details={
+                **source, "external_id": external_id, "outcome": action,
+                "collection": collection.slug, "status": str(target), "version": version,
+                "files": [[f.name, f.key] for f in files][:50]})
+            result = ImportResult(action, record.id, version, [f.id for f in added],
+                                  [f.id for f in added if f.thumbnail_status == "pending"])
+            if dry_run:
+                raise _DryRun()
+            record_id = record.id
+            on_commit(lambda: hooks.record_changed(record_id))
+    except _DryRun:
+        result.record_id = result.record_id if action == "updated" else None
+        result.new_file_ids, result.thumbnail_file_ids = [], []
+    return result
+
+
+def _import_unchanged(record: Record, collection: Collection, metadata: Metadata,
+                      access: AccessSettings, files: Sequence[record_files.NewFile],
+                      target: str) -> bool:
+    if record.collection_id != collection.id or record.dc != metadata:
+        return False
+    if access_summary(record) != settings_summary(access):
+        return False
+    if sorted(f.blob_key for f in record_files.working_files(record)) != \
+            sorted(f.key for f in files):
+        return False
+    if target == RecordStatus.PUBLISHED:
+        return record.status == RecordStatus.PUBLISHED
+    # --review: a record waiting in the pool, or published and unchanged, has nothing new.
+    return record.status in (RecordStatus.SUBMITTED, RecordStatus.PUBLISHED)
 
 
 def claim(user: User, task_id: int) -> ReviewTask:

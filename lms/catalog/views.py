@@ -328,7 +328,10 @@ def deposits():
 def review():
     if not (current_user.has_role(RoleName.CURATOR) or current_user.is_admin):
         raise PermissionDenied()
-    return render_template("catalog/review.html", queue=services.review_queue(current_user))
+    from lms.files.extraction import problem_count
+
+    return render_template("catalog/review.html", queue=services.review_queue(current_user),
+                           extraction_problems=problem_count(current_user))
 
 
 @bp.post("/review/<int:task_id>/<action>")

@@ -105,7 +105,7 @@ def _files_part(record: Record, version: RecordVersion) -> dict[str, Any]:
     ))
     open_to_readers = [f for f in files if f.access_level is None]
     texts = [] if embargo_active(record) else [
-        text for f in open_to_readers if (text := getattr(f, "extracted_text", None))]
+        text for f in open_to_readers if (text := f.extracted_text)]
     downloads = session.scalar(select(func.count(DownloadEvent.id)).where(
         DownloadEvent.record_id == record.id, DownloadEvent.kind == "download")) or 0
     return {

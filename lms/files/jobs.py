@@ -1,10 +1,11 @@
-"""Background jobs of the file layer: thumbnails, the fixity schedule, garbage collection."""
+"""Background jobs of the file layer: thumbnails, text extraction, the fixity schedule and
+garbage collection."""
 
 from __future__ import annotations
 
 from huey import crontab
 
-from lms.files import services
+from lms.files import extraction, services
 from lms.jobs import JobContext, job
 
 
@@ -12,6 +13,14 @@ from lms.jobs import JobContext, job
 def thumbnail(ctx: JobContext, file_id: int) -> dict[str, object]:
     """Thumbnail one file (PDF first page, raster image) in the limited worker process."""
     return services.make_file_thumbnail(file_id)
+
+
+@job("files.extract")
+def extract(ctx: JobContext, file_id: int) -> dict[str, object]:
+    """Extract one file's full text in the limited worker process; re-index its record."""
+    outcome = extraction.extract_file(file_id)
+    return {"status": outcome.status, "message": outcome.message, "reused": outcome.reused,
+            "skipped": outcome.skipped}
 
 
 @job("files.fixity", schedule=crontab(minute="23"))

@@ -53,6 +53,20 @@ class ThumbnailStatus(enum.StrEnum):
     FAILED = "failed"      # the limited worker refused or failed; ``thumbnail_message`` says why
 
 
+class TextStatus(enum.StrEnum):
+    """Where a file's full-text extraction stands (``lms.files.extraction``)."""
+
+    PENDING = "pending"          # not extracted yet (a job is queued)
+    OK = "ok"                    # the text is in ``file_texts``, whole
+    EMPTY = "empty"              # readable, but no text: a scan without a text layer?
+    FAILED = "failed"            # damaged, refused or crashed; ``text_message`` says why
+    TIMEOUT = "timeout"          # stopped by the time limit
+    UNSUPPORTED = "unsupported"  # not a type we extract text from (images, video...)
+
+
+#: Outcomes curators are shown as problems: the file is in search without its text.
+TEXT_PROBLEMS = (TextStatus.EMPTY, TextStatus.FAILED, TextStatus.TIMEOUT)
+
 BAD_FIXITY = (FixityStatus.MISMATCH, FixityStatus.MISSING)
 
 
@@ -126,8 +140,17 @@ class RecordFile(db.Model):
     thumbnail_key: Mapped[str | None] = mapped_column(String(64), index=True)
     thumbnail_status: Mapped[str] = mapped_column(String(16), default=ThumbnailStatus.NONE)
     thumbnail_message: Mapped[str] = mapped_column(Text, default="")
+    # Full-text extraction: the outcome here, the text itself (never truncated) in file_texts.
+    text_status: Mapped[str] = mapped_column(String(16), default=TextStatus.PENDING,
+                                             server_default=TextStatus.PENDING.value, index=True)
+    text_message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    text_chars: Mapped[int | None] = mapped_column(BigInteger)
+    text_pages: Mapped[int | None] = mapped_column(Integer)
+    text_extracted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
     record: Mapped[Record] = relationship()
+    text_row: Mapped[FileText | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, uselist=False)
     uploaded_by: Mapped[User | None] = relationship()
     access_units: Mapped[list[Unit]] = relationship(secondary=record_file_access_units)
     access_users: Mapped[list[User]] = relationship(secondary=record_file_access_users)
@@ -141,6 +164,28 @@ class RecordFile(db.Model):
     def extension(self) -> str:
         stem, dot, extension = self.name.rpartition(".")
         return extension.lower() if dot and stem else ""
+
+    @property
+    def extracted_text(self) -> str:
+        """The file's full text ("" until extracted, or when extraction found none)."""
+        if self.text_status != TextStatus.OK or self.text_row is None:
+            return ""
+        return self.text_row.text
+
+    @property
+    def text_problem(self) -> bool:
+        return self.text_status in TEXT_PROBLEMS
+
+
+class FileText(db.Model):
+    """The extracted text of one file, whole, in a table of its own so that listing files
+    never loads it. Deleted with its file row (a purge removes it)."""
+
+    __tablename__ = "file_texts"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("record_files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class RecordFileAccessRole(db.Model):

@@ -7,7 +7,8 @@ removes files) and the file services; nothing here checks permissions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -62,6 +63,58 @@ def freeze_files(version: RecordVersion, file_ids: Iterable[int]) -> None:
             for position, file_id in enumerate(file_ids)]
     if rows:
         db.session.execute(record_version_files.insert(), rows)
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file for a record's working copy whose blob is already stored (imports)."""
+
+    name: str
+    key: str
+    size: int
+    media_type: str
+    sniff_mismatch: bool = False
+    thumbnail_pending: bool = False
+
+
+def replace_working_files(record: Record, files: Sequence[NewFile],
+                          uploaded_by_id: int | None) -> list[RecordFile]:
+    """Make ``files`` the working copy's files, in this order; return the rows added.
+
+    A current file whose blob is among ``files`` keeps its row (renamed, re-ordered); one
+    that is not leaves the working copy (kept while a published version lists it); a blob
+    not there yet gets a new row. Runs inside the caller's transaction.
+    """
+    from lms.files.models import TextStatus, ThumbnailStatus
+
+    current = {f.blob_key: f for f in working_files(record)}
+    wanted = {f.key for f in files}
+    for key, row in current.items():
+        if key in wanted:
+            continue
+        published = db.session.scalar(select(exists().where(
+            record_version_files.c.file_id == row.id)))
+        if published:
+            row.removed_at = utcnow()
+        else:
+            db.session.delete(row)
+    added = []
+    for position, item in enumerate(files):
+        row = current.get(item.key)
+        if row is not None:
+            row.position, row.name = position, item.name
+            continue
+        register_blob(item.key, item.size)
+        row = RecordFile(
+            record_id=record.id, position=position, name=item.name, blob_key=item.key,
+            size=item.size, media_type=item.media_type, sniff_mismatch=item.sniff_mismatch,
+            uploaded_by_id=uploaded_by_id, text_status=TextStatus.PENDING,
+            thumbnail_status=ThumbnailStatus.PENDING if item.thumbnail_pending
+            else ThumbnailStatus.NONE)
+        db.session.add(row)
+        added.append(row)
+    db.session.flush()
+    return added
 
 
 def register_blob(key: str, size: int) -> None:

@@ -12,8 +12,10 @@ period; a row never points at a blob that was not durably stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -36,6 +38,7 @@ from lms.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.access import effective_level, in_published_version, is_public, may_read_file
+from lms.files.extraction import enqueue_extraction
 from lms.files.fixity import FixityResult, check_blob
 from lms.files.models import (
     BAD_FIXITY,
@@ -185,11 +188,8 @@ def upload_files(user: User, record: Record, uploads: Sequence[Upload]) -> list[
             raise ValidationError(_("%(name)s is empty (0 bytes). Choose the file again; it may "
                                     "not have been saved completely.", name=name))
         with storage.open(key) as fh:
-            sniffed = sniff_stream(fh, name)
-            # A polyglot (a PDF or image also holding HTML or script) is never shown inline.
-            mismatch = sniffed.mismatch or (sniffed.media_type in INLINE_TYPES
-                                            and has_active_markup(fh))
-        prepared.append(_Prepared(upload, name, key, size, sniffed.media_type, mismatch))
+            media_type, mismatch = _sniff(fh, name)
+        prepared.append(_Prepared(upload, name, key, size, media_type, mismatch))
 
     with unit_of_work() as on_commit:
         files = []
@@ -217,8 +217,53 @@ def upload_files(user: User, record: Record, uploads: Sequence[Upload]) -> list[
                                                                    or "")[:300]})
             if wants_thumbnail:
                 on_commit(partial(_enqueue_thumbnail, file.id, user))
+            on_commit(partial(enqueue_extraction, file.id, user))
         _after_file_change(user, record, "files_add", on_commit)
     return files
+
+
+def _sniff(fh, name: str) -> tuple[str, bool]:
+    """The sniffed media type, and whether the file may never be shown inline."""
+    sniffed = sniff_stream(fh, name)
+    # A polyglot (a PDF or image also holding HTML or script) is never shown inline.
+    mismatch = sniffed.mismatch or (sniffed.media_type in INLINE_TYPES
+                                    and has_active_markup(fh))
+    return sniffed.media_type, mismatch
+
+
+def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewFile:
+    """Check and store one file of an import package (already resolved inside it).
+
+    The same rules as an upload: the size limit, no empty file, the type sniffed from the
+    content and compared with the name. A ``dry_run`` hashes and sniffs the file where it
+    is and stores nothing.
+
+    :raise ValidationError: the file is empty.
+    :raise FileTooLarge: it is larger than ``MAX_UPLOAD_BYTES``.
+    :raise StorageFailed: the disk failed.
+    """
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    name = clean_filename(path.name)
+    with path.open("rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        if size > limit:
+            raise FileTooLarge(upload_limit_message(limit))
+        if size == 0:
+            raise ValidationError(_("%(name)s is empty (0 bytes).", name=name))
+        if dry_run:
+            digest = hashlib.sha256()
+            while chunk := source.read(1024 * 1024):
+                digest.update(chunk)
+            key = digest.hexdigest()
+            media_type, mismatch = _sniff(source, name)
+        else:
+            stored = _store(get_storage(), Upload(source, name), limit)
+            key, size = stored.key, stored.size
+            with get_storage().open(key) as fh:
+                media_type, mismatch = _sniff(fh, name)
+    return record_files.NewFile(
+        name=name, key=key, size=size, media_type=media_type, sniff_mismatch=mismatch,
+        thumbnail_pending=media_type in THUMBNAIL_TYPES and not mismatch)
 
 
 def _enqueue_thumbnail(file_id: int, owner: User | None) -> None:

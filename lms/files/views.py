@@ -27,10 +27,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lms.catalog import services as catalog_services
 from lms.catalog.forms import parse_access
 from lms.catalog.models import AccessLevel
-from lms.errors import FORM_ERRORS, error_response, wants_json
+from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
 from lms.extensions import db
+from lms.files import extraction, services
 from lms.files import records as record_files
-from lms.files import services
 from lms.models import Group, RoleName, Unit
 from lms.permissions import require
 from lms.web import no_store
@@ -46,6 +46,11 @@ def upload_route(view: Callable) -> Callable:
     request class applies it before the body is read (``lms.web.AppRequest``)."""
     view.upload_limit = lambda: current_app.config["MAX_UPLOAD_BYTES"] + MULTIPART_OVERHEAD
     return view
+
+
+@bp.app_template_filter("text_outcome")
+def _text_outcome(file) -> str:
+    return extraction.describe(file.text_status, file.text_message)
 
 
 @bp.app_template_filter("filesize")
@@ -148,6 +153,17 @@ def thumbnail(record_id: int, file_id: int):
 
 
 # --- administration ------------------------------------------------------------------------
+
+@bp.get("/admin/extraction")
+@login_required
+def extraction_report():
+    """Files whose text could not be extracted, in the collections the user curates."""
+    no_store()
+    if not (current_user.is_admin or current_user.has_role(RoleName.CURATOR)):
+        raise PermissionDenied()
+    return render_template("files/extraction.html",
+                           files=extraction.problem_files(current_user))
+
 
 @bp.get("/admin/fixity")
 @login_required

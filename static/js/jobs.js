@@ -13,6 +13,9 @@
           var bar = box.querySelector(".job-progress");
           if (job.progress.percent !== null) { bar.value = job.progress.percent; }
           if (job.status === "queued" || job.status === "running") { setTimeout(poll, 1000); }
+          else if (box.hasAttribute("data-reload-when-done") && box.getAttribute("data-status") !== job.status) {
+            window.location.reload();  // the page shows the job's result once it ended
+          }
         });
     }
     poll();

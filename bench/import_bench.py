@@ -1,0 +1,166 @@
+"""Bulk-import benchmark: the first N VNTC articles through the ``lms import`` code path.
+
+    .venv/bin/python bench/import_bench.py --docs 1000 --docs 10000
+
+For each N, a fresh subprocess (so peak RSS is per run) builds a temporary instance (SQLite,
+its own DATA_DIR), converts the first N articles to the JSONL import shape (the body as a
+``.txt`` file beside the JSONL, the title and category as metadata, public access), and
+imports them with ``lms.ingest.imports.run_import``, the service behind ``lms import``, with
+text extraction done before it returns (no ``--async``). The time is end to end: reading the
+package, storing blobs, one transaction per line, extraction, search and OAI indexing in
+batches. A second run of the same package (every line unchanged) is timed too. The corpus is
+test data only: the temporary instance is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("LMS_SHARED_DIR", ROOT.parent / "shared")) / "corpus"
+
+
+def vntc(limit: int):
+    count = 0
+    shards = sorted(CORPUS.glob("vntc-10topics-*.jsonl.gz"))
+    if not shards:
+        raise SystemExit(f"VNTC corpus not found in {CORPUS} (set LMS_SHARED_DIR)")
+    for shard in shards:
+        with gzip.open(shard, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                yield json.loads(line)
+                count += 1
+                if count >= limit:
+                    return
+
+
+def write_package(folder: Path, docs: int) -> Path:
+    """The JSONL file and one .txt per article; returns the JSONL path."""
+    (folder / "texts").mkdir(parents=True)
+    path = folder / "vntc.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for article in vntc(docs):
+            name = f"texts/{article['id']}.txt"
+            (folder / name).write_text(article["text"], encoding="utf-8")
+            line = {
+                "id": article["id"],
+                "access": "public",
+                "metadata": {
+                    "title": [{"value": article["title"], "lang": "vi"}],
+                    "subject": [{"value": article["category"], "lang": "vi"}],
+                    "publisher": [{"value": article["source"]}],
+                    "type": [{"value": "Text"}],
+                    "language": [{"value": "vi"}],
+                },
+                "files": [{"path": name}],
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(docs: int, batch: int | None) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="lms-import-bench-"))
+    try:
+        os.environ.update({
+            "LMS_INSTANCE_PATH": str(work / "instance"),
+            "LMS_DATA_DIR": str(work / "data"),
+            "LMS_DATABASE_URL": f"sqlite:///{work / 'bench.sqlite'}",
+            "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        })
+        sys.path.insert(0, str(ROOT))
+        started = time.perf_counter()
+        package = write_package(work / "package", docs)
+        convert = time.perf_counter() - started
+
+        from flask_migrate import upgrade
+        from sqlalchemy import func, select
+
+        from lms import create_app
+        from lms.catalog.services import create_collection
+        from lms.extensions import db
+        from lms.files.models import RecordFile
+        from lms.ingest.imports import ImportOptions, run_import
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            create_collection(None, "vntc", "Tin tức VNTC", default_access="public")
+            # A running instance has its search index already: make it now, not in the timing.
+            from lms.discovery.services import backend
+
+            backend()
+
+            def progress(done: int, total: int | None) -> None:
+                if done % 1000 == 0 or done == total:
+                    elapsed = time.perf_counter() - began
+                    print(f"  {done}/{total} lines, {done / elapsed:.0f} lines/s",
+                          file=sys.stderr, flush=True)
+
+            began = time.perf_counter()
+            report = run_import(None, package, ImportOptions(collection="vntc",
+                                                             batch_size=batch), progress)
+            seconds = time.perf_counter() - began
+            counts = report.counts
+            extracted = db.session.scalar(select(func.count()).select_from(RecordFile).where(
+                RecordFile.text_status == "ok"))
+
+            client = app.test_client()
+            hits = client.get("/api/v1/search", query_string={"q": "bóng đá"}).get_json()
+
+            began = time.perf_counter()
+            again = run_import(None, package, ImportOptions(collection="vntc"))
+            rerun = time.perf_counter() - began
+        return {"docs": docs, "convert_s": convert, "import_s": seconds,
+                "records_per_s": docs / seconds, "peak_rss_mb": peak_rss_mb(),
+                "created": counts["created"], "failed": counts["error"],
+                "text_ok": extracted, "search_total": hits["total"],
+                "rerun_s": rerun, "rerun_unchanged": again.counts["unchanged"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, action="append",
+                        help="articles to import (repeatable; default 1000)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="lines per search/OAI batch (default IMPORT_BATCH_SIZE)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.batch_size)))
+        return 0
+    results = []
+    for docs in args.docs or [1000]:
+        print(f"importing {docs} VNTC articles…", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--child", str(docs)]
+        if args.batch_size:
+            command += ["--batch-size", str(args.batch_size)]
+        done = subprocess.run(command, check=True, capture_output=False,
+                              stdout=subprocess.PIPE, text=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"{'docs':>7} {'import s':>9} {'records/s':>10} {'peak MB':>8} {'created':>8} "
+          f"{'failed':>7} {'text ok':>8} {'search':>7} {'rerun s':>8} {'unchanged':>10}")
+    for r in results:
+        print(f"{r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
+              f"{r['peak_rss_mb']:>8.0f} {r['created']:>8} {r['failed']:>7} {r['text_ok']:>8} "
+              f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Full text of files: extracted once per file, kept, and shown to curators when it fails.
+
+A file row starts ``pending``; the ``files.extract`` job (queued after the upload or import
+committed) runs :func:`lms.extract.extract_text` in a limited child process and records the
+outcome on the row (``text_status``, ``text_message``) and the text, whole, in
+``file_texts``. Re-indexing reads the kept text and never extracts again; a changed file is a
+new blob, so a new row, so a new extraction, except that the text of an identical blob
+extracted before (same SHA-256 and type) is copied instead of extracted again.
+
+Once the outcome is committed the record is re-indexed (``hooks.record_changed``). A file
+whose extraction failed, timed out or found no text is listed for curators
+(:func:`problem_files`), never silently indexed as empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from lms.catalog import hooks
+from lms.catalog.access import Principal, is_curator_of
+from lms.catalog.models import Record, RecordStatus
+from lms.db import utcnow
+from lms.extensions import db
+from lms.extract import Extraction, extract_text, runner
+from lms.extract import base as messages
+from lms.files.models import (
+    BAD_FIXITY,
+    TEXT_PROBLEMS,
+    Blob,
+    FileText,
+    RecordFile,
+    TextStatus,
+)
+from lms.files.storage import LocalStorage, get_storage
+from lms.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+#: Outcomes of an identical blob that are reused as they are; a timeout is tried again.
+REUSABLE = (TextStatus.OK, TextStatus.EMPTY, TextStatus.FAILED, TextStatus.UNSUPPORTED)
+DAMAGED_SOURCE = "the stored file failed its integrity check"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file_id: int
+    status: str
+    message: str
+    reused: bool = False
+    skipped: bool = False
+
+
+def extract_file(file_id: int) -> Outcome:
+    """Extract the text of one pending file and record the outcome; re-index its record.
+
+    A file no longer pending (extracted meanwhile by another run) is left alone.
+    """
+    file = db.session.get(RecordFile, file_id)
+    if file is None:
+        return Outcome(file_id, "gone", "", skipped=True)
+    if file.text_status != TextStatus.PENDING:
+        return Outcome(file_id, file.text_status, file.text_message, skipped=True)
+    record_id, key, media_type = file.record_id, file.blob_key, file.media_type
+    twin = _extracted_twin(file)
+    if twin is not None:
+        result = Extraction(status=twin.text_status, text=twin.extracted_text,  # type: ignore[arg-type]
+                            message=twin.text_message, chars=twin.text_chars or 0,
+                            pages=twin.text_pages)
+    else:
+        result = _run(key, media_type)
+        if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
+            # libmagic sometimes names prose something else (Vietnamese news as
+            # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
+            # refuses if the bytes are not text in a known encoding.
+            as_text = _run(key, "text/plain")
+            if as_text.status == TextStatus.OK:
+                result = as_text
+    with unit_of_work() as on_commit:
+        # The guarded UPDATE decides between two runs racing on one file: one writes.
+        won = db.session.execute(
+            update(RecordFile)
+            .where(RecordFile.id == file_id, RecordFile.text_status == TextStatus.PENDING)
+            .values(text_status=result.status, text_message=result.message[:2000],
+                    text_chars=result.chars if result.status == TextStatus.OK else None,
+                    text_pages=result.pages, text_extracted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if won and result.status == TextStatus.OK:
+            db.session.add(FileText(file_id=file_id, text=result.text))
+        if won:
+            on_commit(lambda: hooks.record_changed(record_id))
+    db.session.expire(file)
+    if result.status in TEXT_PROBLEMS:
+        log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)
+    return Outcome(file_id, result.status, result.message, reused=twin is not None,
+                   skipped=not won)
+
+
+def _extracted_twin(file: RecordFile) -> RecordFile | None:
+    return db.session.scalar(
+        select(RecordFile).where(RecordFile.blob_key == file.blob_key,
+                                 RecordFile.media_type == file.media_type,
+                                 RecordFile.id != file.id,
+                                 RecordFile.text_status.in_(REUSABLE))
+        .order_by(RecordFile.id).limit(1))
+
+
+#: Text the sniffer names more precisely than we extract it: read as plain text. (libmagic
+#: calls prose with many commas ``text/csv``.)
+AS_PLAIN_TEXT = frozenset({"text/csv", "text/tab-separated-values", "text/markdown",
+                           "text/x-markdown", "text/x-log"})
+
+
+#: A name announcing plain text, tried as such when the content was sniffed as unsupported.
+TEXT_EXTENSIONS = frozenset({"txt", "text", "csv", "tsv", "md"})
+
+
+def _run(key: str, media_type: str) -> Extraction:
+    if media_type.split(";", 1)[0].strip().lower() in AS_PLAIN_TEXT:
+        media_type = "text/plain"
+    storage = get_storage()
+    blob = db.session.get(Blob, key)
+    if blob is not None and blob.fixity_status in BAD_FIXITY:
+        return Extraction.without_text("failed", DAMAGED_SOURCE)
+    if not isinstance(storage, LocalStorage):  # pragma: no cover - the only backend today
+        return Extraction.without_text("failed", messages.NOT_FOUND)
+    config = current_app.config
+    # The extractor reads the blob by its path; the path is built from the validated key.
+    return extract_text(storage.path(key), media_type,
+                        timeout=float(config["EXTRACT_TIMEOUT_SECONDS"]),
+                        memory_mb=int(config["EXTRACT_MEMORY_MB"]),
+                        text_in_process_bytes=int(config["EXTRACT_TEXT_IN_PROCESS_BYTES"]))
+
+
+def pending_file_ids(record_ids: Iterable[int] | None = None) -> list[int]:
+    """Files waiting for extraction (of ``record_ids``, or all), oldest first."""
+    stmt = select(RecordFile.id).where(RecordFile.text_status == TextStatus.PENDING)
+    if record_ids is not None:
+        ids = list(record_ids)
+        if not ids:
+            return []
+        stmt = stmt.where(RecordFile.record_id.in_(ids))
+    return list(db.session.scalars(stmt.order_by(RecordFile.id)))
+
+
+def extract_files(file_ids: Sequence[int],
+                  progress: Callable[[int], None] | None = None) -> list[Outcome]:
+    """Extract each file now, in this process's worker (``lms demo``, ``lms import``)."""
+    outcomes = []
+    for file_id in file_ids:
+        outcomes.append(extract_file(file_id))
+        if progress is not None:
+            progress(1)
+    return outcomes
+
+
+def enqueue_extraction(file_id: int, owner=None) -> None:
+    """Queue the ``files.extract`` job for one file (call after the commit)."""
+    from lms.jobs import enqueue
+
+    enqueue("files.extract", owner=owner, file_id=file_id)
+
+
+# --- what curators see ---------------------------------------------------------------------
+
+_KNOWN = {
+    messages.SCANNED: _l("No text layer: scanned document?"),
+    messages.NO_TEXT: _l("No text found in the document."),
+    messages.NO_PAGES: _l("The PDF has no pages."),
+    messages.OUT_OF_MEMORY: _l("The extractor ran out of memory."),
+    messages.ZIP_BOMB: _l("Refused: too large when uncompressed (a zip bomb?)."),
+    messages.TOO_MANY_ENTRIES: _l("Refused: the document has too many parts."),
+    messages.UNSAFE_XML: _l("Refused: the document contains unsafe XML (DTD or entities)."),
+    messages.ENCRYPTED: _l("Encrypted or password-protected: the text cannot be read."),
+    messages.UNKNOWN_ENCODING: _l("Unknown text encoding, or not a text file."),
+    messages.UNSUPPORTED: _l("No text extraction for this file type."),
+    messages.NOT_FOUND: _l("The stored file could not be read."),
+    runner.CRASHED: _l("The extractor stopped unexpectedly."),
+    runner.KILLED: _l("The extractor was stopped by a resource limit."),
+    runner.CPU_LIMIT: _l("The extractor used too much processor time."),
+    runner.TOO_MUCH_TEXT: _l("The extracted text is too large."),
+    runner.NOT_STARTED: _l("The extractor could not be started."),
+    DAMAGED_SOURCE: _l("The stored file failed its integrity check."),
+}
+_DAMAGED = re.compile(r"could not read (\w+): damaged or invalid file")
+_TIMED_OUT = re.compile(r"extraction timed out after ([0-9.]+) s")
+
+
+def describe(status: str, message: str) -> str:
+    """The outcome of an extraction in the reader's language (messages are fixed English
+    wordings from :mod:`lms.extract`; an unknown one is shown as it is)."""
+    if status == TextStatus.PENDING:
+        return _("Text extraction pending.")
+    if message in _KNOWN:
+        return str(_KNOWN[message])
+    if match := _DAMAGED.fullmatch(message):
+        return _("Could not read the %(format)s file: damaged or invalid.",
+                 format=match.group(1))
+    if match := _TIMED_OUT.fullmatch(message):
+        return _("Extraction stopped after %(seconds)s seconds (time limit).",
+                 seconds=match.group(1))
+    if status == TextStatus.FAILED and not message:
+        return _("Text extraction failed.")
+    return message
+
+
+def problem_files(user: Principal, limit: int = 500) -> list[RecordFile]:
+    """Files of records ``user`` curates whose extraction failed, timed out or found no text
+    (working copies and published versions; withdrawn and purged records left out)."""
+    files = db.session.scalars(
+        select(RecordFile).join(Record, Record.id == RecordFile.record_id)
+        .where(RecordFile.text_status.in_(TEXT_PROBLEMS),
+               Record.status.not_in((RecordStatus.PURGED, RecordStatus.WITHDRAWN)))
+        .order_by(RecordFile.record_id.desc(), RecordFile.id))
+    shown = []
+    for file in files:
+        if is_curator_of(user, file.record):
+            shown.append(file)
+            if len(shown) >= limit:
+                break
+    return shown
+
+
+def problem_count(user: Principal) -> int:
+    return len(problem_files(user))

@@ -1,0 +1,435 @@
+"""Bulk import: one record per line of a JSONL file or of a package's ``manifest.csv``.
+
+The one service behind ``lms import`` and the administrators' import page. Each line is its
+own unit of work: its files are checked and stored first, then one transaction creates or
+updates the record, its file rows and its version (``catalog.services.import_record``). A
+line either is imported whole or leaves nothing but unreferenced blobs (which ``lms files gc``
+removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
+ones retried, pending text extractions finished.
+
+Search and OAI-PMH are told about the changes in batches (``hooks.batched``), after each
+batch's extractions, so a record reaches the index once, with its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from lms.admin.services import find_unit
+from lms.auth.services import find_user
+from lms.catalog import hooks
+from lms.catalog.models import AccessLevel, Collection
+from lms.catalog.services import AccessSettings, get_collection, import_record
+from lms.errors import NotFound, ServiceError
+from lms.extensions import db
+from lms.files import extraction
+from lms.files.models import RecordFile
+from lms.files.records import NewFile
+from lms.files.services import store_import_file
+from lms.ingest.packages import (
+    MANIFEST,
+    ImportLine,
+    PackageError,
+    read_jsonl,
+    read_manifest,
+    unpacked,
+)
+from lms.jobs import enqueue
+from lms.models import Group, User
+from metadata import Metadata, validate
+
+log = logging.getLogger(__name__)
+
+ACCESS_KEYS = frozenset({"level", "units", "roles", "users", "groups", "embargo_until",
+                         "embargo_reason", "discoverable"})
+Outcome = Literal["created", "updated", "unchanged", "error"]
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class ImportOptions:
+    collection: str | None = None   # for lines that name none
+    dry_run: bool = False
+    review: bool = False
+    extract: Literal["now", "queue"] = "now"   # "queue": the worker extracts (--async)
+    batch_size: int | None = None
+    via: str = "cli"
+    lang: str = "en"                # of metadata problem messages
+
+
+@dataclass
+class LineReport:
+    number: int
+    external_id: str | None
+    outcome: Outcome = "error"
+    record_id: int | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ImportReport:
+    source: str
+    sha256: str = ""
+    dry_run: bool = False
+    review: bool = False
+    package_error: str | None = None
+    lines: list[LineReport] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0, "warnings": 0}
+        for line in self.lines:
+            counts[line.outcome] += 1
+            counts["warnings"] += bool(line.warnings) and line.outcome != "error"
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        return self.package_error is not None or any(
+            line.outcome == "error" for line in self.lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "sha256": self.sha256, "dry_run": self.dry_run,
+                "review": self.review, "package_error": self.package_error,
+                "counts": self.counts, "lines": [line.as_dict() for line in self.lines]}
+
+
+# --- reading the package -------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for raw in fh if raw.strip())
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[tuple[str, int | None, Iterable[ImportLine]]]:
+    """``(sha256, number of lines, lines)`` of a JSONL file, a ZIP or a folder.
+
+    A ZIP is unpacked (with every archive check) into a private folder under
+    ``DATA_DIR/tmp/imports``, removed afterwards. A package is a folder with ``manifest.csv``
+    or, failing that, exactly one ``.jsonl`` file at its top.
+
+    :raise PackageError: not a package, or an archive that breaks a rule.
+    """
+    if path.is_symlink() or not path.exists():
+        raise PackageError(f"{path.name!r} is not a file or folder")
+    if path.is_file() and path.suffix.lower() == ".jsonl":
+        yield _sha256(path), _count_lines(path), read_jsonl(path)
+    elif path.is_file() and path.suffix.lower() == ".zip":
+        workdir = Path(current_app.config["DATA_DIR"]) / "tmp" / "imports"
+        digest = _sha256(path)
+        with unpacked(path, workdir) as folder:
+            _digest, total, lines = _folder(folder)
+            yield digest, total, lines
+    elif path.is_dir():
+        yield _folder(path.resolve())
+    else:
+        raise PackageError("give a .jsonl file, a .zip package or a folder with manifest.csv")
+
+
+def _folder(folder: Path) -> tuple[str, int | None, Iterable[ImportLine]]:
+    manifest = folder / MANIFEST
+    if manifest.is_file() and not manifest.is_symlink():
+        lines = list(read_manifest(folder))
+        return _sha256(manifest), len(lines), lines
+    candidates = [p for p in folder.iterdir() if p.suffix.lower() == ".jsonl"
+                  and p.is_file() and not p.is_symlink()]
+    if len(candidates) == 1:
+        return _sha256(candidates[0]), _count_lines(candidates[0]), read_jsonl(candidates[0])
+    raise PackageError(f"the package has no {MANIFEST} (nor a single .jsonl file)")
+
+
+# --- one line ------------------------------------------------------------------------------
+
+class LineError(Exception):
+    """The line cannot be imported; ``messages`` say why."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+class _Run:
+    """What one import run keeps between lines: options, caches, the report."""
+
+    def __init__(self, actor: User | None, options: ImportOptions, report: ImportReport,
+                 source_name: str) -> None:
+        self.actor_id = actor.id if actor is not None else None
+        self.options = options
+        self.report = report
+        self.source_name = source_name
+        self.collections: dict[str, int] = {}
+
+    @property
+    def actor(self) -> User | None:
+        return db.session.get(User, self.actor_id) if self.actor_id else None
+
+    def collection(self, slug: str | None) -> Collection:
+        slug = slug or self.options.collection
+        if not slug:
+            raise LineError([_("No collection: name one in the line or with --collection.")])
+        if slug not in self.collections:
+            try:
+                self.collections[slug] = get_collection(slug).id
+            except NotFound as error:
+                raise LineError([error.message]) from None
+        return db.session.get(Collection, self.collections[slug])  # type: ignore[return-value]
+
+    def line(self, line: ImportLine) -> LineReport:
+        report = LineReport(line.number, line.external_id)
+        try:
+            self._import(line, report)
+        except LineError as error:
+            report.outcome, report.record_id = "error", None
+            report.errors.extend(error.messages)
+        except ServiceError as error:
+            db.session.rollback()
+            report.outcome, report.record_id = "error", None
+            report.errors.append(error.message)
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            log.warning("import line %s failed in the database", line.number, exc_info=True)
+            report.outcome, report.record_id = "error", None
+            report.errors.append(_("Database error (%(kind)s): nothing of this line was saved.",
+                                   kind=type(error).__name__))
+        return report
+
+    def _import(self, line: ImportLine, report: LineReport) -> None:
+        if line.errors:
+            raise LineError(list(line.errors))
+        errors: list[str] = []
+        collection = None
+        try:
+            collection = self.collection(line.collection)
+        except LineError as error:
+            errors.extend(error.messages)
+        access = None
+        if collection is not None:
+            try:
+                access = parse_access(line.access, collection.default_access)
+            except LineError as error:
+                errors.extend(error.messages)
+        metadata = line.metadata if isinstance(line.metadata, Metadata) else Metadata()
+        result = validate(metadata, mode="import")
+        errors.extend(p.message(self.options.lang)
+                      for p in result.errors)
+        limit = current_app.config["MAX_FILES_PER_RECORD"]
+        if len(line.files) > limit:
+            errors.append(_("A record may have at most %(n)d files.", n=limit))
+        if errors:
+            raise LineError(errors)
+        assert collection is not None and access is not None
+        report.warnings.extend(p.message(self.options.lang)
+                               for p in result.warnings)
+        files = self._files(line.files, report)
+        outcome = import_record(
+            self.actor, external_id=line.external_id, collection=collection,
+            metadata=result.statements, incomplete=result.incomplete, access=access,
+            files=files, review=self.options.review, dry_run=self.options.dry_run,
+            source={"via": self.options.via, "file": self.source_name[:200],
+                    "sha256": self.report.sha256, "line": line.number})
+        report.outcome, report.record_id = outcome.action, outcome.record_id  # type: ignore[assignment]
+        if self.options.dry_run or outcome.record_id is None:
+            return
+        for file_id in outcome.thumbnail_file_ids:
+            enqueue("files.thumbnail", owner=self.actor, file_id=file_id)
+        self._extract(outcome.record_id, report)
+
+    def _files(self, paths: list[Path], report: LineReport) -> list[NewFile]:
+        files: list[NewFile] = []
+        errors: list[str] = []
+        for path in paths:
+            try:
+                new = store_import_file(path, dry_run=self.options.dry_run)
+            except ServiceError as error:
+                errors.append(f"{path.name}: {error.message}")
+                continue
+            if any(f.key == new.key for f in files):
+                report.warnings.append(_("%(name)s has the same content as another file of "
+                                         "the line; it is attached once.", name=new.name))
+                continue
+            if new.sniff_mismatch:
+                report.warnings.append(_("The content of %(name)s does not match its name; "
+                                         "it will only be offered as a download.",
+                                         name=new.name))
+            files.append(new)
+        if errors:
+            raise LineError(errors)
+        return files
+
+    def _extract(self, record_id: int, report: LineReport) -> None:
+        # Also finishes files a previous, interrupted run left pending.
+        pending = extraction.pending_file_ids([record_id])
+        if self.options.extract == "queue":
+            for file_id in pending:
+                extraction.enqueue_extraction(file_id, self.actor)
+            return
+        for outcome in extraction.extract_files(pending):
+            if outcome.status in ("empty", "failed", "timeout"):
+                file = db.session.get(RecordFile, outcome.file_id)
+                report.warnings.append(_("%(name)s: no text for search: %(why)s",
+                                         name=file.name if file else outcome.file_id,
+                                         why=extraction.describe(outcome.status,
+                                                                 outcome.message)))
+
+
+def parse_access(data: dict[str, Any], default_level: str) -> AccessSettings:
+    """Access settings from a line's ``access`` (a level name or an object).
+
+    :raise LineError: unknown keys, level, units (by path), users (by username), groups (by
+        name) or roles, or values of the wrong type.
+    """
+    errors: list[str] = []
+    unknown = set(data) - ACCESS_KEYS
+    if unknown:
+        errors.append(_("access: unknown keys: %(keys)s", keys=", ".join(sorted(unknown))))
+    level = data.get("level") or default_level
+    if level not in {str(a) for a in AccessLevel}:
+        errors.append(_("access: unknown level %(level)s", level=str(level)[:40]))
+
+    def names(key: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.append(_("access: %(key)s must be a list of names", key=key))
+            return []
+        return value
+
+    settings = AccessSettings(level=str(level))
+    units = []
+    for path in names("units"):
+        try:
+            units.append(find_unit(path))
+        except NotFound:
+            errors.append(_("access: no unit %(path)s", path=path[:200]))
+    users = []
+    for username in names("users"):
+        user = find_user(username)
+        if user is None or not user.active:
+            errors.append(_("access: no active user %(name)s", name=username[:64]))
+        else:
+            users.append(user)
+    groups = []
+    for name in names("groups"):
+        group = db.session.scalar(select(Group).where(Group.name == name))
+        if group is None:
+            errors.append(_("access: no group %(name)s", name=name[:200]))
+        else:
+            groups.append(group)
+    settings.units, settings.users, settings.groups = units, users, groups
+    settings.roles = names("roles")
+    embargo = data.get("embargo_until")
+    if embargo is not None:
+        try:
+            settings.embargo_until = date.fromisoformat(embargo) if isinstance(
+                embargo, str) else None
+        except ValueError:
+            settings.embargo_until = None
+        if settings.embargo_until is None:
+            errors.append(_("access: embargo_until must be a date (YYYY-MM-DD)"))
+    reason = data.get("embargo_reason", "")
+    if not isinstance(reason, str):
+        errors.append(_("access: embargo_reason must be text"))
+    else:
+        settings.embargo_reason = reason
+    discoverable = data.get("discoverable", True)
+    if not isinstance(discoverable, bool):
+        errors.append(_("access: discoverable must be true or false"))
+    else:
+        settings.discoverable = discoverable
+    if not errors:
+        try:
+            settings.check()
+        except ServiceError as error:
+            errors.append(f"access: {error.message}")
+    if errors:
+        raise LineError(errors)
+    return settings
+
+
+# --- the run -------------------------------------------------------------------------------
+
+def run_import(actor: User | None, path: Path, options: ImportOptions,
+               progress: Progress | None = None) -> ImportReport:
+    """Import every line of the package at ``path``; return the per-line report.
+
+    Returns once every line is committed (or refused), its files' text extracted (or queued,
+    with ``options.extract == "queue"``) and search told. ``progress(done, total)`` is called
+    after each line. ``actor`` None is the command line.
+
+    :raise PermissionDenied: ``actor`` may not import.
+    """
+    from lms.permissions import require
+
+    if actor is not None:
+        require(actor, "import_records")
+    report = ImportReport(source=path.name, dry_run=options.dry_run, review=options.review)
+    batch = max(1, options.batch_size or int(current_app.config["IMPORT_BATCH_SIZE"]))
+    try:
+        with opened(path) as (digest, total, lines):
+            report.sha256 = digest
+            run = _Run(actor, options, report, path.name)
+            done = 0
+            iterator = iter(lines)
+            while chunk := list(islice(iterator, batch)):
+                # Listeners (search, OAI-PMH) get one call per batch, after its extractions.
+                with hooks.batched():
+                    for line in chunk:
+                        report.lines.append(run.line(line))
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+    except PackageError as error:
+        report.package_error = str(error)
+    return report
+
+
+def format_report(report: ImportReport) -> Iterator[str]:
+    """The report as text lines (the command line; English, the operators' language)."""
+    if report.dry_run:
+        yield "DRY RUN: nothing was saved and no file was stored; outcomes are what a real " \
+              "run would do."
+    yield f"Import of {report.source} (sha256 {report.sha256 or '-'})" + (
+        ", to the review queue" if report.review else "")
+    if report.package_error:
+        yield f"error: the package cannot be read: {report.package_error}"
+    for line in report.lines:
+        head = f"line {line.number:>6}  {line.outcome:<9}"
+        if line.external_id:
+            head += f"  id {line.external_id}"
+        if line.record_id:
+            head += f"  record {line.record_id}"
+        if line.warnings and line.outcome != "error":
+            head += "  (warning)"
+        yield head
+        for message in line.errors:
+            yield f"             error: {message}"
+        for message in line.warnings:
+            yield f"             warning: {message}"
+    c = report.counts
+    yield (f"{len(report.lines)} line(s): {c['created']} created, {c['updated']} updated, "
+           f"{c['unchanged']} unchanged, {c['error']} failed, {c['warnings']} with warnings.")

@@ -1,0 +1,93 @@
+"""The administrators' import page: upload a package, watch the job, read the report."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.catalog.services import collection_tree
+from lms.errors import NotFound, PermissionDenied, ValidationError
+from lms.extensions import db
+from lms.files.names import clean_filename
+from lms.files.storage import CHUNK_SIZE, FileTooLarge
+from lms.files.views import upload_route
+from lms.ingest.jobs import upload_root
+from lms.jobs import enqueue
+from lms.models import Job
+from lms.permissions import can
+from lms.web import no_store
+
+bp = Blueprint("ingest", __name__)
+SUFFIXES = (".jsonl", ".zip")
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    no_store()
+    if not can(current_user, "import_records"):
+        raise PermissionDenied()
+
+
+def _form(status: int = 200, error: str | None = None):
+    return render_template("ingest/form.html", collections=collection_tree(), error=error,
+                           chosen=request.form.get("collection", ""),
+                           dry_run=bool(request.form.get("dry_run")),
+                           review=bool(request.form.get("review"))), status
+
+
+@bp.get("/")
+def form():
+    return _form()
+
+
+@bp.post("/")
+@upload_route
+def start():
+    # CSRF is checked by CSRFProtect before any view runs.
+    package = request.files.get("package")
+    name = clean_filename(package.filename if package else "")
+    if package is None or not name.lower().endswith(SUFFIXES):
+        return _form(400, _("Choose a .jsonl file or a .zip package."))
+    collection = request.form.get("collection") or None
+    if collection is not None and collection not in {c.slug for c, _d in collection_tree()}:
+        return _form(400, _("Unknown collection."))
+    token = secrets.token_hex(16)
+    folder = upload_root() / token
+    folder.mkdir(parents=True, mode=0o700)
+    try:
+        _save(package.stream, folder / ("package" + name[name.rfind("."):].lower()))
+    except (FileTooLarge, ValidationError) as error:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        return _form(error.status, error.message)
+    job = enqueue("ingest.import", owner=current_user, upload=token, collection=collection,
+                  dry_run=bool(request.form.get("dry_run")),
+                  review=bool(request.form.get("review")))
+    return redirect(url_for("ingest.report", job_id=job.id))
+
+
+def _save(stream, target) -> None:
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    size = 0
+    with target.open("xb") as out:
+        while chunk := stream.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(_("The file is larger than the upload limit."))
+            out.write(chunk)
+    if size == 0:
+        raise ValidationError(_("The file is empty."))
+
+
+@bp.get("/<int:job_id>")
+def report(job_id: int):
+    job = db.session.get(Job, job_id)
+    if job is None or job.name != "ingest.import" or not can(current_user, "view_job", job):
+        raise NotFound()
+    return render_template("ingest/report.html", job=job, report=job.result
+                           if job.status == "done" else None)
