@@ -219,13 +219,17 @@ def load_vntc(app, limit: int) -> None:
 def vntc_app(tmp_path_factory, migrated_database):
     import shutil
 
-    from tests.conftest import ON_POSTGRES, make_app
+    from tests.conftest import ON_POSTGRES, make_app, migrate
 
-    if ON_POSTGRES:
-        pytest.skip("the relevance sample is loaded once into a SQLite instance of its own")
+    # The sample lives in an instance of its own, loaded once for the module (on SQLite even
+    # when the suite runs on PostgreSQL: relevance does not depend on the database).
     folder = tmp_path_factory.mktemp("vntc")
-    shutil.copyfile(migrated_database, folder / "db.sqlite")
-    app = make_app(f"sqlite:///{folder / 'db.sqlite'}", folder / "data")
+    url = f"sqlite:///{folder / 'db.sqlite'}"
+    if ON_POSTGRES:
+        migrate(make_app(url, folder / "data"))
+    else:
+        shutil.copyfile(migrated_database, folder / "db.sqlite")
+    app = make_app(url, folder / "data")
     load_vntc(app, 1500)
     yield app
     with app.app_context():
