@@ -6,7 +6,9 @@ Usable without a Flask app: configuration is passed in explicitly::
     backend.index([SearchDocument(...)])
     result = backend.query(SearchQuery("hậu cần", principals=frozenset({"public"})))
 
-Only the engine modules (:mod:`lms.search.whoosh`, …) import a search engine; importing this
+Engines: ``whoosh`` (the default, pure Python) and ``tantivy`` (the ``tantivy`` wheel, Rust);
+Only the engine modules
+(:mod:`lms.search.whoosh`, :mod:`lms.search.tantivy`) import a search engine; importing this
 package imports none.
 """
 
@@ -27,7 +29,7 @@ from .document import (
     Weights,
 )
 
-BACKENDS = ("whoosh",)
+BACKENDS = ("whoosh", "tantivy")
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -47,9 +49,13 @@ __all__ = [
 
 
 def create_backend(name: str, index_dir: Path, weights: Weights | None = None) -> SearchBackend:
-    """A backend by name ("whoosh"), with its index under ``index_dir``."""
+    """A backend by name ("whoosh" or "tantivy"), with its index under ``index_dir``."""
     if name == "whoosh":
         from .whoosh import WhooshBackend
 
         return WhooshBackend(Path(index_dir), weights)
+    if name == "tantivy":
+        from .tantivy import TantivyBackend
+
+        return TantivyBackend(Path(index_dir), weights)
     raise ValueError(f"unknown search backend {name!r}; known: {', '.join(BACKENDS)}")

@@ -6,19 +6,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from search_helpers import backend_params
 
-from lms.search import BACKENDS, SearchBackend, create_backend
+from lms.search import SearchBackend, create_backend
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=backend_params())
 def backend_name(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def make_backend(
-    backend_name: str, tmp_path: Path
-) -> Iterator[Callable[..., SearchBackend]]:
+def make_backend(backend_name: str, tmp_path: Path) -> Iterator[Callable[..., SearchBackend]]:
     made: list[SearchBackend] = []
 
     def make(path: Path | None = None, **kw) -> SearchBackend:

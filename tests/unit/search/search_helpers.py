@@ -10,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from lms.search import SearchDocument
+from lms.search import BACKENDS, SearchDocument
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS_FILE = "corpus/vntc-10topics-00.jsonl.gz"
 CORPUS_DOCS = 2000
+
+
+def backend_params() -> list:
+    """``BACKENDS`` as pytest params, so every backend-level test runs once per backend.
+
+    Both engines are dependencies: a missing one fails the suite, it is never skipped."""
+    return [pytest.param(name, id=name) for name in BACKENDS]
 
 
 def shared_dir() -> Path:
@@ -111,7 +118,7 @@ HOSTILE = [
     "(((((((",
     "title:(a OR b)",
     'title:"',
-    "-\"\"",
+    '-""',
     "\\",
     "a\\*",
     "AND NOT",

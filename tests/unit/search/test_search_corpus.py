@@ -6,9 +6,9 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
-from search_helpers import CORPUS_DOCS, corpus_document, read_corpus
+from search_helpers import CORPUS_DOCS, backend_params, corpus_document, read_corpus
 
-from lms.search import BACKENDS, SearchBackend, SearchQuery, create_backend
+from lms.search import SearchBackend, SearchQuery, create_backend
 from lms.search.analysis import index_forms
 
 PUBLIC = frozenset({"public"})
@@ -19,7 +19,7 @@ def corpus() -> list[dict]:
     return read_corpus(CORPUS_DOCS)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=backend_params())
 def corpus_backend(request, corpus, tmp_path_factory) -> Iterator[SearchBackend]:
     b = create_backend(request.param, tmp_path_factory.mktemp(f"vntc-{request.param}"), None)
     docs = (corpus_document(i, rec) for i, rec in enumerate(corpus, 1))

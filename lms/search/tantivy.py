@@ -1,0 +1,969 @@
+"""The tantivy backend (``LMS_SEARCH_BACKEND=tantivy``). The only module that imports tantivy.
+
+Same contract as :mod:`lms.search.whoosh`: everything engine-neutral (parsing, filters, paging,
+the AND → OR fallback, highlighting, suggestions) lives in :mod:`lms.search.backend`; this
+module indexes, compiles the parsed AST to tantivy query objects (never tantivy's query parser
+on user text) and runs the primitive searches.
+
+Layout on disk: ``<index_dir>/CURRENT`` names the live generation folder ``<index_dir>/gen-…/``
+(a tantivy index plus ``lms-search.json`` with the engine, analyzer and schema versions and the
+field weights). :meth:`TantivyBackend.rebuild` builds a new generation beside it and swaps
+``CURRENT`` atomically, so searches keep working during a rebuild.
+
+Analysis: all text goes through :mod:`lms.search.analysis` first (NFC, Ð → Đ, one tone
+placement, folding, codes); tantivy gets the space-joined tokens and only splits them with its
+``whitespace`` tokenizer (no lower-casing, no stemming: tantivy never decides a token).
+
+Fields (mirroring the Whoosh backend's):
+
+* ``all_f`` — every text field's *folded* tokens in one field, with positions (phrases,
+  adjacency). Field weights are applied at index time by adding each value of a field
+  ``copies`` times (:func:`field_copies`: title 5, subject 3, creator 3, description 2,
+  full text 1 by default), so term frequencies are weighted before BM25 saturation and the
+  IDF is the combined field's (BM25F; weights rounded to integer ratios). Each value is added
+  separately, so tantivy leaves a position gap between values and phrases do not cross them.
+  A code's whole token ("4325/kh-bqp") is appended after the value's words, so its parts stay
+  adjacent.
+* ``all_a`` — the same with *accented* tokens, frequencies only: the exact-accent bonus.
+* ``title_*``, ``creator_*``, ``subject_*`` — for ``title:`` … queries and autocomplete.
+* ``principals`` (raw, indexed): the access filter, a MUST clause of every search, so totals,
+  facet counts, suggestions and autocomplete only ever see visible documents.
+* ``fkeys`` (raw, indexed + fast): facet keys "facet<US>value" with hierarchical paths expanded
+  (:func:`lms.search.backend.facet_keys`); filters are term-set clauses on it and counts come
+  from one tantivy ``terms`` aggregation over the filtered query (plus one per filtered facet,
+  for multi-select counts).
+* fast fields for sorting: ``published`` (i64), ``downloads`` (u64), ``title_key`` (the
+  Vietnamese collation key, raw text); ``id`` (u64, indexed + fast + stored).
+* ``store`` (stored bytes): JSON with external id, titles, subject labels and the text for
+  snippets; tantivy compresses its doc store itself.
+
+Ranking is two-phase like the Whoosh backend's: BM25 on ``all_f`` for every match (tantivy
+counts the exact total in the same pass), then the best
+:data:`~lms.search.ranking.RESCORE_WINDOW` hits get the accented-form bonus (one search of
+``all_a`` restricted to those ids) and the adjacency boost ``score * (1 + phrase * share of the
+query's adjacent pairs present)``, the pairs checked with phrase queries restricted to the same
+ids (exact, where the Whoosh backend compares 32-bit pair hashes). tantivy's BM25 has fixed
+``k1 = 1.2`` and ``b = 0.75``: ``Weights.k1``/``Weights.b`` are not applied.
+
+Indexing speed: the Python half (our analysis, a few hundred µs per news article) is the
+bottleneck, tantivy's half runs in its own threads. :func:`analyse` looks tokens up per raw word
+in dictionaries at C level, and :meth:`TantivyBackend.rebuild` can run the analysis in
+``rebuild_workers`` forked processes while the calling thread reads the documents and feeds
+tantivy (by default one per core beyond two, at most four; on 2 cores none, since the
+in-process analysis already overlaps with tantivy's writer thread).
+
+Freshness: every write commits and reloads this process's reader; before each search the
+backend compares ``meta.json`` (tantivy replaces it atomically on commit) with what it last
+loaded and reloads when another process committed, so a published record is findable by the
+next search. Writers: one at a time per index (tantivy's lock file); in-process writers queue
+on a lock, another process's writer is waited for up to ``lock_timeout`` seconds, then
+:class:`IndexLocked` is raised so a job can retry.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from itertools import filterfalse, pairwise
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from .analysis import (
+    _MARKS,
+    ANALYZER_VERSION,
+    TOKEN_RE,
+    collation_key,
+    index_forms,
+    normalize_text,
+)
+from .backend import (
+    KEY_SEP,
+    FilterClause,
+    Plan,
+    RawHit,
+    RawResult,
+    SearchBackend,
+    SearchError,
+    StoredDoc,
+    clean_principals,
+    facet_keys,
+)
+from .document import FACETS, Notice, SearchDocument, Weights
+from .query import AllOf, AnyOf, MatchAll, Node, ParsedQuery, Phrase, Word
+from .ranking import MAX_PAIRS, RESCORE_WINDOW
+
+SCHEMA_VERSION = "tantivy-1"
+META_FILE = "lms-search.json"
+POINTER_FILE = "CURRENT"
+PREFIX_EXPANSIONS = 256
+#: Text fields in the combined ``all_*`` fields, with their Weights attribute.
+ALL_FIELDS = ("title", "subject", "creator", "description", "fulltext")
+#: Fields a query may name (``title:`` …), indexed on their own as well.
+NAMED_FIELDS = ("title", "creator", "subject")
+MAX_COPIES = 20
+MAX_FULLTEXT_COPIES = 4
+#: Writer memory: tantivy needs at least 15 MB per indexing thread.
+WRITER_HEAP = 32_000_000
+REBUILD_HEAP = 192_000_000
+REBUILD_THREADS = 1
+#: Cores left to the calling process and tantivy's writer thread before analysis workers are
+#: forked for a rebuild: on 2 cores the in-process analysis overlaps with tantivy's thread and
+#: workers only add pickling (measured: 0.89 vs 1.08 ms CPU per news article).
+REBUILD_RESERVED_CORES = 2
+MAX_REBUILD_WORKERS = 4
+REBUILD_BATCH = 512
+REBUILD_CHUNK = 32
+FACET_AGG_SIZE = 65_000
+_MUST = tantivy.Occur.Must
+_SHOULD = tantivy.Occur.Should
+_MUST_NOT = tantivy.Occur.MustNot
+
+
+class IndexLocked(SearchError):
+    """Another writer held the index lock for longer than the timeout."""
+
+
+def make_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("all_f", tokenizer_name="whitespace", index_option="position")
+    sb.add_text_field("all_a", tokenizer_name="whitespace", index_option="freq")
+    for name in NAMED_FIELDS:
+        sb.add_text_field(f"{name}_f", tokenizer_name="whitespace", index_option="position")
+        sb.add_text_field(f"{name}_a", tokenizer_name="whitespace", index_option="freq")
+    sb.add_text_field("principals", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("fkeys", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field("title_key", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_integer_field("published", fast=True)
+    sb.add_unsigned_field("downloads", fast=True)
+    sb.add_bytes_field("store", stored=True)
+    return sb.build()
+
+
+def field_copies(weights: Weights) -> dict[str, int]:
+    """How many times each field's values go into ``all_f``/``all_a``: the field weights as
+    small integers relative to the lightest field (title 5, subject 3, creator 3,
+    description 2, full text 1 by default). tantivy scores one field with BM25, so repeating
+    a value multiplies its term frequencies before saturation, as BM25F's field weights do;
+    the full text (the bulk of the index) is repeated at most :data:`MAX_FULLTEXT_COPIES`
+    times."""
+    ws = {name: max(weights.field(name), 0.0) for name in ALL_FIELDS}
+    unit = min((w for w in ws.values() if w > 0), default=1.0)
+    copies = {name: max(1, int(w / unit + 0.5)) for name, w in ws.items()}
+    copies["fulltext"] = min(copies["fulltext"], MAX_FULLTEXT_COPIES)
+    for name in ALL_FIELDS:
+        copies[name] = min(copies[name], MAX_COPIES)
+    return copies
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+#: raw token → accented form / folded form ("" for a token that analyses to nothing); a code
+#: ("4325/KH-BQP") maps to its parts and its whole folded form is in ``_CODES``.
+_ACC: dict[str, str] = {}
+_FOL: dict[str, str] = {}
+_CODES: dict[str, str] = {}
+_CACHE_MAX = 300_000
+_ACC[""] = _FOL[""] = ""
+
+
+def _learn(raws: set[str]) -> None:
+    """Add raw tokens to the caches, with :func:`lms.search.analysis.index_forms` per token
+    (the one analysis), rewritten for a plain whitespace tokenizer."""
+    if len(_ACC) > _CACHE_MAX:
+        _ACC.clear()
+        _FOL.clear()
+        _CODES.clear()
+        _ACC[""] = _FOL[""] = ""
+    for raw in raws:
+        acc, fol = index_forms(raw) if raw else ("", "")
+        if "+" in fol:
+            words = [t for t in fol.split(" ") if t and t[0] != "+"]
+            _CODES[raw] = " ".join(t[1:] for t in fol.split(" ") if t[:1] == "+" and len(t) > 1)
+            fol = " ".join(words)
+            acc = " ".join(t.lstrip("+") for t in acc.split(" ") if t.strip("+"))
+        _ACC[raw] = acc
+        _FOL[raw] = fol
+
+
+#: TOKEN_RE for text without combining marks (NFC text rarely has any): the same tokens, but
+#: without the per-character alternation, so about twice as fast.
+_PLAIN_TOKEN_RE = re.compile(r"[^\W_]+(?:[/.\-][^\W_]+)*")
+_MARK_RE = re.compile(f"[{_MARKS}]")
+
+
+def analyse(text: str) -> tuple[str, str]:
+    """(accented, folded) space-joined tokens of ``text`` for tantivy's whitespace tokenizer:
+    the tokens of :func:`lms.search.analysis.index_forms`, with each code's whole token moved
+    after the value's words (so the code's parts stay adjacent) instead of sharing a position.
+    Tokens are looked up per raw word in dictionaries at C level (``itemgetter``), which
+    makes indexing about twice as fast as analysing token by token."""
+    if not text:
+        return "", ""
+    text = normalize_text(text)
+    raws = (TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
+    if not raws:
+        return "", ""
+    if len(raws) == 1:
+        raws.append("")  # itemgetter of one key returns the value, not a tuple
+    get = itemgetter(*raws)
+    try:
+        accs, fols = get(_ACC), get(_FOL)
+    except KeyError:
+        _learn(set(filterfalse(_FOL.__contains__, raws)))
+        try:
+            accs, fols = get(_ACC), get(_FOL)
+        except KeyError:  # another thread cleared the caches meanwhile
+            forms = [index_forms(r) if r else ("", "") for r in raws]
+            _learn(set(raws))
+            accs = [_ACC.get(r, f[0]) for r, f in zip(raws, forms, strict=True)]
+            fols = [_FOL.get(r, f[1]) for r, f in zip(raws, forms, strict=True)]
+    acc, fol = " ".join(accs), " ".join(fols)
+    if _CODES:
+        codes = list(filter(_CODES.__contains__, raws))
+        if codes:
+            fol = f"{fol} {' '.join(map(_CODES.__getitem__, codes))}"
+    return acc, fol
+
+
+def _timestamp(doc: SearchDocument) -> int:
+    if doc.published_at is not None:
+        dt = doc.published_at
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return int(dt.timestamp())
+    return 0
+
+
+#: What :func:`document_parts` returns: plain picklable values (analysis can run in a worker).
+Parts = tuple[int, list[tuple[str, str]], list[str], list[str], str, int, int, bytes]
+
+
+def document_parts(doc: SearchDocument, copies: dict[str, int]) -> Parts:
+    """All the Python work for one document: (id, [(field, pre-analysed text)], principals,
+    facet keys, title collation key, published, downloads, stored JSON)."""
+    texts: list[tuple[str, str]] = []
+    for name, values in (
+        ("title", doc.title),
+        ("subject", doc.subject),
+        ("creator", doc.creator),
+        ("description", doc.description),
+        ("fulltext", (doc.fulltext,) if doc.fulltext else ()),
+    ):
+        named = name in NAMED_FIELDS
+        n = copies[name]
+        for value in values:
+            acc, fol = analyse(str(value))
+            if not fol.strip():
+                continue
+            for _ in range(n):  # each value separately: positions do not run across values
+                texts.append(("all_f", fol))
+                texts.append(("all_a", acc))
+            if named:
+                texts.append((f"{name}_f", fol))
+                texts.append((f"{name}_a", acc))
+    display = str(doc.title[0]) if doc.title else ""
+    stored = {
+        "e": doc.external_id,
+        "t": [str(t) for t in doc.title],
+        "s": [str(s) for s in doc.subject],
+        "b": doc.fulltext or "\n".join(doc.description),
+    }
+    return (
+        int(doc.id),
+        texts,
+        clean_principals(doc.principals),
+        facet_keys(doc),
+        collation_key(display),
+        _timestamp(doc),
+        max(int(doc.downloads or 0), 0),
+        json.dumps(stored, ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def build_document(parts: Parts) -> tantivy.Document:
+    doc_id, texts, principals, keys, title_key, published, downloads, stored = parts
+    d = tantivy.Document()
+    d.add_unsigned("id", doc_id)
+    for field, text in texts:
+        d.add_text(field, text)
+    for p in principals:
+        d.add_text("principals", p)
+    for key in keys:
+        d.add_text("fkeys", key)
+    d.add_text("title_key", title_key)
+    d.add_integer("published", published)
+    d.add_unsigned("downloads", downloads)
+    d.add_bytes("store", stored)
+    return d
+
+
+def make_document(doc: SearchDocument, copies: dict[str, int]) -> tantivy.Document:
+    """The tantivy document of one SearchDocument (all text analysed by our analysis)."""
+    return build_document(document_parts(doc, copies))
+
+
+def _batches(items: Iterable[SearchDocument], size: int) -> Iterator[list[SearchDocument]]:
+    batch: list[SearchDocument] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _analysis_pool(workers: int) -> Any | None:
+    """Worker processes for the Python half of a rebuild, or None (analyse in-process).
+    Forked, so they start at once and need no import; they only run :func:`document_parts`."""
+    if workers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    try:
+        return multiprocessing.get_context("fork").Pool(workers)
+    except OSError:
+        return None
+
+
+def parts_in_parallel(
+    docs: Iterable[SearchDocument], copies: dict[str, int], pool: Any | None
+) -> Iterator[Parts]:
+    """:func:`document_parts` of ``docs`` in order. With a pool, the caller's thread reads
+    ``docs`` (a DB cursor stays in its thread) and hands batches to the pool, taking the
+    previous batch's results meanwhile (double buffering keeps memory to two batches)."""
+    if pool is None:
+        for doc in docs:
+            yield document_parts(doc, copies)
+        return
+    job = partial(document_parts, copies=copies)
+    pending = None
+    for batch in _batches(docs, REBUILD_BATCH):
+        submitted = pool.map_async(job, batch, chunksize=REBUILD_CHUNK)
+        if pending is not None:
+            yield from pending.get()
+        pending = submitted
+    if pending is not None:
+        yield from pending.get()
+
+
+def _stored_doc(doc_id: int, raw: bytes | None, with_text: bool = True) -> StoredDoc:
+    data = json.loads(raw) if raw else {}
+    return StoredDoc(
+        id=int(doc_id),
+        external_id=data.get("e"),
+        titles=list(data.get("t") or []),
+        subjects=list(data.get("s") or []),
+        text=(data.get("b") or "") if with_text else "",
+    )
+
+
+# --- query building ------------------------------------------------------------------------------
+
+
+def _boost(q: tantivy.Query, boost: float) -> tantivy.Query:
+    return q if boost == 1.0 else tantivy.Query.boost_query(q, boost)
+
+
+def _any(queries: list[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return tantivy.Query.empty_query()
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(_SHOULD, q) for q in queries])
+
+
+def _all(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(_MUST, q) for q in queries])
+
+
+def _filter(q: tantivy.Query) -> tantivy.Query:
+    """A clause that filters without adding to the score."""
+    return tantivy.Query.const_score_query(q, 0.0)
+
+
+class _Compiler:
+    """ParsedQuery → (required tantivy query, accented bonus query or None)."""
+
+    def __init__(
+        self,
+        schema: tantivy.Schema,
+        searcher: tantivy.Searcher,
+        weights: Weights,
+        notices: list[Notice],
+    ) -> None:
+        self.schema = schema
+        self.searcher = searcher
+        self.w = weights
+        self.notices = notices
+
+    def _names(self, fieldname: str | None) -> tuple[str, str, float]:
+        """(folded field, accented field, boost) for a word in ``fieldname`` or anywhere."""
+        if fieldname:
+            return f"{fieldname}_f", f"{fieldname}_a", self.w.field(fieldname)
+        return "all_f", "all_a", 1.0
+
+    def _term(self, field: str, text: str, boost: float) -> tantivy.Query:
+        return _boost(tantivy.Query.term_query(self.schema, field, text), boost)
+
+    def _word(self, word: Word) -> tuple[tantivy.Query, list[tantivy.Query]]:
+        f_name, a_name, boost = self._names(word.field)
+        if word.prefix:
+            terms = self.searcher.terms_with_prefix(
+                f_name, word.folded, limit=PREFIX_EXPANSIONS + 1
+            )
+            if len(terms) > PREFIX_EXPANSIONS:
+                terms = terms[:PREFIX_EXPANSIONS]
+                if not any(n.code == "prefix_limited" for n in self.notices):
+                    self.notices.append(Notice("prefix_limited", {"max": PREFIX_EXPANSIONS}))
+            return _any([self._term(f_name, t, boost) for t, _ in terms]), []
+        req = self._term(f_name, word.folded, boost)
+        bonus = [self._term(a_name, word.accented, boost * self.w.accent)]
+        return req, bonus
+
+    def _phrase(self, phrase: Phrase) -> tuple[tantivy.Query, list[tantivy.Query]]:
+        if len(phrase.words) == 1:
+            return self._word(phrase.words[0])
+        f_name, _, boost = self._names(phrase.field)
+        folded = [w.folded for w in phrase.words]
+        req = _boost(tantivy.Query.phrase_query(self.schema, f_name, folded), boost)
+        bonus: list[tantivy.Query] = []
+        for w in phrase.words:
+            bonus += self._word(w)[1]
+        return req, bonus
+
+    def _node(self, node: Node) -> tuple[tantivy.Query, list[tantivy.Query]]:
+        if isinstance(node, Word):
+            return self._word(node)
+        if isinstance(node, Phrase):
+            return self._phrase(node)
+        if isinstance(node, MatchAll):
+            return tantivy.Query.all_query(), []
+        parts = [self._node(c) for c in node.children]
+        reqs = [p[0] for p in parts]
+        bonus = [b for p in parts for b in p[1]]
+        if isinstance(node, AnyOf):
+            return _any(reqs), bonus
+        if isinstance(node, AllOf):
+            return _all(reqs), bonus
+        raise TypeError(node)
+
+    def compile(self, parsed: ParsedQuery) -> tuple[tantivy.Query, tantivy.Query | None] | None:
+        if not parsed.must:
+            return None
+        parts = [self._node(n) for n in parsed.must]
+        req = _all([p[0] for p in parts])
+        if parsed.must_not:
+            negs = [self._node(n)[0] for n in parsed.must_not]
+            req = tantivy.Query.boolean_query([(_MUST, req), *((_MUST_NOT, q) for q in negs)])
+        bonus = [b for p in parts for b in p[1]]
+        return req, (_any(bonus) if bonus else None)
+
+
+def _query_pairs(parsed: ParsedQuery) -> list[tuple[str, str]]:
+    """The query's adjacent folded word pairs (as :func:`lms.search.ranking.query_pairs`)."""
+    pairs: list[tuple[str, str]] = []
+    for run in parsed.runs:
+        for a, b in pairwise([w.folded for w in run]):
+            if (a, b) not in pairs:
+                pairs.append((a, b))
+    return pairs[:MAX_PAIRS]
+
+
+def _facet_group(facet: str) -> str:
+    return "year" if facet in ("year", "decade") else facet
+
+
+# --- the backend ---------------------------------------------------------------------------------
+
+
+class _View:
+    """One searcher (a consistent set of segments) and its schema."""
+
+    __slots__ = ("schema", "searcher")
+
+    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema) -> None:
+        self.searcher = searcher
+        self.schema = schema
+
+
+def _meta_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path / "meta.json")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class TantivyBackend(SearchBackend):
+    name = "tantivy"
+
+    def __init__(
+        self,
+        index_dir: Path,
+        weights: Weights | None = None,
+        *,
+        lock_timeout: float = 10.0,
+        rebuild_workers: int | None = None,
+    ) -> None:
+        super().__init__(index_dir, weights)
+        self.lock_timeout = lock_timeout
+        if rebuild_workers is None:
+            spare = (os.cpu_count() or 1) - REBUILD_RESERVED_CORES
+            rebuild_workers = max(0, min(spare, MAX_REBUILD_WORKERS))
+        self.rebuild_workers = rebuild_workers
+        self._schema = make_schema()
+        self._copies = field_copies(self.weights)
+        self._lock = threading.RLock()  # guards the index swap and reloads
+        self._write_lock = threading.RLock()  # one writer per process at a time
+        self._rebuild_lock = threading.Lock()
+        self._pending: list[tuple[str, list[Any]]] | None = None  # writes during a rebuild
+        self._closed = False
+        self._stale = False
+        self._gen = ""
+        self._ix: tantivy.Index | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self._open_current()
+
+    # -- index folders ------------------------------------------------------------------------
+
+    def _read_pointer(self) -> str | None:
+        try:
+            name = (self.index_dir / POINTER_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name.startswith("gen-") and "/" not in name else None
+
+    def _write_pointer(self, name: str) -> None:
+        tmp = self.index_dir / f"{POINTER_FILE}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(name)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.index_dir / POINTER_FILE)
+
+    def _field_weights(self) -> dict[str, float]:
+        """Field weights are applied at index time (value copies in ``all_*``): an index
+        built with other weights needs a rebuild."""
+        return {name: self.weights.field(name) for name in ALL_FIELDS}
+
+    def _new_generation(self) -> tuple[str, tantivy.Index]:
+        name = f"gen-{time.time_ns():x}-{uuid.uuid4().hex[:8]}"
+        path = self.index_dir / name
+        path.mkdir()
+        ix = tantivy.Index(self._schema, path=str(path), reuse=False)
+        ix.config_reader(reload_policy="Manual")
+        meta = {
+            "engine": "tantivy",
+            "tantivy": getattr(tantivy, "__version__", ""),
+            "analyzer_version": ANALYZER_VERSION,
+            "schema_version": SCHEMA_VERSION,
+            "field_weights": self._field_weights(),
+            "created": datetime.now(UTC).isoformat(),
+        }
+        (path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+        return name, ix
+
+    def _open_generation(self, name: str) -> tuple[tantivy.Index, bool] | None:
+        """(index, stale) or None when the folder is not a usable index of our schema."""
+        path = self.index_dir / name
+        try:
+            meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+            if meta.get("engine") != "tantivy" or meta.get("schema_version") != SCHEMA_VERSION:
+                return None
+            ix = tantivy.Index.open(str(path))
+            ix.config_reader(reload_policy="Manual")
+        except (OSError, ValueError, RuntimeError):
+            return None
+        stale = (
+            meta.get("analyzer_version") != ANALYZER_VERSION
+            or meta.get("field_weights") != self._field_weights()
+        )
+        return ix, stale
+
+    def _open_current(self) -> None:
+        name = self._read_pointer()
+        opened = self._open_generation(name) if name else None
+        if opened is None:
+            name, ix = self._new_generation()
+            self._write_pointer(name)
+            stale = True  # the index did not exist or was unusable: it must be rebuilt
+        else:
+            ix, stale = opened
+        self._gen, self._ix, self._stale = name, ix, stale
+        self._stamp = _meta_stamp(self.index_dir / name)
+
+    def _follow_pointer(self) -> None:
+        """Switch to the generation named by CURRENT if another process swapped it."""
+        name = self._read_pointer()
+        if name and name != self._gen:
+            opened = self._open_generation(name)
+            if opened is not None:
+                self._gen, (self._ix, self._stale) = name, opened
+                self._stamp = _meta_stamp(self.index_dir / name)
+
+    # -- searchers ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _use(self) -> Iterator[_View]:
+        with self._lock:
+            if self._closed:
+                raise SearchError("search backend is closed")
+            self._follow_pointer()
+            stamp = _meta_stamp(self.index_dir / self._gen)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._ix.reload()
+            view = _View(self._ix.searcher(), self._schema)
+        yield view
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _writer(self, ix: tantivy.Index, heap: int = WRITER_HEAP, threads: int = 1) -> Any:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                return ix.writer(heap, threads)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise SearchError(f"cannot open a search index writer: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise IndexLocked(
+                        f"search index locked for more than {self.lock_timeout}s"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _id_query(self, doc_id: int) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, "id", int(doc_id))
+
+    def _apply(self, ix: tantivy.Index, op: str, payload: list[Any]) -> None:
+        writer = self._writer(ix)
+        try:
+            if op == "index":
+                for doc_id, doc in payload:
+                    writer.delete_documents_by_query(self._id_query(doc_id))
+                    writer.add_document(doc)
+            else:
+                for doc_id in payload:
+                    writer.delete_documents_by_query(self._id_query(doc_id))
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()  # releases the lock
+            del writer
+        ix.reload()
+
+    def _after_write(self, ix: tantivy.Index) -> None:
+        with self._lock:
+            if ix is self._ix:
+                self._stamp = _meta_stamp(self.index_dir / self._gen)
+
+    def index(self, docs: Iterable[SearchDocument]) -> int:
+        payload = [(int(d.id), make_document(d, self._copies)) for d in docs]
+        if not payload:
+            return 0
+        with self._write_lock:
+            with self._lock:
+                self._follow_pointer()
+                ix = self._ix
+            self._apply(ix, "index", payload)
+            self._after_write(ix)
+            if self._pending is not None:
+                self._pending.append(("index", payload))
+        return len(payload)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        payload = [int(i) for i in ids]
+        if not payload:
+            return 0
+        with self._write_lock:
+            with self._lock:
+                self._follow_pointer()
+                ix = self._ix
+            self._apply(ix, "remove", payload)
+            self._after_write(ix)
+            if self._pending is not None:
+                self._pending.append(("remove", payload))
+        return len(payload)
+
+    def rebuild(
+        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        with self._rebuild_lock:
+            name, ix = self._new_generation()
+            with self._write_lock:
+                self._pending = []
+            count = 0
+            copies = self._copies
+            # Fork the analysis workers before tantivy starts its writer threads.
+            pool = _analysis_pool(self.rebuild_workers)
+            try:
+                try:
+                    writer = self._writer(ix, REBUILD_HEAP, REBUILD_THREADS)
+                    try:
+                        for parts in parts_in_parallel(docs, copies, pool):
+                            writer.add_document(build_document(parts))
+                            count += 1
+                            if progress is not None and count % 500 == 0:
+                                progress(count)
+                        writer.commit()
+                    except BaseException:
+                        writer.rollback()
+                        raise
+                    finally:
+                        writer.wait_merging_threads()
+                        del writer
+                finally:
+                    if pool is not None:
+                        pool.terminate()
+                        pool.join()
+                with self._write_lock:
+                    for op, payload in self._pending or []:
+                        self._apply(ix, op, payload)
+                    self._pending = None
+                    ix.reload()
+                    self._write_pointer(name)
+                    with self._lock:
+                        self._gen, self._ix, self._stale = name, ix, False
+                        self._stamp = _meta_stamp(self.index_dir / name)
+            except BaseException:
+                with self._write_lock:
+                    self._pending = None
+                shutil.rmtree(self.index_dir / name, ignore_errors=True)
+                raise
+            self._remove_old_generations()
+        if progress is not None:
+            progress(count)
+        return count
+
+    def _remove_old_generations(self) -> None:
+        for path in self.index_dir.glob("gen-*"):
+            if path.name != self._gen and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def needs_rebuild(self) -> bool:
+        with self._lock:
+            self._follow_pointer()
+            return self._stale
+
+    def doc_count(self) -> int:
+        with self._use() as view:
+            return int(view.searcher.num_docs)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._ix = None
+
+    # -- searching ----------------------------------------------------------------------------
+
+    def _access(self, principals: tuple[str, ...]) -> tantivy.Query:
+        """The access filter: a document is visible if it has any of ``principals``."""
+        terms = [tantivy.Query.term_query(self._schema, "principals", p) for p in principals]
+        return _filter(_any(terms))
+
+    def _clause(self, clause: FilterClause) -> tantivy.Query:
+        if not clause.keys:
+            return tantivy.Query.empty_query()
+        return _filter(tantivy.Query.term_set_query(self._schema, "fkeys", sorted(clause.keys)))
+
+    def _execute(self, plan: Plan) -> RawResult:
+        with self._use() as view:
+            s = view.searcher
+            notices: list[Notice] = []
+            compiled = _Compiler(self._schema, s, self.weights, notices).compile(plan.parsed)
+            if compiled is None:
+                return RawResult(0, [])
+            text_q, bonus = compiled
+            base = [(_MUST, text_q), (_MUST, self._access(plan.principals))]
+            base += [(_MUST_NOT, self._clause(c)) for c in plan.exclude if c.keys]
+            clauses = [(c.facet, self._clause(c)) for c in plan.include]
+            query = tantivy.Query.boolean_query(base + [(_MUST, q) for _, q in clauses])
+            k = plan.offset + plan.limit
+            if plan.sort == "relevance":
+                pairs = _query_pairs(plan.parsed) if self.weights.phrase > 0 else []
+                second = bonus is not None or bool(pairs)
+                fetch = max(k, RESCORE_WINDOW) if second else k
+                res = s.search(query, fetch, count=True)
+                top = [(float(score), addr) for score, addr in res.hits]
+                if second and top:
+                    top = self._rescore(s, top, bonus, pairs)
+                top = top[plan.offset : k]
+            else:
+                field, order = {
+                    "newest": ("published", tantivy.Order.Desc),
+                    "downloads": ("downloads", tantivy.Order.Desc),
+                    "title": ("title_key", tantivy.Order.Asc),
+                }[plan.sort]
+                res = s.search(
+                    query,
+                    plan.limit,
+                    count=True,
+                    order_by_field=field,
+                    offset=plan.offset,
+                    order=order,
+                )
+                top = [(0.0, addr) for _, addr in res.hits]
+            hits = self._raw_hits(s, top)
+            facets = self._facets(s, base, clauses) if plan.facets else {}
+            return RawResult(int(res.count or 0), hits, facets, notices)
+
+    def _raw_hits(
+        self, s: tantivy.Searcher, top: list[tuple[float, Any]], with_text: bool = True
+    ) -> list[RawHit]:
+        out = []
+        for score, addr in top:
+            doc = s.doc(addr)
+            out.append(
+                RawHit(_stored_doc(doc.get_first("id"), doc.get_first("store"), with_text), score)
+            )
+        return out
+
+    def _rescore(
+        self,
+        s: tantivy.Searcher,
+        top: list[tuple[float, Any]],
+        bonus: tantivy.Query | None,
+        pairs: list[tuple[str, str]],
+    ) -> list[tuple[float, Any]]:
+        """Second phase over the first RESCORE_WINDOW hits: add the accented-form bonus and
+        apply the adjacency boost. Each is a search intersected with the window's ids, so
+        tantivy only seeks to those documents: one for the bonus, one per query pair (a
+        phrase query as a MUST clause; as SHOULD clauses of one query, tantivy's union would
+        scan the phrases over the whole index)."""
+        window = top[:RESCORE_WINDOW]
+        ids = s.fast_field_values("id", [a for _, a in window])
+        in_window = _filter(
+            _any([tantivy.Query.term_query(self._schema, "id", i) for i in ids if i is not None])
+        )
+        n = len(window)
+        extra: dict[tuple[int, int], float] = {}
+        if bonus is not None:
+            q = tantivy.Query.boolean_query([(_MUST, in_window), (_SHOULD, bonus)])
+            for score, addr in s.search(q, n, count=False).hits:
+                extra[(addr.segment_ord, addr.doc)] = float(score)
+        found: Counter[tuple[int, int]] = Counter()
+        for a, b in pairs:
+            phrase = tantivy.Query.phrase_query(self._schema, "all_f", [a, b])
+            q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, phrase)])
+            found.update(
+                (addr.segment_ord, addr.doc) for _, addr in s.search(q, n, count=False).hits
+            )
+        phrase_weight = self.weights.phrase
+        rescored = []
+        for rank, (score, addr) in enumerate(window):
+            key = (addr.segment_ord, addr.doc)
+            score += extra.get(key, 0.0)
+            if pairs:
+                score *= 1.0 + phrase_weight * found[key] / len(pairs)
+            rescored.append((score, rank, addr))
+        rescored.sort(key=lambda x: (-x[0], x[1]))
+        return [(score, addr) for score, _, addr in rescored] + top[RESCORE_WINDOW:]
+
+    def _facets(
+        self,
+        s: tantivy.Searcher,
+        base: list[tuple[Any, tantivy.Query]],
+        clauses: list[tuple[str, tantivy.Query]],
+    ) -> dict[str, Counter[str]]:
+        """Facet counts over the access-filtered matches with one tantivy terms aggregation;
+        a facet with a filter gets its counts from the query without its own filter
+        (multi-select), as the Whoosh backend's "failed only this facet" rule."""
+        counts: dict[str, Counter[str]] = {f: Counter() for f in FACETS}
+        filtered = {facet for facet, _ in clauses}
+        query = tantivy.Query.boolean_query(base + [(_MUST, q) for _, q in clauses])
+        for key, n in self._aggregate(s, query):
+            facet, _, value = key.partition(KEY_SEP)
+            if facet in counts and _facet_group(facet) not in filtered:
+                counts[facet][value] = n
+        for group in filtered:
+            own = [q for f, q in clauses if f == group]
+            others = [(_MUST, q) for f, q in clauses if f != group]
+            if len(own) > 1:  # year and decade filters: docs failing at most one of them
+                others.append(
+                    (
+                        _MUST,
+                        tantivy.Query.boolean_query(
+                            [(_SHOULD, q) for q in own], minimum_number_should_match=len(own) - 1
+                        ),
+                    )
+                )
+            q = tantivy.Query.boolean_query(base + others)
+            for key, n in self._aggregate(s, q):
+                facet, _, value = key.partition(KEY_SEP)
+                if facet in counts and _facet_group(facet) == group:
+                    counts[facet][value] = n
+        return counts
+
+    def _aggregate(self, s: tantivy.Searcher, query: tantivy.Query) -> list[tuple[str, int]]:
+        agg = {"k": {"terms": {"field": "fkeys", "size": FACET_AGG_SIZE}}}
+        result = s.aggregate(query, agg)
+        return [(b["key"], int(b["doc_count"])) for b in result["k"]["buckets"]]
+
+    def _candidates(
+        self, q: tantivy.Query, principals: tuple[str, ...], limit: int, with_text: bool
+    ) -> list[StoredDoc]:
+        with self._use() as view:
+            s = view.searcher
+            query = tantivy.Query.boolean_query([(_MUST, q), (_MUST, self._access(principals))])
+            res = s.search(query, limit, count=False)
+            return [h.doc for h in self._raw_hits(s, list(res.hits), with_text)]
+
+    def _complete_candidates(
+        self, complete: list[str], partial: str | None, principals: tuple[str, ...], limit: int
+    ) -> list[StoredDoc]:
+        schema = self._schema
+        parts = [
+            _any([tantivy.Query.term_query(schema, f, w) for f in ("title_f", "subject_f")])
+            for w in complete
+        ]
+        if partial is not None:
+            with self._use() as view:
+                terms = [
+                    tantivy.Query.term_query(schema, f, t)
+                    for f in ("title_f", "subject_f")
+                    for t, _ in view.searcher.terms_with_prefix(f, partial, limit=PREFIX_EXPANSIONS)
+                ]
+            if not terms:
+                return []
+            parts.append(_any(terms))
+        if not parts:
+            return []
+        return self._candidates(_all(parts), principals, limit, with_text=False)
+
+    def _fuzzy_candidates(
+        self, folded: list[str], principals: tuple[str, ...], limit: int
+    ) -> list[StoredDoc]:
+        schema = self._schema
+        subs: list[tantivy.Query] = []
+        for w in folded:
+            subs.append(tantivy.Query.term_query(schema, "all_f", w))
+            if len(w) >= 3:
+                subs.append(tantivy.Query.fuzzy_term_query(schema, "all_f", w, 1))
+        if not subs:
+            return []
+        return self._candidates(_any(subs), principals, limit, with_text=True)

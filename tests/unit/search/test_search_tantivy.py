@@ -1,0 +1,83 @@
+"""What only the tantivy backend needs checking: its fast path through our analysis and how it
+maps field weights. Everything else runs for every backend (``backend`` fixture)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from search_helpers import read_corpus
+
+from lms.search import Weights
+from lms.search import tantivy as tantivy_backend
+from lms.search.analysis import index_forms
+
+
+def expected(text: str) -> tuple[str, str]:
+    """index_forms() with each code's whole token moved after the words (tantivy's layout)."""
+    acc, fol = index_forms(text)
+    acc_tokens = [t.lstrip("+") for t in acc.split(" ") if t.strip("+")]
+    words = [t for t in fol.split(" ") if t and not t.startswith("+")]
+    codes = [t[1:] for t in fol.split(" ") if t.startswith("+") and len(t) > 1]
+    return " ".join(acc_tokens), " ".join(words + codes)
+
+
+def tokens(pair: tuple[str, str]) -> tuple[list[str], list[str]]:
+    return pair[0].split(), pair[1].split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "Hoà bình và hòa bình, THUỶ điện",
+        unicodedata.normalize("NFD", "Đà Nẵng khỏe"),
+        "Ðây là Ðiều",
+        "Kế hoạch 4325/KH-BQP về COVID-19, 1.500 người",
+        "x",
+        "a\u0301\u0301 stray marks",
+        "!!! ??? ...",
+    ],
+)
+def test_fast_analysis_gives_the_analysis_tokens(text: str) -> None:
+    assert tokens(tantivy_backend.analyse(text)) == tokens(expected(text))
+
+
+def test_fast_analysis_on_corpus_texts() -> None:
+    for rec in read_corpus(300):
+        for text in (rec["title"], rec["text"]):
+            assert tokens(tantivy_backend.analyse(text)) == tokens(expected(text)), rec["id"]
+
+
+def test_fast_analysis_survives_a_cache_reset(monkeypatch) -> None:
+    monkeypatch.setattr(tantivy_backend, "_CACHE_MAX", 5)
+    for rec in read_corpus(20):
+        assert tokens(tantivy_backend.analyse(rec["text"])) == tokens(expected(rec["text"]))
+
+
+def test_field_weights_become_value_copies() -> None:
+    assert tantivy_backend.field_copies(Weights()) == {
+        "title": 5,
+        "subject": 3,
+        "creator": 3,
+        "description": 2,
+        "fulltext": 1,
+    }
+    copies = tantivy_backend.field_copies(Weights(title=0.1, fulltext=10.0))
+    assert copies["title"] == 1 and copies["fulltext"] > copies["title"]
+
+
+def test_rebuild_with_analysis_workers(tmp_path) -> None:
+    from search_helpers import doc
+
+    from lms.search import SearchQuery
+
+    b = tantivy_backend.TantivyBackend(tmp_path / "ix", rebuild_workers=2)
+    try:
+        docs = (doc(i, f"Bài {i}", "hậu cần chung") for i in range(1, 1201))
+        assert b.rebuild(docs) == 1200
+        r = b.query(SearchQuery("hau can", frozenset({"public"})))
+        assert r.total == 1200 and r.suggestion == "hậu cần"
+    finally:
+        b.close()
