@@ -83,6 +83,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
 
     app.jinja_env.filters["json_text"] = _json_text
+    from lms.catalog.display import format_name
+
+    app.jinja_env.filters["format_label"] = format_name
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:

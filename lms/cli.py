@@ -327,6 +327,10 @@ def worker_command(threads: int | None) -> None:
 def run_command(host: str, port: int) -> None:
     """Development server plus a worker, in one command; Ctrl-C stops both."""
     app = current_app._get_current_object()
+    # Ctrl-C and SIGTERM must reach the `finally` below, which stops the worker too, even when
+    # this process was started with SIGINT ignored (a background job of a shell script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104

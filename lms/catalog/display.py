@@ -26,8 +26,38 @@ class ShownTerm:
     values: list[ShownValue]
 
 
+LANGUAGE_NAMES = {
+    "vi": {"vi": "Tiếng Việt", "en": "Vietnamese"}, "en": {"vi": "Tiếng Anh", "en": "English"},
+    "fr": {"vi": "Tiếng Pháp", "en": "French"}, "ru": {"vi": "Tiếng Nga", "en": "Russian"},
+    "zh": {"vi": "Tiếng Trung", "en": "Chinese"}, "lo": {"vi": "Tiếng Lào", "en": "Lao"},
+    "km": {"vi": "Tiếng Khmer", "en": "Khmer"},
+}
+
+FORMAT_NAMES = {
+    "application/pdf": "PDF",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (DOCX)",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation":
+        "PowerPoint (PPTX)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (XLSX)",
+    "application/vnd.oasis.opendocument.text": "OpenDocument (ODT)",
+    "application/zip": "ZIP", "text/plain": "TXT", "text/html": "HTML",
+    "image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP",
+    "video/mp4": "MP4", "video/webm": "WebM", "audio/mpeg": "MP3", "audio/ogg": "OGG",
+}
+
+
+def language_name(code: str, lang: str) -> str:
+    return LANGUAGE_NAMES.get(code.lower(), {}).get(lang, code)
+
+
+def format_name(media_type: str) -> str:
+    return FORMAT_NAMES.get(media_type, media_type)
+
+
 def value_text(statement: Statement, profile: Profile, lang: str) -> str:
-    """A controlled value's label in ``lang``; any other value as it is."""
+    """A controlled value's label in ``lang``; a language code's name; any other value as is."""
+    if statement.term == "language":
+        return language_name(statement.value, lang)
     scheme = statement.scheme
     if statement.term in TYPE_TERMS:
         scheme = scheme or DCMI_TYPE_VOCABULARY

@@ -663,6 +663,36 @@ def purge(user: User, record: Record, reason: str) -> None:
         on_commit(lambda: hooks.record_changed(record.id))
 
 
+def map_record(actor: User, record: Record, collections: Iterable[Collection]) -> None:
+    """Show ``record`` in these collections too (besides its owning one).
+
+    Curators may map records of their collections into collections they also curate;
+    admins anywhere. Mapping changes who curates the record, set membership in OAI-PMH and
+    the collection facet, so every channel is refreshed after the commit.
+
+    :raise PermissionDenied: ``actor`` does not curate the record, or one of the targets.
+    """
+    if not is_curator_of(actor, record):
+        raise PermissionDenied()
+    targets = [c for c in dict.fromkeys(collections) if c.id != record.collection_id]
+    current = {c.id for c in record.mapped_collections}
+    for collection in targets:
+        if collection.id not in current and not (
+                actor.is_admin or actor in collection.curators):
+            raise PermissionDenied(_("You may map records only into collections you curate."))
+    before = sorted(c.slug for c in record.mapped_collections)
+    with unit_of_work() as on_commit:
+        record.mapped_collections = targets
+        after = sorted(c.slug for c in targets)
+        if before != after:
+            record.lock_version += 1
+            audit.record("record_mapping", actor=actor, obj=record,
+                         details={"before": before, "after": after})
+            _history(record, actor, "mapping", record.status, record.status,
+                     ", ".join(after))
+        on_commit(lambda: hooks.record_changed(record.id))
+
+
 # --- dashboards ----------------------------------------------------------------------------
 
 def my_deposits(user: User, status: str | None = None):

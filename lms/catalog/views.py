@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from lms.catalog import services
 from lms.catalog.access import (
@@ -29,7 +29,7 @@ from lms.catalog.access import (
 )
 from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
-from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
+from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus, RecordVersion
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import services as file_services
@@ -205,6 +205,8 @@ def _render_record(record: Record, version: RecordVersion | None):
         may_edit=services.can_edit(current_user, record) if current_user.is_authenticated
         else False,
         may_curate=is_curator_of(current_user, record),
+        all_collections=services.collection_tree() if is_curator_of(current_user, record)
+        else [],
         may_purge=can(current_user, "purge_records"),
         files=file_services.files_for_display(current_user, record, version),
     )
@@ -280,6 +282,21 @@ def withdraw(record_id: int):
         flash(error.message, "error")
         return redirect(url_for("catalog.show", record_id=record.id))
     flash(_("The record was withdrawn."), "success")
+    return redirect(url_for("catalog.show", record_id=record.id))
+
+
+@bp.post("/records/<int:record_id>/collections")
+@login_required
+def collections_of(record_id: int):
+    record = services.get_record(current_user, record_id)
+    slugs = request.form.getlist("collections")
+    try:
+        services.map_record(current_user, record,
+                            [services.get_collection(slug) for slug in slugs])
+    except (*FORM_ERRORS, NotFound) as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The record's collections were saved."), "success")
     return redirect(url_for("catalog.show", record_id=record.id))
 
 
@@ -384,7 +401,9 @@ def collection(slug: str):
     found = services.get_collection(slug)
     ids = [found.id] + [c.id for c, _d in services.collection_tree() if found in c.ancestors]
     stmt = (visible_records(current_user)
-            .where(Record.collection_id.in_(ids), published_clause())
+            .where(or_(Record.collection_id.in_(ids),
+                       Record.mapped_collections.any(Collection.id.in_(ids))),
+                   published_clause())
             .order_by(Record.published_at.desc(), Record.id.desc()))
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20,
                        error_out=False)

@@ -363,3 +363,40 @@ def test_collection_cli_validates_slugs(app, users):
         assert result.exit_code != 0 and "Error" in result.output, bad
     missing = runner.invoke(cli, ["collection", "create", "x", "--title", "X", "--parent", "nope"])
     assert missing.exit_code != 0
+
+
+def test_a_record_can_be_shown_in_other_collections(app, users, collection):
+    with app.app_context():
+        from lms.catalog.models import Collection
+        from lms.catalog.services import AccessSettings
+
+        owner = db.session.get(User, users["instructor"].id)
+        curator = db.session.get(User, users["curator"].id)
+        home = db.session.get(Collection, collection)
+        make_collection("ky-nang-so", curators=[curator], steps=1)
+        make_collection("khoa-khac", steps=1)
+        record_id = publish_record(owner, curator, home, AccessSettings(level="public"),
+                                   title="Tài liệu dùng chung").id
+    browser = as_user(app, "curator")
+    response = browser.post(f"/records/{record_id}/collections",
+                            {"collections": ["ky-nang-so"]}, page=f"/records/{record_id}")
+    assert response.status_code == 302
+    assert "Tài liệu dùng chung" in app.test_client().get("/collections/ky-nang-so").get_data(
+        as_text=True)
+    oai = app.test_client().get(
+        f"/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:kho.hvhc.edu.vn:{record_id}")
+    assert "<setSpec>collection:ky-nang-so</setSpec>" in oai.get_data(as_text=True)
+    facets = app.test_client().get("/api/v1/search?q=dung+chung").get_json()["facets"]
+    assert {v["value"] for v in facets["collection"]} == {"khoa-hau-can", "ky-nang-so"}
+    # A collection the curator does not curate is refused, and nothing changes.
+    browser.post(f"/records/{record_id}/collections", {"collections": ["khoa-khac"]},
+                 page=f"/records/{record_id}")
+    with app.app_context():
+        record = db.session.get(Record, record_id)
+        assert [c.slug for c in record.mapped_collections] == ["ky-nang-so"]
+        events = db.session.scalars(select(AuditEvent.action)).all()
+        assert events.count("record_mapping") == 1
+    # The learner cannot map at all.
+    learner = as_user(app, "learner")
+    assert learner.post(f"/records/{record_id}/collections",
+                        {"collections": []}).status_code == 403

@@ -317,3 +317,43 @@ def test_worker_process_runs_a_queued_job_and_stops_on_sigterm(app, tmp_path):
             worker.wait()
         with producer.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
+    """`lms run`: the development server and a worker; Ctrl-C (or SIGTERM) stops both."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "lms", "run", "--port", str(port)], stdout=log,
+            stderr=subprocess.STDOUT,
+            env=subprocess_env(INSTANCE_PATH=str(tmp_path / "instance"),
+                               DATA_DIR=str(tmp_path / "data"),
+                               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                               SECRET_KEY=SECRET_KEY))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.3)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) == 1  # the worker
+        server.send_signal(stop)
+        assert server.wait(timeout=40) in (0, 1), log_path.read_text()
+        assert not Path(f"/proc/{children[0]}").exists() or \
+            "zombie" in Path(f"/proc/{children[0]}/status").read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

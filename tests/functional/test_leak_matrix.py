@@ -95,6 +95,21 @@ def may_list(kind: str, setting: Setting) -> bool:
     return setting.discoverable and level_allows(kind, setting.level)
 
 
+def may_find(kind: str, setting: Setting) -> bool:
+    """Search (hits, totals, facet counts, snippets, suggestions) holds published,
+    discoverable records only, each found by those allowed to read it."""
+    if not setting.published or setting.withdrawn or not setting.discoverable:
+        return False
+    return kind in ("instructor_owner", "curator", "admin") or level_allows(kind, setting.level)
+
+
+def may_harvest(setting: Setting) -> bool:
+    """OAI-PMH serves what an anonymous reader may see, whoever asks (metadata under an
+    embargo included)."""
+    return (setting.published and not setting.withdrawn and setting.discoverable
+            and setting.level == AccessLevel.PUBLIC)
+
+
 def may_read_files(kind: str, setting: Setting) -> bool:
     """Files follow the page, except that an embargo hides them from mere readers, and a
     withdrawn record's files are for its curators only (no tombstone for a file: 404)."""
@@ -186,6 +201,19 @@ CHANNELS = {
     "download": (lambda w: f"/records/{w.record_id}/files/{w.file_id}", "file"),
     "preview": (lambda w: f"/records/{w.record_id}/files/{w.file_id}/preview", "file"),
     "thumbnail": (lambda w: f"/records/{w.record_id}/files/{w.file_id}/thumbnail", "file"),
+    "search_hits": (lambda w: f"/api/v1/search?q={SECRET_WORD}", "search"),
+    "search_page": (lambda w: f"/search?q={SECRET_WORD}", "search_page"),
+    "search_snippets": (lambda w: f"/api/v1/search?q=zulu+{SECRET_WORD}", "search"),
+    "search_counts": (lambda w: f"/api/v1/search?q=&f.collection={w.collection_slug}",
+                      "search_count"),
+    "search_facets": (lambda w: "/api/v1/search?q=&size=1", "search_facet"),
+    "suggestions": (lambda w: "/api/v1/suggest?q=zul", "suggest"),
+    "did_you_mean": (lambda w: f"/api/v1/search?q={SECRET_WORD[:-1]}", "search"),
+    "oai_get_record": (lambda w: "/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier="
+                       f"oai:kho.hvhc.edu.vn:{w.record_id}", "oai"),
+    "oai_list_records": (lambda w: "/oai?verb=ListRecords&metadataPrefix=oai_dc", "oai"),
+    "oai_list_set": (lambda w: "/oai?verb=ListIdentifiers&metadataPrefix=oai_dc"
+                     f"&set=collection:{w.collection_slug}", "oai_id"),
 }
 FILE_SIGNATURES = (b"%PDF-", b"\x89PNG")
 
@@ -217,6 +245,33 @@ def test_leak_matrix(app, setting):
                 if (served if expected else hidden) is not True:
                     failures.append(f"{kind}/{channel}: {response.status_code}, expected "
                                     f"{'served' if expected else 'hidden'}")
+                continue
+            if what in ("search", "search_page", "suggest", "oai"):
+                expected = may_harvest(setting) if what == "oai" else may_find(kind, setting)
+                if what == "search_page":  # the page repeats the query: look for the title
+                    shown = SECRET_TITLE in body
+                elif what == "suggest":  # "zulu" is a word of the secret title only
+                    shown = '"zulu"' in body.lower()
+                else:
+                    shown = SECRET_TITLE.lower() in body.lower() or SECRET_WORD in body
+                if shown != expected or response.status_code != 200:
+                    failures.append(f"{kind}/{channel}: shown={shown}, expected {expected}")
+                continue
+            if what in ("search_count", "search_facet"):
+                data = response.get_json()
+                counted = data["total"] if what == "search_count" else sum(
+                    v["count"] for v in data["facets"].get("collection", [])
+                    if v["value"] == world.collection_slug)
+                if counted != int(may_find(kind, setting)):
+                    failures.append(f"{kind}/{channel}: counted {counted}")
+                continue
+            if what == "oai_id":
+                listed = f"oai:kho.hvhc.edu.vn:{world.record_id}<" in body
+                # A withdrawn public record stays listed, as a deleted header without metadata.
+                expected = may_harvest(setting) or (setting.withdrawn and setting.level
+                                                    == AccessLevel.PUBLIC)
+                if listed != expected:
+                    failures.append(f"{kind}/{channel}: listed={listed}, expected {expected}")
                 continue
             if what == "listing":
                 expected = may_list(kind, setting)
