@@ -15,7 +15,6 @@ test data only: the temporary instance is deleted at the end.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -26,22 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from corpus import read_vntc  # bench/corpus.py: scripts run from bench/
+
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("LMS_SHARED_DIR", ROOT.parent / "shared")) / "corpus"
-
-
-def vntc(limit: int):
-    count = 0
-    shards = sorted(CORPUS.glob("vntc-10topics-*.jsonl.gz"))
-    if not shards:
-        raise SystemExit(f"VNTC corpus not found in {CORPUS} (set LMS_SHARED_DIR)")
-    for shard in shards:
-        with gzip.open(shard, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)
-                count += 1
-                if count >= limit:
-                    return
 
 
 def write_package(folder: Path, docs: int) -> Path:
@@ -49,7 +35,7 @@ def write_package(folder: Path, docs: int) -> Path:
     (folder / "texts").mkdir(parents=True)
     path = folder / "vntc.jsonl"
     with path.open("w", encoding="utf-8") as out:
-        for article in vntc(docs):
+        for article in read_vntc(docs):
             name = f"texts/{article['id']}.txt"
             (folder / name).write_text(article["text"], encoding="utf-8")
             line = {

@@ -12,9 +12,7 @@ The corpus is test data only: the temporary instance is deleted at the end.
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
-import json
 import os
 import re
 import shutil
@@ -28,20 +26,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from corpus import read_vntc  # bench/corpus.py: scripts run from bench/
+
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("LMS_SHARED_DIR", ROOT.parent / "shared")) / "corpus"
 TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
-
-
-def vntc(limit: int):
-    count = 0
-    for shard in sorted(CORPUS.glob("vntc-10topics-*.jsonl.gz")):
-        with gzip.open(shard, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)
-                count += 1
-                if count >= limit:
-                    return
 
 
 def load(records: int, env: dict[str, str]) -> float:
@@ -68,7 +56,7 @@ def load(records: int, env: dict[str, str]) -> float:
         base = datetime(2025, 1, 1, tzinfo=UTC)
         batch: list[dict] = []
         versions: list[dict] = []
-        for i, doc in enumerate(vntc(records), start=1):
+        for i, doc in enumerate(read_vntc(records), start=1):
             published = base + timedelta(seconds=i)
             rows = [["title", doc["title"], "vi", None], ["creator", doc["source"], None, None],
                     ["subject", doc["category"], "vi", None],

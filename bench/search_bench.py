@@ -15,7 +15,6 @@ JSONL import into a temporary instance instead (see :func:`build_through_app`).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -25,9 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from corpus import read_vntc  # bench/corpus.py: scripts run from bench/
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -94,29 +95,10 @@ QUERIES = [
 ]
 assert len(QUERIES) == 54
 
-CORPUS_FILES = [f"corpus/vntc-10topics-0{i}.jsonl.gz" for i in range(4)]
 ENGINES = ("bare-whoosh", "whoosh", "bare-tantivy", "tantivy")
 ALIASES = {"bare": "bare-whoosh"}
 #: Which bare engine each backend is compared with (the "x bare" column).
 BASELINE_OF = {"whoosh": "bare-whoosh", "tantivy": "bare-tantivy"}
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("LMS_SHARED_DIR") or REPO.parent / "shared")
-
-
-def read_corpus(limit: int) -> Iterator[dict]:
-    n = 0
-    for name in CORPUS_FILES:
-        path = shared_dir() / name
-        if not path.is_file():
-            raise SystemExit(f"VNTC corpus not found at {path} (set LMS_SHARED_DIR)")
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)
-                n += 1
-                if n >= limit:
-                    return
 
 
 def peak_rss_mb() -> float:
@@ -360,7 +342,7 @@ def run_backend(
 def run_engine(
     engine: str, docs: int, repeat: int, workdir: Path, through_app: bool = False
 ) -> dict:
-    recs = list(read_corpus(docs))
+    recs = list(read_vntc(docs))
     loaded = current_rss_mb()
     if engine == "bare-whoosh":
         result = run_bare(recs, workdir, repeat)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +20,17 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Table:
+    """A many-to-many table of two cascading foreign keys, e.g.
+    ``link_table("user_roles", ("user_id", "users.id"), ("role_id", "roles.id"))``."""
+    return Table(
+        name,
+        Base.metadata,
+        *(Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+          for column, target in (left, right)),
+    )
 
 
 def utcnow() -> datetime:

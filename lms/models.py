@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import TZDateTime, utcnow
+from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
 
 
@@ -26,18 +26,12 @@ class RoleName(enum.StrEnum):
     LEARNER = "learner"
 
 
-user_roles = Table(
-    "user_roles",
-    db.metadata,
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+user_roles = link_table(
+    "user_roles", ("user_id", "users.id"), ("role_id", "roles.id")
 )
 
-group_members = Table(
-    "group_members",
-    db.metadata,
-    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+group_members = link_table(
+    "group_members", ("group_id", "groups.id"), ("user_id", "users.id")
 )
 
 

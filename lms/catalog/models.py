@@ -8,19 +8,17 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Column,
     Date,
     ForeignKey,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import TZDateTime, utcnow
+from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
 from lms.models import Group, Unit, User
 from metadata import Metadata, Statement
@@ -47,39 +45,24 @@ class RecordStatus(enum.StrEnum):
     PURGED = "purged"          # legal removal: only the tombstone row is left
 
 
-collection_curators = Table(
-    "collection_curators",
-    db.metadata,
-    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+collection_curators = link_table(
+    "collection_curators", ("collection_id", "collections.id"), ("user_id", "users.id")
 )
 
-record_mappings = Table(
-    "record_mappings",
-    db.metadata,
-    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+record_mappings = link_table(
+    "record_mappings", ("record_id", "records.id"), ("collection_id", "collections.id")
 )
 
-record_access_units = Table(
-    "record_access_units",
-    db.metadata,
-    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+record_access_units = link_table(
+    "record_access_units", ("record_id", "records.id"), ("unit_id", "units.id")
 )
 
-record_access_users = Table(
-    "record_access_users",
-    db.metadata,
-    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+record_access_users = link_table(
+    "record_access_users", ("record_id", "records.id"), ("user_id", "users.id")
 )
 
-record_access_groups = Table(
-    "record_access_groups",
-    db.metadata,
-    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+record_access_groups = link_table(
+    "record_access_groups", ("record_id", "records.id"), ("group_id", "groups.id")
 )
 
 

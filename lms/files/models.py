@@ -35,7 +35,7 @@ from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.catalog.models import Record
-from lms.db import TZDateTime, utcnow
+from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
 from lms.models import Group, Unit, User
 
@@ -82,25 +82,16 @@ class Blob(db.Model):
     fixity_status: Mapped[str | None] = mapped_column(String(16), index=True)
 
 
-record_file_access_units = Table(
-    "record_file_access_units",
-    db.metadata,
-    Column("file_id", ForeignKey("record_files.id", ondelete="CASCADE"), primary_key=True),
-    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+record_file_access_units = link_table(
+    "record_file_access_units", ("file_id", "record_files.id"), ("unit_id", "units.id")
 )
 
-record_file_access_users = Table(
-    "record_file_access_users",
-    db.metadata,
-    Column("file_id", ForeignKey("record_files.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+record_file_access_users = link_table(
+    "record_file_access_users", ("file_id", "record_files.id"), ("user_id", "users.id")
 )
 
-record_file_access_groups = Table(
-    "record_file_access_groups",
-    db.metadata,
-    Column("file_id", ForeignKey("record_files.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+record_file_access_groups = link_table(
+    "record_file_access_groups", ("file_id", "record_files.id"), ("group_id", "groups.id")
 )
 
 # The files of a published version, frozen when it was published (in display order).

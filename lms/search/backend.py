@@ -46,6 +46,10 @@ class SearchError(RuntimeError):
     """A backend cannot do what was asked (e.g. the index folder is unusable)."""
 
 
+class IndexLocked(SearchError):
+    """Another writer held the index lock for longer than the timeout."""
+
+
 # --- facet keys, shared by every engine ------------------------------------------------------
 
 

@@ -69,7 +69,6 @@ import re
 import shutil
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -93,6 +92,7 @@ from .analysis import (
 from .backend import (
     KEY_SEP,
     FilterClause,
+    IndexLocked,
     Plan,
     RawHit,
     RawResult,
@@ -103,12 +103,17 @@ from .backend import (
     facet_keys,
 )
 from .document import FACETS, Notice, SearchDocument, Weights
+from .generations import (
+    new_generation_name,
+    read_pointer,
+    remove_old_generations,
+    write_pointer,
+)
 from .query import AllOf, AnyOf, MatchAll, Node, ParsedQuery, Phrase, Word
 from .ranking import MAX_PAIRS, RESCORE_WINDOW
 
 SCHEMA_VERSION = "tantivy-1"
 META_FILE = "lms-search.json"
-POINTER_FILE = "CURRENT"
 PREFIX_EXPANSIONS = 256
 #: Text fields in the combined ``all_*`` fields, with their Weights attribute.
 ALL_FIELDS = ("title", "subject", "creator", "description", "fulltext")
@@ -131,10 +136,6 @@ FACET_AGG_SIZE = 65_000
 _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
 _MUST_NOT = tantivy.Occur.MustNot
-
-
-class IndexLocked(SearchError):
-    """Another writer held the index lock for longer than the timeout."""
 
 
 def make_schema() -> tantivy.Schema:
@@ -545,19 +546,10 @@ class TantivyBackend(SearchBackend):
     # -- index folders ------------------------------------------------------------------------
 
     def _read_pointer(self) -> str | None:
-        try:
-            name = (self.index_dir / POINTER_FILE).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return name if name.startswith("gen-") and "/" not in name else None
+        return read_pointer(self.index_dir)
 
     def _write_pointer(self, name: str) -> None:
-        tmp = self.index_dir / f"{POINTER_FILE}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(name)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / POINTER_FILE)
+        write_pointer(self.index_dir, name)
 
     def _field_weights(self) -> dict[str, float]:
         """Field weights are applied at index time (value copies in ``all_*``): an index
@@ -565,7 +557,7 @@ class TantivyBackend(SearchBackend):
         return {name: self.weights.field(name) for name in ALL_FIELDS}
 
     def _new_generation(self) -> tuple[str, tantivy.Index]:
-        name = f"gen-{time.time_ns():x}-{uuid.uuid4().hex[:8]}"
+        name = new_generation_name()
         path = self.index_dir / name
         path.mkdir()
         ix = tantivy.Index(self._schema, path=str(path), reuse=False)
@@ -758,9 +750,7 @@ class TantivyBackend(SearchBackend):
         return count
 
     def _remove_old_generations(self) -> None:
-        for path in self.index_dir.glob("gen-*"):
-            if path.name != self._gen and path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+        remove_old_generations(self.index_dir, self._gen)
 
     # -- state --------------------------------------------------------------------------------
 

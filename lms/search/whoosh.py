@@ -35,12 +35,10 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 import pickle
 import shutil
 import threading
 import time
-import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -60,6 +58,7 @@ from .analysis import ANALYZER_VERSION, VALUE_GAP, collation_key, index_forms, i
 from .backend import (
     KEY_SEP,
     FilterClause,
+    IndexLocked,
     Plan,
     RawHit,
     RawResult,
@@ -70,20 +69,21 @@ from .backend import (
     facet_keys,
 )
 from .document import FACETS, Notice, SearchDocument, Weights
+from .generations import (
+    new_generation_name,
+    read_pointer,
+    remove_old_generations,
+    write_pointer,
+)
 from .query import AllOf, AnyOf, MatchAll, Node, ParsedQuery, Phrase, Word
 from .ranking import RESCORE_WINDOW, coverage, pair_hashes, query_pairs
 
 SCHEMA_VERSION = "1"
 META_FILE = "lms-search.json"
-POINTER_FILE = "CURRENT"
 PREFIX_EXPANSIONS = 256
 STORE_COMPRESS_OVER = 512
 _LIST_SEP = "\x1d"
 _DV_SEP = "\x1e"
-
-
-class IndexLocked(SearchError):
-    """Another writer held the index lock for longer than the timeout."""
 
 
 class PreTokenized(Tokenizer):
@@ -421,22 +421,13 @@ class WhooshBackend(SearchBackend):
     # -- index folders ------------------------------------------------------------------------
 
     def _read_pointer(self) -> str | None:
-        try:
-            name = (self.index_dir / POINTER_FILE).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return name if name.startswith("gen-") and "/" not in name else None
+        return read_pointer(self.index_dir)
 
     def _write_pointer(self, name: str) -> None:
-        tmp = self.index_dir / f"{POINTER_FILE}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(name)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / POINTER_FILE)
+        write_pointer(self.index_dir, name)
 
     def _new_generation(self) -> tuple[str, Any]:
-        name = f"gen-{time.time_ns():x}-{uuid.uuid4().hex[:8]}"
+        name = new_generation_name()
         path = self.index_dir / name
         path.mkdir()
         ix = windex.create_in(str(path), make_schema())
@@ -627,9 +618,7 @@ class WhooshBackend(SearchBackend):
         return count
 
     def _remove_old_generations(self) -> None:
-        for path in self.index_dir.glob("gen-*"):
-            if path.name != self._gen and path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+        remove_old_generations(self.index_dir, self._gen)
 
     # -- state --------------------------------------------------------------------------------
 

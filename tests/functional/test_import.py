@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import unicodedata
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from lms.files.models import FileText, RecordFile
 from lms.files.storage import get_storage
 from lms.models import AuditEvent, Job, User
 from tests.conftest import Browser, ClosingClient
+from tests.encodings import to_cp1258
 from tests.factories import (
     PASSWORD,
     GroupFactory,
@@ -913,19 +913,6 @@ def _legacy_zip(path: Path, manifest: bytes, raw_name: bytes, monkeypatch) -> Pa
     return path
 
 
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as Vietnamese tools write it: tone marks as combining characters."""
-    out = b""
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            base, *marks = unicodedata.normalize("NFD", char)
-            shape = "".join(m for m in marks if m in "\u0302\u0306\u031b")
-            tones = "".join(m for m in marks if m not in shape)
-            out += unicodedata.normalize("NFC", base + shape).encode("cp1258")
-            out += tones.encode("cp1258")
-    return out
 
 
 @pytest.mark.parametrize("name, encode", [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from lms.ingest.packages import (
     read_manifest,
     unpacked,
 )
+from tests.encodings import to_cp1258
 
 
 def write_jsonl(folder: Path, *lines: object) -> Path:
@@ -179,20 +179,6 @@ def test_duplicate_entries_are_refused(tmp_path):
         unpack(archive, tmp_path / "work")
 
 
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as Vietnamese tools write it: â, ê, ô, ơ, ư, ă precomposed, tone marks as
-    combining characters after them."""
-    out = b""
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            base, *marks = unicodedata.normalize("NFD", char)
-            shape = "".join(m for m in marks if m in "\u0302\u0306\u031b")
-            tones = "".join(m for m in marks if m not in shape)
-            out += unicodedata.normalize("NFC", base + shape).encode("cp1258")
-            out += tones.encode("cp1258")
-    return out
 
 
 @pytest.mark.parametrize("encoding", ["cp1258", "utf-8"])
