@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -25,33 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus import read_vntc  # bench/corpus.py: scripts run from bench/
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_package(folder: Path, docs: int) -> Path:
-    """The JSONL file and one .txt per article; returns the JSONL path."""
-    (folder / "texts").mkdir(parents=True)
-    path = folder / "vntc.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for article in read_vntc(docs):
-            name = f"texts/{article['id']}.txt"
-            (folder / name).write_text(article["text"], encoding="utf-8")
-            line = {
-                "id": article["id"],
-                "access": "public",
-                "metadata": {
-                    "title": [{"value": article["title"], "lang": "vi"}],
-                    "subject": [{"value": article["category"], "lang": "vi"}],
-                    "publisher": [{"value": article["source"]}],
-                    "type": [{"value": "Text"}],
-                    "language": [{"value": "vi"}],
-                },
-                "files": [{"path": name}],
-            }
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return path
+import instance  # bench/instance.py: scripts run from bench/
 
 
 def peak_rss_mb() -> float:
@@ -61,60 +34,32 @@ def peak_rss_mb() -> float:
 def child(docs: int, batch: int | None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-import-bench-"))
     try:
-        os.environ.update({
-            "LMS_INSTANCE_PATH": str(work / "instance"),
-            "LMS_DATA_DIR": str(work / "data"),
-            "LMS_DATABASE_URL": f"sqlite:///{work / 'bench.sqlite'}",
-            "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-        })
-        sys.path.insert(0, str(ROOT))
+        instance.use_instance(work)
         started = time.perf_counter()
-        package = write_package(work / "package", docs)
+        package = instance.write_package(work / "package", docs)
         convert = time.perf_counter() - started
 
-        from flask_migrate import upgrade
         from sqlalchemy import func, select
 
         from lms import create_app
-        from lms.catalog.services import create_collection
         from lms.extensions import db
         from lms.files.models import RecordFile
-        from lms.ingest.imports import ImportOptions, run_import
 
         app = create_app()
+        instance.prepare(app)
+        first = instance.import_package(app, package, batch_size=batch,
+                                        progress=instance.progress_printer())
+        again = instance.import_package(app, package)
         with app.app_context():
-            upgrade()
-            create_collection(None, "vntc", "Tin tức VNTC", default_access="public")
-            # A running instance has its search index already: make it now, not in the timing.
-            from lms.discovery.services import backend
-
-            backend()
-
-            def progress(done: int, total: int | None) -> None:
-                if done % 1000 == 0 or done == total:
-                    elapsed = time.perf_counter() - began
-                    print(f"  {done}/{total} lines, {done / elapsed:.0f} lines/s",
-                          file=sys.stderr, flush=True)
-
-            began = time.perf_counter()
-            report = run_import(None, package, ImportOptions(collection="vntc",
-                                                             batch_size=batch), progress)
-            seconds = time.perf_counter() - began
-            counts = report.counts
             extracted = db.session.scalar(select(func.count()).select_from(RecordFile).where(
                 RecordFile.text_status == "ok"))
-
-            client = app.test_client()
-            hits = client.get("/api/v1/search", query_string={"q": "bóng đá"}).get_json()
-
-            began = time.perf_counter()
-            again = run_import(None, package, ImportOptions(collection="vntc"))
-            rerun = time.perf_counter() - began
-        return {"docs": docs, "convert_s": convert, "import_s": seconds,
-                "records_per_s": docs / seconds, "peak_rss_mb": peak_rss_mb(),
-                "created": counts["created"], "failed": counts["error"],
+            hits = app.test_client().get("/api/v1/search",
+                                         query_string={"q": "bóng đá"}).get_json()
+        return {"docs": docs, "convert_s": convert, "import_s": first["seconds"],
+                "records_per_s": docs / first["seconds"], "peak_rss_mb": peak_rss_mb(),
+                "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
-                "rerun_s": rerun, "rerun_unchanged": again.counts["unchanged"]}
+                "rerun_s": again["seconds"], "rerun_unchanged": again["unchanged"]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

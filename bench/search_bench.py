@@ -7,9 +7,12 @@ the first N VNTC documents, then times 54 fixed Vietnamese queries in three mode
 parent prints one table per size. See bench/README.md for what each mode measures.
 
 Engines: ``bare-whoosh`` (alias ``bare``) and ``bare-tantivy`` (the fixed baselines), and every
-name in ``lms.search.BACKENDS`` (``whoosh``, ``tantivy``: documents indexed directly as
-SearchDocuments). ``--through-app`` is the hook for importing the documents through the app's
-JSONL import into a temporary instance instead (see :func:`build_through_app`).
+name in ``lms.search.BACKENDS`` (``whoosh``, ``tantivy``). By default our backends get the
+documents directly as SearchDocuments. With ``--through-app`` the articles are imported through
+the app's bulk import into a temporary instance (once per size, shared by the engines), each
+backend's index is rebuilt from that database as ``lms reindex`` does (timed), queries go
+through the search service as an anonymous and a broad user, and the JSON API's overhead over
+the service and the time until a newly imported record is found are measured too.
 """
 
 from __future__ import annotations
@@ -295,63 +298,148 @@ PRINCIPAL_SETS = {
 }
 
 
-def build_through_app(name: str, recs: list[dict], workdir: Path):
-    """Hook for ``--through-app``: write ``recs`` as JSONL, create a temporary app instance
-    under ``workdir`` with ``LMS_SEARCH_BACKEND=name``, import the file through the app's
-    import path (records created, then indexed by the after-commit hook) and return
-    (the instance's search backend, seconds taken). The app's JSONL import is not there yet."""
-    raise SystemExit(
-        "--through-app: the app's JSONL import is not available yet; "
-        "implement build_through_app() in bench/search_bench.py when it lands"
-    )
+MODE_FLAGS = {
+    "plain": {"facets": False, "highlight": False},
+    "faceted": {"facets": True, "highlight": False},
+    "highlighted": {"facets": False, "highlight": True},
+}
 
 
-def run_backend(
-    name: str, recs: list[dict], workdir: Path, repeat: int, through_app: bool = False
-) -> dict:
+def run_backend(name: str, recs: list[dict], workdir: Path, repeat: int) -> dict:
+    """Our backend fed SearchDocuments directly, queried with principal sets."""
     from lms.search import SearchQuery, create_backend
 
-    if through_app:
-        backend, build = build_through_app(name, recs, workdir)
-        n = len(recs)
-    else:
-        docs = [to_document(i, rec) for i, rec in enumerate(recs, 1)]
-        n = len(docs)
-        backend = create_backend(name, workdir / "index", None)
-        t = time.perf_counter()
-        backend.rebuild(docs)
-        build = time.perf_counter() - t
-        del docs
+    docs = [to_document(i, rec) for i, rec in enumerate(recs, 1)]
+    n = len(docs)
+    backend = create_backend(name, workdir / "index", None)
+    t = time.perf_counter()
+    backend.rebuild(docs)
+    build = time.perf_counter() - t
+    del docs
     out: dict = {"docs_per_s": n / build, "size_mb": dir_size_mb(workdir), "modes": {}}
-    flags = {
-        "plain": {"facets": False, "highlight": False},
-        "faceted": {"facets": True, "highlight": False},
-        "highlighted": {"facets": False, "highlight": True},
-    }
     for label, principals in PRINCIPAL_SETS.items():
         for mode in MODES:
 
             def run(q: str, principals=principals, mode=mode) -> object:
-                return backend.query(SearchQuery(q, principals, size=10, **flags[mode]))
+                return backend.query(SearchQuery(q, principals, size=10, **MODE_FLAGS[mode]))
 
             out["modes"][f"{mode}/{label}"] = time_queries(run, repeat)
     backend.close()
     return out
 
 
-def run_engine(
-    engine: str, docs: int, repeat: int, workdir: Path, through_app: bool = False
-) -> dict:
-    recs = list(read_vntc(docs))
+# --- through the app -----------------------------------------------------------------------
+
+
+def build_instance(work: Path, docs: int) -> dict:
+    """Import the first ``docs`` articles into a new instance in ``work`` (mixed access: 80%
+    public, 10% one unit, 10% curators) through ``run_import``; the import's figures."""
+    import instance
+
+    instance.use_instance(work, "tantivy")  # the index the import keeps up to date
+    package = instance.write_package(work / "package", docs, mixed_access=True)
+    from lms import create_app
+
+    app = create_app()
+    instance.prepare(app)
+    result = instance.import_package(app, package, progress=instance.progress_printer(5000))
+    shutil.rmtree(work / "package", ignore_errors=True)
+    result["docs"] = docs
+    result["records_per_s"] = result["created"] / result["seconds"]
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+FRESH_WORD = "zqxtươimới"
+
+
+def time_freshness(app, services) -> dict:
+    """Import one new public record through ``run_import`` and search for it until found:
+    seconds from the start of the import, and from the import's return, to the first hit."""
+    import instance
+
+    folder = Path(tempfile.mkdtemp(prefix="fresh-"))
+    package = folder / "fresh.jsonl"
+    line = {"id": f"fresh-{os.getpid()}", "access": "public",
+            "metadata": {"title": [{"value": f"Bản tin {FRESH_WORD}", "lang": "vi"}],
+                         "type": [{"value": "Text"}], "language": [{"value": "vi"}]}}
+    package.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    began = time.perf_counter()
+    counts = instance.import_package(app, package)
+    imported = time.perf_counter()
+    shutil.rmtree(folder, ignore_errors=True)
+    if counts["created"] != 1:
+        raise SystemExit(f"the freshness record was not imported: {counts}")
+    with app.app_context():
+        while services.search(None, FRESH_WORD, facets=False, highlight=False).total < 1:
+            if time.perf_counter() - began > 30:
+                raise SystemExit("the imported record was not found within 30 s")
+            time.sleep(0.001)
+    found = time.perf_counter()
+    return {"from_start_s": found - began, "after_import_s": found - imported}
+
+
+def run_app_backend(name: str, work: Path, repeat: int) -> dict:
+    """Our backend in the instance in ``work``: reindex from the database as ``lms reindex``
+    does, then queries through the search service and the JSON API."""
+    import instance
+
+    instance.use_instance(work, name)
+    from sqlalchemy import select
+
+    from lms import create_app
+    from lms.discovery import services
+    from lms.extensions import db
+    from lms.models import User
+
+    app = create_app()
+    with app.app_context():
+        engine = services.backend()
+        t = time.perf_counter()
+        count = engine.rebuild(services.searchable_documents())
+        build = time.perf_counter() - t
+        index_dir = Path(app.config["DATA_DIR"]) / "search" / name
+        out: dict = {"docs_per_s": count / build, "indexed": count,
+                     "size_mb": dir_size_mb(index_dir), "modes": {}}
+        reader = db.session.scalar(select(User).where(User.username == instance.READER))
+        for label, user in (("anon", None), ("broad", reader)):
+            for mode in MODES:
+
+                def run(q: str, user=user, mode=mode) -> object:
+                    return services.search(user, q, size=10, **MODE_FLAGS[mode])
+
+                out["modes"][f"{mode}/{label}"] = time_queries(run, repeat)
+
+        # The JSON API against the service call it makes (same defaults: facets, highlights).
+        client = app.test_client()
+
+        def api(q: str) -> object:
+            response = client.get("/api/v1/search", query_string={"q": q})
+            if response.status_code != 200:
+                raise SystemExit(f"/api/v1/search?q={q} answered {response.status_code}")
+            return response.data
+
+        out["service"] = time_queries(lambda q: services.search(None, q), repeat)
+        out["api"] = time_queries(api, repeat)
+    out["freshness"] = time_freshness(app, services)
+    return out
+
+
+def run_engine(engine: str, docs: int, repeat: int, workdir: Path,
+               instance_dir: Path | None = None) -> dict:
+    through_app = instance_dir is not None and not engine.startswith("bare")
+    recs = [] if through_app else list(read_vntc(docs))
     loaded = current_rss_mb()
     if engine == "bare-whoosh":
         result = run_bare(recs, workdir, repeat)
     elif engine == "bare-tantivy":
         result = run_bare_tantivy(recs, workdir, repeat)
+    elif through_app:
+        result = run_app_backend(engine, instance_dir, repeat)
     else:
-        result = run_backend(engine, recs, workdir, repeat, through_app)
+        result = run_backend(engine, recs, workdir, repeat)
     result["engine"] = engine
-    result["docs"] = len(recs)
+    result["docs"] = result.get("indexed", len(recs))
     result["peak_rss_mb"] = peak_rss_mb()
     result["corpus_rss_mb"] = loaded  # RSS with the corpus loaded, before the engine starts
     result["through_app"] = through_app
@@ -412,23 +500,26 @@ def print_table(results: list[dict]) -> None:
             f"{r['peak_rss_mb']:12.0f} {r.get('corpus_rss_mb', 0):14.0f}"
         )
     print()
+    app_results = [r for r in results if r.get("through_app")]
+    for r in app_results:
+        service, api = statistics.median(r["service"]), statistics.median(r["api"])
+        fresh = r["freshness"]
+        print(
+            f"{r['engine']}: JSON API p50 {api:.1f} ms vs search service p50 {service:.1f} ms "
+            f"(+{api - service:.1f} ms; target +5); a newly imported record found "
+            f"{fresh['from_start_s']:.2f} s after its import started, "
+            f"{fresh['after_import_s'] * 1000:.0f} ms after it returned (target 1 s)"
+        )
+    if app_results:
+        print()
 
 
-def run_child(engine: str, docs: int, repeat: int, workdir: Path, through_app: bool) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--engine",
-        engine,
-        "--docs",
-        str(docs),
-        "--repeat",
-        str(repeat),
-        "--workdir",
-        str(workdir),
-    ]
-    if through_app:
-        cmd.append("--through-app")
+def run_child(engine: str, docs: int, repeat: int, workdir: Path,
+              instance_dir: Path | None) -> dict:
+    cmd = [sys.executable, __file__, "--engine", engine, "--docs", str(docs),
+           "--repeat", str(repeat), "--workdir", str(workdir)]
+    if instance_dir is not None:
+        cmd += ["--instance", str(instance_dir)]
     print(f"running {engine} on {docs:,} docs ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -438,6 +529,31 @@ def run_child(engine: str, docs: int, repeat: int, workdir: Path, through_app: b
     result["loadavg"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"  {engine}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     return result
+
+
+BUILT = "built.json"
+
+
+def ensure_instance(folder: Path, docs: int) -> dict:
+    """The instance of ``docs`` articles in ``folder``: built now by a child process (its
+    import figures printed), or reused when an earlier run finished building it."""
+    marker = folder / BUILT
+    if marker.is_file():
+        built = json.loads(marker.read_text())
+        print(f"reusing the instance in {folder} ({built['docs']:,} articles imported at "
+              f"{built['records_per_s']:.0f} records/s)", file=sys.stderr, flush=True)
+        return built
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"importing {docs:,} articles through the app into {folder} ...", file=sys.stderr,
+          flush=True)
+    proc = subprocess.run([sys.executable, __file__, "--build-instance", str(folder),
+                           "--docs", str(docs)], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit("building the instance failed")
+    built = json.loads(proc.stdout.strip().splitlines()[-1])
+    marker.write_text(json.dumps(built))
+    return built
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,16 +567,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--through-app",
         action="store_true",
-        help="import the documents through the app's JSONL import (not available yet)",
+        help="import the articles through the app's bulk import into an instance per size and "
+        "reindex our backends from its database",
+    )
+    ap.add_argument(
+        "--keep-instances",
+        metavar="DIR",
+        help="with --through-app: keep each size's instance in DIR/vntc-N and reuse it on the "
+        "next run (the import of 80,712 articles takes about half an hour)",
     )
     ap.add_argument("--engine", help=argparse.SUPPRESS)  # child mode: one engine, JSON out
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    ap.add_argument("--instance", help=argparse.SUPPRESS)
+    ap.add_argument("--build-instance", help=argparse.SUPPRESS)  # child mode: import only
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
     args = ap.parse_args(argv)
 
+    if args.build_instance:
+        print(json.dumps(build_instance(Path(args.build_instance), args.docs)))
+        return 0
     if args.engine:
         engine = ALIASES.get(args.engine, args.engine)
-        result = run_engine(engine, args.docs, args.repeat, Path(args.workdir), args.through_app)
+        instance_dir = Path(args.instance) if args.instance else None
+        result = run_engine(engine, args.docs, args.repeat, Path(args.workdir), instance_dir)
         print(json.dumps(result))
         return 0
 
@@ -473,14 +602,25 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         results = []
         root = Path(tempfile.mkdtemp(prefix="search-bench-"))
+        instance_dir = None
         try:
+            if args.through_app:
+                keep = Path(args.keep_instances) if args.keep_instances else root
+                instance_dir = keep / f"vntc-{size}"
+                built = ensure_instance(instance_dir, size)
             for engine in engines:
                 workdir = root / engine
                 workdir.mkdir()
-                results.append(run_child(engine, size, args.repeat, workdir, args.through_app))
+                results.append(run_child(engine, size, args.repeat, workdir, instance_dir))
                 shutil.rmtree(workdir, ignore_errors=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+        if instance_dir is not None:
+            print(
+                f"\nImport through the app (run_import: files, extraction, search and OAI "
+                f"batches): {built['created']:,} records in {built['seconds']:.0f} s = "
+                f"{built['records_per_s']:.1f} records/s, peak RSS {built['peak_rss_mb']:.0f} MB"
+            )
         print_table(results)
         sys.stdout.flush()
         all_results.append(results)

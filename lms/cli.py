@@ -193,13 +193,16 @@ def reindex_command() -> None:
 
     from lms.catalog.access import published_clause
     from lms.catalog.models import Record
-    from lms.discovery.services import backend, searchable_documents
+    from lms.discovery.services import rebuild_index
     from lms.extensions import db
 
     total = db.session.scalar(select(func.count(Record.id)).where(published_clause()))
-    engine = backend()
     with tqdm(total=total, unit="record", disable=None) as bar:
-        count = engine.rebuild(searchable_documents(bar.update))
+
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+
+        count = rebuild_index(progress)
     click.echo(f"Search index ({current_app.config['SEARCH_BACKEND']}) rebuilt: "
                f"{count} records.")
 

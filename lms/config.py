@@ -89,6 +89,9 @@ class Config:
     SEARCH_WEIGHTS: dict[str, float] = {}
     # An outdated index with at most this many records is rebuilt at once, larger by the worker.
     SEARCH_INLINE_REBUILD_MAX = 2000
+    # Processes reading the database for a rebuild (``lms reindex``, the rebuild job): 0 is one
+    # per core, at most 4. Engines that cannot use them (Whoosh) read in one process.
+    SEARCH_REBUILD_PROCESSES = 0
 
     # OAI-PMH. The base URL defaults to the address the request came to.
     OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"

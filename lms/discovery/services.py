@@ -8,21 +8,23 @@ The index follows the database: every committed change of a record reaches it th
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.catalog import hooks
 from lms.catalog.access import published_clause, user_principals
 from lms.catalog.models import Collection, Record
-from lms.discovery.documents import document_for
+from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
 from lms.search import (
     BACKENDS,
+    DocumentSource,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -58,30 +60,35 @@ def _ensure_built(engine: SearchBackend) -> None:
         return
     count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
     if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
-        engine.rebuild(searchable_documents())
+        rebuild_index()
     else:
         log.warning("search index is outdated; a rebuild of %d records was queued", count)
         enqueue("search.rebuild")
 
 
-def searchable_documents(progress: Callable[[int], None] | None = None
-                         ) -> Iterator[SearchDocument]:
-    """Every searchable record as a document, read from the database in batches.
+def searchable_documents(progress: Callable[[int], None] | None = None,
+                         shard: tuple[int, int] | None = None) -> Iterator[SearchDocument]:
+    """Every searchable record as a document, read from the database in batches; with
+    ``shard=(k, n)`` only the records whose id is k modulo n.
 
     A session of its own, emptied after each batch: memory stays flat, and the caller's
     session (in a request: the logged-in user, the record being saved) is left alone.
     """
     last_id = 0
+    where = [published_clause()]
+    if shard is not None:
+        where.append(Record.id % shard[1] == shard[0])
     with Session(db.engine) as session:
         while True:
             batch = session.scalars(
-                select(Record).where(published_clause(), Record.id > last_id)
-                .order_by(Record.id).limit(BATCH)
+                select(Record).where(*where, Record.id > last_id)
+                .options(*RECORD_LOADS).order_by(Record.id).limit(BATCH)
             ).all()
             if not batch:
                 return
+            documents = documents_for(batch)
             for record in batch:
-                document = document_for(record)
+                document = documents.get(record.id)
                 if document is not None:
                     yield document
                 if progress is not None:
@@ -90,21 +97,41 @@ def searchable_documents(progress: Callable[[int], None] | None = None
             session.expunge_all()
 
 
+def _shard_source(app: Flask, shard: int, shards: int) -> DocumentSource:
+    parent = os.getpid()
+
+    def documents() -> Iterator[SearchDocument]:
+        with app.app_context():
+            if os.getpid() != parent:
+                # A forked reader: the parent's pooled connections are not ours to use.
+                db.engine.dispose(close=False)
+            yield from searchable_documents(shard=(shard, shards))
+
+    return documents
+
+
+def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the search index from the database (``lms reindex``, the rebuild job), the
+    records read in parallel shards when the engine can use them. ``progress(n)`` gets the
+    number of records indexed so far."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    shards = int(app.config["SEARCH_REBUILD_PROCESSES"]) or min(os.cpu_count() or 1, 4)
+    sources = [_shard_source(app, k, shards) for k in range(max(shards, 1))]
+    return backend().rebuild_parallel(sources, progress)
+
+
 def index_records(record_ids: Sequence[int]) -> None:
     """Put these records' current state into the index (or take them out)."""
     engine = backend()
-    documents, gone = [], []
-    for record_id in record_ids:
-        record = db.session.get(Record, record_id)
-        document = document_for(record) if record is not None else None
-        if document is None:
-            gone.append(record_id)
-        else:
-            documents.append(document)
+    ids = list(dict.fromkeys(record_ids))
+    records = db.session.scalars(
+        select(Record).where(Record.id.in_(ids)).options(*RECORD_LOADS)).all()
+    documents = documents_for(records)
+    gone = [record_id for record_id in ids if record_id not in documents]
     if gone:
         engine.remove(gone)
     if documents:
-        engine.index(documents)
+        engine.index([documents[i] for i in ids if i in documents])
 
 
 def _index_after_commit(record_ids: Sequence[int]) -> None:
@@ -139,25 +166,17 @@ def index_job(ctx: JobContext, record_ids: list[int]) -> dict[str, int]:
 @job("search.rebuild")
 def rebuild_job(ctx: JobContext) -> dict[str, int]:
     total = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
-    done = 0
-
-    def progress(step: int) -> None:
-        nonlocal done
-        done += step
-        if done % BATCH == 0:
-            ctx.progress(done, total)
-
-    count = backend().rebuild(searchable_documents(progress))
+    count = rebuild_index(lambda done: ctx.progress(done, total))
     return {"indexed": count}
 
 
 def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
            sort: str = "relevance", page: int = 1, size: int = 10,
-           highlight: bool = True) -> SearchResult:
+           highlight: bool = True, facets: bool = True) -> SearchResult:
     """Run a query as ``user``: only what they may see is found, counted and suggested."""
     return backend().query(SearchQuery(
         q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
-        page=page, size=size, highlight=highlight))
+        page=page, size=size, highlight=highlight, facets=facets))
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:

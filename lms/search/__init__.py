@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analysis import ANALYZER_VERSION
-from .backend import SearchBackend, SearchError
+from .backend import DocumentSource, SearchBackend, SearchError
 from .document import (
     FACETS,
     FacetValue,
@@ -35,6 +35,7 @@ __all__ = [
     "ANALYZER_VERSION",
     "BACKENDS",
     "FACETS",
+    "DocumentSource",
     "FacetValue",
     "Hit",
     "Notice",

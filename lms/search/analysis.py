@@ -232,6 +232,8 @@ def index_forms(text: str) -> tuple[str, str]:
     if not text:
         return "", ""
     text = normalize_text(text)
+    if text.isalnum():  # one word, the common case for a word or chunk (str.isalnum is \w - _)
+        return _index_forms(text)
     acc: list[str] = []
     fol: list[str] = []
     for raw in TOKEN_RE.findall(text):
@@ -280,17 +282,14 @@ def _collate_char(ch: str) -> tuple[str, str]:
     return primary, str(tone)
 
 
+@lru_cache(maxsize=65_536)
+def _collate_word(word: str) -> tuple[str, str]:
+    keys = [_collate_char(ch) for ch in word]
+    return "".join(p for p, _ in keys), "".join(s for _, s in keys)
+
+
 def collation_key(text: str) -> str:
     """A sort key for Vietnamese titles: a < ă < â < b < c < d < đ < e < ê …, word by word;
     tone marks (none, huyền, hỏi, ngã, sắc, nặng) break ties only (secondary level)."""
-    words = [accent_form(m.group()) for m in TOKEN_RE.finditer(normalize_text(text))]
-    primary: list[str] = []
-    secondary: list[str] = []
-    for word in words:
-        if primary:
-            primary.append("\x01")
-        for ch in word:
-            p, s = _collate_char(ch)
-            primary.append(p)
-            secondary.append(s)
-    return "".join(primary) + "\x00" + "".join(secondary)
+    keys = [_collate_word(accent_form(w)) for w in TOKEN_RE.findall(normalize_text(text))]
+    return "\x01".join(p for p, _ in keys) + "\x00" + "".join(s for _, s in keys)

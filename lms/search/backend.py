@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from html import escape
+from itertools import chain
 from pathlib import Path
 
 from . import highlight, suggest
@@ -40,6 +41,11 @@ MAX_YEAR_SPAN = 1000
 MAX_FACET_VALUES = 200
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
+
+
+#: A callable returning documents to index: one shard of a rebuild (see
+#: :meth:`SearchBackend.rebuild_parallel`). It may run in a forked process.
+DocumentSource = Callable[[], Iterable[SearchDocument]]
 
 
 class SearchError(RuntimeError):
@@ -238,6 +244,13 @@ class SearchBackend(ABC):
         self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
     ) -> int:
         """Build a fresh index from ``docs`` and swap it in atomically."""
+
+    def rebuild_parallel(
+        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """:meth:`rebuild` from several sources (shards of the database) that an engine may read
+        in parallel processes; by default they are read one after the other."""
+        return self.rebuild(chain.from_iterable(source() for source in sources), progress)
 
     @abstractmethod
     def doc_count(self) -> int: ...

@@ -45,12 +45,11 @@ query's adjacent pairs present)``, the pairs checked with phrase queries restric
 ids (exact, where the Whoosh backend compares 32-bit pair hashes). tantivy's BM25 has fixed
 ``k1 = 1.2`` and ``b = 0.75``: ``Weights.k1``/``Weights.b`` are not applied.
 
-Indexing speed: the Python half (our analysis, a few hundred µs per news article) is the
-bottleneck, tantivy's half runs in its own threads. :func:`analyse` looks tokens up per raw word
-in dictionaries at C level, and :meth:`TantivyBackend.rebuild` can run the analysis in
-``rebuild_workers`` forked processes while the calling thread reads the documents and feeds
-tantivy (by default one per core beyond two, at most four; on 2 cores none, since the
-in-process analysis already overlaps with tantivy's writer thread).
+Indexing speed: the Python half (reading records, our analysis: a few hundred µs per news
+article) is the bottleneck; tantivy's half runs in its own thread. :func:`analyse` looks up
+whole whitespace-separated chunks in dictionaries at C level, and
+:meth:`TantivyBackend.rebuild_parallel` (``lms reindex``) reads and analyses each shard of the
+database in a forked process of its own while the calling process only feeds tantivy.
 
 Freshness: every write commits and reloads this process's reader; before each search the
 backend compares ``meta.json`` (tantivy replaces it atomically on commit) with what it last
@@ -64,16 +63,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
-import re
 import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
 from itertools import filterfalse, pairwise
 from operator import itemgetter
 from pathlib import Path
@@ -82,15 +80,14 @@ from typing import Any
 import tantivy
 
 from .analysis import (
-    _MARKS,
     ANALYZER_VERSION,
-    TOKEN_RE,
     collation_key,
     index_forms,
     normalize_text,
 )
 from .backend import (
     KEY_SEP,
+    DocumentSource,
     FilterClause,
     IndexLocked,
     Plan,
@@ -125,13 +122,8 @@ MAX_FULLTEXT_COPIES = 4
 WRITER_HEAP = 32_000_000
 REBUILD_HEAP = 192_000_000
 REBUILD_THREADS = 1
-#: Cores left to the calling process and tantivy's writer thread before analysis workers are
-#: forked for a rebuild: on 2 cores the in-process analysis overlaps with tantivy's thread and
-#: workers only add pickling (measured: 0.89 vs 1.08 ms CPU per news article).
-REBUILD_RESERVED_CORES = 2
-MAX_REBUILD_WORKERS = 4
-REBUILD_BATCH = 512
-REBUILD_CHUNK = 32
+#: Documents' Parts per message from a forked reader to the process that writes the index.
+READER_BATCH = 128
 FACET_AGG_SIZE = 65_000
 _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
@@ -174,71 +166,82 @@ def field_copies(weights: Weights) -> dict[str, int]:
 # --- documents ---------------------------------------------------------------------------------
 
 
-#: raw token → accented form / folded form ("" for a token that analyses to nothing); a code
-#: ("4325/KH-BQP") maps to its parts and its whole folded form is in ``_CODES``.
+#: A whitespace-separated chunk of text ("đá,", "(4325/KH-BQP).") → its accented / folded
+#: tokens, space-joined ("" for a chunk that analyses to nothing); a chunk holding a code also
+#: maps to the code's whole folded form in ``_CODES``. Tokens never contain whitespace, so
+#: the tokens of a text are its chunks' tokens in order.
 _ACC: dict[str, str] = {}
 _FOL: dict[str, str] = {}
 _CODES: dict[str, str] = {}
-_CACHE_MAX = 300_000
-_ACC[""] = _FOL[""] = ""
+#: Distinct chunks kept (80,712 news articles have about 430,000); cleared when exceeded,
+#: and after a rebuild.
+_CACHE_MAX = 600_000
 
 
-def _learn(raws: set[str]) -> None:
-    """Add raw tokens to the caches, with :func:`lms.search.analysis.index_forms` per token
-    (the one analysis), rewritten for a plain whitespace tokenizer."""
-    if len(_ACC) > _CACHE_MAX:
-        _ACC.clear()
-        _FOL.clear()
-        _CODES.clear()
-        _ACC[""] = _FOL[""] = ""
-    for raw in raws:
-        acc, fol = index_forms(raw) if raw else ("", "")
-        if "+" in fol:
-            words = [t for t in fol.split(" ") if t and t[0] != "+"]
-            _CODES[raw] = " ".join(t[1:] for t in fol.split(" ") if t[:1] == "+" and len(t) > 1)
-            fol = " ".join(words)
-            acc = " ".join(t.lstrip("+") for t in acc.split(" ") if t.strip("+"))
-        _ACC[raw] = acc
-        _FOL[raw] = fol
+def _clear_caches() -> None:
+    _ACC.clear()
+    _FOL.clear()
+    _CODES.clear()
+    _ACC[""] = _FOL[""] = ""
 
 
-#: TOKEN_RE for text without combining marks (NFC text rarely has any): the same tokens, but
-#: without the per-character alternation, so about twice as fast.
-_PLAIN_TOKEN_RE = re.compile(r"[^\W_]+(?:[/.\-][^\W_]+)*")
-_MARK_RE = re.compile(f"[{_MARKS}]")
+_clear_caches()
+
+
+def _chunk_forms(chunk: str) -> tuple[str, str, str]:
+    """(accented tokens, folded tokens, folded whole codes) of one chunk, by
+    :func:`lms.search.analysis.index_forms` (the one analysis) rewritten for a plain
+    whitespace tokenizer: a code's whole token ("+4325/kh-bqp") is taken out of the words."""
+    acc, fol = index_forms(chunk) if chunk else ("", "")
+    if "+" not in fol:
+        return acc, fol, ""
+    tokens = fol.split(" ")
+    codes = " ".join(t[1:] for t in tokens if t[:1] == "+" and len(t) > 1)
+    fol = " ".join(t for t in tokens if t and t[0] != "+")
+    acc = " ".join(t.lstrip("+") for t in acc.split(" ") if t.strip("+"))
+    return acc, fol, codes
+
+
+def _learn(chunks: set[str]) -> None:
+    if len(_ACC) + len(chunks) > _CACHE_MAX:
+        _clear_caches()
+    for chunk in chunks:
+        _ACC[chunk], _FOL[chunk], codes = _chunk_forms(chunk)
+        if codes:
+            _CODES[chunk] = codes
 
 
 def analyse(text: str) -> tuple[str, str]:
     """(accented, folded) space-joined tokens of ``text`` for tantivy's whitespace tokenizer:
     the tokens of :func:`lms.search.analysis.index_forms`, with each code's whole token moved
     after the value's words (so the code's parts stay adjacent) instead of sharing a position.
-    Tokens are looked up per raw word in dictionaries at C level (``itemgetter``), which
-    makes indexing about twice as fast as analysing token by token."""
+    The text is split at whitespace (in C) and each chunk's tokens are looked up in
+    dictionaries at C level (``itemgetter``), which makes indexing about three times as fast
+    as analysing token by token. A chunk without tokens leaves two spaces in a row, which the
+    whitespace tokenizer skips without a position gap."""
     if not text:
         return "", ""
-    text = normalize_text(text)
-    raws = (TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
-    if not raws:
+    chunks = normalize_text(text).split()
+    if not chunks:
         return "", ""
-    if len(raws) == 1:
-        raws.append("")  # itemgetter of one key returns the value, not a tuple
-    get = itemgetter(*raws)
+    if len(chunks) == 1:
+        chunks.append("")  # itemgetter of one key returns the value, not a tuple
+    get = itemgetter(*chunks)
     try:
         accs, fols = get(_ACC), get(_FOL)
     except KeyError:
-        _learn(set(filterfalse(_FOL.__contains__, raws)))
+        _learn(set(filterfalse(_FOL.__contains__, chunks)))
         try:
             accs, fols = get(_ACC), get(_FOL)
-        except KeyError:  # another thread cleared the caches meanwhile
-            forms = [index_forms(r) if r else ("", "") for r in raws]
-            _learn(set(raws))
-            accs = [_ACC.get(r, f[0]) for r, f in zip(raws, forms, strict=True)]
-            fols = [_FOL.get(r, f[1]) for r, f in zip(raws, forms, strict=True)]
+        except KeyError:  # the caches were cleared meanwhile (this or another thread)
+            forms = [_chunk_forms(c) for c in chunks]
+            codes = [f[2] for f in forms if f[2]]
+            fol = " ".join(f[1] for f in forms)
+            return " ".join(f[0] for f in forms), f"{fol} {' '.join(codes)}" if codes else fol
     acc, fol = " ".join(accs), " ".join(fols)
-    if _CODES:
-        codes = list(filter(_CODES.__contains__, raws))
-        if codes:
-            fol = f"{fol} {' '.join(map(_CODES.__getitem__, codes))}"
+    if _CODES and not _CODES.keys().isdisjoint(chunks):
+        codes = map(_CODES.__getitem__, filter(_CODES.__contains__, chunks))
+        fol = f"{fol} {' '.join(codes)}"
     return acc, fol
 
 
@@ -319,47 +322,66 @@ def make_document(doc: SearchDocument, copies: dict[str, int]) -> tantivy.Docume
     return build_document(document_parts(doc, copies))
 
 
-def _batches(items: Iterable[SearchDocument], size: int) -> Iterator[list[SearchDocument]]:
-    batch: list[SearchDocument] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _analysis_pool(workers: int) -> Any | None:
-    """Worker processes for the Python half of a rebuild, or None (analyse in-process).
-    Forked, so they start at once and need no import; they only run :func:`document_parts`."""
-    if workers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
+def _read_source(source: DocumentSource, copies: dict[str, int], conn: Any) -> None:
+    """In a forked reader: the Parts of ``source``'s documents, sent in batches; then None, or
+    an error message (a str) if reading failed."""
     try:
-        return multiprocessing.get_context("fork").Pool(workers)
-    except OSError:
-        return None
+        batch: list[Parts] = []
+        for doc in source():
+            batch.append(document_parts(doc, copies))
+            if len(batch) >= READER_BATCH:
+                conn.send(batch)
+                batch = []
+        if batch:
+            conn.send(batch)
+        conn.send(None)
+    except BaseException as exc:  # reported to the parent, which raises SearchError
+        conn.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
 
 
-def parts_in_parallel(
-    docs: Iterable[SearchDocument], copies: dict[str, int], pool: Any | None
+def parts_from_readers(
+    sources: Sequence[DocumentSource], copies: dict[str, int]
 ) -> Iterator[Parts]:
-    """:func:`document_parts` of ``docs`` in order. With a pool, the caller's thread reads
-    ``docs`` (a DB cursor stays in its thread) and hands batches to the pool, taking the
-    previous batch's results meanwhile (double buffering keeps memory to two batches)."""
-    if pool is None:
-        for doc in docs:
-            yield document_parts(doc, copies)
-        return
-    job = partial(document_parts, copies=copies)
-    pending = None
-    for batch in _batches(docs, REBUILD_BATCH):
-        submitted = pool.map_async(job, batch, chunksize=REBUILD_CHUNK)
-        if pending is not None:
-            yield from pending.get()
-        pending = submitted
-    if pending is not None:
-        yield from pending.get()
+    """The Parts of every source's documents, each source read and analysed by a forked
+    process of its own (in any order). The readers are started at once, before the caller
+    opens tantivy's writer (whose threads a fork would not copy), and stopped when the
+    iterator is closed."""
+    context = multiprocessing.get_context("fork")
+    readers, conns = [], []
+    for source in sources:
+        receiver, sender = context.Pipe(duplex=False)
+        reader = context.Process(target=_read_source, args=(source, copies, sender), daemon=True)
+        reader.start()
+        sender.close()
+        readers.append(reader)
+        conns.append(receiver)
+
+    def receive() -> Iterator[Parts]:
+        live = list(conns)
+        try:
+            while live:
+                for conn in multiprocessing.connection.wait(live):
+                    try:
+                        message = conn.recv()
+                    except EOFError:
+                        raise SearchError("a search index reader process died") from None
+                    if message is None:
+                        live.remove(conn)
+                    elif isinstance(message, str):
+                        raise SearchError(f"reading documents to index failed: {message}")
+                    else:
+                        yield from message
+        finally:
+            for conn in conns:
+                conn.close()
+            for reader in readers:
+                if reader.is_alive():
+                    reader.terminate()
+                reader.join()
+
+    return receive()
 
 
 def _stored_doc(doc_id: int, raw: bytes | None, with_text: bool = True) -> StoredDoc:
@@ -521,14 +543,9 @@ class TantivyBackend(SearchBackend):
         weights: Weights | None = None,
         *,
         lock_timeout: float = 10.0,
-        rebuild_workers: int | None = None,
     ) -> None:
         super().__init__(index_dir, weights)
         self.lock_timeout = lock_timeout
-        if rebuild_workers is None:
-            spare = (os.cpu_count() or 1) - REBUILD_RESERVED_CORES
-            rebuild_workers = max(0, min(spare, MAX_REBUILD_WORKERS))
-        self.rebuild_workers = rebuild_workers
         self._schema = make_schema()
         self._copies = field_copies(self.weights)
         self._lock = threading.RLock()  # guards the index swap and reloads
@@ -702,49 +719,71 @@ class TantivyBackend(SearchBackend):
     def rebuild(
         self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
     ) -> int:
+        copies = self._copies
+        return self._build_generation((document_parts(d, copies) for d in docs), progress)
+
+    def rebuild_parallel(
+        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """:meth:`rebuild` with each source read and analysed in a forked process of its own
+        while this one feeds tantivy: the Python half (database reads, our analysis) is the
+        bottleneck of a rebuild, and it then runs on every core."""
+        if len(sources) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return super().rebuild_parallel(sources, progress)
         with self._rebuild_lock:
-            name, ix = self._new_generation()
-            with self._write_lock:
-                self._pending = []
-            count = 0
-            copies = self._copies
-            # Fork the analysis workers before tantivy starts its writer threads.
-            pool = _analysis_pool(self.rebuild_workers)
+            parts = parts_from_readers(sources, self._copies)
             try:
-                try:
-                    writer = self._writer(ix, REBUILD_HEAP, REBUILD_THREADS)
-                    try:
-                        for parts in parts_in_parallel(docs, copies, pool):
-                            writer.add_document(build_document(parts))
-                            count += 1
-                            if progress is not None and count % 500 == 0:
-                                progress(count)
-                        writer.commit()
-                    except BaseException:
-                        writer.rollback()
-                        raise
-                    finally:
-                        writer.wait_merging_threads()
-                        del writer
-                finally:
-                    if pool is not None:
-                        pool.terminate()
-                        pool.join()
-                with self._write_lock:
-                    for op, payload in self._pending or []:
-                        self._apply(ix, op, payload)
-                    self._pending = None
-                    ix.reload()
-                    self._write_pointer(name)
-                    with self._lock:
-                        self._gen, self._ix, self._stale = name, ix, False
-                        self._stamp = _meta_stamp(self.index_dir / name)
+                return self._build_generation(parts, progress, locked=True)
+            finally:
+                parts.close()
+
+    def _build_generation(
+        self,
+        parts: Iterable[Parts],
+        progress: Callable[[int], None] | None,
+        locked: bool = False,
+    ) -> int:
+        """Write ``parts`` into a new generation, replay the writes that arrived meanwhile and
+        swap it in; on any failure the new generation is removed and the old one stays."""
+        if not locked:
+            with self._rebuild_lock:
+                return self._build_generation(parts, progress, locked=True)
+        name, ix = self._new_generation()
+        with self._write_lock:
+            self._pending = []
+        count = 0
+        try:
+            writer = self._writer(ix, REBUILD_HEAP, REBUILD_THREADS)
+            try:
+                for document in parts:
+                    writer.add_document(build_document(document))
+                    count += 1
+                    if progress is not None and count % 500 == 0:
+                        progress(count)
+                writer.commit()
             except BaseException:
-                with self._write_lock:
-                    self._pending = None
-                shutil.rmtree(self.index_dir / name, ignore_errors=True)
+                writer.rollback()
                 raise
-            self._remove_old_generations()
+            finally:
+                writer.wait_merging_threads()
+                del writer
+            with self._write_lock:
+                for op, payload in self._pending or []:
+                    self._apply(ix, op, payload)
+                self._pending = None
+                ix.reload()
+                self._write_pointer(name)
+                with self._lock:
+                    self._gen, self._ix, self._stale = name, ix, False
+                    self._stamp = _meta_stamp(self.index_dir / name)
+        except BaseException:
+            with self._write_lock:
+                self._pending = None
+            shutil.rmtree(self.index_dir / name, ignore_errors=True)
+            raise
+        finally:
+            _clear_caches()  # up to _CACHE_MAX chunks: not kept for the odd update
+        self._remove_old_generations()
         if progress is not None:
             progress(count)
         return count

@@ -176,6 +176,41 @@ def test_reindex_command_rebuilds_from_the_database(app, client, library):
     assert api(client, q="xang dau").get_json()["total"] == 1
 
 
+def test_reindex_reads_records_in_batches_with_a_fixed_number_of_queries(app, users):
+    """``lms reindex`` reads tens of thousands of records: the queries per batch must not grow
+    with the records in it (no query per record for versions, files, downloads or access)."""
+    from sqlalchemy import event
+
+    from lms.discovery.services import searchable_documents
+
+    def statements_to_read_all() -> tuple[int, list[str]]:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            titles = [d.title[0] for d in searchable_documents()]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), titles
+
+    with app.app_context():
+        owner = db.session.get(User, users["instructor"].id)
+        curator = db.session.get(User, users["curator"].id)
+        collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
+        unit_only = services.AccessSettings(level=AccessLevel.ROLE, roles=["instructor"])
+        publish_record(owner, curator, collection, title="Tài liệu 0")
+        few, _ = statements_to_read_all()
+        for i in range(1, 8):
+            publish_record(owner, curator, collection, unit_only if i % 2 else None,
+                           title=f"Tài liệu {i}")
+        many, titles = statements_to_read_all()
+    assert titles == [f"Tài liệu {i}" for i in range(8)]
+    assert many == few
+
+
 # --- relevance on real Vietnamese text --------------------------------------------------------
 
 CORPUS = Path(os.environ.get("LMS_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))

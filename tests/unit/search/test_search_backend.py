@@ -99,6 +99,17 @@ def test_and_falls_back_to_or(backend: SearchBackend) -> None:
     assert r.total == 0 and "or_fallback" not in [n.code for n in r.notices]
 
 
+def test_phrases_match_across_punctuation_but_not_across_words(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc(1, "Bóng – đá", "giải (bóng) , đá phủi"),
+            doc(2, "Bóng chuyền", "bóng rổ và đá cầu"),
+        ]
+    )
+    assert ids(search(backend, '"bóng đá"')) == [1]
+    assert ids(search(backend, '"bong da phui"')) == [1]
+
+
 def test_phrase_exclude_field_prefix_queries(backend: SearchBackend) -> None:
     backend.index(
         [

@@ -68,16 +68,40 @@ def test_field_weights_become_value_copies() -> None:
     assert copies["title"] == 1 and copies["fulltext"] > copies["title"]
 
 
-def test_rebuild_with_analysis_workers(tmp_path) -> None:
+def test_rebuild_with_forked_readers(tmp_path) -> None:
     from search_helpers import doc
 
     from lms.search import SearchQuery
 
-    b = tantivy_backend.TantivyBackend(tmp_path / "ix", rebuild_workers=2)
+    def shard(k: int, n: int):
+        return lambda: (doc(i, f"Bài {i}", "hậu cần chung") for i in range(1, 1201) if i % n == k)
+
+    b = tantivy_backend.TantivyBackend(tmp_path / "ix")
     try:
-        docs = (doc(i, f"Bài {i}", "hậu cần chung") for i in range(1, 1201))
-        assert b.rebuild(docs) == 1200
+        assert b.rebuild_parallel([shard(k, 3) for k in range(3)]) == 1200
         r = b.query(SearchQuery("hau can", frozenset({"public"})))
         assert r.total == 1200 and r.suggestion == "hậu cần"
+    finally:
+        b.close()
+
+
+def test_a_failing_reader_leaves_the_index_as_it_was(tmp_path) -> None:
+    from search_helpers import doc
+
+    from lms.search import SearchError, SearchQuery
+
+    def broken():
+        yield doc(2, "Bài hỏng", "hậu cần")
+        raise RuntimeError("database went away")
+
+    b = tantivy_backend.TantivyBackend(tmp_path / "ix")
+    try:
+        b.rebuild([doc(1, "Bài cũ", "hậu cần")])
+        with pytest.raises(SearchError, match="database went away"):
+            b.rebuild_parallel([lambda: [doc(3, "Bài mới", "hậu cần")], broken])
+        r = b.query(SearchQuery("hau can", frozenset({"public"})))
+        assert [h.id for h in r.hits] == [1]
+        assert [p.name for p in (tmp_path / "ix").iterdir() if p.name.startswith("gen-")] == [
+            b._gen]
     finally:
         b.close()
