@@ -22,9 +22,11 @@ import pytest
 
 from lms.catalog import services
 from lms.catalog.models import AccessLevel
+from lms.discovery.services import backend
 from lms.extensions import db
 from lms.files.services import Upload, upload_files
 from lms.models import Group, Unit, User
+from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, statements
 
@@ -226,9 +228,18 @@ def client_for(app, kind: str):
     return client
 
 
+@pytest.fixture(params=BACKENDS)
+def search_backend(app, request) -> str:
+    """Both search engines answer the search channels (set before anything is indexed)."""
+    app.config["SEARCH_BACKEND"] = request.param
+    return request.param
+
+
 @pytest.mark.parametrize("setting", SETTINGS, ids=[s.name for s in SETTINGS])
-def test_leak_matrix(app, setting):
+def test_leak_matrix(app, search_backend, setting):
     world = build_world(app, setting)
+    with app.app_context():
+        assert backend().name == search_backend
     failures = []
     for kind in USER_KINDS:
         client = client_for(app, kind)
@@ -296,7 +307,7 @@ def test_leak_matrix(app, setting):
     assert not failures, "\n".join(failures)
 
 
-def test_access_change_takes_effect_at_once(app):
+def test_access_change_takes_effect_at_once(app, search_backend):
     world = build_world(app, Setting("public", AccessLevel.PUBLIC))
     anonymous = client_for(app, "anonymous")
     assert anonymous.get(f"/records/{world.record_id}").status_code == 200
