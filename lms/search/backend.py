@@ -370,8 +370,10 @@ class SearchBackend(ABC):
             return self._did_you_mean(q, parsed, principals)
         if all(has_marks(w.accented) for w in words):
             return None
-        # Unaccented input with hits: the accented spelling from the (visible) hits.
-        texts = [t for h in raw.hits for t in (*h.doc.titles, h.doc.text)]
+        # Unaccented input with hits: the accented spelling from the (visible) hits: their
+        # titles, and the start of each body (restore_accents cuts long texts).
+        texts = [t for h in raw.hits for t in h.doc.titles]
+        texts += [h.doc.text for h in raw.hits]
         mapping = suggest.restore_accents(_runs(parsed), texts)
         return _changed(q, suggest.rewrite(q, mapping))
 
@@ -397,7 +399,9 @@ class SearchBackend(ABC):
                 corrected.append(w.folded)
             else:
                 corrected.append(suggest.closest_word(w.folded, vocab) or w.folded)
-        mapping = suggest.restore_accents([corrected, *([c] for c in corrected)], texts)
+        # The same window as the vocabulary, so that a corrected word also gets its accents.
+        runs = [corrected, *([c] for c in corrected)]
+        mapping = suggest.restore_accents(runs, texts, limit=suggest.MAX_TEXT_CHARS)
         replacements: dict[str, str] = {}
         for w, c in zip(words, corrected, strict=True):
             if c == w.folded and has_marks(w.accented) and w.accented in vocab.get(c, {}):
