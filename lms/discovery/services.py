@@ -60,7 +60,7 @@ def _ensure_built(engine: SearchBackend) -> None:
         return
     count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
     if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
-        rebuild_index()
+        engine.rebuild(searchable_documents())  # in this process: it may be serving requests
     else:
         log.warning("search index is outdated; a rebuild of %d records was queued", count)
         enqueue("search.rebuild")

@@ -260,6 +260,22 @@ def test_help_lists_the_commands_and_touches_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no secret_key, no lms.sqlite, no data folder
 
 
+def test_a_fresh_worker_knows_every_job(tmp_path):
+    """Jobs register when their module is imported: a new process (the worker) must know
+    all of them, not only those some earlier import happened to load."""
+    script = ("from lms import create_app; from lms.jobs import _REGISTRY; "
+              "app = create_app(); print(sorted(app.extensions['huey_tasks'])); "
+              "print(sorted(_REGISTRY))")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
+        timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    wired, registered = result.stdout.splitlines()
+    assert wired == registered
+    assert "'search.rebuild'" in wired and "'search.index'" in wired
+
+
 def test_worker_refuses_to_run_when_jobs_run_inline(runner):
     assert runner.app.config["JOBS_IMMEDIATE"] is True
     result = lms(runner, "worker")
