@@ -176,6 +176,22 @@ def test_reindex_command_rebuilds_from_the_database(app, client, library):
     assert api(client, q="xang dau").get_json()["total"] == 1
 
 
+def test_reindex_with_tantivy_reads_the_database_in_parallel_shards(app, client, library):
+    from lms.cli import cli
+
+    app.extensions.pop("search").close()  # as if the app had started with tantivy configured
+    app.config.update(SEARCH_BACKEND="tantivy", SEARCH_REBUILD_PROCESSES=3)
+    result = app.test_cli_runner().invoke(cli, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Search index (tantivy) rebuilt: 4 records." in result.output
+    with app.app_context():
+        from lms.discovery.services import backend
+
+        assert backend().name == "tantivy" and backend().doc_count() == 4
+    assert api(client, q="xang dau").get_json()["total"] == 1  # the internal one stays hidden
+    assert api(client, q="chiến sĩ").get_json()["hits"][0]["id"] == library["digital"]
+
+
 def test_reindex_reads_records_in_batches_with_a_fixed_number_of_queries(app, users):
     """``lms reindex`` reads tens of thousands of records: the queries per batch must not grow
     with the records in it (no query per record for versions, files, downloads or access)."""
