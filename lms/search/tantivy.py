@@ -740,7 +740,8 @@ class TantivyBackend(SearchBackend):
         self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
     ) -> int:
         copies = self._copies
-        return self._build_generation((document_parts(d, copies) for d in docs), progress)
+        with self._rebuild_lock:
+            return self._build_generation((document_parts(d, copies) for d in docs), progress)
 
     def rebuild_parallel(
         self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
@@ -753,7 +754,7 @@ class TantivyBackend(SearchBackend):
         with self._rebuild_lock:
             parts = parts_from_readers(sources, self._copies)
             try:
-                return self._build_generation(parts, progress, locked=True)
+                return self._build_generation(parts, progress)
             finally:
                 parts.close()
 
@@ -761,13 +762,10 @@ class TantivyBackend(SearchBackend):
         self,
         parts: Iterable[Parts],
         progress: Callable[[int], None] | None,
-        locked: bool = False,
     ) -> int:
         """Write ``parts`` into a new generation, replay the writes that arrived meanwhile and
-        swap it in; on any failure the new generation is removed and the old one stays."""
-        if not locked:
-            with self._rebuild_lock:
-                return self._build_generation(parts, progress, locked=True)
+        swap it in; on any failure the new generation is removed and the old one stays. The
+        caller holds ``_rebuild_lock``."""
         name, ix = self._new_generation()
         with self._write_lock:
             self._pending = []
