@@ -86,6 +86,9 @@ def _init_extensions(app: Flask) -> None:
     from lms.catalog.display import format_name
 
     app.jinja_env.filters["format_label"] = format_name
+    from lms import pages
+
+    pages.init_app(app)
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:

@@ -62,6 +62,9 @@ CORE_RULES: dict[str, Rule] = {
     # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": has_role(RoleName.INSTRUCTOR),
     "curate": has_role(RoleName.CURATOR),
+    # The review queue and its task pages: curators (of some collection) and admins.
+    "review_deposits": lambda user, obj: is_user(user)
+    and (user.is_admin or user.has_role(RoleName.CURATOR)),
     "train": has_role(RoleName.TRAINER),
 }
 

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.catalog import hooks
-from lms.catalog.access import published_clause, user_principals
+from lms.catalog.access import can_view, published_clause, user_principals
 from lms.catalog.models import Collection, Record
+from lms.catalog.summaries import RecordSummary, summarize
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
@@ -177,6 +178,18 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     return backend().query(SearchQuery(
         q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
         page=page, size=size, highlight=highlight, facets=facets))
+
+
+def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSummary]:
+    """What the results page shows for each hit besides its highlighted title and snippet
+    (creators, year, type, collections, formats, thumbnail), read from the database."""
+    ids = [hit.id for hit in result.hits]
+    if not ids:
+        return {}
+    records = db.session.scalars(select(Record).where(Record.id.in_(ids))).all()
+    # The index may lag a moment behind the database: a record no longer visible is left out.
+    visible = [r for r in records if can_view(user, r)]
+    return summarize(user, visible, lang)
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:

@@ -16,10 +16,10 @@ from werkzeug.datastructures import MultiDict
 
 from lms.catalog.display import format_name, language_name
 from lms.catalog.models import Collection
-from lms.discovery import services
+from lms.discovery import presentation, services
 from lms.extensions import db
 from lms.search import FACETS, Notice, SearchResult
-from lms.search.document import MAX_PAGE_SIZE, SORTS
+from lms.search.document import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
 from lms.web import no_store
 from metadata import default_profile
 
@@ -114,6 +114,8 @@ def facet_value_label(facet: str, value: str, lang: str) -> str:
         value_slug = value
     if facet == "has_files":
         return _("With files") if value == "true" else _("Metadata only")
+    if facet == "decade":
+        return _("%(decade)s (decade)", decade=value)
     if vocabulary and profile.vocabulary(vocabulary).contains(value_slug):
         return profile.vocabulary(vocabulary).label(value_slug, lang)
     return value
@@ -186,12 +188,21 @@ def search_page():
     result = services.search(current_user, params.q, filters=params.filters, sort=params.sort,
                              page=params.page, size=params.size)
     args = request.args.to_dict(flat=False)
+
+    def toggle(facet: str, value: str) -> str:
+        return url_for("discovery.search_page", **_toggle(args, facet, value))
+
+    def label(facet: str, value: str) -> str:
+        return facet_value_label(facet, value, lang)
+
     return render_template(
         "discovery/search.html", params=params, result=result, lang=lang, error=None,
         notices=[notice_text(n) for n in result.notices], facet_labels=FACET_LABELS,
-        sort_labels=SORT_LABELS, label=facet_value_label,
-        toggle=lambda facet, value: url_for("discovery.search_page",
-                                            **_toggle(args, facet, value)),
-        page_url=lambda number: url_for("discovery.search_page",
-                                        **{**args, "page": [str(number)]}),
+        sort_labels=SORT_LABELS,
+        boxes=presentation.facet_boxes(result.facets, params.filters, label, toggle),
+        chips=presentation.chips(params.filters, label, toggle),
+        summaries=services.hit_summaries(current_user, result, lang),
+        help=presentation.no_results_help(params.q) if not result.total else None,
+        pages=min(max(1, -(-result.total // result.size)),
+                  max(MAX_RESULT_WINDOW // result.size, 1)),
     )

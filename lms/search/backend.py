@@ -19,7 +19,7 @@ from itertools import chain
 from pathlib import Path
 
 from . import highlight, suggest
-from .analysis import has_marks, normalize_text, tokenize
+from .analysis import normalize_text, tokenize
 from .document import (
     FACETS,
     HIERARCHICAL_FACETS,
@@ -333,7 +333,7 @@ class SearchBackend(ABC):
             result.facets = _format_facets(raw.facets)
         else:
             result.facets = {}
-        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back)
+        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, plan)
         return result
 
     def _hit(
@@ -362,29 +362,33 @@ class SearchBackend(ABC):
         raw: RawResult,
         principals: tuple[str, ...],
         fell_back: bool,
+        plan: Plan,
     ) -> str | None:
-        words = parsed.plain_words()
-        if not words:
+        # Records holding every word were found: nothing to suggest (not even the accented
+        # spelling of an unaccented query, which matched it already).
+        if raw.total and not fell_back:
             return None
-        if raw.total == 0 or fell_back:
-            return self._did_you_mean(q, parsed, principals)
-        if all(has_marks(w.accented) for w in words):
-            return None
-        # Unaccented input with hits: the accented spelling from the (visible) hits: their
-        # titles, and the start of each body (restore_accents cuts long texts).
-        texts = [t for h in raw.hits for t in h.doc.titles]
-        texts += [h.doc.text for h in raw.hits]
-        mapping = suggest.restore_accents(_runs(parsed), texts)
-        return _changed(q, suggest.rewrite(q, mapping))
+        return self._did_you_mean(q, parsed, principals, plan)
 
     def suggest(self, q: str, principals: Iterable[str]) -> str | None:
         """"Did you mean": a respelling of ``q`` from documents ``principals`` may see."""
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(q, str):
             return None
-        return self._did_you_mean(q, parse(q), pr)
+        parsed = parse(q)
+        if not parsed.searchable:
+            return None
+        plan = Plan(parsed=parsed, principals=pr, include=(), exclude=(), sort="relevance",
+                    offset=0, limit=1, facets=False)
+        if self._execute(plan).total:
+            return None
+        return self._did_you_mean(q, parsed, pr, plan)
 
-    def _did_you_mean(self, q: str, parsed: ParsedQuery, principals: tuple[str, ...]) -> str | None:
+    def _did_you_mean(
+        self, q: str, parsed: ParsedQuery, principals: tuple[str, ...], plan: Plan
+    ) -> str | None:
+        """A respelling built from words of visible documents, offered only if it finds
+        records holding all its words (which ``q`` did not)."""
         words = parsed.plain_words()[:8]
         if not words:
             return None
@@ -392,24 +396,20 @@ class SearchBackend(ABC):
         if not docs:
             return None
         texts = [t for d in docs for t in (*d.titles, *d.subjects, d.text)]
-        vocab = suggest.vocabulary(texts)
-        corrected: list[str] = []
-        for w in words:
-            if w.folded in vocab:
-                corrected.append(w.folded)
-            else:
-                corrected.append(suggest.closest_word(w.folded, vocab) or w.folded)
-        # The same window as the vocabulary, so that a corrected word also gets its accents.
-        runs = [corrected, *([c] for c in corrected)]
-        mapping = suggest.restore_accents(runs, texts, limit=suggest.MAX_TEXT_CHARS)
-        replacements: dict[str, str] = {}
-        for w, c in zip(words, corrected, strict=True):
-            if c == w.folded and has_marks(w.accented) and w.accented in vocab.get(c, {}):
-                continue
-            new = mapping.get(c) or (c if c != w.folded else None)
-            if new:
-                replacements.setdefault(w.folded, new)
-        return _changed(q, suggest.rewrite(q, replacements))
+        replacements = suggest.respell(
+            [(w.accented, w.folded) for w in words], texts,
+            indexed=lambda folded: self._word_visible(folded, principals))
+        candidate = _changed(q, suggest.rewrite(q, replacements))
+        if candidate is None:
+            return None
+        check = replace(plan, parsed=parse(candidate), offset=0, limit=1, facets=False)
+        return candidate if self._execute(check).total else None
+
+    def _word_visible(self, folded: str, principals: tuple[str, ...]) -> bool:
+        """Whether a visible document holds this word (in any spelling)."""
+        plan = Plan(parsed=parse(folded), principals=principals, include=(), exclude=(),
+                    sort="relevance", offset=0, limit=1, facets=False)
+        return plan.parsed.searchable and self._execute(plan).total > 0
 
     def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8) -> list[str]:
         """Completions of ``prefix`` from titles and subjects of visible documents."""
@@ -430,12 +430,6 @@ class SearchBackend(ABC):
         docs = self._complete_candidates(folded, partial, pr, limit=60)
         values = [[*d.titles, *d.subjects] for d in docs]
         return suggest.completions(folded, partial, partial_acc, values, max(1, min(limit, 50)))
-
-
-def _runs(parsed: ParsedQuery) -> list[list[str]]:
-    runs = [[w.folded for w in run] for run in parsed.runs]
-    runs += [[w.folded] for w in parsed.plain_words()]
-    return runs
 
 
 def _changed(q: str, rewritten: str) -> str | None:

@@ -229,7 +229,9 @@ def test_restricted_docs_reach_matching_principals(restricted: SearchBackend) ->
     assert r.total == 2 and facet(r, "type") == {"Text": 1, "Dataset": 1}
     assert restricted.autocomplete("zeb", CURATOR) == ["zebrafox"]
     assert restricted.suggest("zebrafax", CURATOR) == "zebrafox"
-    assert restricted.suggest("phong khong", CURATOR) == "phòng không"
+    # It finds the record already: an accented spelling is no suggestion.
+    assert restricted.suggest("phong khong", CURATOR) is None
+    assert restricted.suggest("phong khongg", CURATOR) == "phòng không"
     assert search(restricted, "kế hoạch", frozenset({"role:curator"})).total == 1
 
 
@@ -482,7 +484,7 @@ def test_garbage_index_folder_is_recreated(make_backend, tmp_path) -> None:
 # --- suggestions -----------------------------------------------------------------------------
 
 
-def test_unaccented_query_suggests_the_accented_form(backend: SearchBackend) -> None:
+def test_no_suggestion_when_records_hold_every_word(backend: SearchBackend) -> None:
     backend.index(
         [
             doc(1, "Công tác hậu cần", "hậu cần quân đội, cần thiết"),
@@ -491,11 +493,74 @@ def test_unaccented_query_suggests_the_accented_form(backend: SearchBackend) -> 
         ]
     )
     r = search(backend, "hau can")
-    assert r.total == 2 and r.suggestion == "hậu cần"
+    assert r.total == 2
+    assert r.suggestion is None  # found as typed: no "did you mean hậu cần"
     assert search(backend, "hậu cần").suggestion is None
-    assert search(backend, "ca").suggestion is None  # "ca" itself occurs as typed
-    assert backend.suggest("hau cann", PUBLIC) == "hậu cần"
+    assert search(backend, "ca").suggestion is None
     assert backend.suggest("hậu cần", PUBLIC) is None
+
+
+def test_a_misspelt_word_is_corrected_and_accents_restored(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc(1, "Công tác hậu cần", "hậu cần quân đội, bảo đảm hậu cần"),
+            doc(2, "Bảo đảm xăng dầu", "xăng dầu trong huấn luyện"),
+        ]
+    )
+    assert backend.suggest("hau cann", PUBLIC) == "hậu cần"
+    assert search(backend, "hậu cầnn").suggestion == "hậu cần"
+    assert search(backend, "bảo đảmm xăng dầu").suggestion == "bảo đảm xăng dầu"
+    assert search(backend, "xang dauu").suggestion == "xăng dầu"
+
+
+def test_the_academys_name_is_never_respelt_into_another_word(backend: SearchBackend) -> None:
+    """The reported case: "hậu cần" (only in a restricted record) became "xấu cần" for
+    visitors, from the public "thông tin xấu độc ... cần"."""
+    backend.index(
+        [
+            doc(1, "Kế hoạch hậu cần", "hậu cần diễn tập", principals=["role:curator"]),
+            doc(2, "Kỹ năng số", "nhận diện thông tin xấu độc, cần cảnh giác"),
+        ]
+    )
+    r = search(backend, "hậu cần")
+    assert r.total == 1  # "cần", through the any-word fallback
+    assert r.suggestion is None
+    assert search(backend, "hau can").suggestion is None
+    assert search(backend, "hậu cần", CURATOR).suggestion is None  # found
+
+
+def test_a_word_in_the_index_is_kept_even_beside_many_neighbours(backend: SearchBackend) -> None:
+    """Forty-five documents hold "hao" (one letter from "hau") and "xăng"; one long textbook
+    holds "hậu" far into its text, beyond what the suggester reads of a document. "hậu
+    xăngg" must not become "hao xăng", although that finds records: "hậu" is a word of the
+    index."""
+    long_text = "giáo trình lý thuyết chung " * 3000 + "hậu phương vững chắc"
+    backend.index(
+        [doc(i, f"Hao hụt xăng dầu {i}", "hao hụt xăng dầu khi vận chuyển") for i in range(1, 46)]
+        + [doc(99, "Giáo trình", long_text)]
+    )
+    r = search(backend, "hậu xăngg")
+    assert ids(r) == [99]  # any word
+    assert r.suggestion is None
+    assert search(backend, "hau xangg").suggestion is None
+
+
+def test_a_suggestion_must_find_records_with_all_its_words(backend: SearchBackend) -> None:
+    backend.index([doc(1, "Bảo đảm xăng dầu", "xăng dầu"), doc(2, "Kỹ năng số", "kỹ năng số")])
+    # "xăngg" is close to "xăng", but no record holds both "xăng" and "số".
+    r = search(backend, "xăngg số")
+    assert r.total == 1
+    assert r.suggestion is None
+    assert search(backend, "xăngg dầu").suggestion == "xăng dầu"
+
+
+def test_suggestions_keep_the_filters_of_the_query(backend: SearchBackend) -> None:
+    backend.index([doc(1, "Bảo đảm xăng dầu", "xăng dầu", type=["Text"]),
+                   doc(2, "Xăng dầu dã chiến", "xăng dầu", type=["Image"])])
+    r = backend.query(SearchQuery("xăngg dầu", PUBLIC, filters={"type": ["Sound"]}))
+    assert r.suggestion is None  # "xăng dầu" finds nothing of that type either
+    r = backend.query(SearchQuery("xăngg dầu", PUBLIC, filters={"type": ["Image"]}))
+    assert r.suggestion == "xăng dầu"
 
 
 def test_did_you_mean_on_no_results(backend: SearchBackend) -> None:

@@ -1,0 +1,220 @@
+"""Display names of the codes the application stores: roles, access levels, statuses, job
+states and names, audit events. Pages never show a code itself: templates call the ``*_label``
+filters registered by :func:`init_app`, which fall back to the code only for a value added
+later without a name (a test walks every page and fails on that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flask import Flask
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from lms.models import JobStatus, RoleName
+
+ROLE_LABELS: Mapping[str, LazyString] = {
+    RoleName.ADMIN: _l("Administrator"),
+    RoleName.CURATOR: _l("Curator (librarian)"),
+    RoleName.INSTRUCTOR: _l("Instructor"),
+    RoleName.TRAINER: _l("Training officer"),
+    RoleName.LEARNER: _l("Learner / staff"),
+}
+
+# Access levels: a short name for tables and pickers, and who that means in plain words.
+ACCESS_LABELS: Mapping[str, LazyString] = {
+    "public": _l("Public"),
+    "internal": _l("All logged-in users"),
+    "unit": _l("Selected units"),
+    "role": _l("Selected roles"),
+    "restricted": _l("Named users and groups"),
+}
+ACCESS_AUDIENCE: Mapping[str, LazyString] = {
+    "public": _l("everyone on the network, without logging in"),
+    "internal": _l("everyone who logs in with an account of the academy"),
+    "unit": _l("members of the chosen units and their sub-units"),
+    "role": _l("holders of the chosen roles"),
+    "restricted": _l("only the named users and groups"),
+}
+
+RECORD_STATUS_LABELS: Mapping[str, LazyString] = {
+    "draft": _l("Draft"),
+    "submitted": _l("In review"),
+    "returned": _l("Returned"),
+    "published": _l("Published"),
+    "withdrawn": _l("Withdrawn"),
+    "purged": _l("Purged"),
+}
+
+TASK_STATUS_LABELS: Mapping[str, LazyString] = {
+    "pool": _l("Waiting"),
+    "claimed": _l("Claimed"),
+    "done": _l("Decided"),
+}
+
+JOB_STATUS_LABELS: Mapping[str, LazyString] = {
+    JobStatus.QUEUED: _l("Queued"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.DONE: _l("Finished"),
+    JobStatus.FAILED: _l("Failed"),
+}
+
+JOB_NAME_LABELS: Mapping[str, LazyString] = {
+    "catalog.lift_embargoes": _l("Lift expired embargoes"),
+    "files.extract": _l("Extract the text of a file"),
+    "files.thumbnail": _l("Make a thumbnail"),
+    "files.fixity": _l("Check file integrity"),
+    "files.gc": _l("Delete unreferenced stored files"),
+    "ingest.import": _l("Import records"),
+    "search.index": _l("Update the search index"),
+    "search.rebuild": _l("Rebuild the search index"),
+    "maintenance.expire_throttle_counters": _l("Expire login-throttle counters"),
+}
+
+AUDIT_OUTCOME_LABELS: Mapping[str, LazyString] = {
+    "success": _l("Succeeded"),
+    "denied": _l("Refused"),
+    "flagged": _l("Flagged"),
+    "failure": _l("Failed"),
+}
+
+AUDIT_ACTION_LABELS: Mapping[str, LazyString] = {
+    "collection_create": _l("Collection created"),
+    "collection_update": _l("Collection changed"),
+    "embargo_lift": _l("Embargo lifted"),
+    "file_access_change": _l("File access changed"),
+    "file_access_denied": _l("File access refused"),
+    "file_download": _l("Restricted file downloaded"),
+    "file_view": _l("Restricted file viewed"),
+    "file_remove": _l("File removed"),
+    "file_type_mismatch": _l("File content does not match its name"),
+    "file_upload": _l("File uploaded"),
+    "fixity_failure": _l("File integrity failure"),
+    "fixity_restored": _l("File integrity restored"),
+    "group_save": _l("Group saved"),
+    "login_success": _l("Logged in"),
+    "login_failure": _l("Login refused"),
+    "login_throttled": _l("Login refused: too many attempts"),
+    "csrf_failure": _l("Form refused: expired or forged"),
+    "logout": _l("Logged out"),
+    "logout_all": _l("Logged out everywhere"),
+    "password_change": _l("Password changed"),
+    "password_reset": _l("Password reset"),
+    "record_access_change": _l("Record access changed"),
+    "record_create": _l("Record created"),
+    "record_import": _l("Record imported"),
+    "record_mapping": _l("Record shown in other collections"),
+    "record_publish": _l("Record published"),
+    "record_purge": _l("Record purged"),
+    "record_restore": _l("Record restored"),
+    "record_return": _l("Record returned to its depositor"),
+    "record_submit": _l("Record submitted for review"),
+    "record_withdraw": _l("Record withdrawn"),
+    "unit_create": _l("Unit created"),
+    "unit_delete": _l("Unit deleted"),
+    "unit_update": _l("Unit changed"),
+    "user_activate": _l("Account enabled or disabled"),
+    "user_create": _l("Account created"),
+    "user_update": _l("Account changed"),
+}
+
+
+AUDIT_OBJECT_LABELS: Mapping[str, LazyString] = {
+    "records": _l("Record"),
+    "record_files": _l("File"),
+    "blob": _l("Stored file"),
+    "collections": _l("Collection"),
+    "users": _l("Account"),
+    "units": _l("Unit"),
+    "groups": _l("Group"),
+}
+
+FIXITY_STATUS_LABELS: Mapping[str, LazyString] = {
+    "ok": _l("Matches"),
+    "mismatch": _l("Content changed"),
+    "missing": _l("File missing"),
+}
+
+
+def _label(labels: Mapping[str, LazyString], code: object) -> str:
+    if code is None:
+        return ""
+    found = labels.get(str(code))
+    return str(found) if found is not None else str(code)
+
+
+def role_label(code: object) -> str:
+    return _label(ROLE_LABELS, code)
+
+
+def role_labels(codes: Iterable[object]) -> str:
+    """Several roles, in the fixed order of :class:`RoleName`, joined with commas."""
+    wanted = {str(c) for c in codes}
+    return ", ".join(role_label(r) for r in RoleName if str(r) in wanted)
+
+
+def access_label(code: object) -> str:
+    return _label(ACCESS_LABELS, code)
+
+
+def access_audience(code: object) -> str:
+    return _label(ACCESS_AUDIENCE, code)
+
+
+def status_label(code: object) -> str:
+    return _label(RECORD_STATUS_LABELS, code)
+
+
+def task_status_label(code: object) -> str:
+    return _label(TASK_STATUS_LABELS, code)
+
+
+def job_status_label(code: object) -> str:
+    return _label(JOB_STATUS_LABELS, code)
+
+
+def job_name_label(code: object) -> str:
+    return _label(JOB_NAME_LABELS, code)
+
+
+def audit_action_label(code: object) -> str:
+    return _label(AUDIT_ACTION_LABELS, code)
+
+
+def audit_outcome_label(code: object) -> str:
+    return _label(AUDIT_OUTCOME_LABELS, code)
+
+
+def audit_object_label(code: object) -> str:
+    return _label(AUDIT_OBJECT_LABELS, code)
+
+
+def fixity_status_label(code: object) -> str:
+    return _label(FIXITY_STATUS_LABELS, code)
+
+
+def job_status_names() -> dict[str, str]:
+    """Every job state's display name, for the script that polls a job's progress."""
+    return {str(code): str(label) for code, label in JOB_STATUS_LABELS.items()}
+
+
+FILTERS = {
+    "role_label": role_label,
+    "role_labels": role_labels,
+    "access_label": access_label,
+    "access_audience": access_audience,
+    "status_label": status_label,
+    "task_status_label": task_status_label,
+    "job_status_label": job_status_label,
+    "job_name_label": job_name_label,
+    "audit_action_label": audit_action_label,
+    "audit_outcome_label": audit_outcome_label,
+    "audit_object_label": audit_object_label,
+    "fixity_status_label": fixity_status_label,
+}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["job_status_names"] = job_status_names
