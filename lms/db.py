@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, event
+from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, Text, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -31,6 +31,11 @@ def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Tabl
         *(Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
           for column, target in (left, right)),
     )
+
+
+#: Text compared byte by byte: PostgreSQL's "C" collation (a database created with a
+#: language locale would ignore the separators of our sort keys), SQLite's default BINARY.
+SortKey = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -15,21 +15,21 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from lms.catalog import services
+from lms.catalog import browse, services
 from lms.catalog.access import (
     can_view,
     could_have_seen,
     embargo_active,
     is_curator_of,
-    published_clause,
     sees_working_copy,
-    visible_records,
 )
 from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
-from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus, RecordVersion
+from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
+from lms.catalog.summaries import summarize
+from lms.discovery.services import collection_counts
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import services as file_services
@@ -393,19 +393,17 @@ def notifications():
 @bp.get("/collections")
 def collections():
     return render_template("catalog/collections.html", tree=services.collection_tree(),
-                           lang=_lang())
+                           counts=collection_counts(current_user), lang=_lang())
 
 
 @bp.get("/collections/<slug>")
 def collection(slug: str):
     found = services.get_collection(slug)
-    ids = [found.id] + [c.id for c, _d in services.collection_tree() if found in c.ancestors]
-    stmt = (visible_records(current_user)
-            .where(or_(Record.collection_id.in_(ids),
-                       Record.mapped_collections.any(Collection.id.in_(ids))),
-                   published_clause())
-            .order_by(Record.published_at.desc(), Record.id.desc()))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20,
-                       error_out=False)
-    return render_template("catalog/collection.html", collection=found, page=page, lang=_lang(),
-                           thumbnails=file_services.listing_thumbnails(current_user, page.items))
+    sort = request.args.get("sort", browse.DEFAULT_SORT)
+    sort = sort if sort in browse.SORTS else browse.DEFAULT_SORT
+    page = browse.collection_listing(
+        current_user, browse.subtree_ids(found, services.collection_tree()), sort,
+        request.args.get("page", 1, type=int), _lang())
+    return render_template("catalog/collection.html", collection=found, page=page, sort=sort,
+                           lang=_lang(), counts=collection_counts(current_user),
+                           summaries=summarize(current_user, page.items, _lang()))

@@ -103,6 +103,16 @@ def facet_boxes(facets: Mapping[str, Sequence[FacetValue]],
     return boxes
 
 
+def by_decade(entries: Sequence[FacetEntry]) -> list[tuple[str, list[FacetEntry]]]:
+    """Year entries grouped by decade, newest first ("2020–2029", [2025, 2024, ...])."""
+    groups: dict[int, list[FacetEntry]] = {}
+    for entry in entries:
+        if entry.value.isdigit():
+            groups.setdefault(int(entry.value) // 10 * 10, []).append(entry)
+    return [(f"{d}–{d + 9}", sorted(groups[d], key=lambda e: e.value, reverse=True))
+            for d in sorted(groups, reverse=True)]
+
+
 def chips(active: Mapping[str, Sequence[str]], label: Label, toggle: Toggle) -> list[Chip]:
     return [Chip(name, label(name, value), toggle(name, value))
             for name, values in active.items() for value in values]

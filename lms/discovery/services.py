@@ -26,6 +26,7 @@ from lms.jobs import JobContext, enqueue, job
 from lms.search import (
     BACKENDS,
     DocumentSource,
+    FacetValue,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -178,6 +179,22 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     return backend().query(SearchQuery(
         q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
         page=page, size=size, highlight=highlight, facets=facets))
+
+
+def facet_counts(user) -> dict[str, list[FacetValue]]:
+    """How many materials ``user`` may find per facet value (browse pages, home page)."""
+    return search(user, "", size=1, highlight=False, facets=True).facets
+
+
+def library_overview(user) -> tuple[int, dict[str, int]]:
+    """How many materials ``user`` may find, and how many per collection path
+    ("khoa-hau-can/xang-dau"; sub-collections and mapped records included)."""
+    result = search(user, "", size=1, highlight=False, facets=True)
+    return result.total, {v.value: v.count for v in result.facets.get("collection", [])}
+
+
+def collection_counts(user) -> dict[str, int]:
+    return library_overview(user)[1]
 
 
 def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSummary]:

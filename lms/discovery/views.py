@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from lms.catalog.display import format_name, language_name
 from lms.catalog.models import Collection
 from lms.discovery import presentation, services
+from lms.errors import NotFound
 from lms.extensions import db
 from lms.search import FACETS, Notice, SearchResult
 from lms.search.document import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
@@ -206,3 +207,28 @@ def search_page():
         pages=min(max(1, -(-result.total // result.size)),
                   max(MAX_RESULT_WINDOW // result.size, 1)),
     )
+
+
+BROWSE_FACETS = ("subject", "type", "audience", "year")
+
+
+@bp.get("/browse/<facet>")
+def browse(facet: str):
+    """Browse by subject, type, audience or year: every value with how many materials the
+    user may find, each a link to the search page filtered on it."""
+    if facet not in BROWSE_FACETS:
+        raise NotFound()
+    lang = str(get_locale())
+    values = services.facet_counts(current_user).get(facet, [])
+
+    def toggle(name: str, value: str) -> str:
+        return url_for("discovery.search_page", **{f"f.{name}": value})
+
+    def label(name: str, value: str) -> str:
+        return facet_value_label(name, value, lang)
+
+    box = presentation.facet_boxes({facet: values}, {}, label, toggle, shown=len(values))
+    entries = box[0].entries if box else []
+    decades = presentation.by_decade(entries) if facet == "year" else []
+    return render_template("discovery/browse.html", facet=facet, title=FACET_LABELS[facet],
+                           entries=entries, decades=decades)

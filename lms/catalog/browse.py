@@ -1,0 +1,86 @@
+"""Browsing the repository: a collection's records as a sortable list, the newest additions.
+
+Listings show what the user may see and what is listed: published, not withdrawn,
+discoverable (an undiscoverable record is reachable by its address only), the same set that
+search counts, so a collection's count on the browse page matches its list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import case, or_
+
+from lms.catalog.access import Principal, published_clause, visible_records
+from lms.catalog.models import Collection, Record, RecordVersion
+from lms.catalog.sortkeys import sort_key
+from lms.extensions import db
+from metadata import default_profile
+from metadata.profile import DCMI_TYPE_VOCABULARY
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A listing order: ``key`` is the URL value, ``column`` the version key it sorts on."""
+
+    key: str
+    column: str
+    descending: bool = False
+
+
+SORTS: dict[str, Sort] = {s.key: s for s in (
+    Sort("title", "sort_title"),
+    Sort("creator", "sort_creator"),
+    Sort("issued", "issued", descending=True),  # newest first
+    Sort("issued-asc", "issued"),
+    Sort("type", "type"),
+)}
+DEFAULT_SORT = "title"
+
+
+def subtree_ids(collection: Collection, tree: Sequence[tuple[Collection, int]]) -> list[int]:
+    """``collection`` and every collection below it (``tree`` from ``collection_tree``)."""
+    return [collection.id] + [c.id for c, _depth in tree if collection in c.ancestors]
+
+
+def listed_records(user: Principal):
+    """What ``user`` may see and find in listings: the SQL twin of search's document set."""
+    return visible_records(user).where(published_clause(), Record.discoverable.is_(True))
+
+
+def collection_listing(user: Principal, collection_ids: Sequence[int], sort: str, page: int,
+                       lang: str, per_page: int = PER_PAGE) -> Pagination:
+    """The records of these collections (owning or mapped) ``user`` may see, one page of them,
+    sorted by ``sort`` (one of :data:`SORTS`; ties by title, then id)."""
+    chosen = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    latest = (RecordVersion.record_id == Record.id) & (
+        RecordVersion.number == Record.current_version)
+    stmt = (listed_records(user)
+            .join(RecordVersion, latest)
+            .where(or_(Record.collection_id.in_(collection_ids),
+                       Record.mapped_collections.any(Collection.id.in_(collection_ids)))))
+    column = _type_rank(lang) if chosen.column == "type" \
+        else getattr(RecordVersion, chosen.column)
+    # Missing values (no creator, no date) go last whichever the direction.
+    missing = case((column.is_(None), 1), (column == "", 1), else_=0)
+    order = column.desc() if chosen.descending else column.asc()
+    stmt = stmt.order_by(missing, order, RecordVersion.sort_title, Record.id)
+    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def _type_rank(lang: str):
+    """DCMI types in the alphabetical order of their names in ``lang``."""
+    vocabulary = default_profile().vocabulary(DCMI_TYPE_VOCABULARY)
+    names = sorted(((sort_key(label), slug) for slug, label, _depth in vocabulary.options(lang)))
+    return case({slug: f"{rank:02d}" for rank, (_key, slug) in enumerate(names)},
+                value=RecordVersion.type, else_=RecordVersion.type)
+
+
+def newest_records(user: Principal, limit: int = 6) -> list[Record]:
+    """The latest publications ``user`` may see, for the home page."""
+    stmt = listed_records(user).order_by(Record.published_at.desc(), Record.id.desc())
+    return list(db.session.scalars(stmt.limit(limit)))

@@ -1,0 +1,51 @@
+"""listing keys of published versions: title, first creator, issued date, type
+
+Revision ID: 0006_listing_keys
+Revises: 0005_ingest
+Create Date: 2026-12-05 09:00:00
+
+Collection pages sort records by title, creator, issued date or type in the database; each
+published version keeps those keys (lms.catalog.sortkeys). Existing versions get theirs here.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from lms.catalog.sortkeys import version_keys
+
+# revision identifiers, used by Alembic.
+revision = "0006_listing_keys"
+down_revision = "0005_ingest"
+branch_labels = None
+depends_on = None
+
+SORT_KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+ISSUED = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql")
+
+
+def upgrade():
+    with op.batch_alter_table("record_versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sort_title", SORT_KEY, server_default="", nullable=False))
+        batch_op.add_column(sa.Column("sort_creator", SORT_KEY, server_default="",
+                                      nullable=False))
+        batch_op.add_column(sa.Column("issued", ISSUED, nullable=True))
+        batch_op.add_column(sa.Column("type", sa.String(32), nullable=True))
+
+    versions = sa.table("record_versions", sa.column("id", sa.Integer),
+                        sa.column("title", sa.String), sa.column("statements", sa.JSON),
+                        sa.column("sort_title", sa.Text), sa.column("sort_creator", sa.Text),
+                        sa.column("issued", sa.String), sa.column("type", sa.String))
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(versions.c.id, versions.c.title, versions.c.statements))
+    for version_id, title, statements in rows.all():
+        keys = version_keys(title or "", statements or [])
+        connection.execute(versions.update().where(versions.c.id == version_id).values(
+            sort_title=keys.sort_title, sort_creator=keys.sort_creator, issued=keys.issued,
+            type=keys.type))
+
+
+def downgrade():
+    with op.batch_alter_table("record_versions", schema=None) as batch_op:
+        batch_op.drop_column("type")
+        batch_op.drop_column("issued")
+        batch_op.drop_column("sort_creator")
+        batch_op.drop_column("sort_title")
