@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
+    from lms.stats.views import bp as stats_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(stats_bp, url_prefix="/admin/stats")
 
 
 def _check_production_accounts(app: Flask) -> None:

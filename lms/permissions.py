@@ -56,6 +56,7 @@ CORE_RULES: dict[str, Rule] = {
     and obj is not None
     and (obj.owner_id == user.id or user.is_admin),
     "manage_collections": _admin,
+    "view_usage_reports": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance
     "import_records": _admin,  # bulk import publishes directly, in any collection

@@ -35,6 +35,7 @@ from lms.extensions import db
 from lms.files import services as file_services
 from lms.models import Group, RoleName, Unit
 from lms.permissions import can
+from lms.stats import services as stats
 from lms.web import no_store
 from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
 
@@ -209,6 +210,8 @@ def _render_record(record: Record, version: RecordVersion | None):
         else [],
         may_purge=can(current_user, "purge_records"),
         files=file_services.files_for_display(current_user, record, version),
+        usage=stats.monthly_usage(record) if not working else None,
+        usage_totals=stats.usage_totals(record) if not working else None,
     )
 
 
@@ -219,6 +222,9 @@ def show(record_id: int):
     if version is None:
         # Never published: only its depositor and curators get here; show the working copy.
         return _render_record(record, None)
+    if request.method == "GET":
+        stats.record_view(current_user, record, remote_addr=request.remote_addr,
+                          user_agent=request.user_agent.string)
     return _render_record(record, version)
 
 

@@ -217,4 +217,6 @@ class DownloadEvent(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"),
                                                 index=True)
     kind: Mapped[str] = mapped_column(String(16), default="download")  # or "view"
-    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+    # Who (lms.stats.services.visitor_key), for dropping double clicks; None before 0007.
+    visitor: Mapped[str | None] = mapped_column(String(32))
