@@ -19,7 +19,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
-from lms.catalog import hooks, services
+from lms.catalog import demo_library, hooks, services
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
@@ -851,8 +851,14 @@ def test_demo_attaches_the_demo_documents(app):
     for external_id, name, media_type in rows:
         by_record.setdefault(external_id, []).append(media_type)
         assert not name.startswith(("/", "."))
-    assert set(by_record) == {"demo-xang-dau", "demo-ky-nang-so", "demo-an-toan-thong-tin"}
-    assert all(types[0] == "application/pdf" and len(types) == 3 for types in by_record.values())
+    media = {"pdf": "application/pdf", "png": "image/png",
+             "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    expected = {m.key: [media[kind] for kind in m.files] for m in demo_library.MATERIALS}
+    expected.update({key: [media["pdf"], media["docx"], media["pptx"]]
+                     for key in ("demo-xang-dau", "demo-ky-nang-so", "demo-an-toan-thong-tin")})
+    assert by_record == expected
     # The files are part of the published version readers see.
     public = as_user(app, None).client.get("/collections/binh-dan-hoc-vu-so")
     assert public.status_code == 200
