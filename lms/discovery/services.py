@@ -21,7 +21,7 @@ from lms.catalog.access import published_clause, user_principals
 from lms.catalog.models import Collection, Record
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
-from lms.jobs import JobContext, enqueue, job
+from lms.jobs import enqueue
 from lms.search import (
     BACKENDS,
     DocumentSource,
@@ -155,19 +155,6 @@ def _reindex_collection(collection_id: int) -> None:
 
 hooks.on_records_changed(_index_after_commit)
 hooks.on_collection_changed(_reindex_collection)
-
-
-@job("search.index")
-def index_job(ctx: JobContext, record_ids: list[int]) -> dict[str, int]:
-    index_records(record_ids)
-    return {"indexed": len(record_ids)}
-
-
-@job("search.rebuild")
-def rebuild_job(ctx: JobContext) -> dict[str, int]:
-    total = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
-    count = rebuild_index(lambda done: ctx.progress(done, total))
-    return {"indexed": count}
 
 
 def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
