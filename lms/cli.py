@@ -110,7 +110,7 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
                       default_access: str, workflow_steps: int, curators: tuple[str, ...]) -> None:
     """Create a collection; SLUG is lower-case ASCII [a-z0-9-] (it becomes an OAI setSpec)."""
     from lms.auth.services import find_user
-    from lms.catalog.services import create_collection, get_collection
+    from lms.catalog.collections import create_collection, get_collection
 
     try:
         parent = get_collection(parent_slug) if parent_slug else None
@@ -152,7 +152,7 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     from tqdm import tqdm
 
     from lms.auth.services import find_user
-    from lms.catalog.services import get_collection
+    from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
 
     actor = None

@@ -30,9 +30,10 @@ from sqlalchemy import func, select
 
 from lms import audit
 from lms.catalog import hooks
-from lms.catalog.access import Principal, is_curator_of
-from lms.catalog.models import ACCESS_RANK, AccessLevel, Record, RecordStatus, RecordVersion
-from lms.catalog.services import AccessSettings, _history, _publish, can_edit
+from lms.catalog.access import Principal, can_edit
+from lms.catalog.access_settings import AccessSettings
+from lms.catalog.models import ACCESS_RANK, AccessLevel, Record, RecordVersion
+from lms.catalog.workflow import working_copy_changed
 from lms.db import utcnow
 from lms.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from lms.extensions import db
@@ -64,7 +65,7 @@ from lms.files.storage import (
 )
 from lms.files.thumbnails import THUMBNAIL_TYPES, make_thumbnail
 from lms.models import User
-from lms.uow import AfterCommit, unit_of_work
+from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def upload_files(user: User, record: Record, uploads: Sequence[Upload]) -> list[
             if wants_thumbnail:
                 on_commit(partial(_enqueue_thumbnail, file.id, user))
             on_commit(partial(enqueue_extraction, file.id, user))
-        _after_file_change(user, record, "files_add", on_commit)
+        working_copy_changed(user, record, "files_add", on_commit)
     return files
 
 
@@ -272,18 +273,6 @@ def _enqueue_thumbnail(file_id: int, owner: User | None) -> None:
     enqueue("files.thumbnail", owner=owner, file_id=file_id)
 
 
-def _after_file_change(user: User, record: Record, action: str, on_commit: AfterCommit) -> None:
-    """What a change of the working files does to the record (inside the unit of work)."""
-    before = record.status
-    if record.status == RecordStatus.PUBLISHED and not is_curator_of(user, record):
-        record.status = RecordStatus.DRAFT  # the published version stays visible
-    record.updated_at = utcnow()
-    _history(record, user, action, before, record.status)
-    if record.status == RecordStatus.PUBLISHED:
-        _publish(user, record)
-    on_commit(lambda: hooks.record_changed(record.id))
-
-
 def get_working_file(user: User, record: Record, file_id: int) -> RecordFile:
     """:raise NotFound: no such file in the record's working copy."""
     file = db.session.get(RecordFile, file_id)
@@ -311,7 +300,7 @@ def remove_file(user: User, record: Record, file: RecordFile) -> None:
             # another row uses it.
             db.session.delete(file)
         db.session.flush()
-        _after_file_change(user, record, "files_remove", on_commit)
+        working_copy_changed(user, record, "files_remove", on_commit)
 
 
 def file_access_summary(file: RecordFile) -> dict[str, object]:

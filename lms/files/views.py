@@ -21,17 +21,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from lms.catalog import services as catalog_services
+from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
-from lms.catalog.models import AccessLevel
+from lms.catalog.reading import get_record
 from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
-from lms.extensions import db
 from lms.files import extraction, services
 from lms.files import records as record_files
-from lms.models import Group, RoleName, Unit
+from lms.models import RoleName
 from lms.permissions import require
 from lms.web import no_store
 
@@ -66,29 +64,22 @@ def _too_large(error: RequestEntityTooLarge):
 
 # --- the deposit's files -------------------------------------------------------------------
 
-def _access_choices() -> dict[str, object]:
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
-    groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return {"levels": list(AccessLevel), "all_units": units, "all_groups": groups,
-            "all_roles": [str(r) for r in RoleName]}
-
-
 @bp.get("/records/<int:record_id>/files")
 @login_required
 def manage(record_id: int):
     no_store()
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     files = record_files.working_files(record)
     return render_template("files/manage.html", record=record, files=files,
                            max_upload=current_app.config["MAX_UPLOAD_BYTES"],
-                           **_access_choices())
+                           **access_choices())
 
 
 @bp.post("/records/<int:record_id>/files")
 @upload_route
 @login_required
 def upload(record_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     uploads = [services.Upload(f.stream, f.filename, f.mimetype or "")
                for f in request.files.getlist("files")]
     files = services.upload_files(current_user, record, uploads)
@@ -109,7 +100,7 @@ def upload(record_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/remove")
 @login_required
 def remove(record_id: int, file_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     file = services.get_working_file(current_user, record, file_id)
     services.remove_file(current_user, record, file)
     flash(_("%(name)s was removed from the working copy.", name=file.name), "success")
@@ -119,7 +110,7 @@ def remove(record_id: int, file_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/access")
 @login_required
 def access(record_id: int, file_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     file = services.get_working_file(current_user, record, file_id)
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.catalog.services import collection_tree
+from lms.catalog.collections import collection_tree
 from lms.errors import NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files.names import clean_filename
