@@ -272,7 +272,7 @@ def files_extract(record_ids: tuple[int, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 def files_gc(dry_run: bool) -> None:
     """Delete stored blobs no file references, older than FILES_GC_GRACE_HOURS (default 24)."""
-    from lms.files.services import collect_unreferenced
+    from lms.files.maintenance import collect_unreferenced
 
     keys = collect_unreferenced(dry_run=dry_run)
     for key in keys:
@@ -288,7 +288,7 @@ def fixity_command(check_all: bool) -> None:
     """Re-hash stored files and compare them with their SHA-256; exit 1 if any is damaged."""
     from tqdm import tqdm
 
-    from lms.files.services import check_blobs, due_blobs, reconcile_registry
+    from lms.files.maintenance import check_blobs, due_blobs, reconcile_registry
 
     reconcile_registry()
     keys = due_blobs(overdue_only=not check_all)

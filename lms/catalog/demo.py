@@ -139,7 +139,7 @@ def attach_demo_files(record: Record, user) -> int:
 
     from lms.extract import samples
     from lms.files import records as record_files
-    from lms.files.services import Upload, upload_files
+    from lms.files.upload import Upload, upload_files
 
     name = DEMO_FILES.get(record.external_id or "")
     if name is None or record_files.working_files(record):

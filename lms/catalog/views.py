@@ -35,7 +35,7 @@ from lms.catalog.notifications import mark_notifications_read, notifications_for
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
-from lms.files import services as file_services
+from lms.files import serving
 from lms.models import RoleName
 from lms.permissions import can
 from lms.web import no_store
@@ -200,7 +200,7 @@ def _render_record(record: Record, version: RecordVersion | None):
         all_collections=collection_tree() if is_curator_of(current_user, record)
         else [],
         may_purge=can(current_user, "purge_records"),
-        files=file_services.files_for_display(current_user, record, version),
+        files=serving.files_for_display(current_user, record, version),
     )
 
 
@@ -390,4 +390,4 @@ def collection(slug: str):
     page = db.paginate(collection_listing(current_user, found),
                        page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
     return render_template("catalog/collection.html", collection=found, page=page, lang=_lang(),
-                           thumbnails=file_services.listing_thumbnails(current_user, page.items))
+                           thumbnails=serving.listing_thumbnails(current_user, page.items))

@@ -40,7 +40,7 @@ from lms.extensions import db
 from lms.files import extraction
 from lms.files.models import RecordFile
 from lms.files.records import NewFile
-from lms.files.services import store_import_file
+from lms.files.upload import store_import_file
 from lms.ingest.packages import (
     MANIFEST,
     ImportLine,

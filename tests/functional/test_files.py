@@ -824,7 +824,7 @@ def test_the_hourly_fixity_job_checks_the_least_recently_checked_first(app, user
     upload(as_user(app, "instructor"), record_id,
            *[(f"{i}.mp3", MP3 + bytes([i])) for i in range(5)], content_type="audio/mpeg")
     with app.app_context():
-        from lms.files.services import fixity_batch_size
+        from lms.files.maintenance import fixity_batch_size
 
         assert fixity_batch_size(5) == 3
         assert fixity_batch_size(336 * 10) == 10  # 1/336 of the blobs per hourly run

@@ -25,7 +25,7 @@ from lms.catalog.models import AccessLevel
 from lms.discovery.services import backend
 from lms.errors import PermissionDenied
 from lms.extensions import db
-from lms.files.services import Upload, upload_files
+from lms.files.upload import Upload, upload_files
 from lms.models import Group, Unit, User
 from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
