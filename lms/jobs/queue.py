@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.db import utcnow
+from lms.errors import NotFound
 from lms.extensions import db
 from lms.jobs.registry import JobFunction, JobSpec, jobs_in, spec_of
 from lms.models import Job, JobStatus, User
+from lms.permissions import Principal, can
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -166,6 +168,19 @@ def enqueue(name: str, *, owner: User | None = None, **params: Any) -> Job:
         task = tasks[name]
         on_commit(lambda: task(job_id))
     return db.session.get(Job, job_id)
+
+
+def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job:
+    """Job ``job_id`` (of the kind ``name``, if given) for its page.
+
+    :raise NotFound: no such job, or not ``user``'s to see: someone else's job is answered
+        like a missing one, its existence is not theirs to know.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or (name is not None and job.name != name) or \
+            not can(user, "view_job", job):
+        raise NotFound()
+    return job
 
 
 def huey_for(app: Flask) -> Huey:
