@@ -86,8 +86,11 @@ def test_full_life_cycle_in_the_ui(app, users, collection):
     assert curator.post(f"/review/{task_id}/claim", page="/review").status_code == 302
     curator.post(f"/review/{task_id}/return", {"comment": "Bổ sung tóm tắt"}, page="/review")
     assert record_state(app, record_id).status == RecordStatus.RETURNED
+    badge = '<span class="count">1</span>'
+    assert badge in instructor.client.get("/deposits").get_data(as_text=True)
     notes = instructor.client.get("/notifications").get_data(as_text=True)
     assert "Bổ sung tóm tắt" in notes
+    assert 'class="count"' not in instructor.client.get("/deposits").get_data(as_text=True)
 
     # Resubmit; two review steps; published as version 1.
     lock = record_state(app, record_id).lock_version

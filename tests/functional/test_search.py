@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from lms.catalog import access_settings, workflow
+from lms.catalog import access_settings, collections, workflow
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.extensions import db
 from lms.models import User
@@ -380,3 +380,39 @@ def test_the_app_searches_with_tantivy_too(app, users):
         curator = db.session.get(User, users["curator"].id)
         workflow.withdraw(curator, db.session.get(Record, public), "Lỗi thời")
     assert public not in [h["id"] for h in api(client, q="xang dau").get_json()["hits"]]
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_moving_a_collection_moves_its_whole_subtree_in_search_and_oai(app, users, engine):
+    """Moving a collection changes the path of every record below it, deep or mapped in:
+    search finds them under the new path, as OAI-PMH lists them in the new set."""
+    app.config["SEARCH_BACKEND"] = engine
+    with app.app_context():
+        owner = db.session.get(User, users["instructor"].id)
+        curator = db.session.get(User, users["curator"].id)
+        admin = db.session.get(User, users["admin"].id)
+        moved = make_collection("khoa-hau-can", curators=[curator], steps=1)
+        child = make_collection("xang-dau", curators=[curator], steps=1, parent=moved)
+        elsewhere = make_collection("ky-nang-so", curators=[curator], steps=1)
+        academy = make_collection("hoc-vien", curators=[curator], steps=1)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
+        deep = publish_record(owner, curator, child, public, title="Xăng dầu trong kho").id
+        mapped = publish_record(owner, curator, elsewhere, public, title="Xăng dầu dã chiến")
+        workflow.map_record(curator, mapped, [child])
+        mapped = mapped.id
+        collections.update_collection(
+            admin, moved, title=moved.title, title_en="", description="", parent=academy,
+            default_access=moved.default_access, workflow_steps=1, curators=[curator])
+    client = app.test_client()
+
+    def found(path: str) -> list[int]:
+        body = api(client, q="xăng dầu", **{"f.collection": path}).get_json()
+        return sorted(hit["id"] for hit in body["hits"])
+
+    assert found("hoc-vien/khoa-hau-can/xang-dau") == [deep, mapped]
+    assert found("khoa-hau-can/xang-dau") == []
+    listed = client.get("/oai", query_string={
+        "verb": "ListIdentifiers", "metadataPrefix": "oai_dc",
+        "set": "collection:hoc-vien:khoa-hau-can:xang-dau"}).get_data(as_text=True)
+    assert sorted(int(i) for i in re.findall(r"<identifier>oai:[^:<]+:(\d+)</identifier>",
+                                             listed)) == [deep, mapped]
