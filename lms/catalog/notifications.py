@@ -15,6 +15,7 @@ from lms.uow import unit_of_work
 
 
 def notify(user_ids: Iterable[int], kind: str, params: dict[str, object], link: str) -> None:
+    """Notify each of ``user_ids`` once, in the caller's transaction."""
     for user_id in set(user_ids):
         db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link))
 

@@ -59,25 +59,28 @@ def check_metadata(statements: Iterable[Statement], *, deposit: bool) -> Validat
 
 
 def check_lock(record: Record, lock_version: int) -> None:
+    """:raise Conflict: the form is older than the record (optimistic locking)."""
     if lock_version != record.lock_version:
         raise Conflict(_("This record was changed since you opened it. Reload it to see the "
                          "changes, then make yours again."))
 
 
 def record_history(record: Record, actor: User | None, action: str, before: str | None,
-             after: str | None, comment: str = "") -> None:
+                   after: str | None, comment: str = "") -> None:
+    """Add a step to the record's history, in the caller's transaction."""
     db.session.add(WorkflowEvent(record=record, actor=actor, action=action,
                                  from_status=before, to_status=after, comment=comment))
 
 
 def mark_public(record: Record) -> None:
+    """Remember that the record was once harvestable (OAI-PMH then keeps a deleted header)."""
     if record.is_published and record.access_level == AccessLevel.PUBLIC and record.discoverable:
         record.ever_public = True
 
 
 def publish(user: User, record: Record) -> int:
     """Freeze the working copy (metadata and file list) as version n+1 unless it equals
-    version n; returns n or n+1."""
+    version n; returns n or n+1. In the caller's unit of work, with its checks done."""
     rows = [[s.term, s.value, s.lang, s.scheme] for s in record.dc]
     file_ids = record_files.working_file_ids(record)
     latest = record.latest_version
