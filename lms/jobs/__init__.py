@@ -5,7 +5,7 @@ This package imports no feature: features import it.
 """
 
 from lms.jobs.queue import JobContext, enqueue, huey_for, init_app, register, visible_job
-from lms.jobs.registry import JobSpec, job, jobs_in
+from lms.jobs.registry import job, jobs_in
 
-__all__ = ["JobContext", "JobSpec", "enqueue", "huey_for", "init_app", "job", "jobs_in",
-           "register", "visible_job"]
+__all__ = ["JobContext", "enqueue", "huey_for", "init_app", "job", "jobs_in", "register",
+           "visible_job"]

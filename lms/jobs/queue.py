@@ -41,7 +41,8 @@ class JobContext:
         """Show the owner how far the job is, at once.
 
         Written in a short transaction of its own (another connection), so that the job's
-        own unfinished work is never committed with it.
+        own unfinished work is never committed with it. On SQLite, report between the job's
+        own transactions: one holding the database's write lock would make this one wait.
         """
         values: dict[str, object] = {"progress_done": done}
         if total is not None:
