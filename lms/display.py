@@ -72,6 +72,26 @@ JOB_NAME_LABELS: Mapping[str, LazyString] = {
     "maintenance.expire_throttle_counters": _l("Expire login-throttle counters"),
 }
 
+WORKFLOW_ACTION_LABELS: Mapping[str, LazyString] = {
+    "create": _l("Created"),
+    "edit": _l("Edited"),
+    "submit": _l("Submitted for review"),
+    "claim": _l("Claimed by a curator"),
+    "release": _l("Released to the pool"),
+    "accept": _l("Accepted (review step)"),
+    "return": _l("Returned to the depositor"),
+    "publish": _l("Published"),
+    "withdraw": _l("Withdrawn"),
+    "restore": _l("Restored"),
+    "purge": _l("Purged"),
+    "access_change": _l("Access changed"),
+    "mapping": _l("Shown in other collections"),
+    "files_add": _l("Files added"),
+    "files_remove": _l("File removed"),
+    "embargo_lift": _l("Embargo lifted"),
+    "import": _l("Imported (bulk import)"),
+}
+
 AUDIT_OUTCOME_LABELS: Mapping[str, LazyString] = {
     "success": _l("Succeeded"),
     "denied": _l("Refused"),
@@ -178,6 +198,10 @@ def job_name_label(code: object) -> str:
     return _label(JOB_NAME_LABELS, code)
 
 
+def workflow_action_label(code: object) -> str:
+    return _label(WORKFLOW_ACTION_LABELS, code)
+
+
 def audit_action_label(code: object) -> str:
     return _label(AUDIT_ACTION_LABELS, code)
 
@@ -209,6 +233,7 @@ FILTERS = {
     "job_status_label": job_status_label,
     "job_name_label": job_name_label,
     "audit_action_label": audit_action_label,
+    "workflow_action_label": workflow_action_label,
     "audit_outcome_label": audit_outcome_label,
     "audit_object_label": audit_object_label,
     "fixity_status_label": fixity_status_label,

@@ -1,19 +1,19 @@
 """Browsing the repository: a collection's records as a sortable list, the newest additions.
 
-Listings show what the user may see and what is listed: published, not withdrawn,
-discoverable (an undiscoverable record is reachable by its address only), the same set that
-search counts, so a collection's count on the browse page matches its list.
+Listings show the published records the user may see and may find listed
+(``visible_records``): an undiscoverable record is reachable only by its address, except for
+its depositor and curators, who find it in their collections' lists too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import case, or_
+from sqlalchemy import case
 
 from lms.catalog.access import Principal, published_clause, visible_records
+from lms.catalog.collections import filed_under
 from lms.catalog.models import Collection, Record, RecordVersion
 from lms.catalog.sortkeys import sort_key
 from lms.extensions import db
@@ -42,27 +42,21 @@ SORTS: dict[str, Sort] = {s.key: s for s in (
 DEFAULT_SORT = "title"
 
 
-def subtree_ids(collection: Collection, tree: Sequence[tuple[Collection, int]]) -> list[int]:
-    """``collection`` and every collection below it (``tree`` from ``collection_tree``)."""
-    return [collection.id] + [c.id for c, _depth in tree if collection in c.ancestors]
-
-
 def listed_records(user: Principal):
-    """What ``user`` may see and find in listings: the SQL twin of search's document set."""
-    return visible_records(user).where(published_clause(), Record.discoverable.is_(True))
+    """The published records ``user`` may find in listings."""
+    return visible_records(user).where(published_clause())
 
 
-def collection_listing(user: Principal, collection_ids: Sequence[int], sort: str, page: int,
+def collection_listing(user: Principal, collection: Collection, sort: str, page: int,
                        lang: str, per_page: int = PER_PAGE) -> Pagination:
-    """The records of these collections (owning or mapped) ``user`` may see, one page of them,
-    sorted by ``sort`` (one of :data:`SORTS`; ties by title, then id)."""
+    """One page of the records :func:`~lms.catalog.collections.filed_under` ``collection``
+    that ``user`` may see, sorted by ``sort`` (one of :data:`SORTS`; ties by title, then id)."""
     chosen = SORTS.get(sort, SORTS[DEFAULT_SORT])
     latest = (RecordVersion.record_id == Record.id) & (
         RecordVersion.number == Record.current_version)
     stmt = (listed_records(user)
             .join(RecordVersion, latest)
-            .where(or_(Record.collection_id.in_(collection_ids),
-                       Record.mapped_collections.any(Collection.id.in_(collection_ids)))))
+            .where(filed_under(collection.id)))
     column = _type_rank(lang) if chosen.column == "type" \
         else getattr(RecordVersion, chosen.column)
     # Missing values (no creator, no date) go last whichever the direction.

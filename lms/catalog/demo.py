@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from lms.admin.services import find_unit
 from lms.auth.services import find_user
-from lms.catalog import demo_library, services
+from lms.catalog import access_settings, collections, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.catalog.notifications import mark_notifications_read
 from lms.extensions import db
 from lms.models import Group
 from lms.uow import unit_of_work
@@ -71,9 +72,9 @@ def load_catalog_demo() -> int:
     for c in demo_library.COLLECTIONS:
         if _exists(c.slug):
             continue
-        services.create_collection(
+        collections.create_collection(
             None, c.slug, c.title, title_en=c.title_en, description=c.description,
-            parent=services.get_collection(c.parent) if c.parent else None,
+            parent=collections.get_collection(c.parent) if c.parent else None,
             default_access=c.default_access, workflow_steps=c.steps,
             curators=[thuthu] if thuthu else [])
     created = 0
@@ -84,17 +85,21 @@ def load_catalog_demo() -> int:
             if existing.status == "published" and thuthu is not None:
                 attach_demo_files(existing, thuthu)
             continue
-        _publish_demo(external_id, services.get_collection(slug), level, statements,
+        _publish_demo(external_id, collections.get_collection(slug), level, statements,
                       giangvien, reviewers)
         created += 1
     for material in demo_library.MATERIALS:
         if db.session.scalar(select(Record.id).where(Record.external_id == material.key)):
             continue
-        _publish_demo(material.key, services.get_collection(material.collection),
+        _publish_demo(material.key, collections.get_collection(material.collection),
                       AccessLevel.PUBLIC, material.statements(), giangvien, reviewers,
                       material=material)
         created += 1
     extract_demo_texts()
+    # The demo's own review traffic is history: the accounts start with nothing unread.
+    for user in (thuthu, giangvien, admin):
+        if user is not None:
+            mark_notifications_read(user)
     return created
 
 
@@ -116,8 +121,8 @@ def _exists(slug: str) -> bool:
     return db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None
 
 
-def _access(level: AccessLevel) -> services.AccessSettings:
-    settings = services.AccessSettings(level=level)
+def _access(level: AccessLevel) -> access_settings.AccessSettings:
+    settings = access_settings.AccessSettings(level=level)
     if level == AccessLevel.UNIT:
         settings.units = [find_unit(f"{ACADEMY}/Khoa Hậu cần")]
     elif level == AccessLevel.ROLE:
@@ -137,7 +142,7 @@ DEMO_FILES = {
 
 
 def _upload(user, record: Record, paths) -> int:
-    from lms.files.services import Upload, upload_files
+    from lms.files.upload import Upload, upload_files
 
     handles = [path.open("rb") for path in paths]
     try:
@@ -199,18 +204,18 @@ def attach_demo_files(record: Record, user) -> int:
 
 def _publish_demo(external_id, collection, level, statements, depositor, reviewers,
                   material: demo_library.DemoMaterial | None = None) -> None:
-    record = services.create_draft(depositor, collection, statements, _access(level))
+    record = deposit.create_draft(depositor, collection, statements, _access(level))
     with unit_of_work():
         record.external_id = external_id
     if material is not None:
         attach_material_files(record, depositor, material)
     else:
         attach_demo_files(record, depositor)
-    services.submit(depositor, record, record.lock_version)
+    workflow.submit(depositor, record, record.lock_version)
     step = 0
     while record.status != "published":
         reviewer = reviewers[step % len(reviewers)]
-        task = next(t for t in services.review_queue(reviewer).pool if t.record_id == record.id)
-        services.claim(reviewer, task.id)
-        services.accept(reviewer, task.id)
+        task = next(t for t in workflow.review_queue(reviewer).pool if t.record_id == record.id)
+        workflow.claim(reviewer, task.id)
+        workflow.accept(reviewer, task.id)
         step += 1

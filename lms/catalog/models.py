@@ -82,6 +82,9 @@ class Collection(db.Model):
     default_access: Mapped[str] = mapped_column(String(16), default=AccessLevel.INTERNAL)
     # 1: a curator accepts and publishes in one step; 2: review, then final edit/publish.
     workflow_steps: Mapped[int] = mapped_column(default=2)
+    # Whether one curator may take every step of a deposit; otherwise (the default) each
+    # step needs a curator who took none of the earlier ones (four eyes).
+    single_reviewer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     parent: Mapped[Collection | None] = relationship(remote_side=[id], back_populates="children")

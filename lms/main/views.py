@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from lms.auth.services import set_preferred_locale
 from lms.catalog import browse
-from lms.catalog import services as catalog_services
+from lms.catalog.collections import collection_tree, deposit_collections
 from lms.catalog.summaries import summarize
 from lms.discovery.services import library_overview
 from lms.main.health import FAIL, run_checks
@@ -20,13 +20,13 @@ def index():
     lang = str(get_locale())
     newest = browse.newest_records(current_user)
     total, counts = library_overview(current_user)
-    top = [c for c, depth in catalog_services.collection_tree() if depth == 0]
+    top = [c for c, depth in collection_tree() if depth == 0]
     return render_template(
         "index.html", newest=newest, summaries=summarize(current_user, newest, lang),
         top_collections=top, counts=counts,
         total=total,
         may_deposit=current_user.is_authenticated
-        and bool(catalog_services.deposit_collections(current_user)))
+        and bool(deposit_collections(current_user)))
 
 
 @bp.post("/language")

@@ -13,9 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.catalog import browse
-from lms.catalog import services as catalog_services
-from lms.errors import NotFound
+from lms.catalog.collections import collection_tree, find_collection, subtree_ids
 from lms.permissions import require
 from lms.stats import services
 from lms.web import no_store
@@ -42,14 +40,10 @@ def _period() -> services.Period:
 
 
 def _collection_ids():
-    slug = request.args.get("collection", "")
-    if not slug:
+    collection = find_collection(request.args.get("collection", ""))
+    if collection is None:
         return None, None
-    try:
-        collection = catalog_services.get_collection(slug)
-    except NotFound:
-        return None, None
-    return collection, browse.subtree_ids(collection, catalog_services.collection_tree())
+    return collection, subtree_ids(collection.id)
 
 
 @bp.before_request
@@ -72,7 +66,7 @@ def report():
     ]
     return render_template(
         "stats/report.html", period=period, collection=collection, presets=presets,
-        collections=catalog_services.collection_tree(), lang=str(get_locale()),
+        collections=collection_tree(), lang=str(get_locale()),
         viewed=services.top_records(period, "views", ids),
         downloaded=services.top_records(period, "downloads", ids))
 

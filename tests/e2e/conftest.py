@@ -71,7 +71,7 @@ def site(chromium, tmp_path_factory) -> Iterator[Site]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (instance / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 (our own command)
+    process = subprocess.Popen(
         [sys.executable, "-m", "lms", "run", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

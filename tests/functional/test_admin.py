@@ -78,7 +78,9 @@ def listed_usernames(response) -> set[str]:
 
 def audit_actions_in_table(response) -> list[str]:
     body = response.get_data(as_text=True).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r'<tr class="outcome-\w+">\s*<td>[^<]*</td>\s*<td>([^<]+)</td>', body)
+    # Each row's event code; the cell shows its display name.
+    return re.findall(r'<tr class="outcome-\w+">\s*<td>[^<]*</td>\s*<td data-action="(\w+)">',
+                      body)
 
 
 def account(app: Flask, username: str) -> dict | None:

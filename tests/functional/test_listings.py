@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from lms import audit
-from lms.catalog import services
+from lms.catalog import deposit
+from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordValue
 from lms.extensions import db
 from lms.models import User
@@ -56,9 +57,9 @@ def crowded(app, users):
     with app.app_context():
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = AccessSettings(level=AccessLevel.PUBLIC)
         for n in range(45):  # 20 a page on the collection page, 10 on search
-            services.import_record(
+            deposit.import_record(
                 None, external_id=f"gt-{n}", collection=collection,
                 metadata=Metadata(statements(f"Giáo trình hậu cần số {n:02d}")),
                 incomplete=False, access=public, files=[], review=False, source={})

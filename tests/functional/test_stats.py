@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lms.catalog import services
+from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel, Record
 from lms.extensions import db
 from lms.files.models import DownloadEvent, RecordFile
@@ -34,7 +34,7 @@ def shelf(app, users):
         logistics = make_collection("khoa-hau-can", curators=[curator], steps=1)
         fuel = make_collection("xang-dau", curators=[curator], steps=1, parent=logistics)
         finance = make_collection("khoa-tai-chinh", curators=[curator], steps=1)
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = AccessSettings(level=AccessLevel.PUBLIC)
         return {
             "course": publish_record(owner, curator, logistics, public,
                                      title="Đại cương hậu cần").id,

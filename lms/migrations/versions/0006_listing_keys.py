@@ -23,12 +23,14 @@ ISSUED = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql")
 
 
 def upgrade():
-    with op.batch_alter_table("record_versions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sort_title", SORT_KEY, server_default="", nullable=False))
-        batch_op.add_column(sa.Column("sort_creator", SORT_KEY, server_default="",
-                                      nullable=False))
-        batch_op.add_column(sa.Column("issued", ISSUED, nullable=True))
-        batch_op.add_column(sa.Column("type", sa.String(32), nullable=True))
+    # Plain ADD/DROP COLUMN, SQLite included (>= 3.35): a batch "move and copy" would drop
+    # record_versions, which record_version_files references with ON DELETE CASCADE.
+    op.add_column("record_versions", sa.Column("sort_title", SORT_KEY, server_default="",
+                                               nullable=False))
+    op.add_column("record_versions", sa.Column("sort_creator", SORT_KEY, server_default="",
+                                               nullable=False))
+    op.add_column("record_versions", sa.Column("issued", ISSUED, nullable=True))
+    op.add_column("record_versions", sa.Column("type", sa.String(32), nullable=True))
 
     versions = sa.table("record_versions", sa.column("id", sa.Integer),
                         sa.column("title", sa.String), sa.column("statements", sa.JSON),
@@ -44,8 +46,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("record_versions", schema=None) as batch_op:
-        batch_op.drop_column("type")
-        batch_op.drop_column("issued")
-        batch_op.drop_column("sort_creator")
-        batch_op.drop_column("sort_title")
+    for column in ("type", "issued", "sort_creator", "sort_title"):
+        op.drop_column("record_versions", column)
