@@ -131,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.discovery.views import bp as discovery_bp
     from lms.files.views import bp as files_bp
     from lms.ingest.views import bp as ingest_bp
+    from lms.jobs.views import admin_bp as jobs_admin_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(jobs_admin_bp, url_prefix="/admin/jobs")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(discovery_bp)

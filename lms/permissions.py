@@ -57,6 +57,7 @@ CORE_RULES: dict[str, Rule] = {
     and (obj.owner_id == user.id or user.is_admin),
     "manage_collections": _admin,
     "view_usage_reports": _admin,
+    "view_all_jobs": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance
     "import_records": _admin,  # bulk import publishes directly, in any collection

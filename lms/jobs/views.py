@@ -1,14 +1,20 @@
-"""Job progress for its owner: a page, and JSON the page polls."""
+"""Jobs: each one's progress for its owner (a page, and JSON the page polls), the list of a
+user's own jobs, and the administrators' list of every job."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from lms.jobs.queue import visible_job
-from lms.models import Job
+from lms.db import utcnow
+from lms.extensions import db
+from lms.jobs.queue import job_names, jobs_listing, owners_of, visible_job
+from lms.models import Job, JobStatus
+from lms.web import no_store
 
 bp = Blueprint("jobs", __name__)
+admin_bp = Blueprint("jobs_admin", __name__)
+PER_PAGE = 50
 
 
 def job_json(job: Job) -> dict[str, object]:
@@ -35,3 +41,30 @@ def show(job_id: int):
 @login_required
 def status(job_id: int):
     return jsonify(job_json(visible_job(current_user, job_id)))
+
+
+def _listing(everyone: bool):
+    no_store()
+    status = request.args.get("status", "")
+    status = status if status in {str(s) for s in JobStatus} else ""
+    name = request.args.get("name", "")[:64] if everyone else ""
+    page = db.paginate(jobs_listing(current_user, everyone=everyone, status=status, name=name),
+                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       error_out=False)
+    return render_template("jobs/list.html", page=page, everyone=everyone, status=status,
+                           name=name, names=job_names() if everyone else [],
+                           owners=owners_of(page.items), now=utcnow())
+
+
+@bp.get("/")
+@login_required
+def mine():
+    """The jobs the user started (imports, rebuilds), newest first."""
+    return _listing(everyone=False)
+
+
+@admin_bp.get("/")
+@login_required
+def every():
+    """Every background job, scheduled ones included, for administrators."""
+    return _listing(everyone=True)

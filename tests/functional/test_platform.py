@@ -166,18 +166,18 @@ def test_every_error_page_renders_in_both_languages(app, client, status):
 
     app.add_url_rule(f"/_abort{status}", f"abort{status}", lambda: abort(status))
     vi = client.get(f"/_abort{status}")
-    assert vi.status_code == status and '<html lang="vi">' in vi.get_data(as_text=True)
+    assert vi.status_code == status and '<html lang="vi" class="no-js">' in vi.get_data(as_text=True)
     client.post("/language", data={"language": "en"})  # CSRF: refused, language unchanged
-    assert '<html lang="vi">' in client.get(f"/_abort{status}").get_data(as_text=True)
+    assert '<html lang="vi" class="no-js">' in client.get(f"/_abort{status}").get_data(as_text=True)
 
 
 def test_language_switch_is_remembered(browser, client):
     home = client.get("/").get_data(as_text=True)
-    assert '<html lang="vi">' in home and "Đăng nhập" in home
+    assert '<html lang="vi" class="no-js">' in home and "Đăng nhập" in home
     response = browser.post("/language", {"language": "en", "next": "/login"})
     assert response.headers["Location"] == "/login"
     page = client.get("/login").get_data(as_text=True)
-    assert '<html lang="en">' in page and "Log in" in page
+    assert '<html lang="en" class="no-js">' in page and "Log in" in page
     browser.post("/language", {"language": "vi", "next": "//evil.example"})
     assert "Đăng nhập" in client.get("/").get_data(as_text=True)
 
@@ -189,7 +189,7 @@ def test_language_choice_follows_the_account(app, browser, users):
     browser.post("/language", {"language": "en"})
     other = Browser(app.test_client())
     other.login("learner", PASSWORD)
-    assert '<html lang="en">' in other.client.get("/").get_data(as_text=True)
+    assert '<html lang="en" class="no-js">' in other.client.get("/").get_data(as_text=True)
 
 
 def test_pages_carry_security_headers(client):
