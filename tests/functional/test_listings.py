@@ -17,9 +17,9 @@ from sqlalchemy import select
 from lms import audit
 from lms.catalog import deposit
 from lms.catalog.access_settings import AccessSettings
-from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordValue
+from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordValue, ReviewTask
 from lms.extensions import db
-from lms.models import User
+from lms.models import Job, JobStatus, User
 from metadata import Metadata
 from tests.conftest import Browser
 from tests.factories import PASSWORD, UserFactory, make_collection, statements
@@ -46,6 +46,9 @@ LISTINGS = (
     Listing("users", "/admin/users", ("admin",)),
     Listing("users filtered", "/admin/users?role=learner", ("admin",)),
     Listing("audit log", "/admin/audit", ("admin",)),
+    Listing("my jobs", "/jobs/", ("learner", "curator", "admin")),
+    Listing("every job", "/admin/jobs/?status=done", ("admin",)),
+    Listing("review pool", "/review", ("curator", "admin")),
 )
 
 CURRENT = re.compile(r'<span aria-current="page">(\d+)</span>')
@@ -77,6 +80,16 @@ def crowded(app, users):
         admin = db.session.get(User, users["admin"].id)
         for _n in range(60):  # 50 a page on the audit log (the imports wrote 45)
             audit.record("login_success", actor=admin, obj=admin, standalone=True)
+        for role in ("learner", "curator", "admin"):  # 50 a page of jobs
+            db.session.add_all(Job(name="ingest.import", owner_id=users[role].id,
+                                   status=JobStatus.DONE) for _n in range(110))
+        depositor = db.session.get(User, users["instructor"].id)
+        for n in range(60):  # 25 a page of the review pool
+            record = Record(owner=depositor, collection=collection,
+                            status=RecordStatus.SUBMITTED, title=f"Chờ duyệt {n}",
+                            current_version=0, lock_version=1)
+            db.session.add_all([record, ReviewTask(record=record, step=1)])
+        db.session.commit()
 
 
 def client_for(app, role: str):
