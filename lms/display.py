@@ -92,6 +92,11 @@ WORKFLOW_ACTION_LABELS: Mapping[str, LazyString] = {
     "import": _l("Imported (bulk import)"),
 }
 
+#: Messages the code itself gives a job (others are the job's own report, shown as they are).
+JOB_MESSAGE_LABELS: Mapping[str, LazyString] = {
+    "scheduled": _l("Started by the schedule"),
+}
+
 AUDIT_OUTCOME_LABELS: Mapping[str, LazyString] = {
     "success": _l("Succeeded"),
     "denied": _l("Refused"),
@@ -198,6 +203,10 @@ def job_name_label(code: object) -> str:
     return _label(JOB_NAME_LABELS, code)
 
 
+def job_message(message: object) -> str:
+    return _label(JOB_MESSAGE_LABELS, message)
+
+
 def workflow_action_label(code: object) -> str:
     return _label(WORKFLOW_ACTION_LABELS, code)
 
@@ -232,6 +241,7 @@ FILTERS = {
     "task_status_label": task_status_label,
     "job_status_label": job_status_label,
     "job_name_label": job_name_label,
+    "job_message": job_message,
     "audit_action_label": audit_action_label,
     "workflow_action_label": workflow_action_label,
     "audit_outcome_label": audit_outcome_label,
