@@ -66,10 +66,7 @@ def deposit(app, browser: Browser, collection: str, title: str) -> int:
     assert response.status_code == 302
     record_id = int(response.headers["Location"].split("/")[2])
     assert response.headers["Location"] == f"/records/{record_id}/files"
-    page = f"/records/{record_id}/submit"
-    lock = re.search(r'name="lock_version" value="(\d+)"',
-                     browser.client.get(page).get_data(as_text=True)).group(1)
-    assert browser.post(page, {"lock_version": lock}, page=page).status_code == 302
+    resubmit(browser, record_id)
     return record_id
 
 
@@ -77,6 +74,22 @@ def task_of(app, record_id: int, status: str = TaskStatus.POOL) -> int:
     with app.app_context():
         return db.session.scalar(select(ReviewTask.id).where(
             ReviewTask.record_id == record_id, ReviewTask.status == status))
+
+
+def take_and_accept(app, curator: Browser, record_id: int) -> int:
+    """The curator claims the deposit's waiting task and accepts it; returns the task id."""
+    task = task_of(app, record_id)
+    curator.post(f"/review/{task}/claim", page="/review")
+    curator.post(f"/review/{task}/accept", page=f"/review/{task}")
+    return task
+
+
+def resubmit(browser: Browser, record_id: int) -> None:
+    """Submit from the wizard's last step, with the lock version it shows."""
+    page = f"/records/{record_id}/submit"
+    lock = re.search(r'name="lock_version" value="(\d+)"',
+                     browser.client.get(page).get_data(as_text=True)).group(1)
+    assert browser.post(page, {"lock_version": lock}, page=page).status_code == 302
 
 
 def status_of(app, record_id: int) -> str:
@@ -142,9 +155,7 @@ def test_every_step_leads_to_the_next(app, library):
     assert "Phần mô tả đã đủ thông tin để gửi duyệt." in review
     assert "Không có tệp" in review
     # Outside the wizard (a curator's edit of a submitted record), no steps.
-    lock = re.search(r'name="lock_version" value="(\d+)"', review).group(1)
-    instructor.post(f"/records/{record_id}/submit", {"lock_version": lock},
-                    page=f"/records/{record_id}/submit")
+    resubmit(instructor, record_id)
     curator = login(app, "curator")
     html = curator.client.get(f"/records/{record_id}/edit").get_data(as_text=True)
     assert 'class="wizard"' not in html
@@ -166,10 +177,7 @@ def test_a_deposit_that_will_not_be_public_says_so_at_every_step(app, library):
         as_text=True)
     assert warning in instructor.client.get(f"/records/{record_id}/submit").get_data(
         as_text=True)
-    lock = re.search(r'name="lock_version" value="(\d+)"', instructor.client.get(
-        f"/records/{record_id}/submit").get_data(as_text=True)).group(1)
-    instructor.post(f"/records/{record_id}/submit", {"lock_version": lock},
-                    page=f"/records/{record_id}/submit")
+    resubmit(instructor, record_id)
     curator = login(app, "curator")
     task_page = curator.client.get(f"/review/{task_of(app, record_id)}").get_data(as_text=True)
     assert warning in task_page
@@ -213,9 +221,7 @@ def test_claiming_opens_the_task_with_every_decision_together(app, library):
 def test_a_two_step_review_needs_two_curators(app, library):
     record_id = deposit(app, login(app, "instructor"), "khoa-hau-can", "Giáo trình xăng dầu")
     first, second = login(app, "curator"), login(app, "curator2")
-    step_one = task_of(app, record_id)
-    first.post(f"/review/{step_one}/claim", page="/review")
-    first.post(f"/review/{step_one}/accept", page=f"/review/{step_one}")
+    step_one = take_and_accept(app, first, record_id)
     step_two = task_of(app, record_id)
     assert step_two != step_one
     # The first curator may not take the second step: refused, and the task stays pooled.
@@ -234,24 +240,15 @@ def test_a_returned_deposit_starts_a_new_round_of_review(app, library):
     instructor = login(app, "instructor")
     record_id = deposit(app, instructor, "khoa-hau-can", "Giáo trình doanh trại")
     first, second = login(app, "curator"), login(app, "curator2")
-    task = task_of(app, record_id)
-    first.post(f"/review/{task}/claim", page="/review")
-    first.post(f"/review/{task}/accept", page=f"/review/{task}")
+    take_and_accept(app, first, record_id)
     task = task_of(app, record_id)
     second.post(f"/review/{task}/claim", page="/review")
     second.post(f"/review/{task}/return", {"comment": "Bổ sung tóm tắt"}, page=f"/review/{task}")
     assert status_of(app, record_id) == RecordStatus.RETURNED
-    page = f"/records/{record_id}/submit"
-    lock = re.search(r'name="lock_version" value="(\d+)"',
-                     instructor.client.get(page).get_data(as_text=True)).group(1)
-    instructor.post(page, {"lock_version": lock}, page=page)
+    resubmit(instructor, record_id)
     # This round the second curator takes step one; the first may then take step two.
-    task = task_of(app, record_id)
-    second.post(f"/review/{task}/claim", page="/review")
-    second.post(f"/review/{task}/accept", page=f"/review/{task}")
-    task = task_of(app, record_id)
-    first.post(f"/review/{task}/claim", page="/review")
-    first.post(f"/review/{task}/accept", page=f"/review/{task}")
+    take_and_accept(app, second, record_id)
+    take_and_accept(app, first, record_id)
     assert status_of(app, record_id) == RecordStatus.PUBLISHED
 
 
@@ -266,10 +263,8 @@ def test_a_collection_may_allow_one_curator_for_both_steps(app, library):
     assert response.status_code == 302
     record_id = deposit(app, login(app, "instructor"), "khoa-hau-can", "Giáo trình vận tải")
     curator = login(app, "curator")
-    for _step in (1, 2):
-        task = task_of(app, record_id)
-        curator.post(f"/review/{task}/claim", page="/review")
-        curator.post(f"/review/{task}/accept", page=f"/review/{task}")
+    take_and_accept(app, curator, record_id)
+    take_and_accept(app, curator, record_id)
     assert status_of(app, record_id) == RecordStatus.PUBLISHED
 
 

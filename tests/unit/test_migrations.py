@@ -61,45 +61,45 @@ def test_later_migrations_keep_the_rows_of_referenced_tables(empty_app):
     """0006 and 0008 add columns to record_versions and collections, which other tables
     reference with ON DELETE CASCADE: a "move and copy" of either table would empty its
     dependents. Up to head and back down, every row stays, and the versions get their keys."""
-    from sqlalchemy import text
+    from sqlalchemy import func, table, text
 
-    now = "2025-01-01 00:00:00"
-    rows = {
+    rows = {  # table: one row, in the schema of 0005 (bound values: dates and the blob key)
         "users": "INSERT INTO users (id, username, full_name, password_hash, active, "
                  "must_change_password, session_version, is_demo, created_at) VALUES "
-                 f"(1, 'thuthu', 'Thư', 'x', true, false, 1, false, '{now}')",
+                 "(1, 'thuthu', 'Thư', 'x', true, false, 1, false, :now)",
         "collections": "INSERT INTO collections (id, slug, title, title_en, description, "
                        "default_access, workflow_steps, created_at) VALUES "
-                       f"(1, 'khoa-hau-can', 'Khoa', '', '', 'public', 2, '{now}')",
+                       "(1, 'khoa-hau-can', 'Khoa', '', '', 'public', 2, :now)",
         "collection_curators": "INSERT INTO collection_curators VALUES (1, 1)",
         "records": "INSERT INTO records (id, collection_id, status, title, metadata_incomplete, "
                    "access_level, embargo_reason, discoverable, current_version, lock_version, "
                    "ever_public, created_at, updated_at, withdrawal_reason) VALUES "
-                   f"(1, 1, 'published', 'Đại cương', false, 'public', '', true, 1, 1, true, "
-                   f"'{now}', '{now}', '')",
+                   "(1, 1, 'published', 'Đại cương', false, 'public', '', true, 1, 1, true, "
+                   ":now, :now, '')",
         "record_versions": "INSERT INTO record_versions (id, record_id, number, title, "
                            "statements, published_at) VALUES (1, 1, 1, 'Đại cương', "
                            "'[[\"creator\", \"Lê Văn B\", null, null], "
-                           f"[\"issued\", \"2024-05\", null, null]]', '{now}')",
-        "blobs": f"INSERT INTO blobs (key, size, created_at) VALUES ('{'a' * 64}', 1, '{now}')",
+                           "[\"issued\", \"2024-05\", null, null]]', :now)",
+        "blobs": "INSERT INTO blobs (key, size, created_at) VALUES (:key, 1, :now)",
         "record_files": "INSERT INTO record_files (id, record_id, position, name, blob_key, "
                         "size, media_type, claimed_type, sniff_mismatch, created_at, "
                         "thumbnail_status, thumbnail_message) VALUES (1, 1, 0, 'a.pdf', "
-                        f"'{'a' * 64}', 1, 'application/pdf', '', false, '{now}', 'none', '')",
+                        ":key, 1, 'application/pdf', '', false, :now, 'none', '')",
         "record_version_files": "INSERT INTO record_version_files (version_id, file_id, "
                                 "position) VALUES (1, 1, 0)",
     }
+    values = {"now": "2025-01-01 00:00:00", "key": "a" * 64}
 
     def counts() -> dict[str, int]:
         with db.engine.connect() as connection:
-            return {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                    for t in rows}
+            return {name: connection.execute(select(func.count()).select_from(table(name)))
+                    .scalar_one() for name in rows}
 
     with empty_app.app_context():
         upgrade(revision="0005_ingest")
         with db.engine.begin() as connection:
             for statement in rows.values():
-                connection.execute(text(statement))
+                connection.execute(text(statement), values)
         before = counts()
         assert set(before.values()) == {1}
         upgrade()
