@@ -140,9 +140,9 @@ def _check_production_accounts(app: Flask) -> None:
     from sqlalchemy import inspect, select
     from sqlalchemy.exc import OperationalError
 
+    from lms.accounts.models import User
     from lms.config import ConfigurationError
     from lms.extensions import db
-    from lms.models import User
 
     with app.app_context():
         try:

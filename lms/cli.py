@@ -53,7 +53,7 @@ def user_group() -> None:
 def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, full_name: str,
                 password_stdin: bool) -> None:
     """Create an account. Without --password-stdin a one-time password is printed."""
-    from lms.admin.services import UserInput, create_user
+    from lms.accounts.services import UserInput, create_user
 
     password = None
     if password_stdin:
@@ -78,7 +78,7 @@ def unit_group() -> None:
 @click.argument("path")
 def unit_create(path: str) -> None:
     """Create the unit at PATH (e.g. "Học viện Hậu cần/Khoa Tài chính"), with missing parents."""
-    from lms.admin.services import create_unit_path
+    from lms.accounts.services import create_unit_path
 
     try:
         unit, created = create_unit_path(None, path)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lms.admin.services import UserInput, create_unit_path, create_user
+from lms.accounts.models import Group, RoleName
+from lms.accounts.services import UserInput, create_unit_path, create_user
 from lms.auth.services import find_user
 from lms.extensions import db
-from lms.models import Group, RoleName
 from lms.passwords import hash_password, verify_password
 from lms.uow import unit_of_work
 

@@ -18,9 +18,10 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)

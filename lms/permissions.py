@@ -16,8 +16,8 @@ from typing import Any
 
 from flask_login import AnonymousUserMixin
 
+from lms.accounts.models import RoleName, User
 from lms.errors import PermissionDenied
-from lms.models import RoleName, User
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]

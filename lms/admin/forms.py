@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.models import RoleName
+from lms.accounts.models import RoleName
 
 ROLE_LABELS = {
     RoleName.ADMIN: _l("Administrator"),

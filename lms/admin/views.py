@@ -8,13 +8,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from lms.admin import services
+from lms.accounts import services
+from lms.accounts.models import Group, RoleName
 from lms.admin.forms import GroupForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import AuditEvent, Group, RoleName
+from lms.models import AuditEvent
 from lms.permissions import can
 from lms.web import no_store
 

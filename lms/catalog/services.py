@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from lms import audit
-from lms.admin.services import clean_text
+from lms.accounts.models import Group, RoleName, Unit, User
 from lms.catalog import hooks
 from lms.catalog.access import (
     can_view,
@@ -40,8 +40,8 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.models import Group, RoleName, Unit, User
 from lms.permissions import require
+from lms.text import clean_text
 from lms.uow import unit_of_work
 from metadata import Metadata, Statement, ValidationResult, validate
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
+from lms.accounts.models import Group, RoleName, Unit
 from lms.catalog import services
 from lms.catalog.access import (
     can_view,
@@ -33,7 +34,6 @@ from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus, Re
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import services as file_services
-from lms.models import Group, RoleName, Unit
 from lms.permissions import can
 from lms.web import no_store
 from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags

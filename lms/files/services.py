@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import Principal, is_curator_of
 from lms.catalog.models import ACCESS_RANK, AccessLevel, Record, RecordStatus, RecordVersion
@@ -63,7 +64,6 @@ from lms.files.storage import (
     get_storage,
 )
 from lms.files.thumbnails import THUMBNAIL_TYPES, make_thumbnail
-from lms.models import User
 from lms.uow import AfterCommit, unit_of_work
 
 log = logging.getLogger(__name__)

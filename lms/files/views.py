@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from lms.accounts.models import Group, RoleName, Unit
 from lms.catalog import services as catalog_services
 from lms.catalog.forms import parse_access
 from lms.catalog.models import AccessLevel
@@ -31,7 +32,6 @@ from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
 from lms.extensions import db
 from lms.files import extraction, services
 from lms.files import records as record_files
-from lms.models import Group, RoleName, Unit
 from lms.permissions import require
 from lms.web import no_store
 

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+import lms.accounts.models
+
 # Every model module, so that autogenerate sees the whole schema.
 import lms.catalog.models
 import lms.files.models

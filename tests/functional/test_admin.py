@@ -19,11 +19,12 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group, Unit, User
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.errors import NotFound
 from lms.extensions import db
-from lms.models import AuditEvent, Group, Unit, User
+from lms.models import AuditEvent
 from lms.passwords import verify_password
 from tests.conftest import Browser, csrf_token
 from tests.factories import PASSWORD, GroupFactory, UnitFactory, UserFactory

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from lms.accounts.models import Group, Unit, User
 from lms.catalog import services
 from lms.catalog.models import AccessLevel
 from lms.discovery.services import backend
 from lms.extensions import db
 from lms.files.services import Upload, upload_files
-from lms.models import Group, Unit, User
 from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, statements

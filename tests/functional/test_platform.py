@@ -66,7 +66,7 @@ def test_scheduled_maintenance_job_expires_old_counters(app):
 
 def test_job_status_is_visible_to_its_owner_only(app, browser, users, client):
     with app.app_context():
-        from lms.models import User
+        from lms.accounts.models import User
 
         owner = db.session.get(User, users["learner"].id)
         job_id = enqueue("tests.count_to", owner=owner, n=2).id

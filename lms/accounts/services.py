@@ -1,4 +1,4 @@
-"""People and organisation: users, roles, units and groups. Admins only.
+"""People and organisation: users, roles, units and groups.
 
 Every function takes the acting user explicitly, checks the policy, changes the database in
 one unit of work and writes the audit log in the same transaction.
@@ -16,37 +16,17 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
+from lms.accounts.models import Group, Role, RoleName, Unit, User
 from lms.auth.services import check_password_rules, find_user
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.models import Group, Role, RoleName, Unit, User
 from lms.passwords import hash_password
 from lms.permissions import require
+from lms.text import clean_text, escape_like
 from lms.uow import unit_of_work
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 UNIT_SEPARATOR = "/"
-
-
-def clean_text(value: str, *, max_length: int, what: str) -> str:
-    """NFC, trimmed, no control characters.
-
-    :raise ValidationError: empty, too long or containing control characters.
-    """
-    value = unicodedata.normalize("NFC", value or "").strip()
-    if not value:
-        raise ValidationError(_("%(what)s must not be empty.", what=what))
-    if len(value) > max_length:
-        raise ValidationError(_("%(what)s is too long (at most %(n)d characters).", what=what,
-                                n=max_length))
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
-        raise ValidationError(_("%(what)s contains invalid characters.", what=what))
-    return value
-
-
-def escape_like(text: str) -> str:
-    """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- roles ---------------------------------------------------------------------------------
