@@ -110,6 +110,7 @@ def _json_text(value: object) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from lms.admin.people_views import bp as people_admin_bp
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(people_admin_bp, url_prefix="/admin/people")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)

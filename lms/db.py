@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,3 +84,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: bulk statements keep under the backends'
+    limits on bound parameters (SQLite: 32,766; PostgreSQL: 65,535)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -77,6 +77,7 @@ def _make_huey(app: Flask) -> Huey:
 def init_app(app: Flask) -> None:
     # Job modules register themselves on import; import them before wiring huey.
     from lms import maintenance  # noqa: F401
+    from lms.accounts import jobs as accounts_jobs  # noqa: F401
     from lms.catalog import jobs as catalog_jobs  # noqa: F401
     from lms.discovery import services as search_jobs  # noqa: F401
     from lms.files import jobs as files_jobs  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from flask_babel import gettext as _
@@ -28,3 +29,14 @@ def clean_text(value: str, *, max_length: int, what: str) -> str:
 def escape_like(text: str) -> str:
     """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics ("Đại úy" → "dai uy"), for codes and loose matching."""
+    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
+
+
+def slugify(text: str) -> str:
+    """ASCII, lower case, words joined by '-' ("Thượng úy QNCN" → "thuong-uy-qncn")."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")

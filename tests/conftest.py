@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from lms import create_app
+from lms.accounts.models import PersonTerm
+from lms.accounts.seeds import seed_rows
 from lms.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
@@ -86,6 +88,7 @@ def _empty_postgres_tables(app: Flask) -> None:
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            connection.execute(insert(PersonTerm), seed_rows())
         db.engine.dispose()
 
 

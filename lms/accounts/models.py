@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import TZDateTime, link_table, utcnow
@@ -87,6 +87,36 @@ class Group(db.Model):
     )
 
 
+class TermKind(enum.StrEnum):
+    """The controlled lists people are described with (admin-editable)."""
+
+    RANK = "rank"  # cấp bậc
+    POSITION = "position"  # chức vụ
+    TARGET_GROUP = "target_group"  # đối tượng
+
+
+class PersonTerm(db.Model):
+    """One entry of a controlled list: a rank, a position or a target group.
+
+    Entries in use are deactivated, never deleted, so that people and audience rules keep
+    pointing at them.
+    """
+
+    __tablename__ = "person_terms"
+    __table_args__ = (UniqueConstraint("kind", "code", name="kind_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def label(self, lang: str = "vi") -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -94,7 +124,15 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
-    rank: Mapped[str | None] = mapped_column(String(64))
+    # Unique when given: a service number (số hiệu quân nhân) or another code of the person.
+    person_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    rank_id: Mapped[int | None] = mapped_column(ForeignKey("person_terms.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("person_terms.id"), index=True)
+    target_group_id: Mapped[int | None] = mapped_column(ForeignKey("person_terms.id"),
+                                                        index=True)
+    cohort: Mapped[str | None] = mapped_column(String(64), index=True)  # khóa, e.g. "K45"
+    class_name: Mapped[str | None] = mapped_column(String(64))  # lớp
+    cohort_year: Mapped[int | None] = mapped_column()  # năm học (cadets: year 1-5)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
@@ -108,6 +146,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
     unit: Mapped[Unit | None] = relationship(back_populates="members")
+    rank: Mapped[PersonTerm | None] = relationship(foreign_keys=[rank_id])
+    position: Mapped[PersonTerm | None] = relationship(foreign_keys=[position_id])
+    target_group: Mapped[PersonTerm | None] = relationship(foreign_keys=[target_group_id])
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.name)
     groups: Mapped[list[Group]] = relationship(
         secondary=group_members, back_populates="members", order_by=Group.name
@@ -134,3 +175,17 @@ class User(UserMixin, db.Model):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+
+class PeopleImportBatch(db.Model):
+    """The people one import created, until their one-time passwords are handed out (once)."""
+
+    __tablename__ = "people_import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                               index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    user_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    passwords_issued_at: Mapped[datetime | None] = mapped_column(TZDateTime)

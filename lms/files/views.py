@@ -28,10 +28,11 @@ from lms.accounts.models import Group, RoleName, Unit
 from lms.catalog import services as catalog_services
 from lms.catalog.forms import parse_access
 from lms.catalog.models import AccessLevel
-from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
+from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError, error_response, wants_json
 from lms.extensions import db
 from lms.files import extraction, services
 from lms.files import records as record_files
+from lms.files.storage import CHUNK_SIZE, FileTooLarge
 from lms.permissions import require
 from lms.web import no_store
 
@@ -46,6 +47,23 @@ def upload_route(view: Callable) -> Callable:
     request class applies it before the body is read (``lms.web.AppRequest``)."""
     view.upload_limit = lambda: current_app.config["MAX_UPLOAD_BYTES"] + MULTIPART_OVERHEAD
     return view
+
+
+def save_upload(stream, target) -> None:
+    """Copy an uploaded file to ``target`` (a new file), within ``MAX_UPLOAD_BYTES``.
+
+    :raise FileTooLarge: over the limit. :raise ValidationError: empty.
+    """
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    size = 0
+    with target.open("xb") as out:
+        while chunk := stream.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(_("The file is larger than the upload limit."))
+            out.write(chunk)
+    if size == 0:
+        raise ValidationError(_("The file is empty."))
 
 
 @bp.app_template_filter("text_outcome")
