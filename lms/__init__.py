@@ -78,6 +78,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     jobs.init_app(app)
 
+    from lms.training.sync import connect as connect_training
+
+    connect_training(app)  # audiences and enrolments follow people's changes
+
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
@@ -121,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
+    from lms.training.train_views import bp as train_bp
+    from lms.training.views import bp as learn_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -133,6 +139,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(train_bp, url_prefix="/train")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -53,15 +53,15 @@ def user_group() -> None:
 def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, full_name: str,
                 password_stdin: bool) -> None:
     """Create an account. Without --password-stdin a one-time password is printed."""
-    from lms.accounts.services import UserInput, create_user
+    from lms.accounts.services import Profile, UserInput, create_user
 
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
         user, generated = create_user(None, UserInput(
-            username=username, full_name=full_name, password=password, roles=roles,
-            unit_path=unit_path))
+            username=username, profile=Profile(full_name=full_name), password=password,
+            roles=roles, unit_path=unit_path))
     except ServiceError as error:
         fail(error.message)
     click.echo(f"Created {user.username} ({', '.join(sorted(user.role_names))}).")
@@ -297,10 +297,13 @@ def demo_command() -> None:
     if current_app.config["ENV"] == "production":
         fail("lms demo is refused in production: demo accounts have printed passwords.")
     from lms.catalog.demo import load_catalog_demo
+    from lms.training.demo import COURSE_TITLE, load_training_demo
 
     logins = load_demo(Path(current_app.instance_path))
     created = load_catalog_demo()
     click.echo(f"Demo collections ready; {created} demo materials published.")
+    if load_training_demo():
+        click.echo(f"Demo course \"{COURSE_TITLE}\" assigned to the demo learner's class.")
     click.echo("Demo accounts (username / password / roles):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")

@@ -91,3 +91,25 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     limits on bound parameters (SQLite: 32,766; PostgreSQL: 65,535)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+class RowPage:
+    """A page of rows of several columns, shaped like Flask-SQLAlchemy's ``Pagination`` (whose
+    ``db.paginate`` keeps only the first column of each row)."""
+
+    def __init__(self, items: list, page: int, per_page: int, total: int) -> None:
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, -(-total // per_page)) if total else 0
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None
+
+
+def paginate_rows(session, stmt, page: int, per_page: int) -> RowPage:
+    """Page ``page`` (1-based; out of range gives an empty page) of a multi-column select."""
+    from sqlalchemy import func, select
+
+    page = max(page, 1)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return RowPage(list(items), page, per_page, total)

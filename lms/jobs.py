@@ -82,6 +82,8 @@ def init_app(app: Flask) -> None:
     from lms.discovery import services as search_jobs  # noqa: F401
     from lms.files import jobs as files_jobs  # noqa: F401
     from lms.ingest import jobs as ingest_jobs  # noqa: F401
+    from lms.training import assignments as training_enrol_jobs  # noqa: F401
+    from lms.training import sync as training_sync_jobs  # noqa: F401
 
     huey = _make_huey(app)
     tasks = {}

@@ -113,7 +113,7 @@ class PeopleReport:
 
 # --- reading -------------------------------------------------------------------------------
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1258; always NFC."""
     if data.startswith(b"\xef\xbb\xbf"):
         text = data[3:].decode("utf-8", errors="strict")
@@ -130,7 +130,7 @@ def _decode(data: bytes) -> str:
 
 def _csv_rows(path: Path) -> Iterator[list[str]]:
     try:
-        text = _decode(path.read_bytes())
+        text = decode_text(path.read_bytes())
     except UnicodeDecodeError as error:
         raise PeopleFileError(_("The file is neither UTF-8 nor Windows-1258 text.")) from error
     first_line = text.split("\n", 1)[0]
