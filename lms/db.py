@@ -107,9 +107,10 @@ class RowPage:
 
 def paginate_rows(session, stmt, page: int, per_page: int) -> RowPage:
     """Page ``page`` (1-based; out of range gives an empty page) of a multi-column select."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     page = max(page, 1)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)
+                           .order_by(None)) or 0
     items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return RowPage(list(items), page, per_page, total)

@@ -195,7 +195,7 @@ def targets(assignment: Assignment,
                 .group_by(AudienceMember.user_id))
         for chunk in _chunks(user_ids):
             where = stmt if chunk is None else stmt.where(AudienceMember.user_id.in_(chunk))
-            found.update(db.session.execute(where).tuples().all())
+            found.update(db.session.execute(where).all())
     people_stmt = select(assignment_people.c.user_id).where(
         assignment_people.c.assignment_id == assignment.id)
     for chunk in _chunks(user_ids):
@@ -312,7 +312,7 @@ def ensure_enrolments(user_ids: Collection[int], *, course_id: int | None = None
     found: dict[int, int] = {}
     for chunk in chunked(sorted(user_ids), 500):
         found.update(db.session.execute(select(Enrolment.user_id, Enrolment.id).where(
-            column == item_id, Enrolment.user_id.in_(chunk))).tuples().all())
+            column == item_id, Enrolment.user_id.in_(chunk))).all())
     missing = sorted(set(user_ids) - set(found))
     if not missing:
         return found
@@ -320,7 +320,7 @@ def ensure_enrolments(user_ids: Collection[int], *, course_id: int | None = None
     units: dict[int, int | None] = {}
     for chunk in chunked(missing, 500):
         units.update(db.session.execute(select(User.id, User.unit_id).where(
-            User.id.in_(chunk))).tuples().all())
+            User.id.in_(chunk))).all())
     rows = [{"user_id": user_id, "course_id": course_id, "track_id": track_id,
              "unit_id": units.get(user_id), "source": source,
              "status": EnrolmentStatus.NOT_STARTED, "required": False, "enrolled_at": now,

@@ -433,7 +433,10 @@ def change_track_courses(actor: User, track: Track, *, add: Course | None = None
         claim_lock(Track, track.id, lock_version, _stale_track())
         items = list(track.items)
         if add is not None:
-            items.append(TrackCourse(track=track, course_id=add.id, required=True))
+            # SQLAlchemy 2 no longer cascades a backref assignment into the session.
+            new_item = TrackCourse(track=track, course_id=add.id, required=True)
+            db.session.add(new_item)
+            items.append(new_item)
         if remove is not None and remove in items:
             items.remove(remove)
             db.session.delete(remove)

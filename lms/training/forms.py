@@ -15,6 +15,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -62,7 +63,7 @@ class LockedForm(FlaskForm):
 class CourseForm(LockedForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20_000)])
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    language = SelectField(_l("Language"), choices=[SelectChoice(k, v) for k, v in LANGUAGES.items()])
     target_group_id = SelectField(_l("Intended for"), coerce=int, validators=[Optional()])
     estimated_hours = DecimalField(_l("Estimated hours"), places=1,
                                    validators=[Optional(), NumberRange(min=0.1, max=10_000)])
@@ -99,7 +100,7 @@ class AudienceEditForm(LockedForm):
 class AudienceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
-    kind = RadioField(_l("Kind"), choices=list(KIND_LABELS.items()), default="rule")
+    kind = RadioField(_l("Kind"), choices=[SelectChoice(str(k), v) for k, v in KIND_LABELS.items()], default="rule")
     scope_unit_id = SelectField(_l("People of the unit (with its sub-units)"), coerce=int,
                                 validators=[Optional()])
 
@@ -108,14 +109,14 @@ class AssignmentForm(FlaskForm):
     audiences = SelectMultipleField(_l("Audiences"), coerce=int, validators=[Optional()])
     people = TextAreaField(_l("People (usernames, one per line)"),
                            validators=[Optional(), Length(max=100_000)])
-    due_kind = RadioField(_l("Due date"), choices=list(DUE_LABELS.items()), default="none")
+    due_kind = RadioField(_l("Due date"), choices=[SelectChoice(str(k), v) for k, v in DUE_LABELS.items()], default="none")
     due_date = DateField(_l("Due on"), validators=[Optional()])
     due_days = IntegerField(_l("Number of days"), validators=[Optional()])
     start_date = DateField(_l("Starts on (optional)"), validators=[Optional()])
 
 
 class DueForm(LockedForm):
-    due_kind = RadioField(_l("Due date"), choices=list(DUE_LABELS.items()))
+    due_kind = RadioField(_l("Due date"), choices=[SelectChoice(str(k), v) for k, v in DUE_LABELS.items()])
     due_date = DateField(_l("Due on"), validators=[Optional()])
     due_days = IntegerField(_l("Number of days"), validators=[Optional()])
     start_date = DateField(_l("Starts on (optional)"), validators=[Optional()])
