@@ -49,6 +49,9 @@ def local_day(value: datetime | None) -> date | None:
     return value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
+DUE_CHOICES = [SelectChoice(str(k), v) for k, v in DUE_LABELS.items()]
+
+
 class LockedForm(FlaskForm):
     lock_version = HiddenField()
 
@@ -63,7 +66,8 @@ class LockedForm(FlaskForm):
 class CourseForm(LockedForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20_000)])
-    language = SelectField(_l("Language"), choices=[SelectChoice(k, v) for k, v in LANGUAGES.items()])
+    language = SelectField(_l("Language"),
+                           choices=[SelectChoice(k, v) for k, v in LANGUAGES.items()])
     target_group_id = SelectField(_l("Intended for"), coerce=int, validators=[Optional()])
     estimated_hours = DecimalField(_l("Estimated hours"), places=1,
                                    validators=[Optional(), NumberRange(min=0.1, max=10_000)])
@@ -100,7 +104,8 @@ class AudienceEditForm(LockedForm):
 class AudienceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
-    kind = RadioField(_l("Kind"), choices=[SelectChoice(str(k), v) for k, v in KIND_LABELS.items()], default="rule")
+    kind = RadioField(_l("Kind"), default="rule",
+                      choices=[SelectChoice(str(k), v) for k, v in KIND_LABELS.items()])
     scope_unit_id = SelectField(_l("People of the unit (with its sub-units)"), coerce=int,
                                 validators=[Optional()])
 
@@ -109,14 +114,14 @@ class AssignmentForm(FlaskForm):
     audiences = SelectMultipleField(_l("Audiences"), coerce=int, validators=[Optional()])
     people = TextAreaField(_l("People (usernames, one per line)"),
                            validators=[Optional(), Length(max=100_000)])
-    due_kind = RadioField(_l("Due date"), choices=[SelectChoice(str(k), v) for k, v in DUE_LABELS.items()], default="none")
+    due_kind = RadioField(_l("Due date"), default="none", choices=DUE_CHOICES)
     due_date = DateField(_l("Due on"), validators=[Optional()])
     due_days = IntegerField(_l("Number of days"), validators=[Optional()])
     start_date = DateField(_l("Starts on (optional)"), validators=[Optional()])
 
 
 class DueForm(LockedForm):
-    due_kind = RadioField(_l("Due date"), choices=[SelectChoice(str(k), v) for k, v in DUE_LABELS.items()])
+    due_kind = RadioField(_l("Due date"), choices=DUE_CHOICES)
     due_date = DateField(_l("Due on"), validators=[Optional()])
     due_days = IntegerField(_l("Number of days"), validators=[Optional()])
     start_date = DateField(_l("Starts on (optional)"), validators=[Optional()])

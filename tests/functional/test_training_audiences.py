@@ -241,12 +241,12 @@ def test_static_audience_by_names_by_file_and_by_search(app, world, trainer):
     page = f"/train/audiences/{audience_id}"
     response = trainer.post(f"{page}/members", {"usernames": "hv1"}, page=page)
     assert "1 people added." in flashes(follow(trainer, response))
-    csv_file = (io.BytesIO("username\nhv2\n".encode()), "ds.csv")
+    csv_file = (io.BytesIO(b"username\nhv2\n"), "ds.csv")
     response = trainer.post(f"{page}/members", {"file": csv_file}, page=page,
                             content_type="multipart/form-data")
     assert "1 people added." in flashes(follow(trainer, response))
     found = text(trainer.client.get(f"{page}?find=Phạm"))
-    assert 'value="%d"' % user_id(app, "hv3") in found
+    assert f'value="{user_id(app, "hv3")}"' in found
     trainer.post(f"{page}/members", {"user_ids": str(user_id(app, "hv3"))}, page=page)
     assert sorted(members(app, audience_id)) == ["hv1", "hv2", "hv3"]
     # Unknown names and people outside the audience's unit are refused, with the names.

@@ -11,7 +11,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text as sql, update
+from sqlalchemy import func, select, update
+from sqlalchemy import text as sql
 
 from lms.accounts.models import User
 from lms.db import utcnow
@@ -214,7 +215,7 @@ def test_someone_who_leaves_keeps_progress_but_it_is_no_longer_required(app, wor
     assert (kept.required, kept.required_done, kept.due_at, kept.unit_id) == (
         False, 1, None, world.other_faculty)
     assert "No longer required" in text(learner.client.get("/learn"))
-    page = text(trainer.client.get(f"/train/assignments/1?status=left"))
+    page = text(trainer.client.get("/train/assignments/1?status=left"))
     assert "Phạm Văn Một" in page
     # Coming back makes it required again, with a new due date.
     admin.post(f"/admin/users/{hv1}", edit_form(app, "hv1", unit_id=str(world.class1)),
