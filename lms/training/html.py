@@ -9,6 +9,7 @@ import re
 import nh3
 
 MAX_HTML = 200_000
+TAG = re.compile(r"<[A-Za-z!/]")
 TAGS = {"p", "br", "hr", "h2", "h3", "h4", "strong", "b", "em", "i", "u", "s", "sub", "sup",
         "mark", "small", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "code", "kbd",
         "a", "img", "figure", "figcaption", "table", "caption", "thead", "tbody", "tr", "th",
@@ -28,9 +29,10 @@ def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
 
 
 def sanitize(text: str) -> str:
-    """Safe HTML from what a trainer typed: HTML is cleaned; plain text becomes paragraphs."""
+    """Safe HTML from what a trainer typed: HTML is cleaned; text without any tag becomes
+    paragraphs (a blank line between two)."""
     text = (text or "")[:MAX_HTML]
-    if "<" not in text:
+    if not TAG.search(text):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         text = "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>"
                        for p in paragraphs)
