@@ -29,7 +29,7 @@ def needs_rehash(password_hash: str) -> bool:
 # so key stretching buys nothing and the cheapest argon2id settings suffice. Importing 10,000
 # people would otherwise spend half an hour hashing. verify_password reads the settings from
 # the hash; needs_rehash() flags it, and the first login must replace the password anyway.
-_generated_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_generated_hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 
 def hash_generated_password(password: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -287,6 +288,12 @@ class _Plan:
     roles: set[str] | None = None  # replace the roles with these
 
 
+# Lazy: checking 10,000 good rows should not translate 50,000 labels nobody reads.
+TERM_COLUMNS = (("rank", TermKind.RANK, _l("rank")),
+                ("position", TermKind.POSITION, _l("position")),
+                ("target_group", TermKind.TARGET_GROUP, _l("target group")))
+
+
 def _term(known: _Known, kind: TermKind, cell: str, what: str, errors: list[str]) -> int | None:
     term = known.terms[str(kind)].get(fold(cell))
     if term is None:
@@ -335,7 +342,7 @@ def _check_row(number: int, cells: dict[str, str], known: _Known, duplicates: di
 
     values: dict[str, Any] = {}
     if cells.get("full_name"):
-        _clean_into(values, "full_name", cells["full_name"], 200, _("Full name"), errors)
+        _clean_into(values, "full_name", cells["full_name"], 200, _l("Full name"), errors)
     if code:
         values["person_code"] = code
     plan = _Plan(report, existing["id"] if existing else None, values)
@@ -347,15 +354,13 @@ def _check_row(number: int, cells: dict[str, str], known: _Known, duplicates: di
             plan.unit_path = cells["unit"]
         else:
             errors.append(_("Unknown unit: %(path)s.", path=cells["unit"]))
-    for column, kind, what in (("rank", TermKind.RANK, _("rank")),
-                               ("position", TermKind.POSITION, _("position")),
-                               ("target_group", TermKind.TARGET_GROUP, _("target group"))):
+    for column, kind, what in TERM_COLUMNS:
         if cells.get(column):
             values[f"{column}_id"] = _term(known, kind, cells[column], what, errors)
     if cells.get("cohort"):
-        _clean_into(values, "cohort", cells["cohort"], 64, _("Cohort"), errors)
+        _clean_into(values, "cohort", cells["cohort"], 64, _l("Cohort"), errors)
     if cells.get("class"):
-        _clean_into(values, "class_name", cells["class"], 64, _("Class"), errors)
+        _clean_into(values, "class_name", cells["class"], 64, _l("Class"), errors)
     if cells.get("year"):
         if cells["year"].isdigit() and 1 <= int(cells["year"]) <= MAX_COHORT_YEAR:
             values["cohort_year"] = int(cells["year"])
