@@ -225,7 +225,10 @@ def chromium():
     """Debian's Chromium driven by Playwright (no browser download: the network is closed)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must run the browser tests
+        pytest.skip(f"{message}: browser tests skipped outside CI")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
