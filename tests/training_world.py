@@ -36,7 +36,7 @@ def build_world(app: Flask) -> World:
     """Units, a trainer of the whole academy (``trainer``), a trainer of Khoa Tài chính
     (``trainer2``), learners in the classes (``hv1``, ``hv2`` in Lớp 1, ``hv3`` in Lớp 2,
     ``kt1`` in Khoa Tài chính) and three published materials."""
-    from lms.catalog.services import AccessSettings
+    from lms.catalog.access_settings import AccessSettings
 
     with app.app_context():
         academy = UnitFactory(name=ACADEMY)

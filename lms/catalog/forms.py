@@ -17,8 +17,8 @@ from werkzeug.datastructures import MultiDict
 
 from lms.accounts.models import Group, RoleName, Unit
 from lms.auth.services import find_user
+from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel
-from lms.catalog.services import AccessSettings
 from lms.errors import ValidationError
 from lms.extensions import db
 from metadata import Metadata, Problem, Profile, Statement, TermSpec, default_profile

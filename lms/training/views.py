@@ -23,7 +23,7 @@ from lms.catalog.models import RecordStatus
 from lms.db import utcnow
 from lms.errors import NotFound, PermissionDenied
 from lms.extensions import db
-from lms.files.services import files_for_display
+from lms.files.serving import files_for_display
 from lms.permissions import can
 from lms.training import courses, progress
 from lms.training.models import Course, Enrolment, EnrolmentStatus, LessonKind

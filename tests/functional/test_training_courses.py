@@ -232,7 +232,7 @@ def test_a_withdrawn_material_shows_its_tombstone_and_the_course_goes_on(app, wo
     first, second = lessons_ids(app, course_id)
     with app.app_context():
         from lms.accounts.models import User
-        from lms.catalog.services import withdraw
+        from lms.catalog.workflow import withdraw
 
         curator = db.session.scalar(select(User).where(User.username == "curator"))
         withdraw(curator, db.session.get(Record, world.internal_record), "Nội dung đã cũ")
