@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from lms.accounts.models import RoleName, User
 from lms.extensions import db
@@ -129,6 +129,62 @@ def _manage_assignment(user: Principal, assignment: Any) -> bool:
     return _edit_course(user, item) or _edit_track(user, item)
 
 
+# --- the same rules as SQL filters, for lists (pages and counts stay right) ----------------
+
+def reachable_units(user: Principal) -> set[int] | None:
+    """Units whose people ``user`` may put in audiences and assignments; None: all of them."""
+    if _admin(user):
+        return None
+    return trainer_scope(user) if _trainer(user) else set()
+
+
+def managed_audiences(user: Principal) -> ColumnElement[bool]:
+    """The SQL twin of ``audience.manage``."""
+    units = reachable_units(user)
+    if units is None:
+        return true()
+    return Audience.scope_unit_id.in_(sorted(units)) if units else false()
+
+
+def edited_courses(user: Principal) -> ColumnElement[bool]:
+    """The SQL twin of ``course.edit``."""
+    if _admin(user):
+        return true()
+    if not _trainer(user):
+        return false()
+    return exists().where(course_owners.c.course_id == Course.id,
+                          course_owners.c.user_id == user.id)
+
+
+def edited_tracks(user: Principal) -> ColumnElement[bool]:
+    """The SQL twin of ``track.edit``."""
+    if _admin(user):
+        return true()
+    if not _trainer(user):
+        return false()
+    return exists().where(track_owners.c.track_id == Track.id,
+                          track_owners.c.user_id == user.id)
+
+
+def managed_assignments(user: Principal) -> ColumnElement[bool]:
+    """The SQL twin of ``assignment.manage``."""
+    if _admin(user):
+        return true()
+    if not _trainer(user):
+        return false()
+    return or_(Assignment.created_by_id == user.id,
+               exists().where(course_owners.c.course_id == Assignment.course_id,
+                              course_owners.c.user_id == user.id),
+               exists().where(track_owners.c.track_id == Assignment.track_id,
+                              track_owners.c.user_id == user.id))
+
+
+def trackable_courses(user: Principal) -> ColumnElement[bool]:
+    """Published courses ``user`` may put in a track: open ones and those they edit."""
+    return and_(Course.status == "published", or_(Course.self_enrol.is_(True),
+                                                  edited_courses(user)))
+
+
 RULES: dict[str, Rule] = {
     "training.area": lambda user, obj: _trainer(user),
     "course.create": lambda user, obj: _trainer(user),
@@ -145,6 +201,8 @@ RULES: dict[str, Rule] = {
     "audience.create": lambda user, obj: _trainer(user),
     # Admins may make audiences of the whole academy (no scope unit); trainers within theirs.
     "audience.scope_all": lambda user, obj: _admin(user),
+    # Who may own courses and tracks (be named an owner by someone else).
+    "course.own": lambda user, obj: _trainer(user),
     "audience.manage": _manage_audience,
     "person.reach": _reach_person,
     "assignment.create": lambda user, obj: _trainer(user),

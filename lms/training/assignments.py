@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, insert, select, update
 
 from lms import audit
 from lms.accounts.models import Unit, User
@@ -26,6 +26,7 @@ from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
 from lms.permissions import can, require
 from lms.text import escape_like
+from lms.training.access import managed_assignments
 from lms.training.audiences import claim_lock
 from lms.training.models import (
     Assignment,
@@ -165,17 +166,8 @@ def get_assignment(actor: User, assignment_id: int) -> Assignment:
 
 def visible_assignments(actor: User) -> Select:
     """Assignments ``actor`` manages, newest first."""
-    from lms.training.models import course_owners, track_owners
-
-    stmt = select(Assignment).order_by(Assignment.created_at.desc(), Assignment.id.desc())
-    if actor.is_admin:
-        return stmt
-    return stmt.where(or_(
-        Assignment.created_by_id == actor.id,
-        exists().where(course_owners.c.course_id == Assignment.course_id,
-                       course_owners.c.user_id == actor.id),
-        exists().where(track_owners.c.track_id == Assignment.track_id,
-                       track_owners.c.user_id == actor.id)))
+    return select(Assignment).where(managed_assignments(actor)).order_by(
+        Assignment.created_at.desc(), Assignment.id.desc())
 
 
 # --- who an assignment reaches -------------------------------------------------------------

@@ -25,7 +25,7 @@ from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
 from lms.text import clean_text
-from lms.training.access import trainer_scope
+from lms.training.access import managed_audiences, reachable_units
 from lms.training.models import Audience, AudienceKind, AudienceMember, AudienceState
 from lms.training.rules import (
     Problems,
@@ -52,19 +52,16 @@ def get_audience(actor: User, audience_id: int) -> Audience:
 
 def manageable_audiences(actor: User) -> Select:
     """The audiences ``actor`` manages, by name (admins: all; trainers: within their units)."""
-    stmt = select(Audience).order_by(Audience.name, Audience.id)
-    if not actor.is_admin:
-        scope = trainer_scope(actor)
-        stmt = stmt.where(Audience.scope_unit_id.in_(sorted(scope)) if scope else
-                          Audience.id.is_(None))
-    return stmt
+    return select(Audience).where(managed_audiences(actor)).order_by(Audience.name,
+                                                                        Audience.id)
 
 
 def _check_scope(actor: User, scope_unit: Unit | None) -> None:
+    reach = reachable_units(actor)
     if scope_unit is None:
         if not can(actor, "audience.scope_all"):
             raise ValidationError(_("Choose the unit whose people this audience draws from."))
-    elif not actor.is_admin and scope_unit.id not in trainer_scope(actor):
+    elif reach is not None and scope_unit.id not in reach:
         raise ValidationError(_("You can only make audiences within your own unit."))
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, func, select
 
 from lms import audit
-from lms.accounts.models import PersonTerm, RoleName, User
+from lms.accounts.models import PersonTerm, User
 from lms.catalog.access import can_view
 from lms.catalog.models import Record, RecordStatus
 from lms.db import utcnow
@@ -25,6 +25,7 @@ from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
 from lms.text import clean_text
+from lms.training.access import edited_courses, edited_tracks, trackable_courses
 from lms.training.audiences import claim_lock
 from lms.training.html import sanitize
 from lms.training.models import (
@@ -37,8 +38,6 @@ from lms.training.models import (
     LessonKind,
     Track,
     TrackCourse,
-    course_owners,
-    track_owners,
 )
 from lms.training.progress import current_lessons, recount_course, recount_tracks
 from lms.uow import unit_of_work
@@ -112,10 +111,8 @@ def get_course(actor: User, course_id: int, *, for_edit: bool = False) -> Course
 
 
 def editable_courses(actor: User, query: str = "") -> Select:
-    stmt = select(Course).order_by(Course.updated_at.desc(), Course.id.desc())
-    if not actor.is_admin:
-        stmt = stmt.where(exists().where(course_owners.c.course_id == Course.id,
-                                         course_owners.c.user_id == actor.id))
+    stmt = select(Course).where(edited_courses(actor)).order_by(Course.updated_at.desc(),
+                                                                Course.id.desc())
     if query:
         from lms.text import escape_like
 
@@ -168,8 +165,7 @@ def set_owners(actor: User, course: Course, owners: Collection[User],
     require(actor, "course.edit", course)
     if not owners:
         raise ValidationError(_("A course needs at least one owner."))
-    not_trainers = [u.username for u in owners if not (
-        u.has_role(RoleName.TRAINER) or u.is_admin)]
+    not_trainers = [u.username for u in owners if not can(u, "course.own")]
     if not_trainers:
         raise ValidationError(_("Only training officers can own a course: %(names)s.",
                                 names=", ".join(not_trainers)))
@@ -380,11 +376,8 @@ def get_track(actor: User, track_id: int, *, for_edit: bool = False) -> Track:
 
 
 def editable_tracks(actor: User) -> Select:
-    stmt = select(Track).order_by(Track.updated_at.desc(), Track.id.desc())
-    if not actor.is_admin:
-        stmt = stmt.where(exists().where(track_owners.c.track_id == Track.id,
-                                         track_owners.c.user_id == actor.id))
-    return stmt
+    return select(Track).where(edited_tracks(actor)).order_by(Track.updated_at.desc(),
+                                                              Track.id.desc())
 
 
 def create_track(actor: User, title: str, description: str) -> Track:
@@ -474,8 +467,5 @@ def _reach_track_courses(actor: User, track: Track) -> None:
 
 def published_courses(actor: User) -> Sequence[Course]:
     """Courses a track may hold: published ones ``actor`` may see."""
-    stmt = select(Course).where(Course.status == CourseStatus.PUBLISHED).order_by(Course.title)
-    if not actor.is_admin:
-        stmt = stmt.where(or_(Course.self_enrol.is_(True), exists().where(
-            course_owners.c.course_id == Course.id, course_owners.c.user_id == actor.id)))
-    return db.session.scalars(stmt).all()
+    return db.session.scalars(select(Course).where(trackable_courses(actor))
+                              .order_by(Course.title)).all()

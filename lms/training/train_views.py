@@ -34,7 +34,7 @@ from lms.errors import FORM_ERRORS, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
 from lms.training import assignments, audiences, courses
-from lms.training.access import trainer_scope
+from lms.training.access import reachable_units
 from lms.training.forms import (
     AssignmentForm,
     AudienceEditForm,
@@ -154,9 +154,9 @@ def course_new():
 
 def _course_page(course: Course, form: CourseForm, status: int = 200):
     lessons = current_lessons(course.id)
-    trainers = db.session.scalars(select(User).join(User.roles).where(
+    trainers = [u for u in db.session.scalars(select(User).join(User.roles).where(
         Role.name.in_([RoleName.TRAINER, RoleName.ADMIN]), User.active.is_(True))
-        .order_by(User.username)).unique().all()
+        .order_by(User.username)).unique() if can(u, "course.own")]
     assigned = db.session.scalars(select(Assignment).where(
         Assignment.course_id == course.id).order_by(Assignment.created_at.desc())).all()
     return render_template(
@@ -422,11 +422,8 @@ def audience_list():
 
 def _scope_units() -> list[tuple[Unit, int]]:
     """Units a trainer may draw audiences from (admins: all), in tree order."""
-    tree = unit_tree()
-    if current_user.is_admin:
-        return tree
-    scope = trainer_scope(current_user)
-    return [(unit, depth) for unit, depth in tree if unit.id in scope]
+    reach = reachable_units(current_user)
+    return [(unit, depth) for unit, depth in unit_tree() if reach is None or unit.id in reach]
 
 
 def _unit_choices(with_none: bool) -> list[SelectChoice]:
