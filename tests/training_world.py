@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -67,6 +68,17 @@ def build_world(app: Flask) -> World:
         db.session.commit()
         return World(academy.id, faculty.id, class1.id, class2.id, finance.id, public.id,
                      internal.id, restricted.id, collection.id)
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return build_world(app)
+
+
+@pytest.fixture
+def trainer(app: Flask, world: World) -> Browser:
+    """The academy's training officer, signed in."""
+    return signed_in(app, "trainer")
 
 
 def text(response) -> str:

@@ -17,11 +17,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lms.accounts.jobs import upload_root
 from lms.accounts.people_import import COLUMNS, EXTRA_COLUMNS, issue_passwords, passwords_csv
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied, ValidationError
+from lms.errors import FORM_ERRORS, NotFound, ValidationError
 from lms.extensions import db
 from lms.files.names import clean_filename
 from lms.files.storage import FileTooLarge
@@ -29,18 +29,11 @@ from lms.files.views import save_upload, upload_route
 from lms.jobs import enqueue
 from lms.models import Job
 from lms.permissions import can
-from lms.web import no_store
+from lms.web import guard_blueprint
 
 bp = Blueprint("people_admin", __name__)
+guard_blueprint(bp, "manage_users")
 SUFFIXES = (".csv", ".xlsx")
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "manage_users"):
-        raise PermissionDenied()
 
 
 def _form(status: int = 200, error: str | None = None):

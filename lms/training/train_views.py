@@ -19,7 +19,8 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -30,7 +31,7 @@ from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
 from lms.catalog.models import Record
 from lms.db import paginate_rows
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied, ValidationError
+from lms.errors import FORM_ERRORS, NotFound, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
 from lms.training import assignments, audiences, courses
@@ -58,18 +59,11 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import no_store
+from lms.web import guard_blueprint
 
 bp = Blueprint("train", __name__)
+guard_blueprint(bp, "training.area", _l("The training area is for training officers."))
 LIST_SIZE = 20
-
-
-@bp.before_request
-@login_required
-def _trainers_only():
-    no_store()
-    if not can(current_user, "training.area"):
-        raise PermissionDenied(_("The training area is for training officers."))
 
 
 @bp.app_context_processor

@@ -15,7 +15,6 @@ from lms.training.models import Audience, AudienceMember
 from tests.functional.test_admin import edit_form
 from tests.training_world import (
     apply_rule,
-    build_world,
     create_audience,
     flashes,
     follow,
@@ -27,16 +26,6 @@ from tests.training_world import (
 )
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
-
-
-@pytest.fixture
-def trainer(app, world):
-    return signed_in(app, "trainer")
 
 
 def members(app, audience_id: int, *, current: bool = True) -> dict[str, tuple]:

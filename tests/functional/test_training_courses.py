@@ -15,7 +15,6 @@ from tests.training_world import (
     add_record_lesson,
     apply_rule,
     assign,
-    build_world,
     create_audience,
     create_course,
     flashes,
@@ -27,16 +26,6 @@ from tests.training_world import (
 )
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
-
-
-@pytest.fixture
-def trainer(app, world):
-    return signed_in(app, "trainer")
 
 
 def lessons_of(app, course_id: int, *, removed: bool = False) -> list[tuple]:

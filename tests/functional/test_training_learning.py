@@ -32,7 +32,6 @@ from tests.training_world import (
     add_record_lesson,
     apply_rule,
     assign,
-    build_world,
     create_audience,
     create_course,
     flashes,
@@ -45,16 +44,6 @@ from tests.training_world import (
 )
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
-
-
-@pytest.fixture
-def trainer(app, world):
-    return signed_in(app, "trainer")
 
 
 def course_with_lessons(trainer, world, *, sequential: bool = True, self_enrol: bool = False,
