@@ -82,7 +82,9 @@ def _view_course(user: Principal, course: Any) -> bool:
         return False
     if _edit_course(user, course):
         return True
-    return course.is_published and (course.self_enrol or is_enrolled(user, course))
+    # An archived course stays readable to those enrolled in it (their record of it).
+    return (course.is_published and course.self_enrol) or (
+        course.status != "draft" and is_enrolled(user, course))
 
 
 def _view_track(user: Principal, track: Any) -> bool:

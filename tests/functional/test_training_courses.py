@@ -323,3 +323,20 @@ def test_a_track_completes_with_its_required_courses(app, world, trainer):
                                 .where(User.username == "hv3", Enrolment.track_id == track_id))
         assert (row.status, row.required_done, row.required_total) == ("completed", 2, 2)
     assert "Completed" in text(learner.client.get(f"/tracks/{track_id}"))
+
+
+def test_an_archived_course_stays_on_its_learners_record_with_its_lessons_closed(
+        app, world, trainer):
+    course_id, _audience = publish_and_assign(app, trainer, world, world.public_record)
+    [lesson_id] = lessons_ids(app, course_id)
+    learner = signed_in(app, "hv1")
+    learner.client.get(f"/courses/{course_id}/lessons/{lesson_id}")
+    set_status(trainer, course_id, "archived")
+    page = learner.client.get(f"/courses/{course_id}")
+    assert page.status_code == 200
+    assert ("This course is archived: its lessons are closed, your record of it is kept."
+            in text(page))
+    assert learner.client.get(f"/courses/{course_id}/lessons/{lesson_id}").status_code == 404
+    assert "Khóa đang học" in text(learner.client.get("/learn"))
+    # Someone never enrolled does not see it.
+    assert signed_in(app, "kt1").client.get(f"/courses/{course_id}").status_code == 404
