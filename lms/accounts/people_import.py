@@ -606,6 +606,12 @@ def issue_passwords(batch_id: int) -> list[IssuedPassword]:
     return issued
 
 
+def passwords_issued_at(batch_id: int):
+    """When the passwords of a batch were handed out (None: not yet)."""
+    batch = db.session.get(PeopleImportBatch, batch_id)
+    return batch.passwords_issued_at if batch is not None else None
+
+
 def passwords_csv(issued: list[IssuedPassword]) -> str:
     """The file handed out once: UTF-8 with a BOM, so that Excel shows the accents."""
     out = io.StringIO()

@@ -539,6 +539,14 @@ def get_unit(unit_id: int) -> Unit:
 
 # --- controlled lists: ranks, positions, target groups -------------------------------------
 
+ROLE_LABELS = {
+    RoleName.ADMIN: _l("Administrator"),
+    RoleName.CURATOR: _l("Curator (librarian)"),
+    RoleName.INSTRUCTOR: _l("Instructor"),
+    RoleName.TRAINER: _l("Training officer"),
+    RoleName.LEARNER: _l("Learner / staff"),
+}
+
 TERM_KIND_LABELS = {
     TermKind.RANK: _l("Rank"),
     TermKind.POSITION: _l("Position"),

@@ -13,15 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.accounts.models import RoleName
-
-ROLE_LABELS = {
-    RoleName.ADMIN: _l("Administrator"),
-    RoleName.CURATOR: _l("Curator (librarian)"),
-    RoleName.INSTRUCTOR: _l("Instructor"),
-    RoleName.TRAINER: _l("Training officer"),
-    RoleName.LEARNER: _l("Learner / staff"),
-}
+from lms.accounts.services import ROLE_LABELS
 
 
 class CheckboxListField(SelectMultipleField):

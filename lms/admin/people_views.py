@@ -20,15 +20,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.accounts.jobs import upload_root
-from lms.accounts.people_import import COLUMNS, EXTRA_COLUMNS, issue_passwords, passwords_csv
+from lms.accounts.people_import import (
+    COLUMNS,
+    EXTRA_COLUMNS,
+    issue_passwords,
+    passwords_csv,
+    passwords_issued_at,
+)
 from lms.errors import FORM_ERRORS, NotFound, ValidationError
-from lms.extensions import db
 from lms.files.names import clean_filename
 from lms.files.storage import FileTooLarge
 from lms.files.views import save_upload, upload_route
-from lms.jobs import enqueue
+from lms.jobs import enqueue, visible_job
 from lms.models import Job
-from lms.permissions import can
 from lms.web import guard_blueprint
 
 bp = Blueprint("people_admin", __name__)
@@ -74,11 +78,7 @@ def import_start():
 
 
 def _import_job(job_id: int) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None or job.name != "accounts.people_import" or \
-            not can(current_user, "view_job", job):
-        raise NotFound()
-    return job
+    return visible_job(current_user, job_id, name="accounts.people_import")
 
 
 @bp.get("/import/<int:job_id>")
@@ -86,13 +86,9 @@ def import_report(job_id: int):
     job = _import_job(job_id)
     report = job.result if job.status == "done" else None
     batch_id = (report or {}).get("batch_id")
-    issued = None
-    if batch_id:
-        from lms.accounts.models import PeopleImportBatch
-
-        issued = db.session.get(PeopleImportBatch, batch_id).passwords_issued_at
     return render_template("admin/people_report.html", job=job, report=report,
-                           batch_id=batch_id, issued=issued)
+                           batch_id=batch_id,
+                           issued=passwords_issued_at(batch_id) if batch_id else None)
 
 
 @bp.post("/import/<int:job_id>/passwords")

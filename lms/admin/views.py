@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from lms import audit
 from lms.accounts import services
 from lms.accounts.models import Group, PersonTerm, RoleName, TermKind, User
-from lms.admin.forms import ROLE_LABELS, GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
+from lms.admin.forms import GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
@@ -108,7 +108,7 @@ def users():
     return render_template("admin/users.html", page=page, units=_unit_options(),
                            filters={"q": query, "role": role, "unit": unit_id or 0,
                                     "status": status}, action_form=EmptyForm(),
-                           move_form=move_form, role_labels=ROLE_LABELS)
+                           move_form=move_form, role_labels=services.ROLE_LABELS)
 
 
 @bp.post("/users/move")

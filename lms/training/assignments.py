@@ -157,6 +157,11 @@ def start_enrol_job(actor: User | None, assignment: Assignment) -> int:
     return job_row.id
 
 
+def of_course(course: Course) -> list[Assignment]:
+    return list(db.session.scalars(select(Assignment).where(
+        Assignment.course_id == course.id).order_by(Assignment.created_at.desc())))
+
+
 def get_assignment(actor: User, assignment_id: int) -> Assignment:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or not can(actor, "assignment.view_progress", assignment):

@@ -405,3 +405,23 @@ def freeze_for_deleted_units(unit_ids: Collection[int]) -> None:
         named = parse_rule(audience.rule).ids("unit") if audience.rule else set()
         if audience.scope_unit_id in unit_ids or named & unit_ids:
             freeze(audience, _("The rule names a unit that was deleted."))
+
+
+def rule_value_names(lang: str) -> dict[tuple[str, object], str]:
+    """(field, value) → what a person reads, for showing rules: unit paths, list labels, role
+    names, audience names."""
+    from lms.accounts.models import TermKind
+    from lms.accounts.services import ROLE_LABELS, list_terms, unit_tree
+
+    names: dict[tuple[str, object], str] = {}
+    for unit, _depth in unit_tree():
+        names[("unit", unit.id)] = unit.path
+    for field_name, kind in (("rank", TermKind.RANK), ("position", TermKind.POSITION),
+                             ("target_group", TermKind.TARGET_GROUP)):
+        for term in list_terms(kind):
+            names[(field_name, term.id)] = term.label(lang)
+    for role, label in ROLE_LABELS.items():
+        names[("role", str(role))] = str(label)
+    for audience_id, name in db.session.execute(select(Audience.id, Audience.name)):
+        names[("audience", audience_id)] = name
+    return names

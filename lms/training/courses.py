@@ -176,6 +176,16 @@ def set_owners(actor: User, course: Course, owners: Collection[User],
                      details={"owners": sorted(u.username for u in course.owners)})
 
 
+def owner_candidates() -> list[User]:
+    """Active people who may own a course (training officers and admins)."""
+    from lms.accounts.models import Role, RoleName
+
+    found = db.session.scalars(select(User).join(User.roles).where(
+        Role.name.in_([RoleName.TRAINER, RoleName.ADMIN]), User.active.is_(True))
+        .order_by(User.username)).unique()
+    return [user for user in found if can(user, "course.own")]
+
+
 def cover_choices(course: Course) -> list:
     """Image files (with a thumbnail) of the records the course's lessons show."""
     from lms.files.models import RecordFile

@@ -146,6 +146,23 @@ def outline(user: User, course: Course, now: datetime | None = None) -> Outline:
     return result
 
 
+def find_lesson(user: User, course_id: int, lesson_id: int) -> tuple[Course, Lesson]:
+    """The course and lesson a learner asks for. A draft or unknown course is "not found";
+    for any other, :func:`check_open` tells them why they cannot open it, if they cannot.
+
+    :raise NotFound: no such course or lesson, or a course still in draft.
+    """
+    course = db.session.get(Course, course_id)
+    if course is None or (not course.is_published and not can(user, "course.edit", course)):
+        raise NotFound()
+    return course, course_lesson(course, lesson_id)
+
+
+def track_enrolment(user: User, track: Track) -> Enrolment | None:
+    return db.session.scalar(select(Enrolment).where(Enrolment.user_id == user.id,
+                                                     Enrolment.track_id == track.id))
+
+
 def course_lesson(course: Course, lesson_id: int) -> Lesson:
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.course_id != course.id or lesson.removed_at is not None:

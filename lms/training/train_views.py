@@ -21,10 +21,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
-from lms.accounts.models import Role, RoleName, TermKind, Unit, User
+from lms.accounts.models import TermKind, Unit, User
 from lms.accounts.people_import import decode_text
 from lms.accounts.services import get_term, list_terms, unit_tree
 from lms.auth.forms import EmptyForm
@@ -49,7 +48,6 @@ from lms.training.forms import (
     local_day_start,
 )
 from lms.training.models import (
-    Assignment,
     Audience,
     Course,
     CourseStatus,
@@ -148,11 +146,8 @@ def course_new():
 
 def _course_page(course: Course, form: CourseForm, status: int = 200):
     lessons = current_lessons(course.id)
-    trainers = [u for u in db.session.scalars(select(User).join(User.roles).where(
-        Role.name.in_([RoleName.TRAINER, RoleName.ADMIN]), User.active.is_(True))
-        .order_by(User.username)).unique() if can(u, "course.own")]
-    assigned = db.session.scalars(select(Assignment).where(
-        Assignment.course_id == course.id).order_by(Assignment.created_at.desc())).all()
+    trainers = courses.owner_candidates()
+    assigned = assignments.of_course(course)
     return render_template(
         "training/train/course.html", course=course, form=form, lessons=lessons,
         warnings=courses.material_warnings(course), trainers=trainers,
@@ -486,7 +481,7 @@ def _rule_text(data: dict | None) -> list[dict[str, object]]:
     if not data:
         return []
     rule = parse_rule(data)
-    names = _value_names()
+    names = audiences.rule_value_names(_lang())
     groups = []
     for group in rule.groups:
         lines = []
@@ -497,24 +492,6 @@ def _rule_text(data: dict | None) -> list[dict[str, object]]:
                           "subunits": condition.subunits})
         groups.append({"combine": group.combine, "lines": lines})
     return groups
-
-
-def _value_names() -> dict[tuple[str, object], str]:
-    lang = _lang()
-    names: dict[tuple[str, object], str] = {}
-    for unit, _depth in unit_tree():
-        names[("unit", unit.id)] = unit.path
-    for field_name, kind in (("rank", TermKind.RANK), ("position", TermKind.POSITION),
-                             ("target_group", TermKind.TARGET_GROUP)):
-        for term in list_terms(kind):
-            names[(field_name, term.id)] = term.label(lang)
-    from lms.admin.forms import ROLE_LABELS
-
-    for role, label in ROLE_LABELS.items():
-        names[("role", str(role))] = str(label)
-    for audience_id, name in db.session.execute(select(Audience.id, Audience.name)):
-        names[("audience", audience_id)] = name
-    return names
 
 
 def _rule_from_form(form) -> dict:
@@ -558,7 +535,7 @@ def _rule_editor(found: Audience, data: dict, groups: int, status: int = 200):
             if condition.field == "unit":
                 values["subunits"] = condition.subunits
         chosen.append(values)
-    from lms.admin.forms import ROLE_LABELS
+    from lms.accounts.services import ROLE_LABELS
 
     return render_template(
         "training/train/audience_rule.html", audience=found, combine=rule.combine,

@@ -15,18 +15,16 @@ from flask import (
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lms.auth.forms import EmptyForm
 from lms.catalog.access import can_view
 from lms.catalog.models import RecordStatus
 from lms.db import utcnow
-from lms.errors import NotFound, PermissionDenied
-from lms.extensions import db
+from lms.errors import PermissionDenied
 from lms.files.serving import files_for_display
 from lms.permissions import can
 from lms.training import courses, progress
-from lms.training.models import Course, Enrolment, EnrolmentStatus, LessonKind
+from lms.training.models import EnrolmentStatus, LessonKind
 from lms.web import no_store
 
 bp = Blueprint("learn", __name__)
@@ -96,12 +94,7 @@ def enrol(course_id: int):
 
 
 def _lesson(course_id: int, lesson_id: int):
-    """The course and lesson a learner asks for: a course they may not see is "not found"
-    only if it is a draft or unknown; otherwise they are told why they cannot open it."""
-    found = db.session.get(Course, course_id)
-    if found is None or (not found.is_published and not can(current_user, "course.edit", found)):
-        raise NotFound()
-    return found, progress.course_lesson(found, lesson_id)
+    return progress.find_lesson(current_user, course_id, lesson_id)
 
 
 @bp.get("/courses/<int:course_id>/lessons/<int:lesson_id>")
@@ -178,8 +171,7 @@ def lesson_time(course_id: int, lesson_id: int):
 @bp.get("/tracks/<int:track_id>")
 def track(track_id: int):
     found = courses.get_track(current_user, track_id)
-    enrolment = db.session.scalar(select(Enrolment).where(
-        Enrolment.user_id == current_user.id, Enrolment.track_id == found.id))
+    enrolment = progress.track_enrolment(current_user, found)
     return render_template("training/track.html", track=found, enrolment=enrolment,
                            items=progress.track_courses(current_user, found),
                            may_edit=can(current_user, "track.edit", found))

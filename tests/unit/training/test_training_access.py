@@ -13,7 +13,7 @@ from tests.factories import UnitFactory, UserFactory
 
 OBJECT_RULES = sorted(name for name in RULES if name not in {
     "training.area", "course.create", "track.create", "audience.create", "audience.scope_all",
-    "assignment.create"})
+    "assignment.create", "course.own"})
 
 
 def test_training_rules_are_part_of_the_policy():
