@@ -24,7 +24,7 @@ from lms.errors import PermissionDenied
 from lms.files.serving import files_for_display
 from lms.permissions import can
 from lms.training import courses, progress
-from lms.training.models import EnrolmentStatus, LessonKind
+from lms.training.models import Course, EnrolmentStatus, LessonKind
 from lms.web import no_store
 
 bp = Blueprint("learn", __name__)
@@ -54,9 +54,21 @@ def _duration(seconds: int | None) -> str:
     return _("%(h)d h %(m)d min", h=minutes // 60, m=minutes % 60)
 
 
+def _cover_url(course: Course) -> str | None:
+    """The course's cover (a thumbnail of one of its materials), if this person may see it."""
+    from lms.files.access import may_read_file
+
+    file = course.cover_file
+    if file is None or file.thumbnail_key is None:
+        return None
+    if not may_read_file(current_user, file.record, file):
+        return None
+    return url_for("files.thumbnail", record_id=file.record_id, file_id=file.id)
+
+
 @bp.app_context_processor
 def _labels() -> dict[str, object]:
-    return {"now_utc": utcnow(),
+    return {"now_utc": utcnow(), "course_cover": _cover_url,
             "enrolment_status_labels": progress.STATUS_LABELS,
             "lesson_status_labels": progress.LESSON_STATUS_LABELS,
             "lesson_kind_labels": courses.KIND_LABELS}

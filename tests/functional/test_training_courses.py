@@ -340,3 +340,53 @@ def test_an_archived_course_stays_on_its_learners_record_with_its_lessons_closed
     assert "Khóa đang học" in text(learner.client.get("/learn"))
     # Someone never enrolled does not see it.
     assert signed_in(app, "kt1").client.get(f"/courses/{course_id}").status_code == 404
+
+
+def test_the_cover_is_an_image_of_a_material_shown_to_those_who_may_see_it(app, world, trainer):
+    import io
+
+    from PIL import Image
+
+    from lms.accounts.models import Unit, User
+    from lms.catalog import deposit, workflow
+    from lms.catalog.access_settings import AccessSettings
+    from lms.catalog.models import AccessLevel, Collection
+    from lms.files.upload import Upload, upload_files
+    from tests.factories import statements
+
+    picture = io.BytesIO()
+    Image.new("RGB", (240, 160), (30, 110, 60)).save(picture, format="PNG")
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.username == "instructor"))
+        curator = db.session.scalar(select(User).where(User.username == "curator"))
+        collection = db.session.get(Collection, world.collection)
+        # Readable by Khoa Hậu cần and its classes only.
+        record = deposit.create_draft(owner, collection, statements("Ảnh bìa"), AccessSettings(
+            level=AccessLevel.UNIT, units=[db.session.get(Unit, world.faculty)]))
+        upload_files(owner, record, [Upload(io.BytesIO(picture.getvalue()), "bia.png")])
+        workflow.submit(owner, record, record.lock_version)
+        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record.id)
+        workflow.claim(curator, task.id)
+        workflow.accept(curator, task.id)
+        record_id = record.id
+    admin = signed_in(app, "admin")
+    course_id = create_course(admin, "Có ảnh bìa", sequential=False)
+    add_record_lesson(admin, course_id, record_id)
+    page = f"/train/courses/{course_id}"
+    form = text(admin.client.get(page))
+    assert "bia.png" in form  # offered as a cover
+    with app.app_context():
+        from lms.files.models import RecordFile
+
+        file_id = db.session.scalar(select(RecordFile.id).where(RecordFile.record_id == record_id))
+    response = admin.post(page, {"title": "Có ảnh bìa", "description": "", "language": "vi",
+                                 "target_group_id": "0", "estimated_hours": "",
+                                 "cover_file_id": str(file_id), "self_enrol": "y",
+                                 "lock_version": lock_on(admin, page)}, page=page)
+    assert response.status_code == 302
+    set_status(admin, course_id, "published")
+    thumbnail = f"/records/{record_id}/files/{file_id}/thumbnail"
+    assert thumbnail in text(signed_in(app, "hv1").client.get(f"/courses/{course_id}"))
+    # Khoa Tài chính may not see the material: no cover for them, the course still opens.
+    outsider = text(signed_in(app, "kt1").client.get(f"/courses/{course_id}"))
+    assert "Có ảnh bìa" in outsider and thumbnail not in outsider
