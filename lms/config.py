@@ -83,6 +83,13 @@ class Config:
     # Bulk import: search and OAI-PMH are updated once per this many lines.
     IMPORT_BATCH_SIZE = 200
 
+    # People import (CSV/XLSX): a larger file is refused whole, before anything is changed.
+    PEOPLE_IMPORT_MAX_ROWS = 20_000
+    # Training: a rule change that moves more people than this is applied by the worker.
+    AUDIENCE_INLINE_CHANGES = 500
+    # Learners per page on a trainer's assignment page.
+    TRAINING_PAGE_SIZE = 50
+
     # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
     SEARCH_BACKEND = "whoosh"

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.local import LocalProxy
 
+from lms.accounts.models import RoleName
 from lms.catalog import deposit, workflow
 from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
 from lms.catalog.access_settings import access_choices, change_access
@@ -36,7 +37,6 @@ from lms.catalog.reading import curated_record, get_record, record_for_page, rec
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import serving
-from lms.models import RoleName
 from lms.permissions import can
 from lms.web import no_store
 from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags

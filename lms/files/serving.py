@@ -30,6 +30,7 @@ from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog.access import Principal
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.errors import NotFound, ServiceError
@@ -42,7 +43,6 @@ from lms.files.maintenance import record_fixity
 from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
 from lms.files.storage import CHUNK_SIZE, BlobNotFound, Storage, get_storage, validate_key
-from lms.models import User
 from lms.uow import unit_of_work
 
 OCTET_STREAM = "application/octet-stream"

@@ -19,6 +19,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
+from lms.accounts.models import Group, User
 from lms.catalog import access_settings, deposit, hooks, workflow
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
@@ -26,7 +27,7 @@ from lms.extensions import db
 from lms.files.models import Blob, DownloadEvent, FixityCheck, RecordFile
 from lms.files.storage import get_storage
 from lms.jobs import enqueue
-from lms.models import AuditEvent, Group, User
+from lms.models import AuditEvent
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, make_collection, statements
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from lms.accounts.models import Group, Unit, User
 from lms.catalog import access_settings, deposit, workflow
 from lms.catalog.models import AccessLevel
 from lms.discovery.services import backend
 from lms.errors import PermissionDenied
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.models import Group, Unit, User
 from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, statements

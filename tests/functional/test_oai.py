@@ -9,10 +9,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
+from lms.accounts.models import User
 from lms.catalog import access_settings, workflow
 from lms.catalog.models import AccessLevel, Collection
 from lms.extensions import db
-from lms.models import User
 from lms.oai.models import OaiItem, OaiItemSet
 from tests.factories import make_collection, publish_record
 from tests.schemas import oai_pmh_schema

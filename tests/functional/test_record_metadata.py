@@ -8,8 +8,8 @@ import re
 import pytest
 from lxml import etree
 
+from lms.accounts.models import User
 from lms.extensions import db
-from lms.models import User
 from metadata import FORMATS, Statement
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_collection, publish_record
