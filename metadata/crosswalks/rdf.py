@@ -15,7 +15,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCMITYPE, DCTERMS, RDF, XSD
 from rdflib.term import Node
 
-from metadata.crosswalks.base import RecordContext, display, xml_attr, xml_text
+from metadata import xmlwriter as xml
+from metadata.crosswalks.base import RecordContext, display
 from metadata.model import Metadata, Statement
 from metadata.profile import Profile
 from metadata.schemes import parse_uri, parse_w3cdtf
@@ -85,14 +86,12 @@ def graph_to_rdfxml(graph: Graph) -> str:
     Raises ValueError for blank nodes or predicates outside dcterms/rdf (not produced here).
     """
     prefixes = {str(DCTERMS): "dcterms", str(RDF): "rdf"}
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<rdf:RDF xmlns:rdf="{RDF}" xmlns:dcterms="{DCTERMS}">',
-    ]
+    lines = [xml.DECLARATION + xml.start("rdf:RDF", xml.namespaces({"rdf": str(RDF),
+                                                                    "dcterms": str(DCTERMS)}))]
     for subject in sorted(set(graph.subjects())):
         if not isinstance(subject, URIRef):
             raise ValueError(f"unsupported subject {subject!r}")
-        lines.append(f'  <rdf:Description rdf:about="{xml_attr(subject)}">')
+        lines.append("  " + xml.start("rdf:Description", {"rdf:about": str(subject)}))
         for predicate, obj in sorted(graph.predicate_objects(subject)):
             namespace, _, local = str(predicate).rpartition("/")
             prefix = prefixes.get(namespace + "/")
@@ -100,18 +99,15 @@ def graph_to_rdfxml(graph: Graph) -> str:
                 raise ValueError(f"unsupported predicate {predicate!r}")
             name = f"{prefix}:{local}"
             if isinstance(obj, URIRef):
-                lines.append(f'    <{name} rdf:resource="{xml_attr(obj)}"/>')
+                lines.append("    " + xml.element(name, None, {"rdf:resource": str(obj)}))
             elif isinstance(obj, Literal):
-                attrs = ""
-                if obj.language:
-                    attrs = f' xml:lang="{xml_attr(obj.language)}"'
-                elif obj.datatype:
-                    attrs = f' rdf:datatype="{xml_attr(obj.datatype)}"'
-                lines.append(f"    <{name}{attrs}>{xml_text(str(obj))}</{name}>")
+                attrs = {"xml:lang": obj.language} if obj.language else {
+                    "rdf:datatype": str(obj.datatype) if obj.datatype else None}
+                lines.append("    " + xml.element(name, str(obj), attrs))
             else:
                 raise ValueError(f"unsupported object {obj!r}")
-        lines.append("  </rdf:Description>")
-    lines.append("</rdf:RDF>")
+        lines.append("  " + xml.end("rdf:Description"))
+    lines.append(xml.end("rdf:RDF"))
     return "\n".join(lines) + "\n"
 
 
