@@ -15,7 +15,7 @@ from lms.extensions import db
 from lms.models import User
 from lms.oai.models import OaiItem, OaiItemSet
 from tests.factories import make_collection, publish_record
-from tests.schemas import oai_pmh_schema
+from tests.schemas import PAYLOAD_SCHEMAS, oai_pmh_schema, payload_prefix
 
 pytestmark = pytest.mark.functional
 
@@ -27,7 +27,8 @@ REPO = "kho.hvhc.edu.vn"
 
 @pytest.fixture(scope="module")
 def schema():
-    return oai_pmh_schema()
+    """One schema per metadata prefix: the official OAI-PMH.xsd plus that payload's schema."""
+    return {prefix: oai_pmh_schema(prefix) for prefix in PAYLOAD_SCHEMAS}
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def oai(client, schema):
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/xml")
         document = etree.fromstring(response.get_data())
-        schema.assertValid(document)
+        schema[payload_prefix(document)].assertValid(document)
         dates = (f"{{{NS['o']}}}responseDate", f"{{{NS['o']}}}datestamp")
         for date in document.iter(*dates):
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", date.text), date.text
