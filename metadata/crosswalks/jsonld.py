@@ -6,7 +6,8 @@ context schema.org publishes, and the properties whose values are links are type
 
 Mapping: title -> name, alternative -> alternateName, creator -> author and contributor ->
 contributor (Person with familyName/givenName, or Organization: :mod:`metadata.agents`),
-abstract -> abstract, description -> description, issued/created/modified -> datePublished/dateCreated/dateModified, language -> inLanguage,
+abstract -> abstract, description -> description, issued/created/modified ->
+datePublished/dateCreated/dateModified, language -> inLanguage,
 subject -> keywords (+ about: DefinedTerm for vocabulary subjects), educationLevel ->
 educationalLevel, audience -> audience (EducationalAudience, educationalRole = slug),
 type -> learningResourceType, instructionalMethod -> educationalUse, format ->
