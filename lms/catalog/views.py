@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,12 +34,13 @@ from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus, RecordVersion
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.exports import links
 from lms.extensions import db
 from lms.files import services as file_services
 from lms.models import Group, RoleName, Unit
 from lms.permissions import can
 from lms.web import no_store
-from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
+from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
 
@@ -55,12 +59,6 @@ def _metadata_helpers() -> dict[str, object]:
 
 def _lang() -> str:
     return str(get_locale() or "vi")
-
-
-def _context(record: Record) -> RecordContext:
-    return RecordContext(identifier=f"record:{record.id}",
-                         url=url_for("catalog.show", record_id=record.id, _external=True),
-                         lang=_lang())
 
 
 def _access_choices() -> dict[str, object]:
@@ -188,19 +186,23 @@ def _readable(record_id: int) -> Record:
     return record
 
 
-def _render_record(record: Record, version: RecordVersion | None):
+def _render_record(record: Record, version: RecordVersion | None,
+                   files: file_services.FileList | None = None):
     working = version is None
     metadata = record.dc if working else version.dc
     privileged = sees_working_copy(current_user, record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
-    context = _context(record)
+    if files is None:
+        files = file_services.files_for_display(current_user, record, version)
+    context = links.record_context(record, files, _lang())
     return render_template(
         "catalog/record.html", record=record, version=version, metadata=metadata,
         title=record.title if working else version.title,
         working=working, profile=default_profile(), lang=_lang(),
         head=head_tags(metadata, context) if not working else "",
-        formats=["oai_dc", "qdc", "jsonld", "ttl", "rdf", "bibtex", "ris", "csv"],
+        formats=[(name, links.FORMAT_LABELS[name], links.media_type(name))
+                 for name in links.EXPORTS],
         embargoed=embargo_active(record), privileged=privileged,
         may_edit=services.can_edit(current_user, record) if current_user.is_authenticated
         else False,
@@ -208,18 +210,33 @@ def _render_record(record: Record, version: RecordVersion | None):
         all_collections=services.collection_tree() if is_curator_of(current_user, record)
         else [],
         may_purge=can(current_user, "purge_records"),
-        files=file_services.files_for_display(current_user, record, version),
+        files=files,
     )
+
+
+def _published_view(record: Record) -> tuple[Metadata, file_services.FileList]:
+    """What a reader of the latest published version sees: its metadata and their files."""
+    version = record.latest_version
+    metadata = version.dc if version else record.dc
+    return metadata, file_services.files_for_display(current_user, record, version)
 
 
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = _readable(record_id)
     version = record.latest_version
-    if version is None:
+    negotiated = links.negotiated_format(request.accept_mimetypes)
+    if negotiated is not None and version is not None:
+        response = export(record_id, negotiated)
+    elif version is None:
         # Never published: only its depositor and curators get here; show the working copy.
-        return _render_record(record, None)
-    return _render_record(record, version)
+        response = make_response(_render_record(record, None))
+    else:
+        metadata, files = _published_view(record)
+        response = make_response(_render_record(record, version, files))
+        response.headers["Link"] = links.header(links.landing_links(record, metadata, files))
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/records/<int:record_id>/draft")
@@ -259,12 +276,39 @@ def export(record_id: int, name: str):
         fmt = get_format(name)
     except KeyError:
         raise NotFound() from None
-    version = record.latest_version
-    metadata = version.dc if version else record.dc
-    body = fmt.serialize(metadata, _context(record))
-    response = Response(body, mimetype=fmt.media_type)
+    metadata, files = _published_view(record)
+    body = fmt.serialize(metadata, links.record_context(record, files, _lang()))
+    # content_type, not mimetype: the format's type already carries its charset.
+    response = Response(body, content_type=fmt.media_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="record-{record.id}.{fmt.extension}"')
+    response.headers["Link"] = links.header([links.describes_link(record)])
+    if record.access_level != AccessLevel.PUBLIC or not record.is_published:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/records/<int:record_id>/linkset")
+def linkset(record_id: int):
+    """The record's Signposting links as an RFC 9264 linkset (``application/linkset``)."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    return _linkset_response(record, links.linkset_text(links.linkset(record, metadata, files)),
+                             links.LINKSET)
+
+
+@bp.get("/records/<int:record_id>/linkset.json")
+def linkset_json(record_id: int):
+    """The same linkset as ``application/linkset+json``."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    body = json.dumps(links.linkset_json(links.linkset(record, metadata, files)),
+                      ensure_ascii=False, indent=2)
+    return _linkset_response(record, body, links.LINKSET_JSON)
+
+
+def _linkset_response(record: Record, body: str, media_type: str) -> Response:
+    response = Response(body, content_type=media_type)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -224,9 +224,10 @@ def send_blob(
     disagreed with the name (:class:`lms.files.sniff.Sniffed`). The response is inline only
     for :data:`INLINE_TYPES` without a mismatch; anything else is an
     ``application/octet-stream`` attachment. ``force_attachment`` (explicit download links)
-    makes every response an attachment, keeping the true type of the allow-listed ones. Every response (200, 206, 304, 412, 416) carries
-    ``nosniff``, a CSP, ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store``
-    unless ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
+    makes every response an attachment, keeping the true type of the allow-listed ones. Every
+    response (200, 206, 304, 412, 416) carries ``nosniff``, a CSP,
+    ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store`` unless
+    ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
     SHA-256); ``Last-Modified`` is sent when given (timezone-aware).
 
     :raise lms.files.storage.BlobNotFound: the blob is missing (a fixity failure, not a 404).

@@ -28,6 +28,7 @@ from lms.catalog import services as catalog_services
 from lms.catalog.forms import parse_access
 from lms.catalog.models import AccessLevel
 from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
+from lms.exports import links
 from lms.extensions import db
 from lms.files import extraction, services
 from lms.files import records as record_files
@@ -137,13 +138,17 @@ def access(record_id: int, file_id: int):
 @bp.get("/records/<int:record_id>/files/<int:file_id>")
 def download(record_id: int, file_id: int):
     record, file = services.get_readable_file(current_user, record_id, file_id)
-    return services.serve_file(current_user, record, file, request, download=True)
+    response = services.serve_file(current_user, record, file, request, download=True)
+    response.headers["Link"] = links.header([links.collection_link(record)])  # Signposting
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/preview")
 def preview(record_id: int, file_id: int):
     record, file = services.get_readable_file(current_user, record_id, file_id)
-    return services.serve_file(current_user, record, file, request, download=False)
+    response = services.serve_file(current_user, record, file, request, download=False)
+    response.headers["Link"] = links.header([links.collection_link(record)])
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/thumbnail")

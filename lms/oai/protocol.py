@@ -21,8 +21,13 @@ from lms.catalog.models import Collection
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
+from lms.oai.projection import render_missing
 from metadata import default_profile
 from metadata import xmlwriter as xml
+from metadata.crosswalks.marcxml import MARC_NS, MARC_SCHEMA
+from metadata.crosswalks.mods import MODS_NS, MODS_SCHEMA
+from metadata.crosswalks.oai_dc import OAI_DC_NS, OAI_DC_SCHEMA
+from metadata.crosswalks.qdc import QDC_NS, QDC_SCHEMA
 from metadata.terms import DCMI_TYPES
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -30,11 +35,13 @@ OAI_IDENTIFIER_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 TOKEN_LIFETIME = timedelta(hours=48)
 
+# prefix: (schema, namespace), as ListMetadataFormats declares them. qdc names DSpace's
+# wrapper schema for its root namespace, as DSpace does (dcterms.xsd has another namespace).
 FORMATS = {
-    "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
-               "http://www.openarchives.org/OAI/2.0/oai_dc/"),
-    "qdc": ("http://dublincore.org/schemas/xmls/qdc/2008/02/11/dcterms.xsd",
-            "http://dspace.org/qualifieddc/"),
+    "oai_dc": (OAI_DC_SCHEMA, OAI_DC_NS),
+    "qdc": (QDC_SCHEMA, QDC_NS),
+    "marcxml": (MARC_SCHEMA, MARC_NS),
+    "mods": (MODS_SCHEMA, MODS_NS),
 }
 
 VERBS: dict[str, tuple[set[str], set[str]]] = {
@@ -216,8 +223,15 @@ def get_record(identifier: str, prefix: str) -> str:
     _check_prefix(prefix)
     item = _known_item(identifier)
     record = _record(item.record_id, item.datestamp, item.deleted, item.set_specs,
-                     getattr(item, prefix))
+                     _metadata(item.record_id, item.deleted, prefix, getattr(item, prefix)))
     return f"<GetRecord>{record}</GetRecord>"
+
+
+def _metadata(record_id: int, deleted: bool, prefix: str, stored: str) -> str:
+    if stored or deleted:
+        return stored
+    # A row from before this format existed: render it now (lms oai rebuild stores it).
+    return render_missing(record_id, prefix)
 
 
 def _record(record_id: int, datestamp: datetime, deleted: bool, specs: str,
@@ -357,7 +371,8 @@ def list_items(verb: str, values: Mapping[str, str]) -> str:
     for row in rows:
         if verb == "ListRecords":
             parts.append(_record(row.record_id, row.datestamp, row.deleted, row.set_specs,
-                                 row.metadata))
+                                 _metadata(row.record_id, row.deleted, query.prefix,
+                                           row.metadata)))
         else:
             parts.append(_header(row.record_id, row.datestamp, row.deleted, row.set_specs))
     next_token = None
