@@ -51,13 +51,13 @@ def parse_params(args: MultiDict) -> Params:
     """:raise BadParameter: a malformed page, size, sort or facet filter."""
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = args.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise BadParameter(f"'{name}' must be a whole number from {low} to {high}.")
         return int(raw)
 
-    sort = args.get("sort") or "relevance"
+    sort = args.get("sort", "relevance")
     if sort not in SORTS:
         raise BadParameter(f"'sort' must be one of {', '.join(SORTS)}.")
     filters: dict[str, list[str]] = {}
@@ -69,6 +69,8 @@ def parse_params(args: MultiDict) -> Params:
             values = [v for v in args.getlist(key) if v]
             if any(len(v) > 200 for v in values) or len(values) > 50:
                 raise BadParameter(f"Too many or too long values for '{key[:40]}'.")
+            if facet == "has_files" and not set(values) <= {"true", "false"}:
+                raise BadParameter("'f.has_files' must be true or false.")
             filters[facet] = values
         elif key not in ("q", "page", "size", "sort"):
             raise BadParameter(f"Unknown parameter '{key[:40]}'.")
