@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discovery.views import bp as discovery_bp
+    from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
     from lms.ingest.views import bp as ingest_bp
     from lms.jobs_views import bp as jobs_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(discovery_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")

@@ -102,6 +102,10 @@ class Config:
     # The public address of the site, for links inside exported metadata (optional).
     PUBLIC_BASE_URL: str | None = None
 
+    # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
+    SITEMAP_PAGE_SIZE = 50_000
+    FEED_SIZE = 30
+
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` in layers and derive the settings other code relies on.

@@ -18,6 +18,7 @@ from lms.catalog.display import format_name, language_name
 from lms.catalog.models import Collection
 from lms.discovery import services
 from lms.extensions import db
+from lms.feeds.views import search_feed
 from lms.search import FACETS, Notice, SearchResult
 from lms.search.document import MAX_PAGE_SIZE, SORTS
 from lms.web import no_store
@@ -180,13 +181,19 @@ def _toggle(args: Mapping[str, list[str]], facet: str, value: str) -> dict[str, 
 def search_page():
     no_store()
     lang = str(get_locale())
+    args = request.args.copy()
+    as_atom = args.get("format") == "atom"
+    if as_atom:
+        del args["format"]
     try:
-        params = parse_params(request.args)
+        params = parse_params(args)
     except BadParameter as error:
         return render_template("discovery/search.html", error=str(error), params=None,
                                result=None, lang=lang), 400
     result = services.search(current_user, params.q, filters=params.filters, sort=params.sort,
                              page=params.page, size=params.size)
+    if as_atom:
+        return search_feed(params.q, [hit.id for hit in result.hits], args)
     args = request.args.to_dict(flat=False)
     return render_template(
         "discovery/search.html", params=params, result=result, lang=lang, error=None,
