@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.discovery.views import bp as discovery_bp
     from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
+    from lms.harvest.views import bp as harvest_bp
     from lms.ingest.views import bp as ingest_bp
     from lms.jobs_views import bp as jobs_bp
     from lms.main.views import bp as main_bp
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -79,6 +79,7 @@ def init_app(app: Flask) -> None:
     from lms.catalog import jobs as catalog_jobs  # noqa: F401
     from lms.discovery import services as search_jobs  # noqa: F401
     from lms.files import jobs as files_jobs  # noqa: F401
+    from lms.harvest import jobs as harvest_jobs  # noqa: F401
     from lms.ingest import jobs as ingest_jobs  # noqa: F401
 
     huey = _make_huey(app)
