@@ -37,6 +37,7 @@ from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.exports import links
 from lms.extensions import db
 from lms.files import services as file_services
+from lms.harvest import services as harvest_services
 from lms.models import Group, RoleName, Unit
 from lms.permissions import can
 from lms.web import no_store
@@ -210,7 +211,7 @@ def _render_record(record: Record, version: RecordVersion | None,
         all_collections=services.collection_tree() if is_curator_of(current_user, record)
         else [],
         may_purge=can(current_user, "purge_records"),
-        files=files,
+        files=files, harvested=harvest_services.provenance(record),
     )
 
 

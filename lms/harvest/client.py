@@ -133,7 +133,8 @@ class OaiClient:
             raise HarvestError(f"the response is larger than {self.limits.max_bytes} bytes")
         deadline = time.monotonic() + self.limits.timeout_seconds
         chunks, size = [], 0
-        while chunk := response.read(64 * 1024):
+        # read1: whatever has arrived, so a trickling provider meets the deadline too.
+        while chunk := response.read1(64 * 1024):
             size += len(chunk)
             if size > self.limits.max_bytes:
                 raise HarvestError(f"the response is larger than {self.limits.max_bytes} bytes")

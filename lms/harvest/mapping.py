@@ -4,7 +4,8 @@
   ``qdc:qualifieddc``): ``dc:*`` and ``dcterms:*`` children by their local name. ``xml:lang``
   becomes the value's language; whitespace is collapsed.
 - Values that fit no syntax of the profile are repaired where the meaning is clear (a
-  ``format`` that is no media type is an ``extent``; a text genre such as "Article" or
+  ``format`` with a number is an ``extent``; an identifier that is a sentence is a
+  ``bibliographicCitation``, as EPrints writes them; a text genre such as "Article" or
   ``info:eu-repo/semantics/article`` is the DCMI Type ``Text``) and otherwise left out, each
   with a warning. A record without a title cannot be imported.
 - Provenance: ``dcterms:source`` is the original's address (its first http(s) identifier,
@@ -26,7 +27,7 @@ NAMESPACES = {"oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
               "qdc": "http://dspace.org/qualifieddc/"}
 _SPACE = re.compile(r"\s+")
 _TEXT_GENRES = re.compile(
-    r"(article|book|thesis|dissertation|report|preprint|paper|text|chapter|lecture|"
+    r"\b(article|book|thesis|dissertation|report|preprint|paper|text|chapter|lecture|"
     r"proceedings|review|working ?paper|bài báo|sách|luận|báo cáo|giáo trình)", re.I)
 _IMAGE = re.compile(r"^(image|photo|picture|hình ảnh|ảnh)", re.I)
 _VIDEO = re.compile(r"^(video|film|moving ?image|phim)", re.I)
@@ -73,11 +74,16 @@ def _dcmi_type(value: str) -> str | None:
 
 
 def _repair(statement: Statement, problem_code: str) -> Statement | None:
+    """A statement that keeps the meaning of one the profile refused, or None."""
     if statement.term == "type" and problem_code == "unknown_type":
         name = _dcmi_type(statement.value)
         return Statement("type", name) if name else None
-    if statement.term == "format" and problem_code == "bad_media_type":
-        return Statement("extent", statement.value, statement.lang)
+    if statement.term == "format" and problem_code == "bad_media_type" and \
+            any(c.isdigit() for c in statement.value):
+        return Statement("extent", statement.value, statement.lang)  # "245 pages"
+    if statement.term == "identifier" and problem_code == "bad_uri" and " " in statement.value:
+        # EPrints lists the citation among the identifiers.
+        return Statement("bibliographicCitation", statement.value, statement.lang)
     return None
 
 
