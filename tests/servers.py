@@ -1,7 +1,8 @@
 """Real HTTP servers on loopback for tests that need one (schemathesis, harvesting).
 
-Ports come from ``LMS_TEST_PORTS`` (``first-last``, default ``5300-5399``): engineers sharing
-a machine each have a range, so two test runs never take each other's port.
+Ports come from ``LMS_TEST_PORTS`` (``first-last``) when it is set: engineers sharing a
+machine each have a range, so two test runs never take each other's port. Unset (CI), the
+system picks a free port.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 
 def port_range() -> range:
-    first, _, last = os.environ.get("LMS_TEST_PORTS", "5300-5399").partition("-")
-    return range(int(first), int(last) + 1)
+    first, _, last = os.environ.get("LMS_TEST_PORTS", "0-0").partition("-")
+    return range(int(first), int(last or first) + 1)
 
 
 def _bind(app) -> BaseWSGIServer:

@@ -229,6 +229,7 @@ def show(record_id: int):
     negotiated = links.negotiated_format(request.accept_mimetypes)
     if negotiated is not None and version is not None:
         response = export(record_id, negotiated)
+        del response.headers["Content-Disposition"]  # the record itself, not a download
     elif version is None:
         # Never published: only its depositor and curators get here; show the working copy.
         response = make_response(_render_record(record, None))
@@ -279,13 +280,10 @@ def export(record_id: int, name: str):
         raise NotFound() from None
     metadata, files = _published_view(record)
     body = fmt.serialize(metadata, links.record_context(record, files, _lang()))
-    # content_type, not mimetype: the format's type already carries its charset.
-    response = Response(body, content_type=fmt.media_type)
+    response = _machine_response(record, body, fmt.media_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="record-{record.id}.{fmt.extension}"')
     response.headers["Link"] = links.header([links.describes_link(record)])
-    if record.access_level != AccessLevel.PUBLIC or not record.is_published:
-        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -294,7 +292,7 @@ def linkset(record_id: int):
     """The record's Signposting links as an RFC 9264 linkset (``application/linkset``)."""
     record = _readable(record_id)
     metadata, files = _published_view(record)
-    return _linkset_response(record, links.linkset_text(links.linkset(record, metadata, files)),
+    return _machine_response(record, links.linkset_text(links.linkset(record, metadata, files)),
                              links.LINKSET)
 
 
@@ -305,11 +303,12 @@ def linkset_json(record_id: int):
     metadata, files = _published_view(record)
     body = json.dumps(links.linkset_json(links.linkset(record, metadata, files)),
                       ensure_ascii=False, indent=2)
-    return _linkset_response(record, body, links.LINKSET_JSON)
+    return _machine_response(record, body, links.LINKSET_JSON)
 
 
-def _linkset_response(record: Record, body: str, media_type: str) -> Response:
-    response = Response(body, content_type=media_type)
+def _machine_response(record: Record, body: str, content_type: str) -> Response:
+    # content_type, not mimetype: export types already carry their charset.
+    response = Response(body, content_type=content_type)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -89,11 +89,14 @@ class Link:
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x20\x7f<>]")
 
 
+def _safe(links: Iterable[Link]) -> list[Link]:
+    # A target that could break out of its ``<…>`` (no validated URI has one) is left out.
+    return [link for link in links if not _UNSAFE_IN_HEADER.search(link.href)]
+
+
 def header(links: Iterable[Link]) -> str:
-    """A ``Link`` header value. A target that could break the header out of its ``<…>`` (no
-    validated URI has one) is left out rather than sent."""
-    return ", ".join(link.header_value() for link in links
-                     if not _UNSAFE_IN_HEADER.search(link.href))
+    """A ``Link`` header value."""
+    return ", ".join(link.header_value() for link in _safe(links))
 
 
 def landing_page(record: Record) -> str:
@@ -161,8 +164,8 @@ def describes_link(record: Record) -> Link:
 def linkset(record: Record, metadata: Metadata, files: FileList
             ) -> list[tuple[str, list[Link]]]:
     """(anchor, links) of the landing page, each file and each export (Signposting level 2)."""
-    anchors = [(landing_page(record), [link for link in landing_links(record, metadata, files)
-                                       if link.rel != "linkset"])]
+    anchors = [(landing_page(record), [link for link in _safe(landing_links(
+        record, metadata, files)) if link.rel != "linkset"])]
     anchors += [(file_url(record, view.file), [collection_link(record)])
                 for view in files.shown if not view.damaged]
     anchors += [(export_url(record, name), [describes_link(record)]) for name in EXPORTS]

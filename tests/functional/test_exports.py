@@ -186,6 +186,7 @@ def test_the_record_address_answers_each_negotiated_type(anonymous, published, a
     assert response.status_code == 200
     assert parse_options_header(response.headers["Content-Type"])[0] == accept
     assert "Accept" in response.vary
+    assert "Content-Disposition" not in response.headers  # the record, not a download
     found = read(response.get_data(as_text=True))
     expected = published.page if expect == "page" else "Giáo trình Hậu cần quân đội"
     assert str(found) == expected
