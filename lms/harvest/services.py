@@ -380,7 +380,11 @@ class _Harvest:
             self._problem(identifier, f"left out: {warning}")
         known = self._known(identifier)
         record = db.session.get(Record, known.record_id) if known is not None else None
-        if record is not None and record.status == RecordStatus.WITHDRAWN and known.deleted:
+        if record is not None and record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
+            if not known.deleted or record.status == RecordStatus.PURGED:
+                # Withdrawn or purged here, by a curator: that decision stands.
+                self._problem(identifier, "withdrawn in this repository; left alone")
+                return "skipped"
             restore(self._acting_admin(), record)  # it came back at the source
         result = import_record(
             None, external_id=external_id(self.source.id, identifier),

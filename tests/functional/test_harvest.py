@@ -345,3 +345,23 @@ def test_the_schedule_picks_due_sources_and_unfinished_lists(target, users):
         source.resume_started, source.last_run_at = None, now - timedelta(hours=24)
         assert [s.name for s in services.due_sources(now)] == ["hang-ngay"]
         db.session.rollback()
+
+
+def test_a_record_withdrawn_here_stays_withdrawn(target, users):
+    from lms.catalog.services import withdraw
+
+    with serving(Replay("dspace")) as url:
+        register(target, users, "dspace", f"{url}/server/oai/request", "qdc")
+        run(target, "dspace")
+        with target.app_context():
+            record_id = db.session.scalar(select(HarvestedRecord.record_id).where(
+                HarvestedRecord.oai_identifier.like("%/101")))
+            curator = db.session.get(User, users["curator"].id)
+            withdraw(curator, db.session.get(Record, record_id), "Trùng lặp")
+        _result, status, counts, _m, problems = run(target, "dspace")
+    assert (status, counts) == ("succeeded", {"skipped": 1, "withdrawn": 1})
+    assert problems == [["oai:dspace.example.edu.vn:123456789/101",
+                         "withdrawn in this repository; left alone"]]
+    with target.app_context():
+        record = db.session.get(Record, record_id)
+        assert (record.status, record.withdrawal_reason) == (RecordStatus.WITHDRAWN, "Trùng lặp")
