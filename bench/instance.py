@@ -79,7 +79,7 @@ def prepare(app) -> None:
     from flask_migrate import upgrade
 
     from lms.admin.services import UserInput, create_unit_path, create_user
-    from lms.catalog.services import create_collection
+    from lms.catalog.collections import create_collection
     from lms.extensions import db
 
     with app.app_context():

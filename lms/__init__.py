@@ -60,7 +60,6 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from lms import jobs
     from lms.auth.services import load_session_user
     from lms.extensions import babel, csrf, db, login_manager, migrate
 
@@ -76,7 +75,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_session_user)
-    jobs.init_app(app)
+    _init_jobs(app)
 
     from flask_babel import lazy_gettext
 
@@ -102,6 +101,20 @@ def _init_extensions(app: Flask) -> None:
         }
 
 
+def _init_jobs(app: Flask) -> None:
+    """Wire the job queue with every module that declares jobs (the worker runs these)."""
+    from lms import jobs
+    from lms.catalog import jobs as catalog_jobs
+    from lms.discovery import jobs as search_jobs
+    from lms.files import jobs as files_jobs
+    from lms.harvest import jobs as harvest_jobs
+    from lms.ingest import jobs as ingest_jobs
+    from lms.jobs import scheduled
+
+    jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
+                        harvest_jobs])
+
+
 def _json_text(value: object) -> str:
     """JSON with Vietnamese left readable; the template's autoescaping makes it safe HTML."""
     import json
@@ -119,7 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.files.views import bp as files_bp
     from lms.harvest.views import bp as harvest_bp
     from lms.ingest.views import bp as ingest_bp
-    from lms.jobs_views import bp as jobs_bp
+    from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import Select, insert, select
 
 from lms.db import utcnow
 from lms.extensions import db
@@ -70,3 +71,26 @@ def record(
             connection.execute(insert(AuditEvent), [row])
     else:
         db.session.add(AuditEvent(**row))
+
+
+def events(*, action: str = "", actor: str = "", outcome: str = "",
+           since: datetime | None = None, until: datetime | None = None) -> Select:
+    """The events matching every filter given (an empty one matches all), newest first."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_name == actor)
+    if outcome:
+        stmt = stmt.where(AuditEvent.outcome == outcome)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at <= until)
+    return stmt
+
+
+def logged_actions() -> list[str]:
+    """Every action the log holds, for the filter's choices."""
+    return list(db.session.scalars(
+        select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

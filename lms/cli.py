@@ -111,7 +111,7 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
                       default_access: str, workflow_steps: int, curators: tuple[str, ...]) -> None:
     """Create a collection; SLUG is lower-case ASCII [a-z0-9-] (it becomes an OAI setSpec)."""
     from lms.auth.services import find_user
-    from lms.catalog.services import create_collection, get_collection
+    from lms.catalog.collections import create_collection, get_collection
 
     try:
         parent = get_collection(parent_slug) if parent_slug else None
@@ -153,7 +153,7 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     from tqdm import tqdm
 
     from lms.auth.services import find_user
-    from lms.catalog.services import get_collection
+    from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
 
     actor = None
@@ -276,7 +276,7 @@ def files_extract(record_ids: tuple[int, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 def files_gc(dry_run: bool) -> None:
     """Delete stored blobs no file references, older than FILES_GC_GRACE_HOURS (default 24)."""
-    from lms.files.services import collect_unreferenced
+    from lms.files.maintenance import collect_unreferenced
 
     keys = collect_unreferenced(dry_run=dry_run)
     for key in keys:
@@ -292,7 +292,7 @@ def fixity_command(check_all: bool) -> None:
     """Re-hash stored files and compare them with their SHA-256; exit 1 if any is damaged."""
     from tqdm import tqdm
 
-    from lms.files.services import check_blobs, due_blobs, reconcile_registry
+    from lms.files.maintenance import check_blobs, due_blobs, reconcile_registry
 
     reconcile_registry()
     keys = due_blobs(overdue_only=not check_all)

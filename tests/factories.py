@@ -72,7 +72,7 @@ def statements(title: str = "Giáo trình Hậu cần quân đội", **extra):
 
 
 def make_collection(slug: str = "khoa-hau-can", curators=(), steps: int = 2, parent=None):
-    from lms.catalog.services import create_collection
+    from lms.catalog.collections import create_collection
 
     return create_collection(None, slug, f"Bộ sưu tập {slug}", parent=parent,
                              workflow_steps=steps, curators=list(curators))
@@ -81,12 +81,12 @@ def make_collection(slug: str = "khoa-hau-can", curators=(), steps: int = 2, par
 def publish_record(owner, curator, collection, access=None, title="Giáo trình Hậu cần quân đội",
                    **extra):
     """Create, submit and push a record through every review step; returns it published."""
-    from lms.catalog import services
+    from lms.catalog import deposit, workflow
 
-    record = services.create_draft(owner, collection, statements(title, **extra), access)
-    services.submit(owner, record, record.lock_version)
+    record = deposit.create_draft(owner, collection, statements(title, **extra), access)
+    workflow.submit(owner, record, record.lock_version)
     while record.status != "published":
-        task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)
-        services.claim(curator, task.id)
-        services.accept(curator, task.id)
+        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record.id)
+        workflow.claim(curator, task.id)
+        workflow.accept(curator, task.id)
     return record

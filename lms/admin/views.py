@@ -8,13 +8,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from lms import audit
 from lms.admin import services
 from lms.admin.forms import GroupForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import AuditEvent, Group, RoleName
+from lms.models import Group, RoleName
 from lms.permissions import can
 from lms.web import no_store
 
@@ -265,21 +266,12 @@ def audit_log():
     if not can(current_user, "view_audit_log"):
         raise PermissionDenied()
     args = request.args
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
     filters = {key: args.get(key, "")[:64] for key in ("action", "actor", "outcome", "since",
                                                         "until")}
-    if filters["action"]:
-        stmt = stmt.where(AuditEvent.action == filters["action"])
-    if filters["actor"]:
-        stmt = stmt.where(AuditEvent.actor_name == filters["actor"])
-    if filters["outcome"]:
-        stmt = stmt.where(AuditEvent.outcome == filters["outcome"])
-    if since := _parse_day(filters["since"]):
-        stmt = stmt.where(AuditEvent.at >= since)
-    if until := _parse_day(filters["until"], end=True):
-        stmt = stmt.where(AuditEvent.at <= until)
+    stmt = audit.events(action=filters["action"], actor=filters["actor"],
+                        outcome=filters["outcome"], since=_parse_day(filters["since"]),
+                        until=_parse_day(filters["until"], end=True))
     page = db.paginate(stmt, page=args.get("page", 1, type=int),
                        per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
-    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(
-        AuditEvent.action)).all()
+    actions = audit.logged_actions()
     return render_template("admin/audit.html", page=page, filters=filters, actions=actions)

@@ -107,6 +107,20 @@ def sees_working_copy(user: Principal, record: Record | None) -> bool:
     return is_curator_of(u, record) and record.status != RecordStatus.DRAFT
 
 
+def owner_may_edit(user: User, record: Record) -> bool:
+    """The depositor edits a draft, a returned record, or a published one (its next version)."""
+    return record.owner_id == user.id and record.status in (
+        RecordStatus.DRAFT, RecordStatus.RETURNED, RecordStatus.PUBLISHED)
+
+
+def can_edit(user: User, record: Record) -> bool:
+    """May ``user`` change the working copy (metadata, files) now?"""
+    if record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
+        return False
+    return owner_may_edit(user, record) or (
+        is_curator_of(user, record) and record.status != RecordStatus.DRAFT)
+
+
 def can_view(user: Principal, record: Record | None) -> bool:
     """May ``user`` read this record's page and metadata (its latest published version)?
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.auth.services import find_user
-from lms.catalog import services
+from lms.catalog import collections
 from lms.catalog.models import AccessLevel, Collection
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied, ValidationError
 from lms.permissions import can
@@ -37,7 +37,7 @@ def _form_values(form) -> dict[str, object]:
         "title": form.get("title", ""),
         "title_en": form.get("title_en", ""),
         "description": form.get("description", ""),
-        "parent": services.get_collection(parent_slug) if parent_slug else None,
+        "parent": collections.get_collection(parent_slug) if parent_slug else None,
         "default_access": form.get("default_access", AccessLevel.INTERNAL),
         "workflow_steps": int(steps) if steps.isdigit() else 0,
         "curators": curators,
@@ -46,21 +46,21 @@ def _form_values(form) -> dict[str, object]:
 
 @bp.get("/")
 def index():
-    return render_template("catalog/admin_collections.html", tree=services.collection_tree())
+    return render_template("catalog/admin_collections.html", tree=collections.collection_tree())
 
 
 @bp.route("/new", methods=["GET", "POST"], defaults={"slug": None})
 @bp.route("/<slug>", methods=["GET", "POST"])
 def edit(slug: str | None):
-    collection = services.get_collection(slug) if slug else None
+    collection = collections.get_collection(slug) if slug else None
     if request.method == "POST":
         try:
             values = _form_values(request.form)
             if collection is None:
-                collection = services.create_collection(
+                collection = collections.create_collection(
                     current_user, request.form.get("slug", ""), **values)
             else:
-                services.update_collection(current_user, collection, **values)
+                collections.update_collection(current_user, collection, **values)
         except (*FORM_ERRORS, NotFound) as error:
             flash(error.message, "error")
             return render_template("catalog/admin_collection_form.html", collection=collection,
@@ -73,7 +73,7 @@ def edit(slug: str | None):
 
 
 def _parents(collection: Collection | None) -> list[tuple[Collection, int]]:
-    return [(c, d) for c, d in services.collection_tree()
+    return [(c, d) for c, d in collections.collection_tree()
             if collection is None or (c.id != collection.id and collection not in c.ancestors)]
 
 

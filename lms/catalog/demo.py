@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from lms.admin.services import find_unit
 from lms.auth.services import find_user
-from lms.catalog import services
+from lms.catalog import access_settings, collections, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.extensions import db
 from lms.models import Group
@@ -72,9 +72,9 @@ def load_catalog_demo() -> int:
     for slug, parent, title, title_en, access, steps in DEMO_COLLECTIONS:
         if _exists(slug):
             continue
-        services.create_collection(
+        collections.create_collection(
             None, slug, title, title_en=title_en,
-            parent=services.get_collection(parent) if parent else None,
+            parent=collections.get_collection(parent) if parent else None,
             default_access=access, workflow_steps=steps,
             curators=[thuthu] if thuthu else [])
     created = 0
@@ -85,7 +85,7 @@ def load_catalog_demo() -> int:
             if existing.status == "published" and thuthu is not None:
                 attach_demo_files(existing, thuthu)
             continue
-        _publish_demo(external_id, services.get_collection(slug), level, statements,
+        _publish_demo(external_id, collections.get_collection(slug), level, statements,
                       giangvien, thuthu)
         created += 1
     extract_demo_texts()
@@ -106,8 +106,8 @@ def _exists(slug: str) -> bool:
     return db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None
 
 
-def _access(level: AccessLevel) -> services.AccessSettings:
-    settings = services.AccessSettings(level=level)
+def _access(level: AccessLevel) -> access_settings.AccessSettings:
+    settings = access_settings.AccessSettings(level=level)
     if level == AccessLevel.UNIT:
         settings.units = [find_unit(f"{ACADEMY}/Khoa Hậu cần")]
     elif level == AccessLevel.ROLE:
@@ -139,7 +139,7 @@ def attach_demo_files(record: Record, user) -> int:
 
     from lms.extract import samples
     from lms.files import records as record_files
-    from lms.files.services import Upload, upload_files
+    from lms.files.upload import Upload, upload_files
 
     name = DEMO_FILES.get(record.external_id or "")
     if name is None or record_files.working_files(record):
@@ -169,12 +169,12 @@ def attach_demo_files(record: Record, user) -> int:
 
 
 def _publish_demo(external_id, collection, level, statements, depositor, curator) -> None:
-    record = services.create_draft(depositor, collection, statements, _access(level))
+    record = deposit.create_draft(depositor, collection, statements, _access(level))
     with unit_of_work():
         record.external_id = external_id
     attach_demo_files(record, depositor)
-    services.submit(depositor, record, record.lock_version)
+    workflow.submit(depositor, record, record.lock_version)
     while record.status != "published":
-        task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)
-        services.claim(curator, task.id)
-        services.accept(curator, task.id)
+        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record.id)
+        workflow.claim(curator, task.id)
+        workflow.accept(curator, task.id)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from lms.auth.services import find_user
+from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel
-from lms.catalog.services import AccessSettings
 from lms.errors import ValidationError
 from lms.extensions import db
 from lms.models import Group, RoleName, Unit

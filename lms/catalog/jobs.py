@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms import audit
 from lms.catalog import hooks
 from lms.catalog.models import Record
-from lms.catalog.services import _history
+from lms.catalog.workflow import record_history
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs import JobContext, job
@@ -32,7 +32,7 @@ def lift_embargoes(ctx: JobContext) -> dict[str, object]:
         for record in records:
             audit.record("embargo_lift", obj=record,
                          details={"embargo_until": record.embargo_until.isoformat()})
-            _history(record, None, "embargo_lift", record.status, record.status)
+            record_history(record, None, "embargo_lift", record.status, record.status)
             record.embargo_until = None
             on_commit(partial(hooks.record_changed, record.id))
     return {"lifted": [r.id for r in records]}

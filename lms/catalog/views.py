@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from flask import (
     Blueprint,
@@ -18,27 +19,28 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from werkzeug.local import LocalProxy
 
-from lms.catalog import services
-from lms.catalog.access import (
-    can_view,
-    could_have_seen,
-    embargo_active,
-    is_curator_of,
-    published_clause,
-    sees_working_copy,
-    visible_records,
+from lms.catalog import deposit, workflow
+from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
+from lms.catalog.access_settings import access_choices, change_access
+from lms.catalog.collections import (
+    collection_listing,
+    collection_tree,
+    deposit_collections,
+    get_collection,
 )
 from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
-from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus, RecordVersion
+from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
+from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
+from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.exports import links
 from lms.extensions import db
-from lms.files import services as file_services
+from lms.files import serving
 from lms.harvest import services as harvest_services
-from lms.models import Group, RoleName, Unit
+from lms.models import RoleName
 from lms.permissions import can
 from lms.web import no_store
 from metadata import Metadata, Statement, default_profile, get_format, head_tags
@@ -53,20 +55,17 @@ def _metadata_helpers() -> dict[str, object]:
         "profile_vocab": lambda name, lang: profile.vocabulary(name).options(lang),
         "type_label": lambda value, lang: value_text(Statement("type", value), profile, lang),
         "shown_terms": shown_terms,
-        "unread_notifications": services.unread_count(current_user)
-        if current_user.is_authenticated else 0,
+        # Counted only if the page shows it, once per rendering.
+        "unread_notifications": LocalProxy(cache(_unread_notifications)),
     }
+
+
+def _unread_notifications() -> int:
+    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def _lang() -> str:
     return str(get_locale() or "vi")
-
-
-def _access_choices() -> dict[str, object]:
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
-    groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return {"levels": list(AccessLevel), "all_units": units, "all_groups": groups,
-            "all_roles": [str(r) for r in RoleName]}
 
 
 # --- deposit and edit ----------------------------------------------------------------------
@@ -75,7 +74,7 @@ def _access_choices() -> dict[str, object]:
 @login_required
 def new():
     no_store()
-    collections = services.deposit_collections(current_user)
+    collections = deposit_collections(current_user)
     if not collections:
         raise PermissionDenied(_("There is no collection you may deposit in."))
     metadata = Metadata()
@@ -84,9 +83,9 @@ def new():
     if request.method == "POST":
         statements = parse_metadata(request.form)
         try:
-            collection = services.get_collection(chosen)
-            record = services.create_draft(current_user, collection, statements)
-        except services.MetadataInvalid as error:
+            collection = get_collection(chosen)
+            record = deposit.create_draft(current_user, collection, statements)
+        except workflow.MetadataInvalid as error:
             flash(error.message, "error")
             metadata, problems = Metadata(statements), list(error.result.problems)
         except FORM_ERRORS as error:
@@ -106,7 +105,7 @@ def new():
 @login_required
 def edit(record_id: int):
     no_store()
-    record = services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     metadata, problems = record.dc, []
     lock_version = record.lock_version
     if request.method == "POST":
@@ -114,14 +113,14 @@ def edit(record_id: int):
         posted_lock = form_int(request.form, "lock_version")
         saved = False
         try:
-            changed = services.save_metadata(current_user, record, statements, posted_lock)
+            changed = deposit.save_metadata(current_user, record, statements, posted_lock)
             saved = True
             if request.form.get("action") == "submit":
-                services.submit(current_user, record, record.lock_version)
+                workflow.submit(current_user, record, record.lock_version)
                 flash(_("Submitted for review. You will be notified of the decision."),
                       "success")
                 return redirect(url_for("catalog.deposits"))
-        except services.MetadataInvalid as error:
+        except workflow.MetadataInvalid as error:
             flash(error.message, "error")
             problems = list(error.result.problems)
         except FORM_ERRORS as error:
@@ -143,26 +142,26 @@ def edit(record_id: int):
 @login_required
 def access(record_id: int):
     no_store()
-    record = services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     if request.method == "POST":
         try:
-            services.change_access(current_user, record, parse_access(request.form))
+            change_access(current_user, record, parse_access(request.form))
         except FORM_ERRORS as error:
             flash(error.message, "error")
             return render_template("catalog/access.html", record=record,
-                                   **_access_choices()), 422
+                                   **access_choices()), 422
         flash(_("Access settings saved."), "success")
         return redirect(url_for("catalog.show", record_id=record.id))
-    return render_template("catalog/access.html", record=record, **_access_choices())
+    return render_template("catalog/access.html", record=record, **access_choices())
 
 
 @bp.post("/records/<int:record_id>/submit")
 @login_required
 def submit(record_id: int):
-    record = services.get_record(current_user, record_id)
+    record = get_record(current_user, record_id)
     try:
-        services.submit(current_user, record, form_int(request.form, "lock_version"))
-    except services.MetadataInvalid as error:
+        workflow.submit(current_user, record, form_int(request.form, "lock_version"))
+    except workflow.MetadataInvalid as error:
         flash(error.message, "error")
         return redirect(url_for("catalog.edit", record_id=record.id))
     flash(_("Submitted for review. You will be notified of the decision."), "success")
@@ -173,29 +172,21 @@ def submit(record_id: int):
 
 def _readable(record_id: int) -> Record:
     """The record for its page; 410 with a tombstone, or 404 for those who may not know it."""
-    record = db.session.get(Record, record_id)
-    if record is None:
-        raise NotFound()
-    if record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
-        if is_curator_of(current_user, record) and record.status == RecordStatus.WITHDRAWN:
-            return record  # curators still see it, to restore it
-        if not could_have_seen(current_user, record):
-            raise NotFound()
+    record, tombstone = record_for_page(current_user, record_id)
+    if tombstone:
         abort(Response(render_template("catalog/tombstone.html", record=record), 410))
-    if not can_view(current_user, record):
-        raise NotFound()
     return record
 
 
 def _render_record(record: Record, version: RecordVersion | None,
-                   files: file_services.FileList | None = None):
+                   files: serving.FileList | None = None):
     working = version is None
     metadata = record.dc if working else version.dc
     privileged = sees_working_copy(current_user, record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
     if files is None:
-        files = file_services.files_for_display(current_user, record, version)
+        files = serving.files_for_display(current_user, record, version)
     context = links.record_context(record, files, _lang())
     return render_template(
         "catalog/record.html", record=record, version=version, metadata=metadata,
@@ -205,21 +196,21 @@ def _render_record(record: Record, version: RecordVersion | None,
         formats=[(name, links.FORMAT_LABELS[name], links.media_type(name))
                  for name in links.EXPORTS],
         embargoed=embargo_active(record), privileged=privileged,
-        may_edit=services.can_edit(current_user, record) if current_user.is_authenticated
+        may_edit=can_edit(current_user, record) if current_user.is_authenticated
         else False,
         may_curate=is_curator_of(current_user, record),
-        all_collections=services.collection_tree() if is_curator_of(current_user, record)
+        all_collections=collection_tree() if is_curator_of(current_user, record)
         else [],
         may_purge=can(current_user, "purge_records"),
         files=files, harvested=harvest_services.provenance(record),
     )
 
 
-def _published_view(record: Record) -> tuple[Metadata, file_services.FileList]:
+def _published_view(record: Record) -> tuple[Metadata, serving.FileList]:
     """What a reader of the latest published version sees: its metadata and their files."""
     version = record.latest_version
     metadata = version.dc if version else record.dc
-    return metadata, file_services.files_for_display(current_user, record, version)
+    return metadata, serving.files_for_display(current_user, record, version)
 
 
 @bp.get("/records/<int:record_id>")
@@ -244,7 +235,7 @@ def show(record_id: int):
 @bp.get("/records/<int:record_id>/draft")
 @login_required
 def draft(record_id: int):
-    record = services.get_record(current_user, record_id)
+    record = get_record(current_user, record_id)
     if not sees_working_copy(current_user, record):
         raise NotFound()
     return _render_record(record, None)
@@ -264,10 +255,10 @@ def history(record_id: int):
     record = _readable(record_id)
     if not sees_working_copy(current_user, record) and not is_curator_of(current_user, record):
         # Readers see the versions; the review conversation is for those who took part.
-        events = [e for e in services.history(record) if e.action in ("publish", "withdraw",
+        events = [e for e in workflow.history(record) if e.action in ("publish", "withdraw",
                                                                        "restore")]
     else:
-        events = services.history(record)
+        events = workflow.history(record)
     return render_template("catalog/history.html", record=record, events=events)
 
 
@@ -319,9 +310,9 @@ def _machine_response(record: Record, body: str, content_type: str) -> Response:
 @bp.post("/records/<int:record_id>/withdraw")
 @login_required
 def withdraw(record_id: int):
-    record = services.get_record(current_user, record_id)
+    record = get_record(current_user, record_id)
     try:
-        services.withdraw(current_user, record, request.form.get("reason", ""))
+        workflow.withdraw(current_user, record, request.form.get("reason", ""))
     except FORM_ERRORS as error:
         flash(error.message, "error")
         return redirect(url_for("catalog.show", record_id=record.id))
@@ -332,11 +323,11 @@ def withdraw(record_id: int):
 @bp.post("/records/<int:record_id>/collections")
 @login_required
 def collections_of(record_id: int):
-    record = services.get_record(current_user, record_id)
+    record = get_record(current_user, record_id)
     slugs = request.form.getlist("collections")
     try:
-        services.map_record(current_user, record,
-                            [services.get_collection(slug) for slug in slugs])
+        workflow.map_record(current_user, record,
+                            [get_collection(slug) for slug in slugs])
     except (*FORM_ERRORS, NotFound) as error:
         flash(error.message, "error")
     else:
@@ -347,10 +338,8 @@ def collections_of(record_id: int):
 @bp.post("/records/<int:record_id>/restore")
 @login_required
 def restore(record_id: int):
-    record = db.session.get(Record, record_id)
-    if record is None or not is_curator_of(current_user, record):
-        raise NotFound()
-    services.restore(current_user, record)
+    record = curated_record(current_user, record_id)
+    workflow.restore(current_user, record)
     flash(_("The record was restored."), "success")
     return redirect(url_for("catalog.show", record_id=record.id))
 
@@ -358,11 +347,9 @@ def restore(record_id: int):
 @bp.post("/records/<int:record_id>/purge")
 @login_required
 def purge(record_id: int):
-    record = db.session.get(Record, record_id)
-    if record is None or not can(current_user, "purge_records"):
-        raise NotFound()
+    record = record_to_purge(current_user, record_id)
     try:
-        services.purge(current_user, record, request.form.get("reason", ""))
+        workflow.purge(current_user, record, request.form.get("reason", ""))
     except FORM_ERRORS as error:
         flash(error.message, "error")
         return redirect(url_for("catalog.show", record_id=record.id))
@@ -377,11 +364,11 @@ def purge(record_id: int):
 def deposits():
     status = request.args.get("status", "")
     status = status if status in {str(s) for s in RecordStatus} else ""
-    page = db.paginate(services.my_deposits(current_user, status or None),
+    page = db.paginate(deposit.my_deposits(current_user, status or None),
                        page=request.args.get("page", 1, type=int), per_page=25, error_out=False)
     return render_template("catalog/deposits.html", page=page, status=status,
-                           counts=services.deposit_counts(current_user),
-                           may_deposit=bool(services.deposit_collections(current_user)))
+                           counts=deposit.deposit_counts(current_user),
+                           may_deposit=bool(deposit_collections(current_user)))
 
 
 @bp.get("/review")
@@ -391,7 +378,7 @@ def review():
         raise PermissionDenied()
     from lms.files.extraction import problem_count
 
-    return render_template("catalog/review.html", queue=services.review_queue(current_user),
+    return render_template("catalog/review.html", queue=workflow.review_queue(current_user),
                            extraction_problems=problem_count(current_user))
 
 
@@ -400,22 +387,22 @@ def review():
 def review_action(task_id: int, action: str):
     try:
         if action == "claim":
-            task = services.claim(current_user, task_id)
+            task = workflow.claim(current_user, task_id)
             flash(_("Task claimed. Check the record, correct it if needed, then decide."),
                   "success")
             return redirect(url_for("catalog.edit", record_id=task.record_id))
         if action == "release":
-            services.release(current_user, task_id)
+            workflow.release(current_user, task_id)
         elif action == "accept":
-            record = services.accept(current_user, task_id, request.form.get("comment", ""))
+            record = workflow.accept(current_user, task_id, request.form.get("comment", ""))
             flash(_("Published.") if record.status == RecordStatus.PUBLISHED
                   else _("Accepted; the record moves to the next step."), "success")
         elif action == "return":
-            services.return_to_depositor(current_user, task_id, request.form.get("comment", ""))
+            workflow.return_to_depositor(current_user, task_id, request.form.get("comment", ""))
             flash(_("Returned to the depositor."), "success")
         else:
             raise NotFound()
-    except services.MetadataInvalid as error:
+    except workflow.MetadataInvalid as error:
         flash(_("Required metadata is missing or wrong: correct the record first."), "error")
         for problem in error.result.errors[:5]:
             flash(problem.message(_lang()), "error")
@@ -427,8 +414,8 @@ def review_action(task_id: int, action: str):
 @bp.get("/notifications")
 @login_required
 def notifications():
-    items = services.notifications_for(current_user)
-    services.mark_notifications_read(current_user)
+    items = notifications_for(current_user)
+    mark_notifications_read(current_user)
     return render_template("catalog/notifications.html", items=items)
 
 
@@ -436,20 +423,14 @@ def notifications():
 
 @bp.get("/collections")
 def collections():
-    return render_template("catalog/collections.html", tree=services.collection_tree(),
+    return render_template("catalog/collections.html", tree=collection_tree(),
                            lang=_lang())
 
 
 @bp.get("/collections/<slug>")
 def collection(slug: str):
-    found = services.get_collection(slug)
-    ids = [found.id] + [c.id for c, _d in services.collection_tree() if found in c.ancestors]
-    stmt = (visible_records(current_user)
-            .where(or_(Record.collection_id.in_(ids),
-                       Record.mapped_collections.any(Collection.id.in_(ids))),
-                   published_clause())
-            .order_by(Record.published_at.desc(), Record.id.desc()))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20,
-                       error_out=False)
+    found = get_collection(slug)
+    page = db.paginate(collection_listing(current_user, found),
+                       page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
     return render_template("catalog/collection.html", collection=found, page=page, lang=_lang(),
-                           thumbnails=file_services.listing_thumbnails(current_user, page.items))
+                           thumbnails=serving.listing_thumbnails(current_user, page.items))

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from lms.catalog import hooks
 from lms.catalog.access import published_clause, user_principals
-from lms.catalog.models import Collection, Record
+from lms.catalog.collections import record_ids_under
+from lms.catalog.models import Record
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
-from lms.jobs import JobContext, enqueue, job
+from lms.jobs import enqueue
 from lms.search import (
     BACKENDS,
     DocumentSource,
@@ -144,30 +145,14 @@ def _index_after_commit(record_ids: Sequence[int]) -> None:
 
 
 def _reindex_collection(collection_id: int) -> None:
-    collection = db.session.get(Collection, collection_id)
-    if collection is None:
-        return
-    ids = list(db.session.scalars(select(Record.id).where(
-        Record.collection_id == collection_id, published_clause())))
+    # A collection's path is in the entry of every record filed under it, deep or mapped.
+    ids = record_ids_under(collection_id, published_clause())
     for start in range(0, len(ids), BATCH):
         index_records(ids[start:start + BATCH])
 
 
 hooks.on_records_changed(_index_after_commit)
 hooks.on_collection_changed(_reindex_collection)
-
-
-@job("search.index")
-def index_job(ctx: JobContext, record_ids: list[int]) -> dict[str, int]:
-    index_records(record_ids)
-    return {"indexed": len(record_ids)}
-
-
-@job("search.rebuild")
-def rebuild_job(ctx: JobContext) -> dict[str, int]:
-    total = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
-    count = rebuild_index(lambda done: ctx.progress(done, total))
-    return {"indexed": count}
 
 
 def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,

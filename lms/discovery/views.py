@@ -11,13 +11,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lms.catalog.collections import find_collection
 from lms.catalog.display import format_name, language_name
-from lms.catalog.models import Collection
 from lms.discovery import services
-from lms.extensions import db
 from lms.feeds.views import search_feed
 from lms.search import FACETS, Notice, SearchResult
 from lms.search.document import MAX_PAGE_SIZE, SORTS
@@ -106,8 +104,7 @@ def facet_value_label(facet: str, value: str, lang: str) -> str:
     if facet == "format":
         return format_name(value)
     if facet == "collection":
-        collection = db.session.scalar(select(Collection).where(
-            Collection.slug == value.rsplit("/", 1)[-1]))
+        collection = find_collection(value.rsplit("/", 1)[-1])
         return collection.display_title(lang) if collection else value
     profile = default_profile()
     vocabulary = {"type": "DCMIType", "audience": "audiences"}.get(facet)

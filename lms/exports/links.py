@@ -16,7 +16,7 @@ Creators have no identifier of their own here (no authority file); their ``autho
 the repository's search for their name, the address this repository gives them.
 
 Every function takes what the reader may see (the files they may read come from
-``lms.files.services.files_for_display``), so the links never name a file they may not read.
+``lms.files.serving.files_for_display``), so the links never name a file they may not read.
 URLs are absolute (``url_for(..., _external=True)``): a linkset must be.
 """
 
@@ -32,7 +32,7 @@ from werkzeug.datastructures import MIMEAccept
 
 from lms.catalog.models import Record
 from lms.files.models import RecordFile
-from lms.files.services import FileList
+from lms.files.serving import FileList
 from metadata import FORMATS, Metadata, RecordContext
 from metadata.crosswalks.citation import identifiers
 

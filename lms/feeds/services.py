@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from lms.catalog.access import Principal, published_clause, visible_records
+from lms.catalog.collections import collection_listing
 from lms.catalog.models import Collection, Record
 from lms.extensions import db
 from lms.oai.models import OaiItem
@@ -53,25 +54,14 @@ def sitemap_urls(number: int, page_size: int) -> list[tuple[int, datetime]]:
     return [(row.record_id, row.datestamp) for row in db.session.execute(stmt)]
 
 
-def subtree_ids(collection: Collection) -> list[int]:
-    """The collection and every collection below it."""
-    ids, frontier = [collection.id], [collection]
-    while frontier:
-        children = [c for parent in frontier for c in parent.children]
-        ids.extend(c.id for c in children)
-        frontier = children
-    return ids
-
-
 def newest(user: Principal, limit: int, collection: Collection | None = None
            ) -> list[Record]:
-    """The latest published records ``user`` may list (in ``collection``'s subtree)."""
-    stmt = visible_records(user).where(published_clause(), Record.discoverable.is_(True))
-    if collection is not None:
-        ids = subtree_ids(collection)
-        stmt = stmt.where(or_(Record.collection_id.in_(ids),
-                              Record.mapped_collections.any(Collection.id.in_(ids))))
-    stmt = stmt.order_by(Record.published_at.desc(), Record.id.desc()).limit(limit)
+    """The latest published, discoverable records ``user`` may list (under ``collection``:
+    as its page lists them)."""
+    stmt = collection_listing(user, collection) if collection is not None else (
+        visible_records(user).where(published_clause())
+        .order_by(Record.published_at.desc(), Record.id.desc()))
+    stmt = stmt.where(Record.discoverable.is_(True)).limit(limit)
     return list(db.session.scalars(stmt))
 
 

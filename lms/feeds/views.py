@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from lms.catalog.collections import get_collection
 from lms.catalog.models import Record
-from lms.catalog.services import get_collection
 from lms.errors import NotFound
 from lms.feeds import documents, services
 from metadata import default_profile

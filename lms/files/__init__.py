@@ -1,7 +1,7 @@
-"""File layer primitives: blob storage, type sniffing, display names, serving, thumbnails, fixity.
-
-Nothing here knows about records, files in the database or permissions: callers check access
-*before* calling :func:`lms.files.serving.send_blob` and supply the set of referenced blobs to
-:func:`lms.files.storage.collect_garbage`. Import the submodules directly; this package imports
-nothing, so the thumbnail worker process starts fast.
+"""Files of records. Primitives that know nothing about records or permissions (``storage``,
+``sniff``, ``names``, ``fixity``, ``thumbnails``), and the use cases built on them: ``upload``
+(changing a record's files), ``serving`` (to readers, over HTTP), ``derivatives``
+(thumbnails), ``extraction`` (full text) and ``maintenance`` (fixity schedule, garbage
+collection). Import the submodules directly; this package imports nothing, so the thumbnail
+worker process starts fast.
 """

@@ -40,6 +40,7 @@ from lms.files.models import (
     TextStatus,
 )
 from lms.files.storage import LocalStorage, get_storage
+from lms.jobs import enqueue
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,6 @@ def extract_files(file_ids: Sequence[int],
 
 def enqueue_extraction(file_id: int, owner=None) -> None:
     """Queue the ``files.extract`` job for one file (call after the commit)."""
-    from lms.jobs import enqueue
-
     enqueue("files.extract", owner=owner, file_id=file_id)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from huey import crontab
 
-from lms.files import extraction, services
+from lms.files import derivatives, extraction, maintenance
 from lms.jobs import JobContext, job
 
 
 @job("files.thumbnail")
 def thumbnail(ctx: JobContext, file_id: int) -> dict[str, object]:
     """Thumbnail one file (PDF first page, raster image) in the limited worker process."""
-    return services.make_file_thumbnail(file_id)
+    return derivatives.make_file_thumbnail(file_id)
 
 
 @job("files.extract")
@@ -27,7 +27,7 @@ def extract(ctx: JobContext, file_id: int) -> dict[str, object]:
 def fixity(ctx: JobContext) -> dict[str, object]:
     """Hourly: re-hash the least recently checked 1/(14 × 24) of the blobs (at least
     FIXITY_MIN_BATCH), so every blob is checked at least every FIXITY_INTERVAL_DAYS."""
-    summary = services.scheduled_fixity()
+    summary = maintenance.scheduled_fixity()
     return {"checked": summary.checked, "ok": summary.ok,
             "problems": [{"key": p.key, "status": str(p.status)} for p in summary.problems]}
 
@@ -35,5 +35,5 @@ def fixity(ctx: JobContext) -> dict[str, object]:
 @job("files.gc", schedule=crontab(hour="3", minute="41"))
 def gc(ctx: JobContext) -> dict[str, object]:
     """Daily: delete blobs no file references, older than FILES_GC_GRACE_HOURS."""
-    deleted = services.collect_unreferenced()
+    deleted = maintenance.collect_unreferenced()
     return {"deleted": len(deleted)}

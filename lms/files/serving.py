@@ -1,9 +1,12 @@
-"""Serving stored blobs over HTTP: disposition, security headers, conditional and Range requests.
+"""Serving record files to readers: which files a reader sees (the record page, listings),
+and their bytes over HTTP (downloads, in-page previews, thumbnails). The only module of the
+file layer that sees a ``flask.Request``.
 
-**The caller checks access BEFORE calling :func:`send_blob`.** This module knows nothing
-about users, records or access levels: whatever key it is handed, it serves. Run the
-permission check first (and answer 404/403 from it), so that a ``Range``, ``If-None-Match``
-or ``HEAD`` request on a restricted file learns nothing, not even an ETag or a size.
+**Access is checked BEFORE :func:`send_blob`.** :func:`get_readable_file` answers 404 to
+whoever may not read the file; :func:`serve_file` and :func:`serve_thumbnail` are called only
+with its result. :func:`send_blob` itself knows nothing about users, records or access
+levels: whatever key it is handed, it serves. So a ``Range``, ``If-None-Match`` or ``HEAD``
+request on a restricted file learns nothing, not even an ETag or a size.
 
 Why not ``flask.send_file``: it answers ``no-cache`` rather than ``no-store``, its ASCII
 fallback for ``Полевой устав.pdf`` is ``" .pdf"``, and Werkzeug's range handling answers 416
@@ -14,17 +17,33 @@ rules here are short enough to own and test.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
 from flask import Request, Response
 from flask import request as current_request
+from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
+from lms import audit
+from lms.catalog.access import Principal
+from lms.catalog.models import AccessLevel, Record, RecordVersion
+from lms.errors import NotFound, ServiceError
+from lms.extensions import db
+from lms.files import records as record_files
+from lms.files.access import effective_level, may_read_file
+from lms.files.access import is_public as is_public_file
+from lms.files.fixity import FixityResult, FixityStatus
+from lms.files.maintenance import record_fixity
+from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
-from lms.files.storage import CHUNK_SIZE, Storage, validate_key
+from lms.files.storage import CHUNK_SIZE, BlobNotFound, Storage, get_storage, validate_key
+from lms.models import User
+from lms.uow import unit_of_work
 
 OCTET_STREAM = "application/octet-stream"
 PDF = "application/pdf"
@@ -302,3 +321,154 @@ def send_blob(
         response.response = _RangeBody(fh, start, stop - start)
     response.direct_passthrough = True
     return response
+
+
+# --- record files to readers ---------------------------------------------------------------
+
+# Crawlers and link checkers do not count as downloads (a simple User-Agent test).
+ROBOTS = re.compile(r"bot|crawl|spider|slurp|preview|monitor|check_http", re.IGNORECASE)
+
+
+class FileUnavailable(ServiceError):
+    """The stored file failed its fixity check: it is never served until repaired."""
+
+    status = 503
+
+    def default_message(self) -> str:
+        return _("This file failed its integrity check and cannot be delivered until an "
+                 "administrator restores it.")
+
+
+def get_readable_file(user: Principal, record_id: int, file_id: int) -> tuple[Record, RecordFile]:
+    """The record and file if ``user`` may read the file (any channel).
+
+    :raise NotFound: it does not exist, or ``user`` may not know it does (logged).
+    """
+    record = db.session.get(Record, record_id)
+    file = db.session.get(RecordFile, file_id)
+    if not may_read_file(user, record, file):
+        if record is not None and file is not None and file.record_id == record.id:
+            audit.record("file_access_denied", outcome="denied", obj=file,
+                         actor=user if isinstance(user, User) else None,
+                         details={"record": record.id}, standalone=True)
+        raise NotFound()
+    return record, file
+
+
+def _refuse_if_damaged(key: str) -> None:
+    blob = db.session.get(Blob, key)
+    if blob is not None and blob.fixity_status in BAD_FIXITY:
+        raise FileUnavailable()
+
+
+def _send(storage: Storage, key: str, request: Request, **kwargs) -> BlobResponse:
+    try:
+        return send_blob(storage, key, request=request, **kwargs)
+    except BlobNotFound:
+        # Referenced but gone: a fixity failure, recorded and alerted like one.
+        record_fixity(FixityResult(key, FixityStatus.MISSING, None))
+        raise FileUnavailable() from None
+
+
+def serve_file(user: Principal, record: Record, file: RecordFile, request: Request, *,
+               download: bool) -> BlobResponse:
+    """Serve ``file`` (access already checked by :func:`get_readable_file`).
+
+    ``download`` forces an attachment; otherwise the inline allowlist decides (the in-page
+    viewers). A full download, or a Range request from byte 0, is counted once and, above
+    the public level, audit-logged; Range continuations and conditional hits are not.
+
+    :raise FileUnavailable: the blob failed fixity or is missing (503).
+    """
+    _refuse_if_damaged(file.blob_key)
+    response = _send(get_storage(), file.blob_key, request, media_type=file.media_type,
+                     sniff_mismatch=file.sniff_mismatch, display_name=file.name,
+                     is_public=is_public_file(record, file), last_modified=file.created_at,
+                     force_attachment=download)
+    if response.is_download_start and response.status_code in (200, 206):
+        _count(user, record, file, "download" if download else "view",
+               request.headers.get("User-Agent", ""))
+    return response
+
+
+def serve_thumbnail(user: Principal, record: Record, file: RecordFile,
+                    request: Request) -> BlobResponse:
+    """:raise NotFound: the file has no thumbnail (yet)."""
+    key = file.thumbnail_key
+    if key is None:
+        raise NotFound()
+    _refuse_if_damaged(key)
+    stem = file.name.rsplit(".", 1)[0] if "." in file.name else file.name
+    return _send(get_storage(), key, request, media_type="image/png", sniff_mismatch=False,
+                 display_name=f"{stem}-thumbnail.png", is_public=is_public_file(record, file))
+
+
+def _count(user: Principal, record: Record, file: RecordFile, kind: str, agent: str) -> None:
+    if ROBOTS.search(agent):
+        return
+    account = user if isinstance(user, User) and user.is_authenticated else None
+    level = effective_level(record, file)
+    with unit_of_work():
+        db.session.add(DownloadEvent(file_id=file.id, record_id=record.id,
+                                     user_id=account.id if account else None,
+                                     unit_id=account.unit_id if account else None, kind=kind))
+        if level != AccessLevel.PUBLIC:
+            audit.record("file_download" if kind == "download" else "file_view", actor=account,
+                         obj=file, details={"record": record.id, "level": level,
+                                            "name": file.name})
+
+
+# --- what the record page and listings show ------------------------------------------------
+
+VIEWERS = {"application/pdf": "pdf", "image/png": "image", "image/jpeg": "image",
+           "image/gif": "image", "image/webp": "image", "video/mp4": "video",
+           "video/webm": "video", "audio/mpeg": "audio", "audio/ogg": "audio"}
+
+
+@dataclass
+class FileView:
+    file: RecordFile
+    viewer: str | None          # pdf, image, video, audio: shown in the page
+    thumbnail: bool
+    damaged: bool
+
+
+@dataclass
+class FileList:
+    shown: list[FileView] = field(default_factory=list)
+    hidden: int = 0             # files this user may not read (names are not shown)
+
+
+def files_for_display(user: Principal, record: Record,
+                      version: RecordVersion | None) -> FileList:
+    """The files of the displayed version (``None``: the working copy) ``user`` may read."""
+    files = record_files.working_files(record) if version is None \
+        else record_files.version_files(version)
+    result = FileList()
+    damaged = set(db.session.scalars(select(Blob.key).where(
+        Blob.key.in_({f.blob_key for f in files}), Blob.fixity_status.in_(BAD_FIXITY)))) \
+        if files else set()
+    for file in files:
+        if not may_read_file(user, record, file):
+            result.hidden += 1
+            continue
+        inline = file.media_type in INLINE_TYPES and not file.sniff_mismatch
+        result.shown.append(FileView(
+            file, VIEWERS.get(file.media_type) if inline else None,
+            thumbnail=file.thumbnail_key is not None, damaged=file.blob_key in damaged))
+    return result
+
+
+def listing_thumbnails(user: Principal, records: Sequence[Record]) -> dict[int, int]:
+    """For a page of records: record id → id of the first file whose thumbnail ``user`` may see
+    (in the latest published version)."""
+    shown: dict[int, int] = {}
+    for record in records:
+        version = record.latest_version
+        if version is None:
+            continue
+        for file in record_files.version_files(version):
+            if file.thumbnail_key and may_read_file(user, record, file):
+                shown[record.id] = file.id
+                break
+    return shown

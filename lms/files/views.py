@@ -1,7 +1,7 @@
 """File pages and file responses: the deposit's files page, downloads, previews, thumbnails,
 and the administrators' fixity report.
 
-Every response carrying file bytes is decided by ``services.get_readable_file`` first (404 for
+Every response carrying file bytes is decided by ``serving.get_readable_file`` first (404 for
 anyone who may not read the file), before Range, conditional or HEAD handling.
 """
 
@@ -21,18 +21,25 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from lms.catalog import services as catalog_services
+from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
-from lms.catalog.models import AccessLevel
+from lms.catalog.reading import get_record
 from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
 from lms.exports import links
-from lms.extensions import db
-from lms.files import extraction, services
+from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
-from lms.models import Group, RoleName, Unit
+from lms.files.upload import (
+    Upload,
+    change_file_access,
+    get_working_file,
+    human_size,
+    remove_file,
+    upload_files,
+    upload_limit_message,
+)
+from lms.models import RoleName
 from lms.permissions import require
 from lms.web import no_store
 
@@ -56,43 +63,36 @@ def _text_outcome(file) -> str:
 
 @bp.app_template_filter("filesize")
 def _filesize(size: int) -> str:
-    return services.human_size(size)
+    return human_size(size)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge):
-    return error_response(413, services.upload_limit_message(
+    return error_response(413, upload_limit_message(
         current_app.config["MAX_UPLOAD_BYTES"]))
 
 
 # --- the deposit's files -------------------------------------------------------------------
 
-def _access_choices() -> dict[str, object]:
-    units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
-    groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return {"levels": list(AccessLevel), "all_units": units, "all_groups": groups,
-            "all_roles": [str(r) for r in RoleName]}
-
-
 @bp.get("/records/<int:record_id>/files")
 @login_required
 def manage(record_id: int):
     no_store()
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id, for_edit=True)
     files = record_files.working_files(record)
     return render_template("files/manage.html", record=record, files=files,
                            max_upload=current_app.config["MAX_UPLOAD_BYTES"],
-                           **_access_choices())
+                           **access_choices())
 
 
 @bp.post("/records/<int:record_id>/files")
 @upload_route
 @login_required
 def upload(record_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
-    uploads = [services.Upload(f.stream, f.filename, f.mimetype or "")
+    record = get_record(current_user, record_id, for_edit=True)
+    uploads = [Upload(f.stream, f.filename, f.mimetype or "")
                for f in request.files.getlist("files")]
-    files = services.upload_files(current_user, record, uploads)
+    files = upload_files(current_user, record, uploads)
     message = _("Files uploaded: %(n)d.", n=len(files))
     mismatched = [f.name for f in files if f.sniff_mismatch]
     warning = _("The content of %(names)s does not match its name; it will only be offered "
@@ -110,9 +110,9 @@ def upload(record_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/remove")
 @login_required
 def remove(record_id: int, file_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
-    file = services.get_working_file(current_user, record, file_id)
-    services.remove_file(current_user, record, file)
+    record = get_record(current_user, record_id, for_edit=True)
+    file = get_working_file(current_user, record, file_id)
+    remove_file(current_user, record, file)
     flash(_("%(name)s was removed from the working copy.", name=file.name), "success")
     return redirect(url_for("files.manage", record_id=record.id))
 
@@ -120,12 +120,12 @@ def remove(record_id: int, file_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/access")
 @login_required
 def access(record_id: int, file_id: int):
-    record = catalog_services.get_record(current_user, record_id, for_edit=True)
-    file = services.get_working_file(current_user, record, file_id)
+    record = get_record(current_user, record_id, for_edit=True)
+    file = get_working_file(current_user, record, file_id)
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \
             else parse_access(request.form)
-        services.change_file_access(current_user, record, file, settings)
+        change_file_access(current_user, record, file, settings)
     except FORM_ERRORS as error:
         flash(error.message, "error")
     else:
@@ -137,24 +137,24 @@ def access(record_id: int, file_id: int):
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>")
 def download(record_id: int, file_id: int):
-    record, file = services.get_readable_file(current_user, record_id, file_id)
-    response = services.serve_file(current_user, record, file, request, download=True)
+    record, file = serving.get_readable_file(current_user, record_id, file_id)
+    response = serving.serve_file(current_user, record, file, request, download=True)
     response.headers["Link"] = links.header([links.collection_link(record)])  # Signposting
     return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/preview")
 def preview(record_id: int, file_id: int):
-    record, file = services.get_readable_file(current_user, record_id, file_id)
-    response = services.serve_file(current_user, record, file, request, download=False)
+    record, file = serving.get_readable_file(current_user, record_id, file_id)
+    response = serving.serve_file(current_user, record, file, request, download=False)
     response.headers["Link"] = links.header([links.collection_link(record)])
     return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/thumbnail")
 def thumbnail(record_id: int, file_id: int):
-    record, file = services.get_readable_file(current_user, record_id, file_id)
-    return services.serve_thumbnail(current_user, record, file, request)
+    record, file = serving.get_readable_file(current_user, record_id, file_id)
+    return serving.serve_thumbnail(current_user, record, file, request)
 
 
 # --- administration ------------------------------------------------------------------------
@@ -175,5 +175,5 @@ def extraction_report():
 def fixity_report():
     no_store()
     require(current_user, "manage_files")
-    return render_template("files/fixity.html", problems=services.fixity_problems(),
-                           checks=services.recent_fixity_checks())
+    return render_template("files/fixity.html", problems=maintenance.fixity_problems(),
+                           checks=maintenance.recent_fixity_checks())

@@ -36,8 +36,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lms import audit
 from lms.catalog.access import is_curator_of
+from lms.catalog.access_settings import AccessSettings
+from lms.catalog.collections import get_collection
+from lms.catalog.deposit import import_record
 from lms.catalog.models import AccessLevel, Record, RecordStatus
-from lms.catalog.services import AccessSettings, get_collection, import_record, restore, withdraw
+from lms.catalog.workflow import restore, withdraw
 from lms.db import utcnow
 from lms.errors import Conflict, NotFound, ServiceError, ValidationError
 from lms.extensions import db

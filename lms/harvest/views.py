@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from lms.catalog.services import collection_tree
+from lms.catalog.collections import collection_tree
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.harvest import services
 from lms.harvest.models import RunStatus, Schedule

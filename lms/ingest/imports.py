@@ -2,7 +2,7 @@
 
 The one service behind ``lms import`` and the administrators' import page. Each line is its
 own unit of work: its files are checked and stored first, then one transaction creates or
-updates the record, its file rows and its version (``catalog.services.import_record``). A
+updates the record, its file rows and its version (``catalog.deposit.import_record``). A
 line either is imported whole or leaves nothing but unreferenced blobs (which ``lms files gc``
 removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
 ones retried, pending text extractions finished.
@@ -31,14 +31,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from lms.admin.services import find_unit
 from lms.auth.services import find_user
 from lms.catalog import hooks
+from lms.catalog.access_settings import AccessSettings
+from lms.catalog.collections import get_collection
+from lms.catalog.deposit import import_record
 from lms.catalog.models import AccessLevel, Collection
-from lms.catalog.services import AccessSettings, get_collection, import_record
 from lms.errors import NotFound, ServiceError
 from lms.extensions import db
 from lms.files import extraction
 from lms.files.models import RecordFile
 from lms.files.records import NewFile
-from lms.files.services import store_import_file
+from lms.files.upload import store_import_file
 from lms.ingest.packages import (
     MANIFEST,
     ImportLine,

@@ -8,15 +8,13 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.catalog.services import collection_tree
-from lms.errors import NotFound, PermissionDenied, ValidationError
-from lms.extensions import db
+from lms.catalog.collections import collection_tree
+from lms.errors import PermissionDenied, ValidationError
 from lms.files.names import clean_filename
 from lms.files.storage import CHUNK_SIZE, FileTooLarge
 from lms.files.views import upload_route
 from lms.ingest.jobs import upload_root
-from lms.jobs import enqueue
-from lms.models import Job
+from lms.jobs import enqueue, visible_job
 from lms.permissions import can
 from lms.web import no_store
 
@@ -86,8 +84,6 @@ def _save(stream, target) -> None:
 
 @bp.get("/<int:job_id>")
 def report(job_id: int):
-    job = db.session.get(Job, job_id)
-    if job is None or job.name != "ingest.import" or not can(current_user, "view_job", job):
-        raise NotFound()
+    job = visible_job(current_user, job_id, name="ingest.import")
     return render_template("ingest/report.html", job=job, report=job.result
                            if job.status == "done" else None)

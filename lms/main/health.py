@@ -48,7 +48,7 @@ def check_fixity() -> str:
     """Degraded while any stored file's last fixity check found it changed or missing."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lms.files.services import count_fixity_problems
+    from lms.files.maintenance import count_fixity_problems
 
     try:
         problems = count_fixity_problems()

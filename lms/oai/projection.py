@@ -8,12 +8,13 @@ deleted header. A record that was never harvestable is unknown to OAI-PMH.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from flask import current_app
 from sqlalchemy import delete, select
 
 from lms.catalog import hooks
+from lms.catalog.collections import record_ids_under
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.db import utcnow
 from lms.extensions import db
@@ -133,19 +134,9 @@ def _unchanged(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str
 
 
 def refresh_collection(collection_id: int) -> None:
-    """Set membership follows the collection tree: refresh every record below it."""
-    collection = db.session.get(Collection, collection_id)
-    if collection is None:
-        return
-    ids = {c.id for c in _subtree(collection)}
-    for record_id in db.session.scalars(select(Record.id).where(Record.collection_id.in_(ids))):
+    """Set membership follows the collection tree: refresh every record filed under it."""
+    for record_id in record_ids_under(collection_id):
         refresh(record_id)
-
-
-def _subtree(collection: Collection) -> Iterable[Collection]:
-    yield collection
-    for child in collection.children:
-        yield from _subtree(child)
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from lms.catalog import services
+from lms.catalog import deposit
 from lms.extensions import db
 from lms.files.models import RecordFile
 from lms.models import User
@@ -25,7 +25,7 @@ def test_upload_with_progress_and_view_in_the_page(app, live_server, page, users
     with app.app_context():
         owner = db.session.get(User, users["instructor"].id)
         collection = make_collection("khoa-hau-can", curators=[], steps=1)
-        record_id = services.create_draft(owner, collection, statements("Giáo trình")).id
+        record_id = deposit.create_draft(owner, collection, statements("Giáo trình")).id
     pdf = write_demo_pdf(tmp_path / "a.pdf", FUEL_SUPPLY.title, FUEL_SUPPLY.paragraphs)
     png = io.BytesIO()
     Image.new("RGB", (200, 120), (10, 120, 60)).save(png, format="PNG")

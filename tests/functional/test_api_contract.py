@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lms.catalog.services import AccessSettings
+from lms.catalog.access_settings import AccessSettings
 from lms.extensions import db
 from lms.models import User
 from tests.factories import make_collection, publish_record

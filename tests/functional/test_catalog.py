@@ -8,9 +8,9 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from lms.catalog import services
+from lms.catalog import deposit, workflow
 from lms.catalog.models import Record, RecordStatus, RecordVersion, ReviewTask, WorkflowEvent
-from lms.errors import Conflict, PermissionDenied
+from lms.errors import Conflict, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.models import AuditEvent, User
 from tests.conftest import Browser
@@ -86,8 +86,11 @@ def test_full_life_cycle_in_the_ui(app, users, collection):
     assert curator.post(f"/review/{task_id}/claim", page="/review").status_code == 302
     curator.post(f"/review/{task_id}/return", {"comment": "Bổ sung tóm tắt"}, page="/review")
     assert record_state(app, record_id).status == RecordStatus.RETURNED
+    badge = '<span class="count">1</span>'
+    assert badge in instructor.client.get("/deposits").get_data(as_text=True)
     notes = instructor.client.get("/notifications").get_data(as_text=True)
     assert "Bổ sung tóm tắt" in notes
+    assert 'class="count"' not in instructor.client.get("/deposits").get_data(as_text=True)
 
     # Resubmit; two review steps; published as version 1.
     lock = record_state(app, record_id).lock_version
@@ -167,8 +170,8 @@ def test_two_curators_claiming_the_same_task_one_wins(app, users, collection):
         coll = db.session.get(Collection, collection)
         coll.curators.append(second)
         db.session.commit()
-        record = services.create_draft(owner, coll, statements())
-        services.submit(owner, record, record.lock_version)
+        record = deposit.create_draft(owner, coll, statements())
+        workflow.submit(owner, record, record.lock_version)
         task_id = db.session.scalar(select(ReviewTask.id))
         curator_ids = [first.id, second.id]
 
@@ -181,7 +184,7 @@ def test_two_curators_claiming_the_same_task_one_wins(app, users, collection):
             user = db.session.get(User, user_id)
             barrier.wait()
             try:
-                services.claim(user, task_id)
+                workflow.claim(user, task_id)
                 outcomes[user_id] = "won"
             except Conflict as error:
                 outcomes[user_id] = str(error)
@@ -204,9 +207,9 @@ def test_stale_edit_form_is_refused(app, users, collection):
         from lms.catalog.models import Collection
 
         owner = db.session.get(User, users["instructor"].id)
-        record = services.create_draft(owner, db.session.get(Collection, collection), statements())
+        record = deposit.create_draft(owner, db.session.get(Collection, collection), statements())
         record_id, stale = record.id, record.lock_version
-        services.save_metadata(owner, record, statements("Tên mới"), stale)
+        deposit.save_metadata(owner, record, statements("Tên mới"), stale)
     browser = as_user(app, "instructor")
     response = browser.post(f"/records/{record_id}/edit",
                             {**form_data(statements("Tên của tôi")), "lock_version": stale},
@@ -225,7 +228,7 @@ def test_saving_an_unchanged_record_creates_no_version(app, users, collection):
         curator = db.session.get(User, users["curator"].id)
         record = publish_record(owner, curator, db.session.get(Collection, collection))
         lock = record.lock_version
-        assert services.save_metadata(curator, record, record.dc, lock) is False
+        assert deposit.save_metadata(curator, record, record.dc, lock) is False
         assert db.session.scalar(select(func.count(RecordVersion.id))) == 1
 
 
@@ -236,7 +239,7 @@ def test_curator_correction_of_a_published_record_is_a_new_version(app, users, c
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         record = publish_record(owner, curator, db.session.get(Collection, collection))
-        services.save_metadata(curator, record, statements("Tên đã sửa"), record.lock_version)
+        deposit.save_metadata(curator, record, statements("Tên đã sửa"), record.lock_version)
         assert (record.status, record.current_version) == (RecordStatus.PUBLISHED, 2)
         assert [v.title for v in record.versions] == ["Giáo trình Hậu cần quân đội",
                                                       "Tên đã sửa"]
@@ -252,7 +255,7 @@ def test_only_depositors_deposit_and_only_owners_edit_drafts(app, users, collect
         from lms.catalog.models import Collection
 
         owner = db.session.get(User, users["instructor"].id)
-        record = services.create_draft(owner, db.session.get(Collection, collection), statements())
+        record = deposit.create_draft(owner, db.session.get(Collection, collection), statements())
         record_id, lock = record.id, record.lock_version
     # Another user does not learn that the draft exists: 404, and nothing changes.
     trainer = as_user(app, "trainer")
@@ -282,7 +285,7 @@ def test_tampered_lock_version_is_a_clear_error(app, users, collection):
         from lms.catalog.models import Collection
 
         owner = db.session.get(User, users["instructor"].id)
-        record_id = services.create_draft(owner, db.session.get(Collection, collection),
+        record_id = deposit.create_draft(owner, db.session.get(Collection, collection),
                                           statements()).id
     browser = as_user(app, "instructor")
     response = browser.post(f"/records/{record_id}/edit", {"lock_version": "abc",
@@ -298,9 +301,9 @@ def test_withdraw_needs_a_reason_and_a_curator(app, users, collection):
         curator = db.session.get(User, users["curator"].id)
         record = publish_record(owner, curator, db.session.get(Collection, collection))
         with pytest.raises(PermissionDenied):
-            services.withdraw(owner, record, "không cần nữa")
-        with pytest.raises(services.ValidationError):
-            services.withdraw(curator, record, "  ")
+            workflow.withdraw(owner, record, "không cần nữa")
+        with pytest.raises(ValidationError):
+            workflow.withdraw(curator, record, "  ")
         assert record.status == RecordStatus.PUBLISHED
 
 
@@ -337,7 +340,7 @@ def test_my_deposits_counts_and_filters(app, users, collection):
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         coll = db.session.get(Collection, collection)
-        services.create_draft(owner, coll, statements("Bản nháp một"))
+        deposit.create_draft(owner, coll, statements("Bản nháp một"))
         publish_record(owner, curator, coll, title="Đã xuất bản")
     page = as_user(app, "instructor").client.get("/deposits?status=draft")
     text = page.get_data(as_text=True)
@@ -367,8 +370,8 @@ def test_collection_cli_validates_slugs(app, users):
 
 def test_a_record_can_be_shown_in_other_collections(app, users, collection):
     with app.app_context():
+        from lms.catalog.access_settings import AccessSettings
         from lms.catalog.models import Collection
-        from lms.catalog.services import AccessSettings
 
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)

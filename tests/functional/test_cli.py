@@ -261,18 +261,21 @@ def test_help_lists_the_commands_and_touches_nothing(tmp_path):
 
 
 def test_a_fresh_worker_knows_every_job(tmp_path):
-    """Jobs register when their module is imported: a new process (the worker) must know
-    all of them, not only those some earlier import happened to load."""
-    script = ("from lms import create_app; from lms.jobs import _REGISTRY; "
+    """The app factory names the job modules: a new process (the worker) must know every job
+    declared anywhere in ``lms``, not only those some earlier import happened to load."""
+    script = ("import importlib, pkgutil, lms; from lms import create_app; "
+              "from lms.jobs import jobs_in; "
               "app = create_app(); print(sorted(app.extensions['huey_tasks'])); "
-              "print(sorted(_REGISTRY))")
+              "names = [m.name for m in pkgutil.walk_packages(lms.__path__, 'lms.') "
+              "if not m.name.startswith(('lms.migrations', 'lms.__main__'))]; "
+              "print(sorted(s.name for s in jobs_in(map(importlib.import_module, names))))")
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
         env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
         timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    wired, registered = result.stdout.splitlines()
-    assert wired == registered
+    wired, declared = result.stdout.splitlines()
+    assert wired == declared
     assert "'search.rebuild'" in wired and "'search.index'" in wired
 
 

@@ -18,10 +18,10 @@ from rdflib.namespace import DCTERMS
 from requests.utils import parse_header_links
 from werkzeug.http import parse_options_header
 
-from lms.catalog import services
+from lms.catalog import access_settings, deposit, workflow
 from lms.catalog.models import AccessLevel
 from lms.extensions import db
-from lms.files.services import Upload, upload_files
+from lms.files.upload import Upload, upload_files
 from lms.models import User
 from tests.conftest import ClosingClient
 from tests.factories import make_collection, statements
@@ -54,16 +54,16 @@ def publish_with_pdf(app, users, *, embargoed: bool = False, level=AccessLevel.P
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
-        access = services.AccessSettings(
+        access = access_settings.AccessSettings(
             level=level, embargo_until=date.today() + timedelta(days=9) if embargoed else None)
-        record = services.create_draft(owner, collection, statements(
+        record = deposit.create_draft(owner, collection, statements(
             "Giáo trình Hậu cần quân đội", license="https://creativecommons.org/licenses/by/4.0/",
             identifier="doi:10.1234/hvhc.7", **extra), access)
         [file] = upload_files(owner, record, [Upload(io.BytesIO(secret_pdf()), "giáo trình.pdf")])
-        services.submit(owner, record, record.lock_version)
-        task = next(t for t in services.review_queue(curator).pool if t.record_id == record.id)
-        services.claim(curator, task.id)
-        services.accept(curator, task.id)
+        workflow.submit(owner, record, record.lock_version)
+        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record.id)
+        workflow.claim(curator, task.id)
+        workflow.accept(curator, task.id)
         return Published(record.id, file.id)
 
 

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from lms.catalog import services
+from lms.catalog import access_settings, workflow
 from lms.catalog.models import AccessLevel
 from lms.extensions import db
 from lms.models import User
@@ -33,20 +33,20 @@ def world(app, users):
         parent = make_collection("khoa-hau-can", curators=[curator], steps=1)
         child = make_collection("xang-dau", curators=[curator], steps=1, parent=parent)
         other = make_collection("khoa-khac", curators=[curator], steps=1)
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
         ids = {f"public{i}": publish_record(owner, curator, parent if i < 3 else child, public,
                                             title=f"Tài liệu công khai {i}").id
                for i in range(5)}
         ids["other"] = publish_record(owner, curator, other, public, title="Khoa khác").id
         ids["internal"] = publish_record(
-            owner, curator, parent, services.AccessSettings(level=AccessLevel.INTERNAL),
+            owner, curator, parent, access_settings.AccessSettings(level=AccessLevel.INTERNAL),
             title="Tài liệu nội bộ").id
         ids["hidden"] = publish_record(
-            owner, curator, parent, services.AccessSettings(level=AccessLevel.PUBLIC,
+            owner, curator, parent, access_settings.AccessSettings(level=AccessLevel.PUBLIC,
                                                             discoverable=False),
             title="Tài liệu không liệt kê").id
         withdrawn = publish_record(owner, curator, parent, public, title="Tài liệu đã rút")
-        services.withdraw(curator, withdrawn, "Lỗi thời")
+        workflow.withdraw(curator, withdrawn, "Lỗi thời")
         ids["withdrawn"] = withdrawn.id
         return ids
 

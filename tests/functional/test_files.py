@@ -19,7 +19,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
-from lms.catalog import hooks, services
+from lms.catalog import access_settings, deposit, hooks, workflow
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
@@ -88,10 +88,10 @@ def user(name: str) -> User:
     return db.session.scalar(select(User).where(User.username == name))
 
 
-def new_draft(app: Flask, collection_id: int, access: services.AccessSettings | None = None,
+def new_draft(app: Flask, collection_id: int, access: access_settings.AccessSettings | None = None,
               title: str = "Giáo trình Xăng dầu", owner: str = "instructor") -> int:
     with app.app_context():
-        record = services.create_draft(user(owner), db.session.get(Collection, collection_id),
+        record = deposit.create_draft(user(owner), db.session.get(Collection, collection_id),
                                        statements(title), access)
         return record.id
 
@@ -100,11 +100,11 @@ def publish(app: Flask, record_id: int, owner: str = "instructor") -> None:
     """Submit as the depositor and accept as the curator (one review step)."""
     with app.app_context():
         record = db.session.get(Record, record_id)
-        services.submit(user(owner), record, record.lock_version)
+        workflow.submit(user(owner), record, record.lock_version)
         curator = user("curator")
-        task = next(t for t in services.review_queue(curator).pool if t.record_id == record_id)
-        services.claim(curator, task.id)
-        services.accept(curator, task.id)
+        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record_id)
+        workflow.claim(curator, task.id)
+        workflow.accept(curator, task.id)
 
 
 def upload(browser: Browser, record_id: int, *files: tuple[str, bytes], xhr: bool = False,
@@ -344,7 +344,7 @@ def test_download_and_preview_headers(app, users, collection, samples):
 
 def test_public_files_may_be_cached_but_are_revalidated(app, users, collection, samples):
     record_id, file_id = published_with_pdf(
-        app, collection, samples, services.AccessSettings(level=AccessLevel.PUBLIC))
+        app, collection, samples, access_settings.AccessSettings(level=AccessLevel.PUBLIC))
     anonymous = as_user(app, None)
     response = anonymous.client.get(f"/records/{record_id}/files/{file_id}")
     assert response.status_code == 200
@@ -393,7 +393,7 @@ def test_ranges_are_answered_after_the_access_check_and_counted_once(app, users,
 def test_downloads_by_robots_and_public_downloads_are_not_audited(app, users, collection,
                                                                   samples):
     record_id, file_id = published_with_pdf(
-        app, collection, samples, services.AccessSettings(level=AccessLevel.PUBLIC))
+        app, collection, samples, access_settings.AccessSettings(level=AccessLevel.PUBLIC))
     anonymous = as_user(app, None)
     anonymous.client.get(f"/records/{record_id}/files/{file_id}",
                          headers={"User-Agent": "Googlebot/2.1"})
@@ -597,7 +597,7 @@ def test_files_of_a_record_the_user_may_not_read_are_404_and_logged(app, users, 
         group = Group(name="Tổ soạn thảo", members=[user("trainer")])
         db.session.add(group)
         db.session.commit()
-        access = services.AccessSettings(level=AccessLevel.RESTRICTED, groups=[group])
+        access = access_settings.AccessSettings(level=AccessLevel.RESTRICTED, groups=[group])
     record_id, file_id = published_with_pdf(app, collection, samples, access)
     base = f"/records/{record_id}/files/{file_id}"
     learner = as_user(app, "learner")
@@ -617,7 +617,7 @@ def test_files_of_a_record_the_user_may_not_read_are_404_and_logged(app, users, 
 
 
 def test_embargoed_files_are_hidden_until_lifted(app, users, collection, samples):
-    access = services.AccessSettings(level=AccessLevel.PUBLIC,
+    access = access_settings.AccessSettings(level=AccessLevel.PUBLIC,
                                      embargo_until=date.today() + timedelta(days=30))
     record_id, file_id = published_with_pdf(app, collection, samples, access)
     base = f"/records/{record_id}/files/{file_id}"
@@ -652,7 +652,7 @@ def test_embargoed_files_are_hidden_until_lifted(app, users, collection, samples
 
 
 def test_a_file_may_be_stricter_than_its_record_never_looser(app, users, collection, samples):
-    record_id = new_draft(app, collection, services.AccessSettings(level=AccessLevel.PUBLIC))
+    record_id = new_draft(app, collection, access_settings.AccessSettings(level=AccessLevel.PUBLIC))
     instructor = as_user(app, "instructor")
     upload(instructor, record_id, ("đề thi.pdf", samples["pdf"]), ("bài giảng.pdf",
                                                                     samples["pdf2"]))
@@ -824,7 +824,7 @@ def test_the_hourly_fixity_job_checks_the_least_recently_checked_first(app, user
     upload(as_user(app, "instructor"), record_id,
            *[(f"{i}.mp3", MP3 + bytes([i])) for i in range(5)], content_type="audio/mpeg")
     with app.app_context():
-        from lms.files.services import fixity_batch_size
+        from lms.files.maintenance import fixity_batch_size
 
         assert fixity_batch_size(5) == 3
         assert fixity_batch_size(336 * 10) == 10  # 1/336 of the blobs per hourly run

@@ -193,15 +193,16 @@ def second_instance(source_template, tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'source.sqlite'}", tmp_path / "source-data",
                    OAI_REPOSITORY_ID="nguon.hvhc.edu.vn", OAI_PAGE_SIZE=2)
     with app.app_context():
-        from lms.catalog.services import create_collection
+        from lms.catalog.collections import create_collection
 
         create_collection(None, "tai-lieu", "Tài liệu")
     return app
 
 
 def import_into(app, external_id: str, title: str, level: str = "public") -> int:
+    from lms.catalog.access_settings import AccessSettings
+    from lms.catalog.deposit import import_record
     from lms.catalog.models import Collection
-    from lms.catalog.services import AccessSettings, import_record
     from metadata import Metadata
 
     with app.app_context():
@@ -235,7 +236,7 @@ def test_a_second_instance_is_mirrored_and_its_deletions_followed(target, users,
         # At the source: one record changes, one is withdrawn, one is added.
         import_into(source, "a", "Tài liệu nguồn a (sửa)")
         with source.app_context():
-            from lms.catalog.services import withdraw
+            from lms.catalog.workflow import withdraw
             from tests.factories import UserFactory
 
             source_admin = UserFactory(username="quantri", roles=["admin"])
@@ -348,7 +349,7 @@ def test_the_schedule_picks_due_sources_and_unfinished_lists(target, users):
 
 
 def test_a_record_withdrawn_here_stays_withdrawn(target, users):
-    from lms.catalog.services import withdraw
+    from lms.catalog.workflow import withdraw
 
     with serving(Replay("dspace")) as url:
         register(target, users, "dspace", f"{url}/server/oai/request", "qdc")

@@ -238,7 +238,7 @@ def test_imported_documents_have_their_text_extracted_and_searchable(app, collec
 
 def test_uploaded_pdf_is_extracted_after_commit_and_found_by_a_body_word(app, users,
                                                                          collection, tmp_path):
-    from lms.catalog.services import AccessSettings
+    from lms.catalog.access_settings import AccessSettings
 
     with app.app_context():
         curator = db.session.get(User, users["curator"].id)
@@ -607,13 +607,13 @@ def test_reimport_updates_in_place_and_makes_versions_only_for_changes(app, coll
 
 def test_withdrawn_records_are_not_brought_back_by_an_import(app, users, collection,
                                                              tmp_path):
-    from lms.catalog import services
+    from lms.catalog import workflow
 
     path = write_jsonl(tmp_path, [line("w-1", access="public")])
     assert run_import(app, path, "--collection", collection).exit_code == 0
     with app.app_context():
         record = db.session.scalar(select(Record).where(Record.external_id == "w-1"))
-        services.withdraw(db.session.get(User, users["curator"].id), record, "Sai nội dung")
+        workflow.withdraw(db.session.get(User, users["curator"].id), record, "Sai nội dung")
     write_jsonl(tmp_path, [line("w-1", access="public", metadata=TITLE)])
 
     result = run_import(app, path, "--collection", collection)

@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lms.catalog import services
+from lms.catalog import access_settings, deposit, workflow
 from lms.catalog.models import AccessLevel
 from lms.discovery.services import backend
+from lms.errors import PermissionDenied
 from lms.extensions import db
-from lms.files.services import Upload, upload_files
+from lms.files.upload import Upload, upload_files
 from lms.models import Group, Unit, User
 from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
@@ -170,26 +171,26 @@ def build_world(app, setting: Setting) -> World:
         db.session.commit()
         collection = make_collection("bo-suu-tap", curators=[people["curator"]], steps=1)
         make_collection("bo-khac", curators=[people["curator_other_collection"]], steps=1)
-        access = services.AccessSettings(
+        access = access_settings.AccessSettings(
             level=setting.level, units=[faculty_a], roles=["curator"], groups=[group],
             discoverable=setting.discoverable,
             embargo_until=date.today() + timedelta(days=30) if setting.embargoed else None)
         owner, curator = people["instructor_owner"], people["curator"]
-        record = services.create_draft(
+        record = deposit.create_draft(
             owner, collection,
             statements(SECRET_TITLE, description=f"Mô tả chứa từ {SECRET_WORD}"), access)
         [file] = upload_files(owner, record, [Upload(io.BytesIO(secret_pdf()),
                                                      f"{SECRET_WORD}.pdf")])
         assert file.thumbnail_status == "ready", file.thumbnail_message
         if setting.published or setting.name == "submitted-unpublished":
-            services.submit(owner, record, record.lock_version)
+            workflow.submit(owner, record, record.lock_version)
         while setting.published and record.status != "published":
-            task = next(t for t in services.review_queue(curator).pool
+            task = next(t for t in workflow.review_queue(curator).pool
                         if t.record_id == record.id)
-            services.claim(curator, task.id)
-            services.accept(curator, task.id)
+            workflow.claim(curator, task.id)
+            workflow.accept(curator, task.id)
         if setting.withdrawn:
-            services.withdraw(curator, record, "Hết hiệu lực")
+            workflow.withdraw(curator, record, "Hết hiệu lực")
         return World(record.id, collection.slug, file.id)
 
 
@@ -360,9 +361,9 @@ def test_access_change_takes_effect_at_once(app, search_backend):
 
         record = db.session.get(Record, world.record_id)
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
-        settings = services.AccessSettings.of(record)
+        settings = access_settings.AccessSettings.of(record)
         settings.level = AccessLevel.INTERNAL
-        services.change_access(curator, record, settings)
+        access_settings.change_access(curator, record, settings)
     for url_of, what, *headers in CHANNELS.values():
         response = anonymous.get(url_of(world), headers=headers[0] if headers else {})
         assert SECRET_TITLE not in response.get_data().decode("utf-8", "replace")
@@ -378,7 +379,7 @@ def test_instructor_cannot_widen_access_of_a_record_they_do_not_own(app):
         stranger = UserFactory(username="other_instructor", roles=["instructor"])
         db.session.commit()
         record = db.session.get(Record, world.record_id)
-        with pytest.raises(services.PermissionDenied):
-            services.change_access(stranger, record,
-                                   services.AccessSettings(level=AccessLevel.PUBLIC))
+        with pytest.raises(PermissionDenied):
+            access_settings.change_access(stranger, record,
+                                   access_settings.AccessSettings(level=AccessLevel.PUBLIC))
         assert db.session.get(Record, world.record_id).access_level == AccessLevel.INTERNAL

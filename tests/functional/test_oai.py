@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
-from lms.catalog import services
+from lms.catalog import access_settings, workflow
 from lms.catalog.models import AccessLevel, Collection
 from lms.extensions import db
 from lms.models import User
@@ -67,13 +67,13 @@ def world(app, users):
         curator = db.session.get(User, users["curator"].id)
         parent = make_collection("khoa-hau-can", curators=[curator], steps=1)
         child = make_collection("xang-dau", curators=[curator], steps=1, parent=parent)
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
         ids = {
             "a": publish_record(owner, curator, parent, public, title="Tài liệu A").id,
             "b": publish_record(owner, curator, child, public, title="Tài liệu B").id,
             "c": publish_record(owner, curator, child, public, title="Tài liệu C").id,
             "internal": publish_record(owner, curator, parent,
-                                       services.AccessSettings(level=AccessLevel.INTERNAL),
+                                       access_settings.AccessSettings(level=AccessLevel.INTERNAL),
                                        title="Nội bộ").id,
         }
         return ids
@@ -192,15 +192,15 @@ def test_withdrawn_and_downgraded_records_become_deleted_headers(app, oai, world
         from lms.catalog.models import Record
 
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
-        services.withdraw(curator, db.session.get(Record, world["a"]), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, world["a"]), "Lỗi thời")
         record_b = db.session.get(Record, world["b"])
-        settings = services.AccessSettings.of(record_b)
+        settings = access_settings.AccessSettings.of(record_b)
         settings.level = AccessLevel.INTERNAL
-        services.change_access(curator, record_b, settings)
+        access_settings.change_access(curator, record_b, settings)
         record_c = db.session.get(Record, world["c"])
-        settings = services.AccessSettings.of(record_c)
+        settings = access_settings.AccessSettings.of(record_c)
         settings.discoverable = False
-        services.change_access(curator, record_c, settings)
+        access_settings.change_access(curator, record_c, settings)
     document = oai("verb=ListIdentifiers&metadataPrefix=oai_dc")
     headers = {h.findtext("o:identifier", namespaces=NS): h.get("status")
                for h in document.iterfind(".//o:header", NS)}
@@ -219,9 +219,9 @@ def test_restoring_access_brings_the_record_back(app, oai, world):
 
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
         record = db.session.get(Record, world["internal"])
-        settings = services.AccessSettings.of(record)
+        settings = access_settings.AccessSettings.of(record)
         settings.level = AccessLevel.PUBLIC
-        services.change_access(curator, record, settings)
+        access_settings.change_access(curator, record, settings)
     document = oai(f"verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_id(world['internal'])}")
     assert document.findtext(".//dc:title", namespaces=NS) == "Nội bộ"
 
@@ -263,14 +263,14 @@ def test_additions_and_withdrawals_during_a_harvest(app, oai, world):
         collection = db.session.scalar(db.select(Collection).where(
             Collection.slug == "khoa-hau-can"))
         publish_record(owner, curator, collection,
-                       services.AccessSettings(level=AccessLevel.PUBLIC), title="Mới thêm")
+                       access_settings.AccessSettings(level=AccessLevel.PUBLIC), title="Mới thêm")
         # Withdraw one already listed and one not yet listed.
         from lms.catalog.models import Record
 
         listed = int(identifiers(first)[0].rsplit(":", 1)[1])
         later = next(world[k] for k in "abc" if world[k] != listed)
-        services.withdraw(curator, db.session.get(Record, listed), "Lỗi thời")
-        services.withdraw(curator, db.session.get(Record, later), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, listed), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, later), "Lỗi thời")
     seen = identifiers(first)
     while token:
         document = oai(f"verb=ListIdentifiers&resumptionToken={token}")
@@ -405,12 +405,12 @@ def test_sickle_harvests_everything_over_several_pages(app, live_server, world):
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
         collection = db.session.scalar(db.select(Collection).where(
             Collection.slug == "khoa-hau-can"))
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
         extra = [publish_record(owner, curator, collection, public, title=f"Thêm {i}").id
                  for i in range(3)]
         from lms.catalog.models import Record
 
-        services.withdraw(curator, db.session.get(Record, world["b"]), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, world["b"]), "Lỗi thời")
     harvester = Sickle(f"{live_server}/oai", max_retries=0, timeout=30)
     records = list(harvester.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False))
     harvested = {r.header.identifier: r.header.deleted for r in records}

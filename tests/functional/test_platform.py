@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from lms import audit
+from lms.db import utcnow
 from lms.extensions import db
-from lms.jobs import JobContext, enqueue, job
+from lms.jobs import JobContext, enqueue, job, register
 from lms.models import AuditEvent, Job, ThrottleCounter
 from tests.factories import PASSWORD
 
@@ -27,7 +29,27 @@ def explode(ctx: JobContext) -> None:
     raise RuntimeError("boom")
 
 
-def test_job_runs_and_records_progress_and_result(app):
+#: What another connection (the owner's progress page) saw while ``fail_half_way`` ran.
+SEEN_MEANWHILE: list[tuple[int, int | None, str]] = []
+
+
+@job("tests.fail_half_way")
+def fail_half_way(ctx: JobContext) -> None:
+    db.session.add(ThrottleCounter(key="half-done", window_start=utcnow(), count=1))
+    ctx.progress(1, 2, "half way")
+    with Session(db.engine) as other:
+        row = other.get(Job, ctx.job.id)
+        SEEN_MEANWHILE.append((row.progress_done, row.progress_total, row.message))
+    raise RuntimeError("second half failed")
+
+
+@pytest.fixture
+def test_jobs(app):
+    register(app, [count_to, explode, fail_half_way])
+    return app
+
+
+def test_job_runs_and_records_progress_and_result(app, test_jobs):
     with app.app_context():
         row = enqueue("tests.count_to", n=3)
         assert (row.status, row.progress_done, row.progress_total) == ("done", 3, 3)
@@ -35,7 +57,7 @@ def test_job_runs_and_records_progress_and_result(app):
         assert row.started_at <= row.finished_at
 
 
-def test_failed_job_is_recorded_not_raised(app):
+def test_failed_job_is_recorded_not_raised(app, test_jobs):
     with app.app_context():
         row = enqueue("tests.explode")
         assert row.status == "failed"
@@ -64,7 +86,18 @@ def test_scheduled_maintenance_job_expires_old_counters(app):
         assert [c.key for c in db.session.scalars(select(ThrottleCounter))] == ["new"]
 
 
-def test_job_status_is_visible_to_its_owner_only(app, browser, users, client):
+def test_progress_is_shown_at_once_but_never_commits_the_jobs_work(app, test_jobs):
+    SEEN_MEANWHILE.clear()
+    with app.app_context():
+        row = enqueue("tests.fail_half_way")
+        assert row.status == "failed"
+        assert row.message == "RuntimeError: second half failed"
+        assert SEEN_MEANWHILE == [(1, 2, "half way")]
+        # The progress report committed nothing of the job's own unfinished work.
+        assert db.session.scalars(select(ThrottleCounter)).all() == []
+
+
+def test_job_status_is_visible_to_its_owner_only(app, browser, users, client, test_jobs):
     with app.app_context():
         from lms.models import User
 

@@ -23,7 +23,7 @@ def published(app, users):
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator])
-        from lms.catalog.services import AccessSettings
+        from lms.catalog.access_settings import AccessSettings
 
         record = publish_record(owner, curator, collection, AccessSettings(level="public"),
                                 title='Hậu cần <script>alert("x")</script> quân đội')
@@ -136,13 +136,13 @@ def test_unknown_export_format_is_404(app, published, client):
 
 def test_editing_keeps_terms_that_are_not_on_the_form(app, users):
     with app.app_context():
-        from lms.catalog import services
+        from lms.catalog import deposit
 
         owner = db.session.get(User, users["instructor"].id)
         collection = make_collection("khoa-hau-can")
         from tests.factories import statements
 
-        record = services.create_draft(owner, collection,
+        record = deposit.create_draft(owner, collection,
                                        [*statements(), Statement("bibliographicCitation",
                                                                  "Trích dẫn cũ")])
         record_id, lock = record.id, record.lock_version

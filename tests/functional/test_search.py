@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from lms.catalog import services
+from lms.catalog import access_settings, collections, workflow
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.extensions import db
 from lms.models import User
@@ -35,7 +35,7 @@ def library(app, users):
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
-        public = services.AccessSettings(level=AccessLevel.PUBLIC)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
         ids = {
             "fuel": publish_record(owner, curator, collection, public,
                                    title="Bảo đảm xăng dầu trong huấn luyện").id,
@@ -44,7 +44,7 @@ def library(app, users):
             "script": publish_record(owner, curator, collection, public,
                                      title="Hậu cần <script>alert(1)</script> chiến đấu").id,
             "internal": publish_record(owner, curator, collection,
-                                       services.AccessSettings(level=AccessLevel.INTERNAL),
+                                       access_settings.AccessSettings(level=AccessLevel.INTERNAL),
                                        title="Kế hoạch xăng dầu nội bộ").id,
         }
         return ids
@@ -85,13 +85,13 @@ def test_changes_reach_search_at_once(app, client, library):
     with app.app_context():
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
         record = db.session.get(Record, library["digital"])
-        settings = services.AccessSettings.of(record)
+        settings = access_settings.AccessSettings.of(record)
         settings.level = AccessLevel.INTERNAL
-        services.change_access(curator, record, settings)
+        access_settings.change_access(curator, record, settings)
     assert api(client, q="kỹ năng số").get_json()["total"] == 0
     with app.app_context():
         curator = db.session.scalar(db.select(User).where(User.username == "curator"))
-        services.withdraw(curator, db.session.get(Record, library["fuel"]), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, library["fuel"]), "Lỗi thời")
     hits = api(client, q="xăng dầu").get_json()["hits"]
     assert library["fuel"] not in [h["id"] for h in hits]
 
@@ -216,7 +216,7 @@ def test_reindex_reads_records_in_batches_with_a_fixed_number_of_queries(app, us
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
-        unit_only = services.AccessSettings(level=AccessLevel.ROLE, roles=["instructor"])
+        unit_only = access_settings.AccessSettings(level=AccessLevel.ROLE, roles=["instructor"])
         publish_record(owner, curator, collection, title="Tài liệu 0")
         few, _ = statements_to_read_all()
         for i in range(1, 8):
@@ -360,10 +360,10 @@ def test_the_app_searches_with_tantivy_too(app, users):
         curator = db.session.get(User, users["curator"].id)
         collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
         public = publish_record(owner, curator, collection,
-                                services.AccessSettings(level=AccessLevel.PUBLIC),
+                                access_settings.AccessSettings(level=AccessLevel.PUBLIC),
                                 title="Bảo đảm xăng dầu trong huấn luyện").id
         internal = publish_record(owner, curator, collection,
-                                  services.AccessSettings(level=AccessLevel.INTERNAL),
+                                  access_settings.AccessSettings(level=AccessLevel.INTERNAL),
                                   title="Kế hoạch xăng dầu nội bộ").id
         from lms.discovery.services import backend
 
@@ -378,5 +378,41 @@ def test_the_app_searches_with_tantivy_too(app, users):
         public, internal}
     with app.app_context():
         curator = db.session.get(User, users["curator"].id)
-        services.withdraw(curator, db.session.get(Record, public), "Lỗi thời")
+        workflow.withdraw(curator, db.session.get(Record, public), "Lỗi thời")
     assert public not in [h["id"] for h in api(client, q="xang dau").get_json()["hits"]]
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_moving_a_collection_moves_its_whole_subtree_in_search_and_oai(app, users, engine):
+    """Moving a collection changes the path of every record below it, deep or mapped in:
+    search finds them under the new path, as OAI-PMH lists them in the new set."""
+    app.config["SEARCH_BACKEND"] = engine
+    with app.app_context():
+        owner = db.session.get(User, users["instructor"].id)
+        curator = db.session.get(User, users["curator"].id)
+        admin = db.session.get(User, users["admin"].id)
+        moved = make_collection("khoa-hau-can", curators=[curator], steps=1)
+        child = make_collection("xang-dau", curators=[curator], steps=1, parent=moved)
+        elsewhere = make_collection("ky-nang-so", curators=[curator], steps=1)
+        academy = make_collection("hoc-vien", curators=[curator], steps=1)
+        public = access_settings.AccessSettings(level=AccessLevel.PUBLIC)
+        deep = publish_record(owner, curator, child, public, title="Xăng dầu trong kho").id
+        mapped = publish_record(owner, curator, elsewhere, public, title="Xăng dầu dã chiến")
+        workflow.map_record(curator, mapped, [child])
+        mapped = mapped.id
+        collections.update_collection(
+            admin, moved, title=moved.title, title_en="", description="", parent=academy,
+            default_access=moved.default_access, workflow_steps=1, curators=[curator])
+    client = app.test_client()
+
+    def found(path: str) -> list[int]:
+        body = api(client, q="xăng dầu", **{"f.collection": path}).get_json()
+        return sorted(hit["id"] for hit in body["hits"])
+
+    assert found("hoc-vien/khoa-hau-can/xang-dau") == [deep, mapped]
+    assert found("khoa-hau-can/xang-dau") == []
+    listed = client.get("/oai", query_string={
+        "verb": "ListIdentifiers", "metadataPrefix": "oai_dc",
+        "set": "collection:hoc-vien:khoa-hau-can:xang-dau"}).get_data(as_text=True)
+    assert sorted(int(i) for i in re.findall(r"<identifier>oai:[^:<]+:(\d+)</identifier>",
+                                             listed)) == [deep, mapped]

@@ -1,50 +1,34 @@
-"""Background jobs on huey: SQLite storage under ``DATA_DIR`` by default, Redis when
-``REDIS_URL`` is set, inline execution when ``JOBS_IMMEDIATE`` is on (tests).
+"""Running jobs on huey: SQLite storage under ``DATA_DIR`` by default, Redis when ``REDIS_URL``
+is set, inline execution when ``JOBS_IMMEDIATE`` is on (tests).
 
-A job function is registered with :func:`job` and receives a :class:`JobContext` for
-progress reports. :func:`enqueue` records a :class:`~lms.models.Job` row for its owner and
-hands the job to huey only after that row is committed.
+:func:`enqueue` records a :class:`~lms.models.Job` row for its owner and hands the job to huey
+only after that row is committed; :func:`execute` runs it and records status and result.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.db import utcnow
+from lms.errors import NotFound
 from lms.extensions import db
+from lms.jobs.registry import JobFunction, JobSpec, jobs_in, spec_of
 from lms.models import Job, JobStatus, User
+from lms.permissions import Principal, can
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
-
-JobFunction = Callable[..., dict[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class _Registration:
-    function: JobFunction
-    schedule: crontab | None
-
-
-_REGISTRY: dict[str, _Registration] = {}
-
-
-def job(name: str, *, schedule: crontab | None = None) -> Callable[[JobFunction], JobFunction]:
-    """Register ``function(ctx, **params)`` as a background job; ``schedule`` makes it periodic."""
-
-    def decorator(function: JobFunction) -> JobFunction:
-        _REGISTRY[name] = _Registration(function, schedule)
-        return function
-
-    return decorator
 
 
 class JobContext:
@@ -54,12 +38,22 @@ class JobContext:
         self.job = job_row
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        self.job.progress_done = done
+        """Show the owner how far the job is, at once.
+
+        Written in a short transaction of its own (another connection), so that the job's
+        own unfinished work is never committed with it. On SQLite, report between the job's
+        own transactions: one holding the database's write lock would make this one wait.
+        """
+        values: dict[str, object] = {"progress_done": done}
         if total is not None:
-            self.job.progress_total = total
+            values["progress_total"] = total
         if message is not None:
-            self.job.message = message
-        db.session.commit()
+            values["message"] = message
+        with Session(db.engine) as session, session.begin():
+            session.execute(update(Job).where(Job.id == self.job.id).values(**values))
+        # Keep the job's copy in step without making it dirty in the job's own session.
+        for name, value in values.items():
+            set_committed_value(self.job, name, value)
 
 
 def _make_huey(app: Flask) -> Huey:
@@ -73,25 +67,33 @@ def _make_huey(app: Flask) -> Huey:
     return SqliteHuey(name, filename=str(data_dir / "jobs.sqlite"))
 
 
-def init_app(app: Flask) -> None:
-    # Job modules register themselves on import; import them before wiring huey.
-    from lms import maintenance  # noqa: F401
-    from lms.catalog import jobs as catalog_jobs  # noqa: F401
-    from lms.discovery import services as search_jobs  # noqa: F401
-    from lms.files import jobs as files_jobs  # noqa: F401
-    from lms.harvest import jobs as harvest_jobs  # noqa: F401
-    from lms.ingest import jobs as ingest_jobs  # noqa: F401
+def init_app(app: Flask, modules: Iterable[ModuleType]) -> None:
+    """Give ``app`` a job queue running the jobs declared in ``modules``."""
+    app.extensions["huey"] = _make_huey(app)
+    app.extensions["huey_tasks"] = {}
+    app.extensions["jobs"] = {}
+    for spec in jobs_in(modules):
+        _wire(app, spec)
 
-    huey = _make_huey(app)
-    tasks = {}
-    for name, registration in _REGISTRY.items():
-        tasks[name] = huey.task(name=name)(_runner(app, name))
-        if registration.schedule is not None:
-            huey.periodic_task(registration.schedule, name=f"{name}:schedule")(
-                _scheduled_runner(app, name)
-            )
-    app.extensions["huey"] = huey
-    app.extensions["huey_tasks"] = tasks
+
+def register(app: Flask, functions: Iterable[JobFunction]) -> None:
+    """Add jobs declared outside the app's job modules (tests)."""
+    for function in functions:
+        _wire(app, spec_of(function))
+
+
+def _wire(app: Flask, spec: JobSpec) -> None:
+    wired: dict[str, JobSpec] = app.extensions["jobs"]
+    if spec.name in wired:
+        if wired[spec.name].function is not spec.function:
+            raise ValueError(f"two jobs are named {spec.name!r}")
+        return
+    wired[spec.name] = spec
+    huey: Huey = app.extensions["huey"]
+    app.extensions["huey_tasks"][spec.name] = huey.task(name=spec.name)(_runner(app, spec.name))
+    if spec.schedule is not None:
+        huey.periodic_task(spec.schedule, name=f"{spec.name}:schedule")(
+            _scheduled_runner(app, spec.name))
 
 
 def _runner(app: Flask, name: str) -> Callable[[int], None]:
@@ -132,8 +134,9 @@ def execute(name: str, job_id: int) -> None:
         return
     row.status, row.started_at = JobStatus.RUNNING, utcnow()
     db.session.commit()
+    function = current_app.extensions["jobs"][name].function
     try:
-        result = _REGISTRY[name].function(JobContext(row), **row.params)
+        result = function(JobContext(row), **row.params)
     except Exception as error:
         db.session.rollback()
         row = db.session.get(Job, job_id)
@@ -155,16 +158,30 @@ def enqueue(name: str, *, owner: User | None = None, **params: Any) -> Job:
 
     :raise KeyError: no job is registered under ``name``.
     """
-    if name not in _REGISTRY:
+    tasks = current_app.extensions["huey_tasks"]
+    if name not in tasks:
         raise KeyError(f"unknown job {name!r}")
     with unit_of_work() as on_commit:
         row = Job(name=name, owner_id=owner.id if owner else None, params=params)
         db.session.add(row)
         db.session.flush()
         job_id = row.id
-        task = current_app.extensions["huey_tasks"][name]
+        task = tasks[name]
         on_commit(lambda: task(job_id))
     return db.session.get(Job, job_id)
+
+
+def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job:
+    """Job ``job_id`` (of the kind ``name``, if given) for its page.
+
+    :raise NotFound: no such job, or not ``user``'s to see: someone else's job is answered
+        like a missing one, its existence is not theirs to know.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or (name is not None and job.name != name) or \
+            not can(user, "view_job", job):
+        raise NotFound()
+    return job
 
 
 def huey_for(app: Flask) -> Huey:

@@ -1,4 +1,4 @@
-"""Housekeeping jobs run by the worker's schedule."""
+"""Housekeeping jobs of the platform itself, run by the worker's schedule."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import delete
 
 from lms.db import utcnow
 from lms.extensions import db
-from lms.jobs import JobContext, job
+from lms.jobs.queue import JobContext
+from lms.jobs.registry import job
 from lms.models import ThrottleCounter
 
 

@@ -5,20 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user, login_required
 
-from lms.errors import NotFound
-from lms.extensions import db
+from lms.jobs.queue import visible_job
 from lms.models import Job
-from lms.permissions import can
 
 bp = Blueprint("jobs", __name__)
-
-
-def _visible_job(job_id: int) -> Job:
-    job = db.session.get(Job, job_id)
-    # Someone else's job is answered like a missing one: its existence is not theirs to know.
-    if job is None or not can(current_user, "view_job", job):
-        raise NotFound()
-    return job
 
 
 def job_json(job: Job) -> dict[str, object]:
@@ -38,10 +28,10 @@ def job_json(job: Job) -> dict[str, object]:
 @bp.get("/<int:job_id>")
 @login_required
 def show(job_id: int):
-    return render_template("jobs/show.html", job=_visible_job(job_id))
+    return render_template("jobs/show.html", job=visible_job(current_user, job_id))
 
 
 @bp.get("/<int:job_id>.json")
 @login_required
 def status(job_id: int):
-    return jsonify(job_json(_visible_job(job_id)))
+    return jsonify(job_json(visible_job(current_user, job_id)))

@@ -1,0 +1,345 @@
+"""Review and publication: submission, the review pool, publishing versions, withdrawal,
+restoration, purge, collection mapping, and the record's history.
+
+Every function takes the acting user explicitly, checks the policy on the object, changes the
+database in one unit of work, writes the record's history and the audit log in the same
+transaction, and leaves side effects (notifications are rows; indexing) to after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from lms import audit
+from lms.catalog import hooks
+from lms.catalog.access import is_curator_of, may_deposit_in
+from lms.catalog.models import (
+    AccessLevel,
+    Collection,
+    Record,
+    RecordStatus,
+    RecordVersion,
+    ReviewTask,
+    TaskStatus,
+    WorkflowEvent,
+)
+from lms.catalog.notifications import notify
+from lms.db import utcnow
+from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from lms.extensions import db
+from lms.files import records as record_files
+from lms.models import User
+from lms.permissions import require
+from lms.uow import AfterCommit, unit_of_work
+from metadata import Statement, ValidationResult, validate
+
+
+class MetadataInvalid(ValidationError):
+    """The metadata has errors; ``result`` lists them per field."""
+
+    def __init__(self, result: ValidationResult) -> None:
+        super().__init__(_("Please correct the highlighted fields."))
+        self.result = result
+
+
+def check_metadata(statements: Iterable[Statement], *, deposit: bool) -> ValidationResult:
+    """Validate with the profile; drafts may still lack deposit-required fields.
+
+    :raise MetadataInvalid: there are errors.
+    """
+    result = validate(list(statements), mode="deposit" if deposit else "import")
+    if not result.ok:
+        raise MetadataInvalid(result)
+    return result
+
+
+def check_lock(record: Record, lock_version: int) -> None:
+    """:raise Conflict: the form is older than the record (optimistic locking)."""
+    if lock_version != record.lock_version:
+        raise Conflict(_("This record was changed since you opened it. Reload it to see the "
+                         "changes, then make yours again."))
+
+
+def record_history(record: Record, actor: User | None, action: str, before: str | None,
+                   after: str | None, comment: str = "") -> None:
+    """Add a step to the record's history, in the caller's transaction."""
+    db.session.add(WorkflowEvent(record=record, actor=actor, action=action,
+                                 from_status=before, to_status=after, comment=comment))
+
+
+def mark_public(record: Record) -> None:
+    """Remember that the record was once harvestable (OAI-PMH then keeps a deleted header)."""
+    if record.is_published and record.access_level == AccessLevel.PUBLIC and record.discoverable:
+        record.ever_public = True
+
+
+def publish(user: User, record: Record) -> int:
+    """Freeze the working copy (metadata and file list) as version n+1 unless it equals
+    version n; returns n or n+1. In the caller's unit of work, with its checks done."""
+    rows = [[s.term, s.value, s.lang, s.scheme] for s in record.dc]
+    file_ids = record_files.working_file_ids(record)
+    latest = record.latest_version
+    if latest is not None and latest.statements == rows and \
+            record_files.version_file_ids(latest) == file_ids:
+        mark_public(record)
+        return latest.number
+    number = record.current_version + 1
+    version = RecordVersion(number=number, title=record.title, statements=rows,
+                            published_by=user)
+    record.versions.append(version)
+    db.session.flush()
+    record_files.freeze_files(version, file_ids)
+    record.current_version = number
+    record.published_at = utcnow()
+    record.updated_at = record.published_at
+    mark_public(record)
+    return number
+
+
+def working_copy_changed(user: User, record: Record, action: str,
+                         on_commit: AfterCommit) -> None:
+    """What an edit of the working copy (metadata or files) does to the record, inside the
+    caller's unit of work.
+
+    A published record edited by its depositor becomes the draft of its next version (the
+    published version stays visible); a curator's correction of a published record publishes
+    at once.
+    """
+    before = record.status
+    if record.status == RecordStatus.PUBLISHED and not is_curator_of(user, record):
+        record.status = RecordStatus.DRAFT
+    record.updated_at = utcnow()
+    record_history(record, user, action, before, record.status)
+    if record.status == RecordStatus.PUBLISHED:
+        publish(user, record)
+    on_commit(partial(hooks.record_changed, record.id))
+
+
+def submit(user: User, record: Record, lock_version: int) -> None:
+    """Send a draft to its collection's review pool.
+
+    :raise PermissionDenied: only the depositor submits, a draft or returned record.
+    :raise MetadataInvalid: deposit-required metadata is missing or wrong.
+    """
+    if record.owner_id != user.id or record.status not in (RecordStatus.DRAFT,
+                                                          RecordStatus.RETURNED):
+        raise PermissionDenied()
+    if not may_deposit_in(user, record.collection):
+        raise PermissionDenied(_("You may not deposit in this collection."))
+    check_lock(record, lock_version)
+    check_metadata(record.dc, deposit=True)
+    with unit_of_work():
+        before = record.status
+        record.status = RecordStatus.SUBMITTED
+        record.lock_version += 1
+        db.session.add(ReviewTask(record=record, step=1))
+        record_history(record, user, "submit", before, RecordStatus.SUBMITTED)
+        audit.record("record_submit", actor=user, obj=record)
+        notify([u.id for u in record.collection.curators], "task_waiting",
+                {"title": record.title}, "/review")
+
+
+def claim(user: User, task_id: int) -> ReviewTask:
+    """Take a task from the pool. Of two curators claiming at once, exactly one wins.
+
+    :raise NotFound: no such task, or not one ``user`` curates.
+    :raise Conflict: someone else claimed it first.
+    """
+    task = db.session.get(ReviewTask, task_id)
+    if task is None or not is_curator_of(user, task.record):
+        raise NotFound()
+    with unit_of_work():
+        # The guarded UPDATE is the arbiter: only one transaction can move it out of the pool.
+        won = db.session.execute(
+            update(ReviewTask)
+            .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.POOL)
+            .values(status=TaskStatus.CLAIMED, claimed_by_id=user.id, claimed_at=utcnow())
+        ).rowcount == 1
+        if won:
+            record_history(task.record, user, "claim", task.record.status, task.record.status)
+    db.session.refresh(task)
+    if not won:
+        who = task.claimed_by.display_name if task.claimed_by else "?"
+        raise Conflict(_("This task was already claimed by %(name)s.", name=who))
+    return task
+
+
+def _claimed_task(user: User, task_id: int) -> ReviewTask:
+    task = db.session.get(ReviewTask, task_id)
+    if task is None or not is_curator_of(user, task.record):
+        raise NotFound()
+    if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
+        raise Conflict(_("Claim this task before acting on it."))
+    return task
+
+
+def release(user: User, task_id: int) -> None:
+    """Put a claimed task back into the pool."""
+    task = _claimed_task(user, task_id)
+    with unit_of_work():
+        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.POOL, None, None
+        record_history(task.record, user, "release", task.record.status, task.record.status)
+
+
+def accept(user: User, task_id: int, comment: str = "") -> Record:
+    """Approve this step: on to the next step, or publish after the last one.
+
+    :raise MetadataInvalid: deposit-required metadata is missing (a curator may fix it first).
+    """
+    task = _claimed_task(user, task_id)
+    record = task.record
+    check_metadata(record.dc, deposit=True)
+    steps = record.collection.workflow_steps if record.collection else 1
+    with unit_of_work() as on_commit:
+        task.status = TaskStatus.DONE
+        if task.step < steps:
+            db.session.add(ReviewTask(record=record, step=task.step + 1))
+            record_history(record, user, "accept", record.status, record.status, comment)
+        else:
+            before = record.status
+            record.status = RecordStatus.PUBLISHED
+            record.lock_version += 1
+            number = publish(user, record)
+            record_history(record, user, "publish", before, RecordStatus.PUBLISHED, comment)
+            audit.record("record_publish", actor=user, obj=record, details={"version": number})
+            if record.owner_id:
+                notify([record.owner_id], "published", {"title": record.title},
+                        f"/records/{record.id}")
+            on_commit(lambda: hooks.record_changed(record.id))
+    return record
+
+
+def return_to_depositor(user: User, task_id: int, comment: str) -> None:
+    """:raise ValidationError: a return needs a comment telling the depositor what to fix."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError(_("Tell the depositor what to change."))
+    task = _claimed_task(user, task_id)
+    record = task.record
+    with unit_of_work():
+        task.status = TaskStatus.DONE
+        before = record.status
+        record.status = RecordStatus.RETURNED
+        record.lock_version += 1
+        record_history(record, user, "return", before, RecordStatus.RETURNED, comment[:5000])
+        audit.record("record_return", actor=user, obj=record)
+        if record.owner_id:
+            notify([record.owner_id], "returned", {"title": record.title, "comment": comment},
+                    f"/records/{record.id}/edit")
+
+
+def withdraw(user: User, record: Record, reason: str) -> None:
+    """:raise PermissionDenied: only curators of its collections and admins withdraw."""
+    if not is_curator_of(user, record) or not record.is_published:
+        raise PermissionDenied()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for the withdrawal."))
+    with unit_of_work() as on_commit:
+        before = record.status
+        record.status = RecordStatus.WITHDRAWN
+        record.withdrawn_at = utcnow()
+        record.withdrawal_reason = reason[:2000]
+        record.lock_version += 1
+        record_history(record, user, "withdraw", before, RecordStatus.WITHDRAWN, reason)
+        audit.record("record_withdraw", actor=user, obj=record, details={"reason": reason})
+        on_commit(lambda: hooks.record_changed(record.id))
+
+
+def restore(user: User, record: Record) -> None:
+    if not is_curator_of(user, record) or record.status != RecordStatus.WITHDRAWN:
+        raise PermissionDenied()
+    with unit_of_work() as on_commit:
+        record.status = RecordStatus.PUBLISHED
+        record.withdrawn_at = None
+        record.lock_version += 1
+        record_history(record, user, "restore", RecordStatus.WITHDRAWN, RecordStatus.PUBLISHED)
+        audit.record("record_restore", actor=user, obj=record)
+        on_commit(lambda: hooks.record_changed(record.id))
+
+
+def purge(user: User, record: Record, reason: str) -> None:
+    """Legal removal: metadata and versions go, a tombstone row stays. Admins only."""
+    require(user, "purge_records")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the legal reason for the purge."))
+    with unit_of_work() as on_commit:
+        audit.record("record_purge", actor=user, obj=record,
+                     details={"reason": reason, "title": record.title})
+        record.values = []
+        record.versions = []
+        record_files.purge_files(record, on_commit)
+        record.status = RecordStatus.PURGED
+        record.withdrawal_reason = reason[:2000]
+        record.withdrawn_at = record.withdrawn_at or utcnow()
+        record.lock_version += 1
+        record_history(record, user, "purge", None, RecordStatus.PURGED, reason)
+        on_commit(lambda: hooks.record_changed(record.id))
+
+
+def map_record(actor: User, record: Record, collections: Iterable[Collection]) -> None:
+    """Show ``record`` in these collections too (besides its owning one).
+
+    Curators may map records of their collections into collections they also curate;
+    admins anywhere. Mapping changes who curates the record, set membership in OAI-PMH and
+    the collection facet, so every channel is refreshed after the commit.
+
+    :raise PermissionDenied: ``actor`` does not curate the record, or one of the targets.
+    """
+    if not is_curator_of(actor, record):
+        raise PermissionDenied()
+    targets = [c for c in dict.fromkeys(collections) if c.id != record.collection_id]
+    current = {c.id for c in record.mapped_collections}
+    for collection in targets:
+        if collection.id not in current and not (
+                actor.is_admin or actor in collection.curators):
+            raise PermissionDenied(_("You may map records only into collections you curate."))
+    before = sorted(c.slug for c in record.mapped_collections)
+    with unit_of_work() as on_commit:
+        record.mapped_collections = targets
+        after = sorted(c.slug for c in targets)
+        if before != after:
+            record.lock_version += 1
+            audit.record("record_mapping", actor=actor, obj=record,
+                         details={"before": before, "after": after})
+            record_history(record, actor, "mapping", record.status, record.status,
+                     ", ".join(after))
+        on_commit(lambda: hooks.record_changed(record.id))
+
+
+@dataclass
+class ReviewQueue:
+    pool: list[ReviewTask] = field(default_factory=list)
+    mine: list[ReviewTask] = field(default_factory=list)
+    others: list[ReviewTask] = field(default_factory=list)
+
+
+def review_queue(user: User) -> ReviewQueue:
+    tasks = db.session.scalars(
+        select(ReviewTask).where(ReviewTask.status != TaskStatus.DONE)
+        .order_by(ReviewTask.created_at, ReviewTask.id)
+    )
+    queue = ReviewQueue()
+    for task in tasks:
+        if not is_curator_of(user, task.record):
+            continue
+        if task.status == TaskStatus.POOL:
+            queue.pool.append(task)
+        elif task.claimed_by_id == user.id:
+            queue.mine.append(task)
+        else:
+            queue.others.append(task)
+    return queue
+
+
+def history(record: Record) -> list[WorkflowEvent]:
+    return list(db.session.scalars(
+        select(WorkflowEvent).where(WorkflowEvent.record_id == record.id)
+        .order_by(WorkflowEvent.at, WorkflowEvent.id)
+    ))

@@ -1,0 +1,300 @@
+"""Changing a record's files: upload, removal, per-file access, and files of import packages.
+
+Like the catalog services, every use case takes the acting user, checks the policy on the
+object, changes the database in one unit of work with its audit rows, and leaves side effects
+(thumbnail and extraction jobs, index refreshes) to after the commit.
+
+Upload order: the blob is written to a temporary file, fsync'd and moved into place by
+:meth:`lms.files.storage.Storage.put` **before** the transaction that adds its row. If that
+transaction fails, the blob is unreferenced and ``lms files gc`` removes it after the grace
+period; a row never points at a blob that was not durably stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from lms import audit
+from lms.catalog import hooks
+from lms.catalog.access import can_edit
+from lms.catalog.access_settings import AccessSettings
+from lms.catalog.models import ACCESS_RANK, AccessLevel, Record
+from lms.catalog.workflow import working_copy_changed
+from lms.db import utcnow
+from lms.errors import NotFound, PermissionDenied, ServiceError, ValidationError
+from lms.extensions import db
+from lms.files import records as record_files
+from lms.files.access import in_published_version
+from lms.files.derivatives import enqueue_thumbnail
+from lms.files.extraction import enqueue_extraction
+from lms.files.fixity import check_blob
+from lms.files.maintenance import record_fixity
+from lms.files.models import BAD_FIXITY, Blob, RecordFile, ThumbnailStatus
+from lms.files.names import clean_filename
+from lms.files.serving import INLINE_TYPES
+from lms.files.sniff import has_active_markup, sniff_stream
+from lms.files.storage import FileTooLarge, Readable, Storage, StoredBlob, get_storage
+from lms.files.thumbnails import THUMBNAIL_TYPES
+from lms.models import User
+from lms.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+class StorageFailed(ServiceError):
+    """The disk refused the file (full, read-only, I/O error); nothing was saved."""
+
+    status = 503
+
+    def default_message(self) -> str:
+        return _("The file could not be stored: the server's storage failed. Nothing was "
+                 "saved. Try again later, or tell the administrator.")
+
+
+def human_size(size: int) -> str:
+    """``1536`` → ``"1.5 KB"``: for messages and file lists."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 10 else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def upload_limit_message(limit: int) -> str:
+    return _("The file is larger than the upload limit of %(limit)s.", limit=human_size(limit))
+
+
+@dataclass
+class Upload:
+    """One uploaded file: its stream and the client's name and type (never trusted)."""
+
+    stream: Readable
+    filename: str | None
+    claimed_type: str = ""
+
+
+@dataclass
+class _Prepared:
+    upload: Upload
+    name: str
+    key: str
+    size: int
+    media_type: str
+    mismatch: bool
+
+
+def _store(storage: Storage, upload: Upload, limit: int) -> StoredBlob:
+    """Store one upload. If its blob is flagged by fixity, this upload is the same content:
+    verify the stored copy and, if damaged (same size, so ``put`` kept it), replace it.
+
+    :raise FileTooLarge, StorageFailed:
+    """
+    try:
+        stored = storage.put(upload.stream, max_size=limit)
+        blob = db.session.get(Blob, stored.key)
+        if blob is not None and blob.fixity_status in BAD_FIXITY:
+            result = check_blob(storage, stored.key)
+            if not result.ok and hasattr(upload.stream, "seek"):
+                storage.delete(stored.key)
+                upload.stream.seek(0)
+                stored = storage.put(upload.stream, max_size=limit)
+                result = check_blob(storage, stored.key)
+            record_fixity(result)
+    except FileTooLarge:
+        raise FileTooLarge(upload_limit_message(limit)) from None
+    except OSError as error:
+        log.error("storing an upload failed: %s", error)
+        raise StorageFailed() from None
+    return stored
+
+
+def upload_files(user: User, record: Record, uploads: Sequence[Upload]) -> list[RecordFile]:
+    """Attach ``uploads`` to the working copy of ``record``; all of them or none.
+
+    The media type is sniffed from the content; a name that disagrees with it is recorded
+    (``sniff_mismatch``, audit ``file_type_mismatch``) and the file is only ever served as an
+    attachment. Thumbnail jobs are queued once the rows are committed. A published record
+    edited by its depositor becomes the draft of its next version; a curator's change to a
+    published record publishes at once (as with metadata).
+
+    :raise PermissionDenied: ``user`` may not edit the record now.
+    :raise ValidationError: no file, too many files, or an empty file.
+    :raise FileTooLarge: a file is larger than ``MAX_UPLOAD_BYTES`` (413).
+    :raise StorageFailed: the disk failed (503); no row was created.
+    """
+    if not can_edit(user, record):
+        raise PermissionDenied()
+    uploads = [u for u in uploads if u.filename or u.claimed_type]
+    if not uploads:
+        raise ValidationError(_("Choose at least one file to upload."))
+    config = current_app.config
+    existing = len(record_files.working_files(record))
+    if existing + len(uploads) > config["MAX_FILES_PER_RECORD"]:
+        raise ValidationError(_("A record may have at most %(n)d files.",
+                                n=config["MAX_FILES_PER_RECORD"]))
+    storage = get_storage()
+    prepared: list[_Prepared] = []
+    for upload in uploads:
+        name = clean_filename(upload.filename)
+        stored = _store(storage, upload, config["MAX_UPLOAD_BYTES"])
+        key, size = stored.key, stored.size
+        if size == 0:
+            if not stored.reused:
+                storage.delete(key)  # nothing references the empty blob
+            raise ValidationError(_("%(name)s is empty (0 bytes). Choose the file again; it may "
+                                    "not have been saved completely.", name=name))
+        with storage.open(key) as fh:
+            media_type, mismatch = _sniff(fh, name)
+        prepared.append(_Prepared(upload, name, key, size, media_type, mismatch))
+
+    with unit_of_work() as on_commit:
+        files = []
+        for offset, item in enumerate(prepared):
+            record_files.register_blob(item.key, item.size)
+            wants_thumbnail = item.media_type in THUMBNAIL_TYPES and not item.mismatch
+            file = RecordFile(
+                record_id=record.id, position=existing + offset, name=item.name,
+                blob_key=item.key, size=item.size, media_type=item.media_type,
+                claimed_type=(item.upload.claimed_type or "")[:255],
+                sniff_mismatch=item.mismatch, uploaded_by_id=user.id,
+                thumbnail_status=ThumbnailStatus.PENDING if wants_thumbnail
+                else ThumbnailStatus.NONE,
+            )
+            db.session.add(file)
+            db.session.flush()
+            files.append(file)
+            details = {"record": record.id, "name": item.name, "sha256": item.key,
+                       "size": item.size, "media_type": item.media_type,
+                       "claimed_type": file.claimed_type}
+            audit.record("file_upload", actor=user, obj=file, details=details)
+            if item.mismatch:
+                audit.record("file_type_mismatch", actor=user, obj=file, outcome="flagged",
+                             details={**details, "original_name": (item.upload.filename
+                                                                   or "")[:300]})
+            if wants_thumbnail:
+                on_commit(partial(enqueue_thumbnail, file.id, user))
+            on_commit(partial(enqueue_extraction, file.id, user))
+        working_copy_changed(user, record, "files_add", on_commit)
+    return files
+
+
+def _sniff(fh, name: str) -> tuple[str, bool]:
+    """The sniffed media type, and whether the file may never be shown inline."""
+    sniffed = sniff_stream(fh, name)
+    # A polyglot (a PDF or image also holding HTML or script) is never shown inline.
+    mismatch = sniffed.mismatch or (sniffed.media_type in INLINE_TYPES
+                                    and has_active_markup(fh))
+    return sniffed.media_type, mismatch
+
+
+def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewFile:
+    """Check and store one file of an import package (already resolved inside it).
+
+    The same rules as an upload: the size limit, no empty file, the type sniffed from the
+    content and compared with the name. A ``dry_run`` hashes and sniffs the file where it
+    is and stores nothing.
+
+    :raise ValidationError: the file is empty.
+    :raise FileTooLarge: it is larger than ``MAX_UPLOAD_BYTES``.
+    :raise StorageFailed: the disk failed.
+    """
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    name = clean_filename(path.name)
+    with path.open("rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        if size > limit:
+            raise FileTooLarge(upload_limit_message(limit))
+        if size == 0:
+            raise ValidationError(_("%(name)s is empty (0 bytes).", name=name))
+        if dry_run:
+            digest = hashlib.sha256()
+            while chunk := source.read(1024 * 1024):
+                digest.update(chunk)
+            key = digest.hexdigest()
+            media_type, mismatch = _sniff(source, name)
+        else:
+            stored = _store(get_storage(), Upload(source, name), limit)
+            key, size = stored.key, stored.size
+            with get_storage().open(key) as fh:
+                media_type, mismatch = _sniff(fh, name)
+    return record_files.NewFile(
+        name=name, key=key, size=size, media_type=media_type, sniff_mismatch=mismatch,
+        thumbnail_pending=media_type in THUMBNAIL_TYPES and not mismatch)
+
+
+def get_working_file(user: User, record: Record, file_id: int) -> RecordFile:
+    """:raise NotFound: no such file in the record's working copy."""
+    file = db.session.get(RecordFile, file_id)
+    if file is None or file.record_id != record.id or file.removed_at is not None:
+        raise NotFound()
+    return file
+
+
+def remove_file(user: User, record: Record, file: RecordFile) -> None:
+    """Take ``file`` out of the working copy. A published version listing it keeps it.
+
+    :raise PermissionDenied: ``user`` may not edit the record now.
+    """
+    if not can_edit(user, record):
+        raise PermissionDenied()
+    if file.record_id != record.id or file.removed_at is not None:
+        raise NotFound()
+    with unit_of_work() as on_commit:
+        audit.record("file_remove", actor=user, obj=file,
+                     details={"record": record.id, "name": file.name, "sha256": file.blob_key})
+        if in_published_version(file):
+            file.removed_at = utcnow()
+        else:
+            # Never published: the row goes; its blob is collected by `lms files gc` unless
+            # another row uses it.
+            db.session.delete(file)
+        db.session.flush()
+        working_copy_changed(user, record, "files_remove", on_commit)
+
+
+def file_access_summary(file: RecordFile) -> dict[str, object]:
+    return {"level": file.access_level, "units": sorted(u.id for u in file.access_units),
+            "roles": sorted(file.access_roles), "users": sorted(u.id for u in file.access_users),
+            "groups": sorted(g.id for g in file.access_groups)}
+
+
+def change_file_access(user: User, record: Record, file: RecordFile,
+                       settings: AccessSettings | None) -> None:
+    """Give ``file`` a level of its own (``settings``), or ``None`` to follow the record.
+
+    :raise PermissionDenied: ``user`` may not edit the record now.
+    :raise ValidationError: the level is looser than the record's, or its lists are missing.
+    """
+    if not can_edit(user, record):
+        raise PermissionDenied()
+    if file.record_id != record.id:
+        raise NotFound()
+    if settings is not None:
+        settings.check()
+        if ACCESS_RANK[AccessLevel(settings.level)] < \
+                ACCESS_RANK[AccessLevel(record.access_level)]:
+            raise ValidationError(_("A file may be stricter than its record, never looser."))
+    before = file_access_summary(file)
+    with unit_of_work() as on_commit:
+        level = settings.level if settings is not None else None
+        file.access_level = level
+        file.access_units = list(settings.units) if level == AccessLevel.UNIT else []
+        file.access_roles = list(settings.roles) if level == AccessLevel.ROLE else []
+        restricted = level == AccessLevel.RESTRICTED
+        file.access_users = list(settings.users) if restricted and settings else []
+        file.access_groups = list(settings.groups) if restricted and settings else []
+        after = file_access_summary(file)
+        if before != after:
+            audit.record("file_access_change", actor=user, obj=file,
+                         details={"record": record.id, "before": before, "after": after})
+        on_commit(lambda: hooks.record_changed(record.id))

@@ -1,0 +1,62 @@
+"""Declaring a job: :func:`job` marks a function; :func:`jobs_in` finds the marked functions
+of a module. Nothing is registered at import time: the app factory names the job modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import FunctionType, ModuleType
+from typing import Any
+
+from huey import crontab
+
+JobFunction = Callable[..., dict[str, Any] | None]
+
+# The attribute :func:`job` sets on a job function.
+SPEC_ATTRIBUTE = "job_spec"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    function: JobFunction
+    schedule: crontab | None = None
+
+
+def job(name: str, *, schedule: crontab | None = None) -> Callable[[JobFunction], JobFunction]:
+    """Declare ``function(ctx, **params)`` as the background job ``name``; ``schedule`` makes
+    it periodic. The job runs once its module is among those given to ``init_app``."""
+
+    def decorator(function: JobFunction) -> JobFunction:
+        setattr(function, SPEC_ATTRIBUTE, JobSpec(name, function, schedule))
+        return function
+
+    return decorator
+
+
+def spec_of(function: JobFunction) -> JobSpec:
+    """:raise ValueError: ``function`` is not declared with :func:`job`."""
+    spec = getattr(function, SPEC_ATTRIBUTE, None)
+    if not isinstance(spec, JobSpec):
+        raise ValueError(f"{function!r} is not declared with @job")
+    return spec
+
+
+def jobs_in(modules: Iterable[ModuleType]) -> list[JobSpec]:
+    """The jobs declared in ``modules`` (a job imported into another module counts once).
+
+    :raise ValueError: two different functions are declared under one name.
+    """
+    found: dict[str, JobSpec] = {}
+    for module in modules:
+        for value in vars(module).values():
+            # type(), not isinstance(): a module's proxies (current_app) need an app context.
+            if type(value) is not FunctionType:
+                continue
+            spec = getattr(value, SPEC_ATTRIBUTE, None)
+            if not isinstance(spec, JobSpec):
+                continue
+            if spec.name in found and found[spec.name].function is not spec.function:
+                raise ValueError(f"two jobs are named {spec.name!r}")
+            found[spec.name] = spec
+    return list(found.values())
