@@ -112,13 +112,15 @@ def _init_jobs(app: Flask) -> None:
     from lms.catalog import jobs as catalog_jobs
     from lms.discovery import jobs as search_jobs
     from lms.files import jobs as files_jobs
+    from lms.harvest import jobs as harvest_jobs
     from lms.ingest import jobs as ingest_jobs
     from lms.jobs import scheduled
     from lms.training import assignments as training_enrolment
     from lms.training import sync as training_sync
 
     jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
-                        accounts_jobs, training_enrolment, training_sync])
+                        accounts_jobs, training_enrolment, training_sync,
+                        harvest_jobs])
 
 
 def _json_text(value: object) -> str:
@@ -135,7 +137,9 @@ def _register_blueprints(app: Flask) -> None:
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discovery.views import bp as discovery_bp
+    from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
+    from lms.harvest.views import bp as harvest_bp
     from lms.ingest.views import bp as ingest_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
@@ -151,11 +155,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(discovery_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
     app.register_blueprint(learn_bp)
     app.register_blueprint(train_bp, url_prefix="/train")
+    app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
 from flask_migrate.cli import db as db_group
 
 from lms.errors import ServiceError
+from lms.harvest.cli import harvest_group
 
 
 def _create_app():
@@ -287,6 +288,9 @@ def oai_rebuild() -> None:
     with tqdm(total=total, unit="record", disable=None) as bar:
         count = rebuild(bar.update)
     click.echo(f"OAI-PMH projection refreshed for {count} records.")
+
+
+cli.add_command(harvest_group)
 
 
 @cli.command("demo")

@@ -109,6 +109,18 @@ class Config:
     # The public address of the site, for links inside exported metadata (optional).
     PUBLIC_BASE_URL: str | None = None
 
+    # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
+    SITEMAP_PAGE_SIZE = 50_000
+    FEED_SIZE = 30
+
+    # Harvesting other repositories (lms/harvest): limits on what one source may make us
+    # fetch. Each response: time and size; each run: resumption pages (a longer list goes on
+    # in the next run); redirects only to the registered host.
+    HARVEST_TIMEOUT_SECONDS = 60
+    HARVEST_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+    HARVEST_MAX_PAGES = 100
+    HARVEST_MAX_REDIRECTS = 3
+
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` in layers and derive the settings other code relies on.

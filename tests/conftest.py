@@ -194,19 +194,10 @@ def users(app: Flask) -> dict[str, Account]:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real WSGI server on loopback, in a thread; yields its base URL."""
-    import threading
+    from tests.servers import serving
 
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError, error_response, wants_json
+from lms.exports import links
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
 from lms.files.storage import CHUNK_SIZE, FileTooLarge
@@ -155,13 +156,17 @@ def access(record_id: int, file_id: int):
 @bp.get("/records/<int:record_id>/files/<int:file_id>")
 def download(record_id: int, file_id: int):
     record, file = serving.get_readable_file(current_user, record_id, file_id)
-    return serving.serve_file(current_user, record, file, request, download=True)
+    response = serving.serve_file(current_user, record, file, request, download=True)
+    response.headers["Link"] = links.header([links.collection_link(record)])  # Signposting
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/preview")
 def preview(record_id: int, file_id: int):
     record, file = serving.get_readable_file(current_user, record_id, file_id)
-    return serving.serve_file(current_user, record, file, request, download=False)
+    response = serving.serve_file(current_user, record, file, request, download=False)
+    response.headers["Link"] = links.header([links.collection_link(record)])
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/thumbnail")

@@ -10,6 +10,7 @@ from flask import current_app
 import lms.accounts.models
 import lms.catalog.models
 import lms.files.models
+import lms.harvest.models
 import lms.models
 import lms.oai.models
 import lms.training.models  # noqa: F401

@@ -314,7 +314,7 @@ def test_download_and_preview_headers(app, users, collection, samples):
     download = reader.client.get(url)
     assert download.status_code == 200 and download.data == samples["pdf"]
     headers = download.headers
-    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Type"] == "application/pdf"  # the true type, as an attachment
     assert headers["Content-Disposition"] == (
         'attachment; filename="Giao trinh Hau can _ De cuong.pdf"; '
         "filename*=UTF-8''Gi%C3%A1o%20tr%C3%ACnh%20H%E1%BA%ADu%20c%E1%BA%A7n%20%E2%80%94%20"
