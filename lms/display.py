@@ -12,15 +12,9 @@ from flask import Flask
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from lms.models import JobStatus, RoleName
-
-ROLE_LABELS: Mapping[str, LazyString] = {
-    RoleName.ADMIN: _l("Administrator"),
-    RoleName.CURATOR: _l("Curator (librarian)"),
-    RoleName.INSTRUCTOR: _l("Instructor"),
-    RoleName.TRAINER: _l("Training officer"),
-    RoleName.LEARNER: _l("Learner / staff"),
-}
+from lms.accounts.models import RoleName
+from lms.accounts.services import ROLE_LABELS
+from lms.models import JobStatus
 
 # Access levels: a short name for tables and pickers, and who that means in plain words.
 ACCESS_LABELS: Mapping[str, LazyString] = {
@@ -227,11 +221,6 @@ def fixity_status_label(code: object) -> str:
     return _label(FIXITY_STATUS_LABELS, code)
 
 
-def job_status_names() -> dict[str, str]:
-    """Every job state's display name, for the script that polls a job's progress."""
-    return {str(code): str(label) for code, label in JOB_STATUS_LABELS.items()}
-
-
 FILTERS = {
     "role_label": role_label,
     "role_labels": role_labels,
@@ -252,4 +241,3 @@ FILTERS = {
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
-    app.jinja_env.globals["job_status_names"] = job_status_names

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from lms import create_app
+from lms.accounts.models import PersonTerm
+from lms.accounts.seeds import seed_rows
 from lms.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
@@ -86,6 +88,7 @@ def _empty_postgres_tables(app: Flask) -> None:
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            connection.execute(insert(PersonTerm), seed_rows())
         db.engine.dispose()
 
 
@@ -188,43 +191,13 @@ def users(app: Flask) -> dict[str, Account]:
         return {role: Account(user.id, user.username) for role, user in made.items()}
 
 
-def free_port() -> int:
-    """A free TCP port on loopback: any, or one of ``LMS_TEST_PORTS=5150-5199`` when the
-    machine gives the test run a range."""
-    import socket
-
-    wanted = os.environ.get("LMS_TEST_PORTS", "")
-    if not wanted:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-    low, _dash, high = wanted.partition("-")
-    for port in range(int(low), int(high or low) + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in LMS_TEST_PORTS={wanted}")
-
-
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real WSGI server on loopback, in a thread; yields its base URL."""
-    import threading
+    from tests.servers import serving
 
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -245,8 +218,8 @@ def chromium():
     if not os.path.exists(CHROMIUM):
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: a missing browser is a broken pipeline
-        pytest.skip(f"browser tests skipped: {message}")
+            pytest.fail(message)  # CI must run the browser tests
+        pytest.skip(f"{message}: browser tests skipped outside CI")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

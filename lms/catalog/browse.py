@@ -13,7 +13,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case
 
 from lms.catalog.access import Principal, published_clause, visible_records
-from lms.catalog.collections import filed_under
+from lms.catalog.collections import collection_listing
 from lms.catalog.models import Collection, Record, RecordVersion
 from lms.catalog.sortkeys import sort_key
 from lms.extensions import db
@@ -47,16 +47,14 @@ def listed_records(user: Principal):
     return visible_records(user).where(published_clause())
 
 
-def collection_listing(user: Principal, collection: Collection, sort: str, page: int,
-                       lang: str, per_page: int = PER_PAGE) -> Pagination:
-    """One page of the records :func:`~lms.catalog.collections.filed_under` ``collection``
-    that ``user`` may see, sorted by ``sort`` (one of :data:`SORTS`; ties by title, then id)."""
+def sorted_listing(user: Principal, collection: Collection, sort: str, page: int,
+                   lang: str, per_page: int = PER_PAGE) -> Pagination:
+    """One page of :func:`~lms.catalog.collections.collection_listing`, sorted by ``sort``
+    (one of :data:`SORTS`; ties by title, then id)."""
     chosen = SORTS.get(sort, SORTS[DEFAULT_SORT])
     latest = (RecordVersion.record_id == Record.id) & (
         RecordVersion.number == Record.current_version)
-    stmt = (listed_records(user)
-            .join(RecordVersion, latest)
-            .where(filed_under(collection.id)))
+    stmt = collection_listing(user, collection).order_by(None).join(RecordVersion, latest)
     column = _type_rank(lang) if chosen.column == "type" \
         else getattr(RecordVersion, chosen.column)
     # Missing values (no creator, no date) go last whichever the direction.

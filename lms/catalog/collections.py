@@ -7,17 +7,17 @@ import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from lms import audit
-from lms.admin.services import clean_text
+from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import may_deposit_in
+from lms.catalog.access import Principal, may_deposit_in, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.models import User
 from lms.permissions import require
+from lms.text import clean_text
 from lms.uow import unit_of_work
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -161,3 +161,9 @@ def record_ids_under(collection_id: int, *criteria: ColumnElement[bool]) -> list
     return list(db.session.scalars(
         select(Record.id).where(filed_under(collection_id), *criteria).order_by(Record.id)))
 
+
+def collection_listing(user: Principal, collection: Collection) -> Select:
+    """The published records of a collection page that ``user`` may see, newest first."""
+    return (visible_records(user)
+            .where(filed_under(collection.id), published_clause())
+            .order_by(Record.published_at.desc(), Record.id.desc()))

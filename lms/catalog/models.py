@@ -19,10 +19,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.accounts.models import Group, Unit, User
 from lms.catalog.sortkeys import version_keys
 from lms.db import SortKey, TZDateTime, link_table, utcnow
 from lms.extensions import db
-from lms.models import Group, Unit, User
 from metadata import Metadata, Statement
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from lms.db import utcnow
+from lms.display import job_message, job_status_label
 from lms.extensions import db
 from lms.jobs.queue import job_names, jobs_listing, owners_of, visible_job
 from lms.models import Job, JobStatus
@@ -16,15 +17,15 @@ bp = Blueprint("jobs", __name__)
 admin_bp = Blueprint("jobs_admin", __name__)
 PER_PAGE = 50
 
-
 def job_json(job: Job) -> dict[str, object]:
     return {
         "id": job.id,
         "name": job.name,
         "status": job.status,
+        "status_label": job_status_label(job.status),
         "progress": {"done": job.progress_done, "total": job.progress_total,
                      "percent": job.percent},
-        "message": job.message,
+        "message": job_message(job.message),
         # An import's per-line report can be long: its page shows it, the polled JSON not.
         "result": {k: v for k, v in (job.result or {}).items() if k not in ("traceback",
                                                                            "lines")},

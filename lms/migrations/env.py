@@ -7,10 +7,13 @@ from alembic import context
 from flask import current_app
 
 # Every model module, so that autogenerate sees the whole schema.
+import lms.accounts.models
 import lms.catalog.models
 import lms.files.models
+import lms.harvest.models
 import lms.models
-import lms.oai.models  # noqa: F401
+import lms.oai.models
+import lms.training.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not current_app.testing:
@@ -39,6 +42,14 @@ def run_migrations_online() -> None:
             logger.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch ALTER copies the table, drops the old one and renames the copy. With
+            # foreign keys enforced (lms.db turns them on), dropping "users" would cascade to
+            # user_roles, collection_curators... and delete them. Off for the migration (it
+            # cannot change inside a transaction), then checked and on again.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: Alembic opens its own
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -48,6 +59,12 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

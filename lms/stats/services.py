@@ -25,11 +25,11 @@ from flask import current_app
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.sql import Select
 
+from lms.accounts.models import User
 from lms.catalog.access import Principal, published_clause
 from lms.catalog.models import Collection, Record
 from lms.extensions import db
 from lms.files.models import DownloadEvent
-from lms.models import User
 from lms.stats.models import RecordView
 from lms.uow import unit_of_work
 

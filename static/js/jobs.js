@@ -3,13 +3,12 @@
   "use strict";
   document.querySelectorAll("[data-job-url]").forEach(function (box) {
     var url = box.getAttribute("data-job-url");
-    var labels = JSON.parse(box.getAttribute("data-status-labels") || "{}");
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (job) {
           if (!job) { return; }
-          box.querySelector(".job-status").textContent = labels[job.status] || job.status;
+          box.querySelector(".job-status").textContent = job.status_label || job.status;
           box.querySelector(".job-message").textContent = job.message || "";
           var bar = box.querySelector(".job-progress");
           if (job.progress.percent !== null) { bar.value = job.progress.percent; }

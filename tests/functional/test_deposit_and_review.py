@@ -14,9 +14,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.catalog.models import AccessLevel, Record, RecordStatus, ReviewTask, TaskStatus
 from lms.extensions import db
-from lms.models import User
 from metadata import Statement
 from tests.conftest import Browser
 from tests.factories import PASSWORD, UserFactory, make_collection, statements

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from lms.accounts.models import User
 from lms.extensions import db
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 from tests.conftest import Browser
 from tests.factories import PASSWORD
 from tests.pagewalk import code_words, read_page

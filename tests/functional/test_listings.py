@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import deposit
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordValue, ReviewTask
 from lms.extensions import db
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 from metadata import Metadata
 from tests.conftest import Browser
 from tests.factories import PASSWORD, UserFactory, make_collection, statements

@@ -10,12 +10,12 @@ import re
 import pytest
 from PIL import Image
 
+from lms.accounts.models import User
 from lms.catalog import deposit, workflow
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.models import User
 from metadata import Statement
 from tests.factories import make_collection, statements
 from tests.pagewalk import read_page

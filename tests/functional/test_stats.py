@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel, Record
 from lms.extensions import db
 from lms.files.models import DownloadEvent, RecordFile
-from lms.models import User
 from lms.stats import services as stats
 from lms.stats.models import RecordView
 from tests.conftest import Browser

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
 
+from lms.accounts.models import Role, RoleName
 from lms.extensions import db
-from lms.models import Role, RoleName
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_app
 
 
@@ -58,7 +58,7 @@ def test_downgrade_to_base_and_up_again(empty_app):
 
 
 def test_later_migrations_keep_the_rows_of_referenced_tables(empty_app):
-    """0006 and 0008 add columns to record_versions and collections, which other tables
+    """0010 and 0012 add columns to record_versions and collections, which other tables
     reference with ON DELETE CASCADE: a "move and copy" of either table would empty its
     dependents. Up to head and back down, every row stays, and the versions get their keys."""
     from sqlalchemy import func, table, text
