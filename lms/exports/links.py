@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MIMEAccept
 
 from lms.catalog.models import Record
@@ -41,7 +42,8 @@ EXPORTS = ("jsonld", "ttl", "rdf", "oai_dc", "qdc", "marcxml", "mods", "csl", "b
            "csv")
 FORMAT_LABELS = {
     "jsonld": "JSON-LD (schema.org)", "ttl": "Turtle (RDF)", "rdf": "RDF/XML",
-    "oai_dc": "Dublin Core (oai_dc)", "qdc": "Qualified Dublin Core (qdc)",
+    # Names of formats stay as they are, but "qualified" is said in the reader's language.
+    "oai_dc": "Dublin Core (oai_dc)", "qdc": _l("Qualified Dublin Core (qdc)"),
     "marcxml": "MARC 21 (MARCXML)", "mods": "MODS 3.7", "csl": "CSL-JSON",
     "bibtex": "BibTeX", "ris": "RIS", "csv": "CSV",
 }

@@ -32,6 +32,7 @@ def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
 
 
 def sign_out(page) -> None:
+    page.click(".account-menu summary")  # the account menu holds "Log out"
     page.click("header button:has-text('Log out')")
 
 
