@@ -64,6 +64,11 @@ JOB_NAME_LABELS: Mapping[str, LazyString] = {
     "search.index": _l("Update the search index"),
     "search.rebuild": _l("Rebuild the search index"),
     "maintenance.expire_throttle_counters": _l("Expire login-throttle counters"),
+    "accounts.people_import": _l("Import people"),
+    "harvest.run": _l("Harvest an OAI-PMH source"),
+    "harvest.scheduled": _l("Harvest the sources due"),
+    "training.audience_sync": _l("Update an audience's members"),
+    "training.enrol": _l("Enrol the people of an assignment"),
 }
 
 WORKFLOW_ACTION_LABELS: Mapping[str, LazyString] = {
@@ -136,6 +141,32 @@ AUDIT_ACTION_LABELS: Mapping[str, LazyString] = {
     "user_activate": _l("Account enabled or disabled"),
     "user_create": _l("Account created"),
     "user_update": _l("Account changed"),
+    "people_import": _l("People imported"),
+    "people_move": _l("People moved to another unit"),
+    "people_passwords_issued": _l("One-time passwords handed out"),
+    "person_term_save": _l("List entry saved"),
+    "harvest_source_register": _l("Harvest source registered"),
+    "harvest_source_update": _l("Harvest source changed"),
+    "course_create": _l("Course created"),
+    "course_update": _l("Course changed"),
+    "course_status": _l("Course published, withdrawn or archived"),
+    "course_owners": _l("Course owners changed"),
+    "lesson_add": _l("Lesson added"),
+    "lesson_update": _l("Lesson changed"),
+    "lesson_move": _l("Lesson moved"),
+    "lesson_remove": _l("Lesson removed"),
+    "track_create": _l("Track created"),
+    "track_update": _l("Track changed"),
+    "track_courses": _l("Courses of a track changed"),
+    "audience_create": _l("Audience created"),
+    "audience_update": _l("Audience changed"),
+    "audience_rule": _l("Audience rule changed"),
+    "audience_add": _l("People added to an audience"),
+    "audience_remove": _l("People removed from an audience"),
+    "audience_freeze": _l("Audience frozen"),
+    "assignment_create": _l("Training assigned"),
+    "assignment_due": _l("Due date changed"),
+    "assignment_cancel": _l("Assignment cancelled"),
 }
 
 
@@ -147,6 +178,14 @@ AUDIT_OBJECT_LABELS: Mapping[str, LazyString] = {
     "users": _l("Account"),
     "units": _l("Unit"),
     "groups": _l("Group"),
+    "courses": _l("Course"),
+    "tracks": _l("Track"),
+    "lessons": _l("Lesson"),
+    "audiences": _l("Audience"),
+    "assignments": _l("Assignment"),
+    "person_terms": _l("List entry"),
+    "people_import_batches": _l("People import"),
+    "harvest_sources": _l("Harvest source"),
 }
 
 FIXITY_STATUS_LABELS: Mapping[str, LazyString] = {
