@@ -6,10 +6,11 @@ Usable without a Flask app: configuration is passed in explicitly::
     backend.index([SearchDocument(...)])
     result = backend.query(SearchQuery("hậu cần", principals=frozenset({"public"})))
 
-Engines: ``whoosh`` (the default, pure Python) and ``tantivy`` (the ``tantivy`` wheel, Rust);
-Only the engine modules
-(:mod:`lms.search.whoosh`, :mod:`lms.search.tantivy`) import a search engine; importing this
-package imports none.
+Engines: ``whoosh`` (the default, pure Python) and ``tantivy`` (the ``tantivy`` wheel, Rust).
+What every engine shares: :mod:`~lms.search.backend` (the query flow), :mod:`~lms.search.compiler`
+(the query walk), :mod:`~lms.search.local` (generations of an index folder). Only the engine
+modules (:mod:`lms.search.whoosh`, :mod:`lms.search.tantivy`) import a search engine; importing
+this package imports none. ``docs/search.md`` describes the engines side by side.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analysis import ANALYZER_VERSION
-from .backend import DocumentSource, SearchBackend, SearchError
+from .backend import SearchBackend
 from .document import (
     FACETS,
+    DocumentSource,
     FacetValue,
     Hit,
     Notice,
     SearchDocument,
+    SearchError,
     SearchQuery,
     SearchResult,
     Weights,

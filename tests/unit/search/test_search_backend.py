@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import UTC, datetime
 
 import pytest
 from search_helpers import HOSTILE, doc
 
-from lms.search import SearchBackend, SearchQuery, SearchResult, Weights
+from lms.search import SearchBackend, SearchQuery, SearchResult, Weights, analysis
 from lms.search.document import FACETS
 
 PUBLIC = frozenset({"public"})
@@ -459,8 +458,7 @@ def test_analyzer_version_change_needs_rebuild(make_backend, tmp_path, monkeypat
     assert not b.needs_rebuild
     b.close()
     assert not make_backend(tmp_path / "ix").needs_rebuild
-    module = sys.modules[type(b).__module__]
-    monkeypatch.setattr(module, "ANALYZER_VERSION", "changed")
+    monkeypatch.setattr(analysis, "ANALYZER_VERSION", "changed")
     c = make_backend(tmp_path / "ix")
     assert c.needs_rebuild
     assert search(c, "chung").total == 1  # the old index still answers meanwhile
