@@ -17,6 +17,7 @@ from lms.catalog import services
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.extensions import db
 from lms.models import User
+from lms.search import BACKENDS
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_collection, publish_record
 
@@ -380,3 +381,70 @@ def test_the_app_searches_with_tantivy_too(app, users):
         curator = db.session.get(User, users["curator"].id)
         services.withdraw(curator, db.session.get(Record, public), "Lỗi thời")
     assert public not in [h["id"] for h in api(client, q="xang dau").get_json()["hits"]]
+
+
+def _close_search(app) -> None:
+    found = app.extensions.pop("search", None)
+    if found is not None:
+        found.close()
+
+
+@pytest.mark.parametrize("engine", BACKENDS)
+def test_api_answers_searches_from_eight_threads_at_once(vntc_app, engine):
+    """8 clients × 20 prefix and plain searches (accented and not) at the same moment against
+    the app on a threaded WSGI server: every answer is a 200 with the same body as when the
+    search is run alone (observation 4 of the hardening issue: 500s from Whoosh's reader)."""
+    import http.client
+    import threading
+    import urllib.parse
+
+    from werkzeug.serving import make_server
+
+    queries = ["th*", "bong da", "ng*", "kỹ năng số", "ch*", "ky nang so", "tr*", "chứng khoán",
+               "kh*", "việt nam"]
+    with vntc_app.app_context():
+        from lms.discovery.services import backend, rebuild_index
+
+        _close_search(vntc_app)
+        vntc_app.config["SEARCH_BACKEND"] = engine
+        backend()
+        rebuild_index()
+    server = make_server("127.0.0.1", 0, vntc_app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+
+    def get(q: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=60)
+        try:
+            connection.request("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": q}))
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    try:
+        alone = {q: get(q) for q in queries}
+        assert {status for status, _ in alone.values()} == {200}
+        failures: list[str] = []
+        start = threading.Barrier(8)
+
+        def client(n: int) -> None:
+            start.wait()
+            for i in range(20):
+                q = queries[(n * 3 + i) % len(queries)]
+                status, body = get(q)
+                if (status, body) != alone[q]:
+                    failures.append(f"{q}: {status} {body[:200]!r}")
+
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        assert failures == []
+    finally:
+        server.shutdown()
+        serving.join(timeout=10)
+        server.server_close()
+        _close_search(vntc_app)
+        vntc_app.config["SEARCH_BACKEND"] = "whoosh"

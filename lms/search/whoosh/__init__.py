@@ -27,11 +27,14 @@ from ..compiler import PREFIX_EXPANSIONS, QueryCompiler
 from ..document import IndexLocked, Notice, SearchDocument, SearchError, Weights
 from ..local import LocalIndexBackend
 from ..ranking import query_pairs
-from .collector import SegmentValues, View, collect, facet_counts, segment_id
+from .collector import SegmentValues, Snapshot, View, collect, facet_counts, segment_id
 from .schema import PreTokenized, Separated, document_fields, make_schema, stored_doc
 
 # Pickled schemas of existing indexes name the tokenizers as attributes of this package.
 __all__ = ["PreTokenized", "Separated", "WhooshBackend"]
+
+#: Searchers kept open for the next searches (about the threads serving searches at once).
+MAX_IDLE_SEARCHERS = 8
 
 
 class WhooshBackend(LocalIndexBackend[Any]):
@@ -50,7 +53,8 @@ class WhooshBackend(LocalIndexBackend[Any]):
     ) -> None:
         self.refresh_interval = refresh_interval
         self._segment_cache: dict[str, SegmentValues] = {}
-        self._view: View | None = None
+        self._snapshot: Snapshot | None = None
+        self._idle: list[View] = []  # searchers of the current snapshot, not in use
         self._last_check = 0.0
         super().__init__(index_dir, weights, lock_timeout=lock_timeout)
         self._weighting = scoring.BM25F(B=self.weights.b, K1=self.weights.k1)
@@ -64,7 +68,7 @@ class WhooshBackend(LocalIndexBackend[Any]):
         return windex.open_dir(str(path))
 
     def _activated(self, old: Any) -> None:
-        self._retire_view()
+        self._retire_views()
         self._last_check = float("-inf")
         if old is not None:
             old.close()
@@ -76,7 +80,7 @@ class WhooshBackend(LocalIndexBackend[Any]):
         ix.close()
 
     def _closing(self, ix: Any) -> None:
-        self._retire_view()
+        self._retire_views()
         if ix is not None:
             ix.close()
 
@@ -115,42 +119,52 @@ class WhooshBackend(LocalIndexBackend[Any]):
 
     # -- searchers ----------------------------------------------------------------------------
 
-    def _retire_view(self) -> None:
-        view, self._view = self._view, None
-        if view is not None:
-            view.retired = True
-            if view.refs == 0:
-                view.close()
+    def _retire_views(self) -> None:
+        """Forget the current index state: idle searchers are closed now, those in use when
+        released. The caller holds ``_lock``."""
+        self._snapshot = None
+        idle, self._idle = self._idle, []
+        for view in idle:
+            view.close()
 
     @contextmanager
     def _use(self) -> Iterator[View]:
+        """A searcher for this thread alone: an idle one of the current index state, or a new
+        one. Whoosh searchers are not safe to share between threads."""
         with self._lock:
             if self._closed:
                 raise SearchError("search backend is closed")
             now = time.monotonic()
-            if self._view is None or now - self._last_check >= self.refresh_interval:
+            if self._snapshot is None or now - self._last_check >= self.refresh_interval:
                 self._last_check = now
                 self._follow_pointer()
-                if self._view is not None and not self._view.searcher.up_to_date():
-                    self._retire_view()
-                if self._view is None:
-                    self._view = View(
-                        self._ix.searcher(weighting=self._weighting), self._segment_cache
-                    )
-                    self._trim_segment_cache()
-            view = self._view
-            view.refs += 1
+                if (
+                    self._snapshot is not None
+                    and self._ix.latest_generation() != self._snapshot.generation
+                ):
+                    self._retire_views()
+            view = self._idle.pop() if self._idle else None
+            if view is None:
+                searcher = self._ix.searcher(weighting=self._weighting)
+                generation = searcher.reader().generation()
+                if self._snapshot is None or self._snapshot.generation != generation:
+                    self._retire_views()  # the index changed since the last check
+                    self._snapshot = Snapshot(generation, self._segment_cache)
+                    self._trim_segment_cache(searcher)
+                view = View(searcher, self._snapshot)
         try:
             yield view
         finally:
             with self._lock:
-                view.refs -= 1
-                if view.retired and view.refs == 0:
-                    view.close()
+                keep = view.snapshot is self._snapshot and len(self._idle) < MAX_IDLE_SEARCHERS
+                if keep:
+                    self._idle.append(view)
+            if not keep:
+                view.close()
 
-    def _trim_segment_cache(self) -> None:
+    def _trim_segment_cache(self, searcher: Any) -> None:
         if len(self._segment_cache) > 64:
-            live = {segment_id(r) for r, _ in self._view.searcher.reader().leaf_readers()}
+            live = {segment_id(r) for r, _ in searcher.reader().leaf_readers()}
             for key in list(self._segment_cache):
                 if key not in live:
                     del self._segment_cache[key]

@@ -47,23 +47,24 @@ class SegmentValues:
             self.keys.append(tuple(k for k in parts[3].split(LIST_SEP) if k))
 
 
-class View:
-    """One searcher plus caches valid for its lifetime (doc values, access and filter sets)."""
+#: Per document number: published timestamp, downloads, title collation key, facet keys.
+DocValues = tuple[list[float], list[int], list[str], list[tuple[str, ...]]]
 
-    def __init__(self, searcher: Any, segment_cache: dict[str, SegmentValues]) -> None:
-        self.searcher = searcher
-        self.refs = 0
-        self.retired = False
+
+class Snapshot:
+    """Caches valid for one state of the index (one Whoosh generation), shared by every
+    searcher open on that state: doc values, access and filter sets (document numbers are the
+    same in all of them). Each is computed by the searcher of whichever thread needs it first;
+    a value computed twice by two threads at once is the same value."""
+
+    def __init__(self, generation: int | None, segment_cache: dict[str, SegmentValues]) -> None:
+        self.generation = generation
         self._segment_cache = segment_cache
-        self._values: tuple[list[float], list[int], list[str], list[tuple[str, ...]]] | None = None
+        self._values: DocValues | None = None
         self._sets: dict[Any, frozenset[int]] = {}
-        self._pairs: list[tuple[int, Any]] | None = None
         self._lock = threading.Lock()
 
-    def close(self) -> None:
-        self.searcher.close()
-
-    def values(self) -> tuple[list[float], list[int], list[str], list[tuple[str, ...]]]:
+    def values(self, searcher: Any) -> DocValues:
         if self._values is None:
             with self._lock:
                 if self._values is None:
@@ -71,7 +72,7 @@ class View:
                     dl: list[int] = []
                     tk: list[str] = []
                     keys: list[tuple[str, ...]] = []
-                    for reader, _offset in self.searcher.reader().leaf_readers():
+                    for reader, _offset in searcher.reader().leaf_readers():
                         segid = segment_id(reader)
                         seg = self._segment_cache.get(segid) if segid else None
                         if seg is None:
@@ -84,6 +85,33 @@ class View:
                         keys += seg.keys
                     self._values = (pub, dl, tk, keys)
         return self._values
+
+    def docset(self, key: Any, q: wq.Query, searcher: Any) -> frozenset[int]:
+        """Document numbers matching an unscored query."""
+        found = self._sets.get(key)
+        if found is None:
+            found = frozenset(searcher.docs_for_query(q))
+            if len(self._sets) > 512:
+                self._sets.clear()
+            self._sets[key] = found
+        return found
+
+
+class View:
+    """One Whoosh searcher, used by one thread at a time (Whoosh's readers share file
+    positions: two threads reading through one searcher get each other's bytes), on the
+    :class:`Snapshot` of its index state."""
+
+    def __init__(self, searcher: Any, snapshot: Snapshot) -> None:
+        self.searcher = searcher
+        self.snapshot = snapshot
+        self._pairs: list[tuple[int, Any]] | None = None  # column readers read our files
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def values(self) -> DocValues:
+        return self.snapshot.values(self.searcher)
 
     def pairs_of(self, g: int) -> bytes | None:
         """The adjacent-pair hashes of global document ``g``."""
@@ -98,25 +126,15 @@ class View:
                 return cr[g - offset]
         return None
 
-    def docset(self, key: Any, q: wq.Query) -> frozenset[int]:
-        """Document numbers matching an unscored query, cached for this searcher."""
-        found = self._sets.get(key)
-        if found is None:
-            found = frozenset(self.searcher.docs_for_query(q))
-            if len(self._sets) > 512:
-                self._sets.clear()
-            self._sets[key] = found
-        return found
-
     def access_set(self, principals: tuple[str, ...]) -> frozenset[int]:
         q = wq.Or([wq.Term("principals", p) for p in principals])
-        return self.docset(("access", principals), q)
+        return self.snapshot.docset(("access", principals), q, self.searcher)
 
     def clause_set(self, clause: FilterClause) -> frozenset[int]:
         if not clause.keys:
             return frozenset()
         q = wq.Or([wq.Term("fkeys", k) for k in sorted(clause.keys)])
-        return self.docset(("keys", clause.keys), q)
+        return self.snapshot.docset(("keys", clause.keys), q, self.searcher)
 
 
 def segment_id(reader: Any) -> str | None:

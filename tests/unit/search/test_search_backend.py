@@ -540,19 +540,24 @@ def test_query_notices_reach_the_result(backend: SearchBackend) -> None:
 
 
 def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> None:
+    """8 threads search (plain, prefix, accented and not) while another writes: each answer
+    is some consistent state of the index between the first and the last write."""
     backend.index([doc(i, f"Bài {i}", "chung") for i in range(1, 21)])
     errors: list[BaseException] = []
     totals: list[int] = []
     stop = threading.Event()
 
-    def reader() -> None:
+    def reader(n: int) -> None:
+        q = ("chung", "bài*", "bai", "chu*")[n % 4]
         try:
             while not stop.is_set():
-                totals.append(search(backend, "chung").total)
+                r = search(backend, q)
+                assert len(set(ids(r))) == len(r.hits) == min(r.total, 10)
+                totals.append(r.total)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     try:
@@ -565,3 +570,4 @@ def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> Non
     assert errors == []
     assert totals and all(20 <= n <= 40 for n in totals)
     assert search(backend, "chung").total == 40
+    assert search(backend, "bai*").total == 40

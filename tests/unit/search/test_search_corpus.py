@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterator
 
@@ -107,3 +108,44 @@ def test_facets_over_the_corpus(corpus_backend: SearchBackend, corpus: list[dict
 def test_autocomplete_from_corpus_titles(corpus_backend: SearchBackend) -> None:
     completions = corpus_backend.autocomplete("bóng đ", PUBLIC)
     assert "bóng đá" in completions
+
+
+THREAD_QUERIES = [
+    "bóng đá", "th*", "bong da", "ng*", "kỹ năng số", "ch*", "ky nang so", "tr*",
+    "chứng khoán", "kh*", "chung khoan", "nh*", "hòa bình", "ph*", "hoa binh", "chứn*",
+    "việt nam", "10*", "ha noi", "tha*",
+]
+
+
+def test_searches_from_many_threads_share_one_backend(corpus_backend: SearchBackend) -> None:
+    """8 threads × 50 prefix and plain queries (accented and not) on one backend instance:
+    no error, and each answer is the one a single thread gets."""
+
+    def answer(q: str) -> tuple:
+        r = corpus_backend.query(SearchQuery(q, PUBLIC, size=10))
+        return (r.total, [h.id for h in r.hits], [h.snippet_html for h in r.hits],
+                {f: [(v.value, v.count) for v in vs] for f, vs in r.facets.items()},
+                r.suggestion)
+
+    expected = {q: answer(q) for q in THREAD_QUERIES}
+    errors: list[str] = []
+    wrong: list[str] = []
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        start.wait()
+        for i in range(50):
+            q = THREAD_QUERIES[(n * 7 + i) % len(THREAD_QUERIES)]
+            try:
+                if answer(q) != expected[q]:
+                    wrong.append(q)
+            except Exception as exc:  # every failure is reported, none may happen
+                errors.append(f"{q}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert wrong == []
