@@ -245,6 +245,9 @@ class SearchBackend(ABC):
     #: Whether :meth:`rebuild_parallel` prepares documents in forked readers (engines whose
     #: writing runs outside the GIL gain from it).
     parallel_readers: ClassVar[bool] = False
+    #: Whether field weights are applied when documents are indexed (then other weights need
+    #: a rebuild) or when a query runs.
+    weights_at_index_time: ClassVar[bool] = True
 
     def __init__(self, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()

@@ -7,7 +7,13 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
-from search_helpers import CORPUS_DOCS, backend_params, corpus_document, read_corpus
+from search_helpers import (
+    CORPUS_DOCS,
+    backend_params,
+    corpus_document,
+    empty_search_tables,
+    read_corpus,
+)
 
 from lms.search import SearchBackend, SearchQuery, create_backend
 from lms.search.analysis import index_forms
@@ -22,7 +28,12 @@ def corpus() -> list[dict]:
 
 @pytest.fixture(scope="module", params=backend_params())
 def corpus_backend(request, corpus, tmp_path_factory) -> Iterator[SearchBackend]:
-    b = create_backend(request.param, tmp_path_factory.mktemp(f"vntc-{request.param}"), None)
+    database = None
+    if request.param == "postgres":
+        database = request.getfixturevalue("postgres_engine")
+        empty_search_tables(database)
+    b = create_backend(request.param, tmp_path_factory.mktemp(f"vntc-{request.param}"), None,
+                       database=database)
     docs = (corpus_document(i, rec) for i, rec in enumerate(corpus, 1))
     assert b.rebuild(docs) == len(corpus)
     yield b
