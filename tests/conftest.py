@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,22 @@ def search_backend_params() -> list:
 
     return [pytest.param(name, id=name, marks=[NEEDS_POSTGRES] if name == "postgres" else [])
             for name in BACKENDS]
+
+
+def at_once(worker: Callable[[int], None], threads: int) -> None:
+    """``worker(n)`` for n in 0..threads-1, each in a thread of its own, all started together
+    (a barrier), and wait for them all."""
+    start = threading.Barrier(threads)
+
+    def run(n: int) -> None:
+        start.wait()
+        worker(n)
+
+    running = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
 
 
 def make_app(database_url: str, data_dir: Path, **overrides) -> Flask:

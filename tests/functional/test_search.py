@@ -17,7 +17,7 @@ from lms.catalog import services
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.extensions import db
 from lms.models import User
-from tests.conftest import NEEDS_POSTGRES, Browser, search_backend_params
+from tests.conftest import NEEDS_POSTGRES, Browser, at_once, search_backend_params
 from tests.factories import PASSWORD, make_collection, publish_record
 
 pytestmark = pytest.mark.functional
@@ -354,12 +354,9 @@ def test_openapi_document_matches_the_api(client, library):
     assert set(spec["components"]["schemas"]["SearchResult"]["required"]) <= set(body)
 
 
-@pytest.mark.parametrize("engine", [
-    "tantivy", pytest.param("postgres", marks=NEEDS_POSTGRES, id="postgres")])
-def test_the_app_searches_with_the_other_engines_too(app, users, engine):
-    """LMS_SEARCH_BACKEND=tantivy or postgres: same page, API, freshness and access
-    filtering."""
-    app.config["SEARCH_BACKEND"] = engine
+def publish_fuel_records(app, users) -> tuple[int, int]:
+    """A public and an internal record about fuel ("xăng dầu"), published through the
+    workflow (so the configured search engine indexes them after the commits)."""
     with app.app_context():
         owner = db.session.get(User, users["instructor"].id)
         curator = db.session.get(User, users["curator"].id)
@@ -370,6 +367,17 @@ def test_the_app_searches_with_the_other_engines_too(app, users, engine):
         internal = publish_record(owner, curator, collection,
                                   services.AccessSettings(level=AccessLevel.INTERNAL),
                                   title="Kế hoạch xăng dầu nội bộ").id
+    return public, internal
+
+
+@pytest.mark.parametrize("engine", [
+    "tantivy", pytest.param("postgres", marks=NEEDS_POSTGRES, id="postgres")])
+def test_the_app_searches_with_the_other_engines_too(app, users, engine):
+    """LMS_SEARCH_BACKEND=tantivy or postgres: same page, API, freshness and access
+    filtering."""
+    app.config["SEARCH_BACKEND"] = engine
+    public, internal = publish_fuel_records(app, users)
+    with app.app_context():
         from lms.discovery.services import backend
 
         assert backend().name == engine
@@ -435,21 +443,15 @@ def test_api_answers_searches_from_eight_threads_at_once(request, engine):
         alone = {q: get(q) for q in queries}
         assert {status for status, _ in alone.values()} == {200}
         failures: list[str] = []
-        start = threading.Barrier(8)
 
         def client(n: int) -> None:
-            start.wait()
             for i in range(20):
                 q = queries[(n * 3 + i) % len(queries)]
                 status, body = get(q)
                 if (status, body) != alone[q]:
                     failures.append(f"{q}: {status} {body[:200]!r}")
 
-        clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-        for t in clients:
-            t.start()
-        for t in clients:
-            t.join()
+        at_once(client, 8)
         assert failures == []
     finally:
         server.shutdown()
@@ -468,13 +470,7 @@ def test_app_servers_share_one_search_in_postgresql(app, users, tmp_path):
     app.config["SEARCH_BACKEND"] = "postgres"
     other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "other-data",
                      SEARCH_BACKEND="postgres")
-    with app.app_context():
-        owner = db.session.get(User, users["instructor"].id)
-        curator = db.session.get(User, users["curator"].id)
-        collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
-        record = publish_record(owner, curator, collection,
-                                services.AccessSettings(level=AccessLevel.PUBLIC),
-                                title="Bảo đảm xăng dầu trong huấn luyện").id
+    record, _ = publish_fuel_records(app, users)
     assert [h["id"] for h in api(other.test_client(), q="xang dau").get_json()["hits"]] == [
         record]
     with other.app_context():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ from search_helpers import (
 
 from lms.search import SearchBackend, SearchQuery, create_backend
 from lms.search.analysis import index_forms
+from tests.conftest import at_once
 
 PUBLIC = frozenset({"public"})
 
@@ -141,10 +141,8 @@ def test_searches_from_many_threads_share_one_backend(corpus_backend: SearchBack
     expected = {q: answer(q) for q in THREAD_QUERIES}
     errors: list[str] = []
     wrong: list[str] = []
-    start = threading.Barrier(8)
 
     def worker(n: int) -> None:
-        start.wait()
         for i in range(50):
             q = THREAD_QUERIES[(n * 7 + i) % len(THREAD_QUERIES)]
             try:
@@ -153,10 +151,6 @@ def test_searches_from_many_threads_share_one_backend(corpus_backend: SearchBack
             except Exception as exc:  # every failure is reported, none may happen
                 errors.append(f"{q}: {type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(worker, 8)
     assert errors == []
     assert wrong == []
