@@ -1,11 +1,12 @@
 """The backend interface and the engine-neutral half of every search.
 
-A backend implements indexing and a few primitive searches (:meth:`SearchBackend._execute`,
-:meth:`SearchBackend._complete_candidates`, :meth:`SearchBackend._fuzzy_candidates`); this base
-class does the rest the same way for every engine: parsing, filter validation, paging limits,
-the AND → OR fallback, highlighting, "did you mean" and autocomplete, and the frame of a
-rebuild (documents prepared one by one, possibly in forked readers, then built). Engine modules
-are the only code that imports a search engine.
+A backend implements indexing (``index``, ``remove``, ``_prepare``, ``_build``), the engine
+state one search works on (``_use``), the query compiler's hooks (``_compiler``, see
+:mod:`lms.search.compiler`) and two primitive searches (:meth:`SearchBackend._execute`,
+:meth:`SearchBackend._candidates`); this base class does the rest the same way for every
+engine: parsing, filter validation, paging limits, the AND → OR fallback, highlighting, "did you
+mean" and autocomplete, and the frame of a rebuild (documents prepared one by one, possibly in
+forked readers, then built). Engine packages are the only code that imports a search engine.
 """
 
 from __future__ import annotations
