@@ -100,6 +100,16 @@ _SEARCH_SETTINGS = (
 )
 
 
+@contextmanager
+def _sql_errors(action: str) -> Iterator[None]:
+    """Database errors as the search error callers handle (a missing table: the migrations
+    have not run)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise SearchError(f"{action} failed (has `lms db upgrade` run?): {exc}") from exc
+
+
 @dataclass
 class _Search:
     """One search's connection (a read-only snapshot) and the live generation."""
@@ -136,7 +146,7 @@ class PostgresBackend(SearchBackend):
 
     @property
     def needs_rebuild(self) -> bool:
-        with self.engine.begin() as conn:
+        with _sql_errors("reading the search state"), self.engine.begin() as conn:
             state = self._state(conn)
         return (state.analyzer_version != analysis.ANALYZER_VERSION
                 or state.schema_version != SCHEMA_VERSION)
@@ -186,20 +196,17 @@ class PostgresBackend(SearchBackend):
         """``apply(conn, generation, live)`` to the live generation and, during a rebuild, to
         the one being built, in one transaction. The state row is read FOR SHARE: a rebuild
         starting or swapping waits for the writes in flight, and every later write sees it."""
-        try:
-            with self.engine.begin() as conn:
-                state = self._state(conn, "share")
-                apply(conn, state.live_generation, True)
-                if state.building_generation is not None:
-                    apply(conn, state.building_generation, False)
-        except SQLAlchemyError as exc:
-            raise SearchError(f"writing to the search tables failed: {exc}") from exc
+        with _sql_errors("writing to the search tables"), self.engine.begin() as conn:
+            state = self._state(conn, "share")
+            apply(conn, state.live_generation, True)
+            if state.building_generation is not None:
+                apply(conn, state.building_generation, False)
 
     def _build(self, prepared: Counted, progress: Callable[[int], None] | None) -> int:
         """Rows of a new generation, committed in batches while searches read the live one,
         then swapped in at once; the old generation's rows are deleted afterwards. One
         rebuild at a time across all servers (an advisory lock)."""
-        with self.engine.connect() as conn:
+        with _sql_errors("rebuilding the search tables"), self.engine.connect() as conn:
             conn.execute(select(func.pg_advisory_lock(REBUILD_LOCK)))
             conn.commit()
             try:
@@ -259,14 +266,11 @@ class PostgresBackend(SearchBackend):
         of the search sees the same rows, even across a rebuild's swap."""
         if self._closed:
             raise SearchError("search backend is closed")
-        try:
-            with self.engine.connect() as conn:
-                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-                with conn.begin():
-                    live = conn.execute(select(*_SEARCH_SETTINGS, _LIVE)).one()[-1]
-                    yield _Search(conn, int(live or 0))
-        except SQLAlchemyError as exc:
-            raise SearchError(f"searching the search tables failed: {exc}") from exc
+        with _sql_errors("searching the search tables"), self.engine.connect() as conn:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                live = conn.execute(select(*_SEARCH_SETTINGS, _LIVE)).one()[-1]
+                yield _Search(conn, int(live or 0))
 
     def _compiler(self, state: _Search, notices: list[Notice]) -> Compiler:
         return Compiler(self.weights, notices)
