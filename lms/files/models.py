@@ -219,5 +219,5 @@ class DownloadEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(16), default="download")  # or "view"
     at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
     # Who (lms.stats.services.visitor_key), for dropping double clicks; None for downloads
-    # counted before migration 0011_usage_statistics.
+    # counted before migration 0012_usage_statistics.
     visitor: Mapped[str | None] = mapped_column(String(32))

@@ -1,7 +1,7 @@
 """collections: may one curator take every review step (single_reviewer)
 
-Revision ID: 0012_single_reviewer
-Revises: 0011_usage_statistics
+Revision ID: 0013_single_reviewer
+Revises: 0012_usage_statistics
 Create Date: 2026-12-05 11:00:00
 
 Existing collections get the default: a two-step workflow needs two different curators.
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0012_single_reviewer"
-down_revision = "0011_usage_statistics"
+revision = "0013_single_reviewer"
+down_revision = "0012_usage_statistics"
 branch_labels = None
 depends_on = None
 

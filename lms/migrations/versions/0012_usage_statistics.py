@@ -1,7 +1,7 @@
 """usage statistics: record page views, the visitor of each download
 
-Revision ID: 0011_usage_statistics
-Revises: 0010_listing_keys
+Revision ID: 0012_usage_statistics
+Revises: 0011_listing_keys
 Create Date: 2026-12-05 10:00:00
 
 Downloads counted before this revision have no visitor: each counts on its own.
@@ -12,8 +12,8 @@ from alembic import op
 import lms.db
 
 # revision identifiers, used by Alembic.
-revision = "0011_usage_statistics"
-down_revision = "0010_listing_keys"
+revision = "0012_usage_statistics"
+down_revision = "0011_listing_keys"
 branch_labels = None
 depends_on = None
 

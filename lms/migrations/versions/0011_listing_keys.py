@@ -1,7 +1,7 @@
 """listing keys of published versions: title, first creator, issued date, type
 
-Revision ID: 0010_listing_keys
-Revises: 0009_harvest
+Revision ID: 0011_listing_keys
+Revises: 0010_search_postgres
 Create Date: 2026-12-05 09:00:00
 
 Collection pages sort records by title, creator, issued date or type in the database; each
@@ -13,8 +13,8 @@ from alembic import op
 from lms.catalog.sortkeys import version_keys
 
 # revision identifiers, used by Alembic.
-revision = "0010_listing_keys"
-down_revision = "0009_harvest"
+revision = "0011_listing_keys"
+down_revision = "0010_search_postgres"
 branch_labels = None
 depends_on = None
 
