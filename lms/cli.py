@@ -323,12 +323,40 @@ def worker_command(threads: int | None) -> None:
     consumer.run()
 
 
+def _address(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    return f"http://{shown}:{port}/"
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for the whole LAN).")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=int, default=None,
+              help="Web worker processes (default: LMS_WEB_WORKERS, else cores + 1).")
+@click.option("--threads", type=int, default=None,
+              help="Threads per web worker (default: LMS_WEB_THREADS, else 4).")
+@click.option("--no-worker", is_flag=True,
+              help="Do not start the job worker (it runs elsewhere, e.g. its own service).")
+def serve_command(host: str, port: int, workers: int | None, threads: int | None,
+                  no_worker: bool) -> None:
+    """Production server: gunicorn plus the job worker. HUP restarts gracefully; Ctrl-C or
+    SIGTERM stops both."""
+    from lms.serve import options_from, serve
+
+    config = current_app.config
+    with_worker = not no_worker and not config["JOBS_IMMEDIATE"]
+    options = options_from(config, host, port, workers, threads, with_worker)
+    serve(options, f"Kho học liệu số is running at {_address(host, port)}")
+
+
 @cli.command("run", context_settings={"ignore_unknown_options": False})
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for the whole LAN).")
 @click.option("--port", default=5000, show_default=True, type=int)
 def run_command(host: str, port: int) -> None:
-    """Development server plus a worker, in one command; Ctrl-C stops both."""
+    """Development server (Werkzeug's) plus a worker; Ctrl-C stops both. `lms serve` is
+    what production runs."""
     app = current_app._get_current_object()
     # Ctrl-C and SIGTERM must reach the `finally` below, which stops the worker too, even when
     # this process was started with SIGINT ignored (a background job of a shell script).
@@ -336,8 +364,7 @@ def run_command(host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
+        click.echo(f"Kho học liệu số is running at {_address(host, port)}")
         app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
         worker.send_signal(signal.SIGTERM)
