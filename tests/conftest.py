@@ -335,6 +335,45 @@ def live_server(app: Flask, request) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory) -> Iterator[str]:
+    """moto's standalone server — a real HTTP S3 endpoint — on a free loopback port for the
+    whole session; yields its URL. (``moto[server]`` is in the test extra.)"""
+    import subprocess
+    import sys
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/moto-api/", process, log, timeout=60)
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def s3_settings(moto_s3: str) -> dict[str, str]:
+    """Settings that put an app's files in a new, empty bucket of ``moto_s3``."""
+    from tests.storage_tools import new_bucket
+
+    return new_bucket(moto_s3)
+
+
+@pytest.fixture(params=["local", "s3"])
+def file_store(request, app: Flask) -> str:
+    """Run the test once with files under ``DATA_DIR``, once in a bucket of moto's S3 server
+    (``pytestmark = pytest.mark.usefixtures("file_store")`` for a whole module)."""
+    if request.param == "s3":
+        app.config.update(request.getfixturevalue("s3_settings"))
+    return request.param
+
+
+@pytest.fixture(scope="session")
 def redis_server() -> str:
     """A real Redis server's URL: ``LMS_TEST_REDIS_URL`` (CI starts one and sets it), else
     database 15 of a local server. Skipped when none answers, except under CI, where a
