@@ -302,6 +302,47 @@ def fixity_command(check_all: bool) -> None:
         sys.exit(1)
 
 
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--copy-files/--list-files", default=None,
+              help="Copy the stored files into the backup (default with local storage) or "
+                   "only list and check them (default with S3, whose bucket keeps them).")
+def backup_command(dest: Path, copy_files: bool | None) -> None:
+    """Back up the database (a consistent snapshot), the stored files and the settings
+    (without secrets) into the new folder DEST."""
+    from lms.backup import BackupError, create_backup, tqdm_progress
+
+    try:
+        summary = create_backup(dest, copy_files=copy_files, progress=tqdm_progress)
+    except BackupError as error:
+        fail(str(error))
+    rows = sum(summary.tables.values())
+    verb = "copied" if summary.copied else "listed"
+    click.echo(f"Backup written to {summary.path}: {summary.database} database "
+               f"({len(summary.tables)} tables, {rows} rows), {summary.blobs} files "
+               f"({summary.blob_bytes} bytes) {verb}.")
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace the database of an instance that is not empty.")
+def restore_command(src: Path, force: bool) -> None:
+    """Restore a backup made by `lms backup` onto an empty instance (after `lms db upgrade`),
+    then rebuild search and OAI-PMH. The backup is checked whole before anything changes."""
+    from lms.backup import BackupError, restore_backup, tqdm_progress
+
+    try:
+        summary = restore_backup(src, force=force, progress=tqdm_progress)
+    except BackupError as error:
+        fail(f"{error} The database was not changed.")
+    click.echo(f"Restored {sum(summary.tables.values())} rows in {len(summary.tables)} tables "
+               f"and {summary.blobs} files; search index rebuilt ({summary.indexed} records), "
+               f"OAI-PMH refreshed ({summary.projected} records).")
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 @cli.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
 def worker_command(threads: int | None) -> None:
