@@ -365,8 +365,14 @@ def worker_command(threads: int | None) -> None:
 
 
 def _address(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    return f"http://{shown}:{port}/"
+    """The address to print: a listener on every interface is reachable on loopback too."""
+    import ipaddress
+
+    try:
+        everywhere = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        everywhere = False
+    return f"http://{'127.0.0.1' if everywhere else host}:{port}/"
 
 
 @cli.command("serve")
