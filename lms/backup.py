@@ -48,6 +48,7 @@ from sqlalchemy.exc import ArgumentError
 
 from lms.extensions import db
 from lms.files import records as record_files
+from lms.files.fixity import FixityStatus, check_blob
 from lms.files.models import Blob
 from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage, get_storage
 
@@ -349,16 +350,10 @@ def check_backup(src: Path, *, progress: Progress = no_progress) -> _Checked:
 
 
 def _check_copy(copies: LocalStorage, key: str, size: int) -> None:
-    digest = hashlib.sha256()
-    length = 0
-    try:
-        with copies.open(key) as fh:
-            while chunk := fh.read(CHUNK_SIZE):
-                digest.update(chunk)
-                length += len(chunk)
-    except BlobNotFound:
-        raise BackupError(f"the backup lacks the stored file {key}.") from None
-    if (digest.hexdigest(), length) != (key, size):
+    result = check_blob(copies, key)
+    if result.status is FixityStatus.MISSING:
+        raise BackupError(f"the backup lacks the stored file {key}.")
+    if not result.ok or result.size != size:
         raise BackupError(f"the backup's copy of the stored file {key} is damaged.")
 
 

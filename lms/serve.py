@@ -14,7 +14,6 @@ The job worker is stopped with SIGTERM whenever the arbiter exits, and waited fo
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -24,8 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-
-log = logging.getLogger("lms.serve")
 
 # Response time in microseconds (%(D)s) at the end of gunicorn's usual combined format.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
@@ -164,6 +161,4 @@ class AppServer(BaseApplication):
 
 def serve(options: ServerOptions, banner: str) -> None:
     """Run until stopped by a signal (see the module docstring)."""
-    # gunicorn parses sys.argv in BaseApplication.run only for its own CLI; clear ours anyway.
-    sys.argv = sys.argv[:1]
     AppServer(options, banner).run()
