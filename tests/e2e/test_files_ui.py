@@ -58,7 +58,13 @@ def test_upload_with_progress_and_view_in_the_page(app, served_app, page, users,
     page.click("details.viewer summary")
     frame = page.locator("iframe.pdf-viewer")
     assert frame.get_attribute("src").endswith("/preview")
-    page.wait_for_function(
-        "document.querySelector('img.image-viewer') && "
-        "document.querySelector('img.image-viewer').naturalWidth > 0", timeout=10_000)
+    # Polled from here: wait_for_function compiles its predicate with `new Function` inside
+    # the page, which our CSP (no 'unsafe-eval') refuses once it has to poll.
+    image_loaded = ("() => { const image = document.querySelector('img.image-viewer');"
+                    " return !!image && image.complete && image.naturalWidth > 0; }")
+    for _ in range(100):
+        if page.evaluate(image_loaded):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(image_loaded)
     assert violations == []
