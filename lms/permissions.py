@@ -16,15 +16,15 @@ from typing import Any
 
 from flask_login import AnonymousUserMixin
 
+from lms.accounts.models import RoleName, User
 from lms.errors import PermissionDenied
-from lms.models import RoleName, User
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]
 
 # Feature modules whose ``RULES`` join the policy. Imported on first use, not at import time,
 # because those modules import this one for ``Principal`` and the helpers below.
-FEATURE_RULE_MODULES: tuple[str, ...] = ()
+FEATURE_RULE_MODULES: tuple[str, ...] = ("lms.training.access", "lms.harvest.access")
 
 
 def is_user(user: Principal) -> bool:
