@@ -89,7 +89,7 @@ from lms.catalog.collections import create_collection
 from lms.catalog.models import AccessLevel, Record
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.models import User
+from lms.accounts.models import User
 from metadata import Statement
 
 app = create_app({"JOBS_IMMEDIATE": True})

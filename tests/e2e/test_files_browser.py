@@ -8,12 +8,12 @@ import io
 
 import pytest
 
+from lms.accounts.models import User
 from lms.catalog import deposit, workflow
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel, Record
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.models import User
 from tests.factories import make_collection, statements
 
 pytestmark = pytest.mark.e2e

@@ -18,13 +18,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect, text
 
+from lms.accounts.models import Group, User
 from lms.catalog import access_settings
 from lms.catalog.models import AccessLevel
 from lms.cli import cli
 from lms.extensions import db
 from lms.files.storage import get_storage
 from lms.jobs import enqueue
-from lms.models import Group, User
 from tests import storage_tools
 from tests.conftest import ON_POSTGRES, ClosingClient, make_app
 from tests.functional.test_files import (  # noqa: F401 - fixtures shared with that module
