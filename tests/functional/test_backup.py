@@ -113,8 +113,8 @@ def wipe(app: Flask, *, new_bucket: str | None = None) -> Flask:
 
 def empty_state(app: Flask) -> dict[str, object]:
     state = instance_state(app)
-    assert all(rows == [] for name, rows in state["tables"].items()
-               if name not in ("alembic_version", "roles"))
+    for name in MUST_HOLD_ROWS:
+        assert state["tables"][name] == [], f"{name} is not empty"
     return state
 
 
