@@ -90,7 +90,8 @@ class Config:
     # Learners per page on a trainer's assignment page.
     TRAINING_PAGE_SIZE = 50
 
-    # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
+    # Search: "whoosh" (default, pure Python), "tantivy" or "postgres" (in the database, shared
+    # by every app server); ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
     SEARCH_BACKEND = "whoosh"
     SEARCH_WEIGHTS: dict[str, float] = {}
@@ -171,6 +172,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         url = f"sqlite:///{instance / 'lms.sqlite'}"
     url = _normalise_database_url(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["SEARCH_BACKEND"] == "postgres" and not url.startswith("postgresql"):
+        raise ConfigurationError(
+            "LMS_SEARCH_BACKEND=postgres keeps the search index in the database: set "
+            "LMS_DATABASE_URL to PostgreSQL, or choose whoosh or tantivy."
+        )
     if url.startswith("sqlite"):
         # SQLite needs no pool pre-ping and would warn about it on some versions.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,36 @@ from lms.extensions import db
 TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 KEPT_TABLES = {"alembic_version", "roles"}  # seeded by the migrations themselves
+#: The postgres search backend keeps its index in PostgreSQL: its tests run only there.
+NEEDS_POSTGRES = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="the postgres search backend keeps its index in PostgreSQL: run the suite with "
+    "LMS_TEST_DATABASE_URL=postgresql://... (CI does)",
+)
+
+
+def search_backend_params() -> list:
+    """Every search backend as a pytest param; postgres skipped on SQLite runs."""
+    from lms.search import BACKENDS
+
+    return [pytest.param(name, id=name, marks=[NEEDS_POSTGRES] if name == "postgres" else [])
+            for name in BACKENDS]
+
+
+def at_once(worker: Callable[[int], None], threads: int) -> None:
+    """``worker(n)`` for n in 0..threads-1, each in a thread of its own, all started together
+    (a barrier), and wait for them all."""
+    start = threading.Barrier(threads)
+
+    def run(n: int) -> None:
+        start.wait()
+        worker(n)
+
+    running = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
 
 
 def make_app(database_url: str, data_dir: Path, **overrides) -> Flask:
@@ -85,8 +116,11 @@ def migrated_database(tmp_path_factory) -> str:
 
 
 def _empty_postgres_tables(app: Flask) -> None:
+    from lms.search.postgres.schema import TABLES as SEARCH_TABLES
+
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+        tables += SEARCH_TABLES
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             connection.execute(insert(PersonTerm), seed_rows())

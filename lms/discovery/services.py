@@ -48,7 +48,8 @@ def backend() -> SearchBackend:
         if name not in BACKENDS:
             raise ValueError(f"LMS_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}")
         found = create_backend(name, Path(app.config["DATA_DIR"]) / "search" / name,
-                               Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")))
+                               Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")),
+                               database=db.engine)
         app.extensions["search"] = found
         _ensure_built(found)
     return found

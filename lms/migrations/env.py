@@ -14,6 +14,7 @@ import lms.harvest.models
 import lms.models
 import lms.oai.models
 import lms.training.models  # noqa: F401
+from lms.search.postgres.schema import TABLES as SEARCH_TABLES
 
 config = context.config
 if config.config_file_name and not current_app.testing:
@@ -24,10 +25,16 @@ db = current_app.extensions["migrate"].db
 target_metadata = db.metadata
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """The PostgreSQL search backend's tables are its own (made by a migration, not models)."""
+    return not (type_ == "table" and name in SEARCH_TABLES)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=db.engine.url.render_as_string(hide_password=False),
         target_metadata=target_metadata,
+        include_name=include_name,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -45,6 +52,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_name=include_name,
             process_revision_directives=skip_empty,
             render_as_batch=True,  # SQLite can only ALTER by copying the table
             compare_type=True,

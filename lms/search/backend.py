@@ -1,30 +1,36 @@
 """The backend interface and the engine-neutral half of every search.
 
-A backend implements indexing and a few primitive searches (:meth:`SearchBackend._execute`,
-:meth:`SearchBackend._complete_candidates`, :meth:`SearchBackend._fuzzy_candidates`); this base
-class does the rest the same way for every engine: parsing, filter validation, paging limits,
-the AND → OR fallback, highlighting, "did you mean" and autocomplete. Engine modules are the
-only code that imports a search engine.
+A backend implements indexing (``index``, ``remove``, ``_prepare``, ``_build``), the engine
+state one search works on (``_use``), the query compiler's hooks (``_compiler``, see
+:mod:`lms.search.compiler`) and two primitive searches (:meth:`SearchBackend._execute`,
+:meth:`SearchBackend._candidates`); this base class does the rest the same way for every
+engine: parsing, filter validation, paging limits, the AND → OR fallback, highlighting, "did you
+mean" and autocomplete, and the frame of a rebuild (documents prepared one by one, possibly in
+forked readers, then built). Engine packages are the only code that imports a search engine.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from html import escape
 from itertools import chain
-from pathlib import Path
+from typing import Any, ClassVar
 
 from . import highlight, suggest
 from .analysis import has_marks, normalize_text, tokenize
+from .compiler import QueryCompiler
 from .document import (
     FACETS,
     HIERARCHICAL_FACETS,
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
+    DocumentSource,
     FacetValue,
     Hit,
     Notice,
@@ -34,26 +40,16 @@ from .document import (
     Weights,
 )
 from .query import MIN_PREFIX, ParsedQuery, highlight_terms, parse
+from .readers import can_fork, prepared_in_forks
 
 KEY_SEP = "\x1f"
 MAX_FILTER_VALUES = 50
 MAX_YEAR_SPAN = 1000
 MAX_FACET_VALUES = 200
+#: Documents between two calls of a rebuild's ``progress``.
+PROGRESS_EVERY = 500
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
-
-
-#: A callable returning documents to index: one shard of a rebuild (see
-#: :meth:`SearchBackend.rebuild_parallel`). It may run in a forked process.
-DocumentSource = Callable[[], Iterable[SearchDocument]]
-
-
-class SearchError(RuntimeError):
-    """A backend cannot do what was asked (e.g. the index folder is unusable)."""
-
-
-class IndexLocked(SearchError):
-    """Another writer held the index lock for longer than the timeout."""
 
 
 # --- facet keys, shared by every engine ------------------------------------------------------
@@ -100,6 +96,11 @@ def facet_keys(doc: SearchDocument) -> list[str]:
         add("decade", decade_of(int(doc.year)))
     add("has_files", "true" if doc.has_files else "false")
     return list(keys)
+
+
+def facet_group(facet: str) -> str:
+    """The filter clause a facet's values answer to: decades are filtered as years."""
+    return "year" if facet in ("year", "decade") else facet
 
 
 def clean_principals(principals: Iterable[str]) -> list[str]:
@@ -165,7 +166,7 @@ def build_filters(
                 continue
             keys |= ks
         if keys:
-            include.append(FilterClause("year" if facet == "decade" else facet, frozenset(keys)))
+            include.append(FilterClause(facet_group(facet), frozenset(keys)))
         else:
             include.append(FilterClause(facet, frozenset()))  # nothing can match
     exclude: list[FilterClause] = []
@@ -220,14 +221,38 @@ class Plan:
     facets: bool
 
 
+class Counted:
+    """Prepared documents of a rebuild, counted as the engine consumes them, with
+    ``progress(count)`` every :data:`PROGRESS_EVERY` documents."""
+
+    def __init__(self, items: Iterable[Any], progress: Callable[[int], None] | None) -> None:
+        self.count = 0
+        self._items = items
+        self._progress = progress
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            yield item
+            self.count += 1
+            if self._progress is not None and self.count % PROGRESS_EVERY == 0:
+                self._progress(self.count)
+
+
 class SearchBackend(ABC):
-    """Index, remove, query, rebuild. Implementations must be usable without a Flask app."""
+    """Index, remove, query, rebuild. Implementations must be usable without a Flask app and
+    from several threads at once."""
 
-    name: str = ""
+    name: ClassVar[str] = ""
+    #: Whether :meth:`rebuild_parallel` prepares documents in forked readers (engines whose
+    #: writing runs outside the GIL gain from it).
+    parallel_readers: ClassVar[bool] = False
+    #: Whether field weights are applied when documents are indexed (then other weights need
+    #: a rebuild) or when a query runs.
+    weights_at_index_time: ClassVar[bool] = True
 
-    def __init__(self, index_dir: Path, weights: Weights | None = None) -> None:
-        self.index_dir = Path(index_dir)
+    def __init__(self, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
+        self._rebuild_lock = threading.Lock()
 
     # -- engine primitives --------------------------------------------------------------------
 
@@ -240,17 +265,14 @@ class SearchBackend(ABC):
         """Remove documents by record id."""
 
     @abstractmethod
-    def rebuild(
-        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
-    ) -> int:
-        """Build a fresh index from ``docs`` and swap it in atomically."""
+    def _prepare(self, doc: SearchDocument) -> Any:
+        """All the Python work of indexing one document, as picklable values (it may run in
+        a forked reader)."""
 
-    def rebuild_parallel(
-        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
-    ) -> int:
-        """:meth:`rebuild` from several sources (shards of the database) that an engine may read
-        in parallel processes; by default they are read one after the other."""
-        return self.rebuild(chain.from_iterable(source() for source in sources), progress)
+    @abstractmethod
+    def _build(self, prepared: Counted, progress: Callable[[int], None] | None) -> int:
+        """Build a fresh index from prepared documents and swap it in atomically, keeping the
+        writes made meanwhile. The caller holds the rebuild lock."""
 
     @abstractmethod
     def doc_count(self) -> int: ...
@@ -267,17 +289,75 @@ class SearchBackend(ABC):
         """Run a parsed query with the access filter (``plan.principals``) inside the engine."""
 
     @abstractmethod
+    def _use(self) -> AbstractContextManager[Any]:
+        """The engine state one search works on (a searcher, a connection), for this thread."""
+
+    @abstractmethod
+    def _compiler(self, state: Any, notices: list[Notice]) -> QueryCompiler[Any]:
+        """The query compiler's hooks for this engine, on ``state`` from :meth:`_use`."""
+
+    @abstractmethod
+    def _candidates(
+        self, state: Any, query: Any, principals: tuple[str, ...], limit: int, with_text: bool
+    ) -> list[StoredDoc]:
+        """The best ``limit`` documents ``principals`` may see among those matching
+        ``query`` (compiled by :meth:`_compiler`), by relevance; ``with_text``: with the text
+        for snippets."""
+
     def _complete_candidates(
         self, complete: list[str], partial: str | None, principals: tuple[str, ...], limit: int
     ) -> list[StoredDoc]:
         """Visible documents whose title or subject has the folded ``complete`` words and a
         word starting with ``partial``."""
+        with self._use() as state:
+            c = self._compiler(state, [])
+            parts = [c.any_of([c.term(f, w, 1.0) for f in ("title", "subject")]) for w in complete]
+            if partial is not None:
+                parts.append(c.any_of([c.prefix(f, partial, 1.0) for f in ("title", "subject")]))
+            if not parts:
+                return []
+            return self._candidates(state, c.match_every(parts), principals, limit, False)
 
-    @abstractmethod
     def _fuzzy_candidates(
         self, folded: list[str], principals: tuple[str, ...], limit: int
     ) -> list[StoredDoc]:
-        """Visible documents holding the folded words or words close to them."""
+        """Visible documents holding the folded words or words one edit away (from three
+        letters on)."""
+        with self._use() as state:
+            c = self._compiler(state, [])
+            queries = []
+            for w in folded:
+                queries.append(c.term(None, w, 1.0))
+                if len(w) >= 3:
+                    queries.append(c.fuzzy(w))
+            if not queries:
+                return []
+            return self._candidates(state, c.match_any(queries), principals, limit, True)
+
+    # -- rebuilding ---------------------------------------------------------------------------
+
+    def rebuild(
+        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Build a fresh index from ``docs`` and swap it in atomically; ``progress(n)`` gets
+        the number of documents written so far."""
+        with self._rebuild_lock:
+            return self._build(Counted(map(self._prepare, docs), progress), progress)
+
+    def rebuild_parallel(
+        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """:meth:`rebuild` from several sources (shards of the database). With
+        :attr:`parallel_readers`, each source is read and prepared in a forked process of its
+        own while this one writes; otherwise they are read one after the other."""
+        if not self.parallel_readers or len(sources) < 2 or not can_fork():
+            return self.rebuild(chain.from_iterable(source() for source in sources), progress)
+        with self._rebuild_lock:
+            prepared = prepared_in_forks(sources, self._prepare)
+            try:
+                return self._build(Counted(prepared, progress), progress)
+            finally:
+                prepared.close()
 
     # -- shared behaviour ---------------------------------------------------------------------
 

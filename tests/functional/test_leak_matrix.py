@@ -29,8 +29,7 @@ from lms.discovery.services import backend
 from lms.errors import PermissionDenied
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.search import BACKENDS
-from tests.conftest import Browser, ClosingClient
+from tests.conftest import Browser, ClosingClient, search_backend_params
 from tests.factories import PASSWORD, UserFactory, make_collection, statements
 
 pytestmark = pytest.mark.functional
@@ -249,9 +248,9 @@ def client_for(app, kind: str):
     return client
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=search_backend_params())
 def search_backend(app, request) -> str:
-    """Both search engines answer the search channels (set before anything is indexed)."""
+    """Every search engine answers the search channels (set before anything is indexed)."""
     app.config["SEARCH_BACKEND"] = request.param
     return request.param
 

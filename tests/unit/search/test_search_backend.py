@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import UTC, datetime
 
 import pytest
 from search_helpers import HOSTILE, doc
 
-from lms.search import SearchBackend, SearchQuery, SearchResult, Weights
+from lms.search import SearchBackend, SearchQuery, SearchResult, Weights, analysis
 from lms.search.document import FACETS
 
 PUBLIC = frozenset({"public"})
@@ -459,8 +458,7 @@ def test_analyzer_version_change_needs_rebuild(make_backend, tmp_path, monkeypat
     assert not b.needs_rebuild
     b.close()
     assert not make_backend(tmp_path / "ix").needs_rebuild
-    module = sys.modules[type(b).__module__]
-    monkeypatch.setattr(module, "ANALYZER_VERSION", "changed")
+    monkeypatch.setattr(analysis, "ANALYZER_VERSION", "changed")
     c = make_backend(tmp_path / "ix")
     assert c.needs_rebuild
     assert search(c, "chung").total == 1  # the old index still answers meanwhile
@@ -526,11 +524,14 @@ def test_autocomplete(backend: SearchBackend) -> None:
 
 
 def test_field_weight_change_needs_rebuild(make_backend, tmp_path) -> None:
+    """Field weights applied at index time need a rebuild when they change; weights an engine
+    applies when a query runs take effect at once."""
     b = make_backend(tmp_path / "ix")
     b.rebuild([doc(1, "Một", "chung")])
     b.close()
     assert not make_backend(tmp_path / "ix", weights=Weights(accent=2.0, phrase=0.5)).needs_rebuild
-    assert make_backend(tmp_path / "ix", weights=Weights(title=9.0)).needs_rebuild
+    heavy_title = make_backend(tmp_path / "ix", weights=Weights(title=9.0))
+    assert heavy_title.needs_rebuild is type(b).weights_at_index_time
 
 
 def test_query_notices_reach_the_result(backend: SearchBackend) -> None:
@@ -542,19 +543,24 @@ def test_query_notices_reach_the_result(backend: SearchBackend) -> None:
 
 
 def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> None:
+    """8 threads search (plain, prefix, accented and not) while another writes: each answer
+    is some consistent state of the index between the first and the last write."""
     backend.index([doc(i, f"Bài {i}", "chung") for i in range(1, 21)])
     errors: list[BaseException] = []
     totals: list[int] = []
     stop = threading.Event()
 
-    def reader() -> None:
+    def reader(n: int) -> None:
+        q = ("chung", "bài*", "bai", "chu*")[n % 4]
         try:
             while not stop.is_set():
-                totals.append(search(backend, "chung").total)
+                r = search(backend, q)
+                assert len(set(ids(r))) == len(r.hits) == min(r.total, 10)
+                totals.append(r.total)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     try:
@@ -567,3 +573,41 @@ def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> Non
     assert errors == []
     assert totals and all(20 <= n <= 40 for n in totals)
     assert search(backend, "chung").total == 40
+    assert search(backend, "bai*").total == 40
+
+
+def test_a_removal_during_a_rebuild_stays_removed(make_backend, tmp_path) -> None:
+    """A write made while a rebuild runs is newer than the rebuild's copy of the record,
+    whether the rebuild had reached the record or not."""
+    b = make_backend(tmp_path / "ix")
+    b.index([doc(i, "Cũ", "chung") for i in range(1, 4)])
+
+    def docs():
+        for i in range(1, 600):
+            if i == 300:
+                b.remove([2, 450])  # one already written to the new index, one not yet
+            yield doc(i, "Mới", "chung")
+
+    assert b.rebuild(docs()) == 599
+    found = set()
+    for page in range(1, 8):
+        found |= set(ids(search(b, "chung", size=100, page=page)))
+    assert 2 not in found  # removed after the rebuild had written it
+    assert 450 not in found  # removed before the rebuild reached it
+    assert len(found) == 597 == search(b, "chung").total
+
+
+def test_a_failed_rebuild_leaves_the_index_as_it_was(make_backend, tmp_path) -> None:
+    b = make_backend(tmp_path / "ix")
+    b.rebuild([doc(1, "Bài cũ", "hậu cần")])
+
+    def broken():
+        yield doc(2, "Bài mới", "hậu cần")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        b.rebuild(broken())
+    assert ids(search(b, "hau can")) == [1]
+    assert not b.needs_rebuild
+    assert b.rebuild([doc(3, "Bài sau", "hậu cần")]) == 1
+    assert ids(search(b, "hau can")) == [3]
