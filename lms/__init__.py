@@ -32,6 +32,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.request_class = AppRequest
     load_config(app, overrides)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -370,6 +370,47 @@ def fixity_command(check_all: bool) -> None:
         sys.exit(1)
 
 
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--copy-files/--list-files", default=None,
+              help="Copy the stored files into the backup (default with local storage) or "
+                   "only list and check them (default with S3, whose bucket keeps them).")
+def backup_command(dest: Path, copy_files: bool | None) -> None:
+    """Back up the database (a consistent snapshot), the stored files and the settings
+    (without secrets) into the new folder DEST."""
+    from lms.backup import BackupError, create_backup, tqdm_progress
+
+    try:
+        summary = create_backup(dest, copy_files=copy_files, progress=tqdm_progress)
+    except BackupError as error:
+        fail(str(error))
+    rows = sum(summary.tables.values())
+    verb = "copied" if summary.copied else "listed"
+    click.echo(f"Backup written to {summary.path}: {summary.database} database "
+               f"({len(summary.tables)} tables, {rows} rows), {summary.blobs} files "
+               f"({summary.blob_bytes} bytes) {verb}.")
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace the database of an instance that is not empty.")
+def restore_command(src: Path, force: bool) -> None:
+    """Restore a backup made by `lms backup` onto an empty instance (after `lms db upgrade`),
+    then rebuild search and OAI-PMH. The backup is checked whole before anything changes."""
+    from lms.backup import BackupError, restore_backup, tqdm_progress
+
+    try:
+        summary = restore_backup(src, force=force, progress=tqdm_progress)
+    except BackupError as error:
+        fail(f"{error} The database was not changed.")
+    click.echo(f"Restored {sum(summary.tables.values())} rows in {len(summary.tables)} tables "
+               f"and {summary.blobs} files; search index rebuilt ({summary.indexed} records), "
+               f"OAI-PMH refreshed ({summary.projected} records).")
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 @cli.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
 def worker_command(threads: int | None) -> None:
@@ -391,12 +432,46 @@ def worker_command(threads: int | None) -> None:
     consumer.run()
 
 
+def _address(host: str, port: int) -> str:
+    """The address to print: a listener on every interface is reachable on loopback too."""
+    import ipaddress
+
+    try:
+        everywhere = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        everywhere = False
+    return f"http://{'127.0.0.1' if everywhere else host}:{port}/"
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for the whole LAN).")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=int, default=None,
+              help="Web worker processes (default: LMS_WEB_WORKERS, else cores + 1).")
+@click.option("--threads", type=int, default=None,
+              help="Threads per web worker (default: LMS_WEB_THREADS, else 4).")
+@click.option("--no-worker", is_flag=True,
+              help="Do not start the job worker (it runs elsewhere, e.g. its own service).")
+def serve_command(host: str, port: int, workers: int | None, threads: int | None,
+                  no_worker: bool) -> None:
+    """Production server: gunicorn plus the job worker. HUP restarts gracefully; Ctrl-C or
+    SIGTERM stops both."""
+    from lms.serve import options_from, serve
+
+    config = current_app.config
+    with_worker = not no_worker and not config["JOBS_IMMEDIATE"]
+    options = options_from(config, host, port, workers, threads, with_worker)
+    serve(options, f"Kho học liệu số is running at {_address(host, port)}")
+
+
 @cli.command("run", context_settings={"ignore_unknown_options": False})
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for the whole LAN).")
 @click.option("--port", default=5000, show_default=True, type=int)
 def run_command(host: str, port: int) -> None:
-    """Development server plus a worker, in one command; Ctrl-C stops both."""
+    """Development server (Werkzeug's) plus a worker; Ctrl-C stops both. `lms serve` is
+    what production runs."""
     app = current_app._get_current_object()
     # Ctrl-C and SIGTERM must reach the `finally` below, which stops the worker too, even when
     # this process was started with SIGINT ignored (a background job of a shell script).
@@ -404,8 +479,7 @@ def run_command(host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
+        click.echo(f"Kho học liệu số is running at {_address(host, port)}")
         app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
         worker.send_signal(signal.SIGTERM)

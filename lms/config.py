@@ -122,6 +122,35 @@ class Config:
     HARVEST_MAX_PAGES = 100
     HARVEST_MAX_REDIRECTS = 3
 
+    # --- Deployment: the production server, proxies, object storage, backups --------------
+    # `lms serve` (gunicorn, gthread workers): 0 = from the cores (cores + 1 workers, 4 threads).
+    WEB_WORKERS = 0
+    WEB_THREADS = 0
+    WEB_TIMEOUT_SECONDS = 120
+    # gunicorn's access log: "-" is standard output; empty turns it off.
+    ACCESS_LOG = "-"
+    # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto are then
+    # trusted for the client address (login throttling, audit) and the scheme; with 0 (no
+    # proxy) those headers are ignored, so a client cannot forge its address.
+    PROXY_COUNT = 0
+    # Local files only: serve downloads through nginx's internal location with this prefix
+    # (e.g. "/protected/"); the app still checks access and sets every header first.
+    X_ACCEL_REDIRECT: str | None = None
+    # Where blobs live: unset = DATA_DIR/blobs; "s3://bucket/prefix" = an S3-compatible store.
+    STORAGE: str | None = None
+    S3_ENDPOINT_URL: str | None = None  # unset: AWS; MinIO/Ceph: their URL
+    S3_REGION: str | None = None
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment (boto3's own
+    # chain), or these two settings.
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    # "stream": every byte goes through the app. "redirect": files anyone may read are
+    # answered with a short-lived presigned URL (after the access check); others still stream.
+    S3_SERVE = "stream"
+    S3_PRESIGN_SECONDS = 300
+    # The address browsers reach the store at, when it differs from S3_ENDPOINT_URL.
+    S3_PUBLIC_ENDPOINT_URL: str | None = None
+
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` in layers and derive the settings other code relies on.
@@ -157,6 +186,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
             "LMS_OAI_REPOSITORY_ID must be a dotted domain-like name (e.g. kho.hvhc.edu.vn), "
             "as the oai-identifier scheme requires."
         )
+    _check_deployment(app.config)
     if production:
         _check_production(app.config, url)
         app.config.update(
@@ -174,6 +204,19 @@ def _normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
+
+
+def _check_deployment(config: Mapping[str, Any]) -> None:
+    storage = config["STORAGE"]
+    if storage and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", storage):
+        raise ConfigurationError(
+            "LMS_STORAGE must be unset (files under LMS_DATA_DIR) or s3://bucket[/prefix].")
+    if config["S3_SERVE"] not in ("stream", "redirect"):
+        raise ConfigurationError("LMS_S3_SERVE must be stream or redirect.")
+    prefix = config["X_ACCEL_REDIRECT"]
+    if prefix and not re.fullmatch(r"/[A-Za-z0-9_/-]*/", prefix):
+        raise ConfigurationError(
+            "LMS_X_ACCEL_REDIRECT must be an nginx location path such as /protected/.")
 
 
 def _check_production(config: Mapping[str, Any], url: str) -> None:

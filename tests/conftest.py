@@ -11,6 +11,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,13 +226,205 @@ def users(app: Flask) -> dict[str, Account]:
         return {role: Account(user.id, user.username) for role, user in made.items()}
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app on a real WSGI server on loopback, in a thread; yields its base URL."""
-    from tests.servers import serving
+def free_port() -> int:
+    """A free TCP port on loopback, within ``LMS_TEST_PORTS`` when set (tests.servers), for
+    servers started as other processes."""
+    import socket
 
-    with serving(app) as url:
+    from tests.servers import port_range
+
+    for port in port_range():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in {port_range()} (set LMS_TEST_PORTS)")
+
+
+def wait_for_http(url: str, process, log: Path, timeout: float = 90.0) -> None:
+    """Wait until ``url`` answers; fail with the end of ``log`` if ``process`` exits first."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n"
+                        + log.read_text(errors="replace")[-3000:])
+        try:
+            with urllib.request.urlopen(url, timeout=5):  # noqa: S310 - our loopback server
+                return
+        except urllib.error.HTTPError:
+            return  # it answers (an error status is still an answer)
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"no answer from {url} within {timeout:.0f} s:\n"
+                + log.read_text(errors="replace")[-3000:])
+
+
+def stop_process(process, timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# Test-only settings that must not reach a served instance: it runs as production does
+# (its own job worker, no inline jobs).
+_NOT_SERVED = {"TESTING", "JOBS_IMMEDIATE", "SERVER_NAME", "DATABASE_URL"}
+
+
+def served_environment(app: Flask) -> dict[str, str]:
+    """The environment that makes ``lms`` build the same instance as ``app``: its database,
+    data folder, secret key and every setting a test changed from the default."""
+    import json
+
+    from lms.config import Config
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LMS_")}
+    for name in dir(Config):
+        if not name.isupper() or name in _NOT_SERVED:
+            continue
+        value = app.config.get(name)
+        if value == getattr(Config, name):
+            continue
+        try:
+            env[f"LMS_{name}"] = json.dumps(value)
+        except TypeError:
+            continue  # not expressible in the environment (timedelta): tests keep defaults
+    env["LMS_DATABASE_URL"] = json.dumps(app.config["SQLALCHEMY_DATABASE_URI"])
+    env["LMS_INSTANCE_PATH"] = app.instance_path
+    return env
+
+
+@contextmanager
+def serving(app: Flask, log: Path, *options: str, env: dict[str, str] | None = None):
+    """Run ``lms serve`` for ``app``'s instance on a free loopback port until the block ends;
+    yields ``(base URL, process)`` once it answers."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lms", "serve", "--host", "127.0.0.1", "--port", str(port),
+             *options],
+            env={**served_environment(app), **(env or {})}, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/health", process, log)
+        yield base, process
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def served_app(app: Flask, tmp_path: Path) -> Iterator[str]:
+    """``app``'s instance served by ``lms serve`` — gunicorn and the job worker, what
+    ``scripts/start`` and production run — on a free loopback port; yields its base URL.
+
+    Browser tests use this one. Settings must be made before it starts (it is another
+    process): put ``app.config`` changes in a fixture the test requests first.
+    """
+    with serving(app, tmp_path / "served-app.log", "--workers", "2", "--threads", "4") \
+            as (base, _process):
+        yield base
+
+
+@pytest.fixture
+def live_server(app: Flask, request) -> Iterator[str]:
+    """The app on a Werkzeug server in a thread of this process; yields its base URL.
+
+    For HTTP clients that need a socket (a real OAI-PMH harvester), never for browser tests:
+    those run against ``served_app``, the server ``scripts/start`` runs.
+    """
+    from tests.servers import serving as serving_in_a_thread
+
+    if request.node.get_closest_marker("e2e"):
+        pytest.fail("Browser tests use the served_app fixture (gunicorn, as scripts/start "
+                    "runs), not live_server.")
+    with serving_in_a_thread(app) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory) -> Iterator[str]:
+    """moto's standalone server — a real HTTP S3 endpoint — on a free loopback port for the
+    whole session; yields its URL. (``moto[server]`` is in the test extra.)"""
+    import subprocess
+    import sys
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/moto-api/", process, log, timeout=60)
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def s3_settings(moto_s3: str) -> dict[str, str]:
+    """Settings that put an app's files in a new, empty bucket of ``moto_s3``."""
+    from tests.storage_tools import new_bucket
+
+    return new_bucket(moto_s3)
+
+
+@pytest.fixture(params=["local", "s3"])
+def file_store(request, app: Flask) -> str:
+    """Run the test once with files under ``DATA_DIR``, once in a bucket of moto's S3 server
+    (``pytestmark = pytest.mark.usefixtures("file_store")`` for a whole module)."""
+    if request.param == "s3":
+        app.config.update(request.getfixturevalue("s3_settings"))
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """A real Redis server's URL: ``LMS_TEST_REDIS_URL`` (CI starts one and sets it), else
+    database 15 of a local server. Skipped when none answers, except under CI, where a
+    missing Redis is a failure."""
+    import redis
+
+    url = os.environ.get("LMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        message = f"no Redis server answers at {url} ({error})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: .ci/run must start one and export LMS_TEST_REDIS_URL")
+        pytest.skip(f"{message}; start redis-server or set LMS_TEST_REDIS_URL to run this test")
+    return url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """``redis_server``, emptied before and after the test (its database is the test's)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    yield redis_server
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,9 @@ def _bind(app) -> BaseWSGIServer:
     for port in port_range():
         try:
             return make_server("127.0.0.1", port, app, threaded=True)
-        except OSError:
+        except (OSError, SystemExit):
+            # Werkzeug answers a port in use (another server of this run: moto, lms serve)
+            # with sys.exit(1), not with the OSError.
             continue
     raise RuntimeError(f"no free port in {port_range()} (set LMS_TEST_PORTS)")
 

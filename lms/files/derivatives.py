@@ -13,7 +13,7 @@ from lms.accounts.models import User
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.models import BAD_FIXITY, Blob, RecordFile, ThumbnailStatus
-from lms.files.storage import LocalStorage, get_storage
+from lms.files.storage import BlobNotFound, get_storage
 from lms.files.thumbnails import make_thumbnail
 from lms.jobs import enqueue
 from lms.uow import unit_of_work
@@ -40,21 +40,26 @@ def make_file_thumbnail(file_id: int) -> dict[str, object]:
         return {"thumbnail": twin, "reused": True}
     storage = get_storage()
     blob = db.session.get(Blob, file.blob_key)
-    if not isinstance(storage, LocalStorage) or (blob and blob.fixity_status in BAD_FIXITY):
+    if blob and blob.fixity_status in BAD_FIXITY:
         return _thumbnail_failed(file, "source unavailable")
     config = current_app.config
     work = Path(config["DATA_DIR"]) / "tmp" / "thumbs"
     work.mkdir(parents=True, exist_ok=True)
     out = work / f"{file.id}-{secrets.token_hex(6)}.png"
     try:
-        result = make_thumbnail(storage.path(file.blob_key), file.media_type, out,
-                                max_px=config["THUMBNAIL_MAX_PX"],
-                                timeout=config["THUMBNAIL_TIMEOUT_SECONDS"],
-                                memory_bytes=config["THUMBNAIL_MEMORY_BYTES"])
+        # On object storage the source is first copied to local disk (the limited child
+        # process reads a path).
+        with storage.local_copy(file.blob_key) as source:
+            result = make_thumbnail(source, file.media_type, out,
+                                    max_px=config["THUMBNAIL_MAX_PX"],
+                                    timeout=config["THUMBNAIL_TIMEOUT_SECONDS"],
+                                    memory_bytes=config["THUMBNAIL_MEMORY_BYTES"])
         if not result.ok:
             return _thumbnail_failed(file, result.message)
         with out.open("rb") as fh:
             stored = storage.put(fh)
+    except BlobNotFound:
+        return _thumbnail_failed(file, "source unavailable")
     finally:
         out.unlink(missing_ok=True)
     with unit_of_work():

@@ -39,7 +39,7 @@ from lms.files.models import (
     RecordFile,
     TextStatus,
 )
-from lms.files.storage import LocalStorage, get_storage
+from lms.files.storage import BlobNotFound, get_storage
 from lms.jobs import enqueue
 from lms.uow import unit_of_work
 
@@ -131,14 +131,18 @@ def _run(key: str, media_type: str) -> Extraction:
     blob = db.session.get(Blob, key)
     if blob is not None and blob.fixity_status in BAD_FIXITY:
         return Extraction.without_text("failed", DAMAGED_SOURCE)
-    if not isinstance(storage, LocalStorage):  # pragma: no cover - the only backend today
-        return Extraction.without_text("failed", messages.NOT_FOUND)
     config = current_app.config
-    # The extractor reads the blob by its path; the path is built from the validated key.
-    return extract_text(storage.path(key), media_type,
-                        timeout=float(config["EXTRACT_TIMEOUT_SECONDS"]),
-                        memory_mb=int(config["EXTRACT_MEMORY_MB"]),
-                        text_in_process_bytes=int(config["EXTRACT_TEXT_IN_PROCESS_BYTES"]))
+    # The extractor reads the blob by its path (built from the validated key; on object
+    # storage, a local copy for the time of the extraction).
+    try:
+        with storage.local_copy(key) as path:
+            return extract_text(path, media_type,
+                                timeout=float(config["EXTRACT_TIMEOUT_SECONDS"]),
+                                memory_mb=int(config["EXTRACT_MEMORY_MB"]),
+                                text_in_process_bytes=int(
+                                    config["EXTRACT_TEXT_IN_PROCESS_BYTES"]))
+    except BlobNotFound:
+        return Extraction.without_text("failed", messages.NOT_FOUND)
 
 
 def pending_file_ids(record_ids: Iterable[int] | None = None) -> list[int]:

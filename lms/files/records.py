@@ -125,13 +125,17 @@ def register_blob(key: str, size: int) -> None:
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
-def referenced_keys() -> set[str]:
-    """Every blob key a file row points at: its content and its thumbnail."""
-    stmt = union(
+def referenced_keys_query():
+    """The query of :func:`referenced_keys`, to run on any connection (a backup snapshot)."""
+    return union(
         select(RecordFile.blob_key),
         select(RecordFile.thumbnail_key).where(RecordFile.thumbnail_key.is_not(None)),
     )
-    return set(db.session.scalars(stmt))
+
+
+def referenced_keys() -> set[str]:
+    """Every blob key a file row points at: its content and its thumbnail."""
+    return set(db.session.scalars(referenced_keys_query()))
 
 
 def is_referenced(key: str) -> bool:

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from flask import Request, Response
+from flask import Request, Response, current_app
 from flask import request as current_request
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
@@ -42,7 +43,14 @@ from lms.files.fixity import FixityResult, FixityStatus
 from lms.files.maintenance import record_fixity
 from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
-from lms.files.storage import CHUNK_SIZE, BlobNotFound, Storage, get_storage, validate_key
+from lms.files.storage import (
+    CHUNK_SIZE,
+    BlobNotFound,
+    LocalStorage,
+    Storage,
+    get_storage,
+    validate_key,
+)
 from lms.stats.services import is_robot, visitor_key
 from lms.uow import unit_of_work
 
@@ -237,6 +245,7 @@ def send_blob(
     etag_base: str | None = None,
     request: Request | None = None,
     force_attachment: bool = False,
+    x_accel_prefix: str | None = None,
 ) -> BlobResponse:
     """Serve the blob ``key`` — **only after the caller has checked access**.
 
@@ -249,6 +258,11 @@ def send_blob(
     ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store`` unless
     ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
     SHA-256); ``Last-Modified`` is sent when given (timezone-aware).
+
+    With ``x_accel_prefix`` (``LMS_X_ACCEL_REDIRECT``) and local storage, a ``GET`` that
+    passed the preconditions is answered with these headers and ``X-Accel-Redirect:
+    <prefix>ab/cd/<key>`` instead of a body: nginx then sends the file (and answers ``Range``)
+    from its internal location.
 
     :raise lms.files.storage.BlobNotFound: the blob is missing (a fixity failure, not a 404).
     :raise ValueError: an invalid key, ``etag_base`` or naive ``last_modified``.
@@ -290,6 +304,12 @@ def send_blob(
     headers["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", display_name
     )
+
+    if x_accel_prefix and isinstance(storage, LocalStorage) and request.method == "GET":
+        response.status_code = 200
+        headers["X-Accel-Redirect"] = f"{x_accel_prefix}{key[:2]}/{key[2:4]}/{key}"
+        response.is_download_start = is_download_start(request)
+        return response
 
     chosen = None
     if request.method == "GET" and _if_range_allows(request, etag, modified):
@@ -361,13 +381,49 @@ def _refuse_if_damaged(key: str) -> None:
         raise FileUnavailable()
 
 
-def _send(storage: Storage, key: str, request: Request, **kwargs) -> BlobResponse:
+def _send(storage: Storage, key: str, request: Request, *, shareable: bool,
+          **kwargs) -> BlobResponse:
+    """Serve blob ``key`` (access already checked): a presigned redirect when configured and
+    ``shareable`` (anyone may read it), else the bytes (or nginx's X-Accel-Redirect)."""
+    config = current_app.config
     try:
-        return send_blob(storage, key, request=request, **kwargs)
+        if shareable and storage.can_presign and config["S3_SERVE"] == "redirect":
+            return _redirect_to_store(storage, key, request, **kwargs)
+        return send_blob(storage, key, request=request,
+                         x_accel_prefix=config["X_ACCEL_REDIRECT"], **kwargs)
     except BlobNotFound:
         # Referenced but gone: a fixity failure, recorded and alerted like one.
         record_fixity(FixityResult(key, FixityStatus.MISSING, None))
         raise FileUnavailable() from None
+
+
+def _redirect_to_store(storage: Storage, key: str, request: Request, *, media_type: str,
+                       sniff_mismatch: bool, display_name: str, force_attachment: bool = False,
+                       **_ignored) -> BlobResponse:
+    """302 to a short-lived presigned URL that answers with the headers :func:`send_blob`
+    would choose (type, disposition; the store adds no CSP, so only files anyone may read
+    come here, and untrusted types are attachments of type octet-stream).
+
+    :raise BlobNotFound: the object is missing (never redirect to a 404).
+    """
+    if not storage.exists(key):
+        raise BlobNotFound(key)
+    # The same choice as send_blob: the true type only for trusted allow-listed types.
+    trusted_type = media_type in INLINE_TYPES and not sniff_mismatch
+    inline = not force_attachment and trusted_type
+    url = storage.presigned_url(
+        key, expires=int(current_app.config["S3_PRESIGN_SECONDS"]),
+        content_type=media_type if trusted_type else OCTET_STREAM,
+        content_disposition=content_disposition("inline" if inline else "attachment",
+                                                display_name),
+        cache_control=PUBLIC_CACHE)
+    response = BlobResponse(status=302)
+    response.headers["Location"] = url
+    # The URL expires: neither the browser nor a proxy may keep this answer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.is_download_start = is_download_start(request)
+    return response
 
 
 def serve_file(user: Principal, record: Record, file: RecordFile, request: Request, *,
@@ -384,8 +440,8 @@ def serve_file(user: Principal, record: Record, file: RecordFile, request: Reque
     response = _send(get_storage(), file.blob_key, request, media_type=file.media_type,
                      sniff_mismatch=file.sniff_mismatch, display_name=file.name,
                      is_public=is_public_file(record, file), last_modified=file.created_at,
-                     force_attachment=download)
-    if response.is_download_start and response.status_code in (200, 206):
+                     force_attachment=download, shareable=_anyone_may_read(record, file))
+    if response.is_download_start and response.status_code in (200, 206, 302):
         _count(user, record, file, "download" if download else "view", request)
     return response
 
@@ -399,7 +455,15 @@ def serve_thumbnail(user: Principal, record: Record, file: RecordFile,
     _refuse_if_damaged(key)
     stem = file.name.rsplit(".", 1)[0] if "." in file.name else file.name
     return _send(get_storage(), key, request, media_type="image/png", sniff_mismatch=False,
-                 display_name=f"{stem}-thumbnail.png", is_public=is_public_file(record, file))
+                 display_name=f"{stem}-thumbnail.png", is_public=is_public_file(record, file),
+                 shareable=_anyone_may_read(record, file))
+
+
+def _anyone_may_read(record: Record, file: RecordFile) -> bool:
+    """Whether an anonymous reader may read ``file``: only then may its bytes leave through
+    a URL that works for whoever holds it (a presigned redirect can be forwarded, logged by a
+    proxy or kept in a browser history until it expires)."""
+    return may_read_file(AnonymousUserMixin(), record, file)
 
 
 def _count(user: Principal, record: Record, file: RecordFile, kind: str,

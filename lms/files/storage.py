@@ -15,10 +15,12 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +36,9 @@ BLOB_MODE = 0o440  # blobs are never modified in place
 _KEY = re.compile(r"[0-9a-f]{64}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _EXTENSION_KEY = "lms.files.storage"
+# Spool files in ``tmp_dir``: uploads being hashed, copies handed to tools.
+PUT_PREFIX = "put-"
+GET_PREFIX = "get-"
 
 
 class Readable(Protocol):
@@ -77,8 +82,56 @@ def validate_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class Spooled:
+    """A stream copied to a local file, with its digests (``md5`` for stores that check a
+    ``Content-MD5`` on upload)."""
+
+    path: Path
+    sha256: str
+    md5: bytes
+    size: int
+
+
+def spool(tmp_dir: Path, stream: Readable, max_size: int | None) -> Spooled:
+    """Copy ``stream`` into a new file in ``tmp_dir`` (fsync'd), hashing on the way; the caller
+    moves or removes the file. Nothing is left behind on failure.
+
+    :raise FileTooLarge: more than ``max_size`` bytes were read.
+    :raise OSError: the stream or the disk failed.
+    """
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=PUT_PREFIX, suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK_SIZE):
+                size += len(chunk)
+                if max_size is not None and size > max_size:
+                    raise FileTooLarge(limit=max_size)
+                sha256.update(chunk)
+                md5.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Spooled(tmp, sha256.hexdigest(), md5.digest(), size)
+
+
 class Storage(ABC):
-    """Where blobs live. Implementations must validate every key they are given."""
+    """Where blobs live. Implementations must validate every key they are given.
+
+    ``tmp_dir`` is a local folder for spooling (uploads being hashed, copies for tools that
+    need a path); stale files there are removed by :meth:`clean_tmp`.
+    """
+
+    tmp_dir: Path
+    #: Whether :meth:`presigned_url` works (object stores).
+    can_presign = False
 
     @abstractmethod
     def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
@@ -119,6 +172,49 @@ class Storage(ABC):
     @abstractmethod
     def keys(self) -> Iterator[str]:
         """Iterate over every stored key (for garbage collection and audits)."""
+
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        """A file on local disk holding the blob, for tools that need a path (thumbnails,
+        text extraction); removed when the block ends. Read-only for the caller.
+
+        :raise BlobNotFound: no such blob.
+        """
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix=GET_PREFIX, suffix=".part")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out, self.open(key) as source:
+                shutil.copyfileobj(source, out, CHUNK_SIZE)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    def presigned_url(self, key: str, *, expires: int, content_type: str,
+                      content_disposition: str, cache_control: str) -> str:
+        """A URL the blob can be fetched from without the app (see :attr:`can_presign`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no presigned URLs")
+
+    def describe(self) -> str:
+        """Where the blobs are, for operators (never with credentials)."""
+        return repr(self)
+
+    def clean_tmp(self, older_than: timedelta, *, now: datetime | None = None) -> list[Path]:
+        """Remove spool files left by a crashed process; return what was removed."""
+        if not self.tmp_dir.is_dir():
+            return []
+        cutoff = ((now or datetime.now(UTC)) - older_than).timestamp()
+        removed = []
+        with os.scandir(self.tmp_dir) as entries:
+            for entry in entries:
+                if (
+                    entry.name.startswith((PUT_PREFIX, GET_PREFIX))
+                    and entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    Path(entry.path).unlink(missing_ok=True)
+                    removed.append(Path(entry.path))
+        return removed
 
     def gc_candidates(
         self, referenced: set[str], older_than: timedelta, *, now: datetime | None = None
@@ -165,27 +261,14 @@ class LocalStorage(Storage):
     # -- writing
 
     def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix="put-", suffix=".part")
-        tmp = Path(tmp_name)
+        spooled = spool(self.tmp_dir, stream, max_size)
         try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK_SIZE):
-                    size += len(chunk)
-                    if max_size is not None and size > max_size:
-                        raise FileTooLarge(limit=max_size)
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            key = digest.hexdigest()
-            reused = self._install(tmp, key, size)
+            reused = self._install(spooled.path, spooled.sha256, spooled.size)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            spooled.path.unlink(missing_ok=True)
             raise
-        return StoredBlob(key=key, sha256=key, size=size, reused=reused)
+        return StoredBlob(key=spooled.sha256, sha256=spooled.sha256, size=spooled.size,
+                          reused=reused)
 
     def _install(self, tmp: Path, key: str, size: int) -> bool:
         target = self.path(key)
@@ -279,22 +362,11 @@ class LocalStorage(Storage):
                         ):
                             yield name
 
-    def clean_tmp(self, older_than: timedelta, *, now: datetime | None = None) -> list[Path]:
-        """Remove temporary files left by a crashed process; return what was removed."""
-        if not self.tmp_dir.is_dir():
-            return []
-        cutoff = ((now or datetime.now(UTC)) - older_than).timestamp()
-        removed = []
-        with os.scandir(self.tmp_dir) as entries:
-            for entry in entries:
-                if (
-                    entry.name.startswith("put-")
-                    and entry.is_file(follow_symlinks=False)
-                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
-                ):
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed.append(Path(entry.path))
-        return removed
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        """The blob's own file: no copy is needed on local disk."""
+        self._stat(key)
+        yield self.path(key)
 
 
 def _subdirs(directory: Path) -> Iterator[Path]:
@@ -323,7 +395,7 @@ def collect_garbage(
 
     ``referenced`` comes from the database (every blob key any file version points at).
     Each candidate's age is checked again just before it is deleted, so a blob reused by an
-    upload in the meantime survives. Local storage also loses stale temporary files.
+    upload in the meantime survives. Stale spool files go too.
     Returns the keys deleted (or, with ``dry_run``, that would be).
     """
     referenced = set(referenced)
@@ -341,13 +413,13 @@ def collect_garbage(
             continue
         if storage.delete(key):
             deleted.append(key)
-    if isinstance(storage, LocalStorage):
-        storage.clean_tmp(grace, now=now)
+    storage.clean_tmp(grace, now=now)
     return deleted
 
 
 def get_storage(app: Flask | None = None) -> Storage:
-    """The app's storage: ``LocalStorage`` under ``DATA_DIR`` (one instance per app)."""
+    """The app's storage (one instance per app): ``LocalStorage`` under ``DATA_DIR``, or
+    ``S3Storage`` when ``STORAGE`` is ``s3://bucket/prefix``."""
     if app is None:
         from flask import current_app
 
@@ -355,6 +427,11 @@ def get_storage(app: Flask | None = None) -> Storage:
     storage = app.extensions.get(_EXTENSION_KEY)
     if storage is None:
         data_dir = Path(app.config["DATA_DIR"])
-        storage = LocalStorage(data_dir / "blobs", data_dir / "tmp")
+        if app.config.get("STORAGE"):
+            from lms.files.object_storage import S3Storage
+
+            storage = S3Storage.from_config(app.config, data_dir / "tmp")
+        else:
+            storage = LocalStorage(data_dir / "blobs", data_dir / "tmp")
         app.extensions[_EXTENSION_KEY] = storage
     return storage

@@ -16,17 +16,17 @@ def log_in(page, base: str, username: str) -> None:
     page.click("form.form button[type=submit]")
 
 
-def test_login_switch_language_and_create_a_unit(live_server, page, users):
-    page.goto(live_server)
+def test_login_switch_language_and_create_a_unit(served_app, page, users):
+    page.goto(served_app)
     assert page.locator("html").get_attribute("lang") == "vi"
     assert page.locator("header").get_by_role("link", name="Đăng nhập").is_visible()
 
-    log_in(page, live_server, "admin")
+    log_in(page, served_app, "admin")
     assert "Xin chào" in page.locator(".flashes").inner_text()
 
     page.click("button[name=language][value=en]")
     assert page.locator("html").get_attribute("lang") == "en"
-    page.goto(f"{live_server}/admin/units")
+    page.goto(f"{served_app}/admin/units")
     page.fill("input[name=name]", "Học viện Hậu cần")
     page.click("form.card button[type=submit]")
     assert "Unit created." in page.locator(".flashes").inner_text()
@@ -37,8 +37,8 @@ def test_login_switch_language_and_create_a_unit(live_server, page, users):
     assert page.locator("header").get_by_role("link", name="Log in").is_visible()
 
 
-def test_wrong_password_shows_a_message_and_keeps_the_form(live_server, page, users):
-    page.goto(f"{live_server}/login")
+def test_wrong_password_shows_a_message_and_keeps_the_form(served_app, page, users):
+    page.goto(f"{served_app}/login")
     page.fill("input[name=username]", "learner")
     page.fill("input[name=password]", "not the password")
     page.click("form.form button[type=submit]")

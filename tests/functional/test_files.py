@@ -1,5 +1,6 @@
 """Files of records through real HTTP: upload, versions, serving headers, access, embargo,
-thumbnails, downloads, fixity, garbage collection, and the hostile inputs of security.md.
+thumbnails, downloads, fixity, garbage collection, and the hostile inputs of security.md —
+each test on both stores (files under DATA_DIR, then a bucket of moto's S3 server).
 
 Every sample file is generated here (fpdf2 with DejaVu Sans, Pillow, crafted MP4/MP3 boxes).
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import os
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,10 +27,11 @@ from lms.files.models import Blob, DownloadEvent, FixityCheck, RecordFile
 from lms.files.storage import get_storage
 from lms.jobs import enqueue
 from lms.models import AuditEvent
+from tests import storage_tools
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, make_collection, statements
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("file_store")]
 
 VIETNAMESE_NAME = "Giáo trình Hậu cần — Đề cương.pdf"
 
@@ -132,8 +132,10 @@ def record_state(app: Flask, record_id: int) -> Record:
         return record
 
 
-def blob_path(app: Flask, key: str) -> Path:
-    return get_storage(app).path(key)
+def blob_bytes(app: Flask, key: str) -> bytes | None:
+    """The stored bytes of blob ``key``, or ``None`` when the store has no such blob."""
+    storage = get_storage(app)
+    return storage_tools.read_raw(storage, key) if storage.exists(key) else None
 
 
 def leftovers(app: Flask) -> list[str]:
@@ -159,8 +161,7 @@ def audits(app: Flask, action: str) -> list[AuditEvent]:
 
 def age_blob(app: Flask, key: str, hours: float = 48) -> None:
     """Make a stored blob look ``hours`` old (past the gc grace and the purge window)."""
-    past = time.time() - hours * 3600
-    os.utime(blob_path(app, key), (past, past))
+    storage_tools.age(get_storage(app), key, hours)
 
 
 def published_with_pdf(app, collection, samples, access=None, name="bài giảng.pdf") -> tuple:
@@ -187,10 +188,9 @@ def test_upload_stores_content_addressed_blob_row_and_thumbnail(app, users, coll
     assert (file.blob_key, file.size, file.media_type) == (digest, len(samples["pdf"]),
                                                             "application/pdf")
     assert file.name == VIETNAMESE_NAME and not file.sniff_mismatch
-    stored = blob_path(app, digest)
-    assert stored == Path(app.config["DATA_DIR"]).resolve() / "blobs" / digest[:2] / \
-        digest[2:4] / digest
-    assert stored.read_bytes() == samples["pdf"]
+    assert [name.split("/")[-3:] for name in storage_tools.stored_names(
+        get_storage(app)) if name.endswith(digest)] == [[digest[:2], digest[2:4], digest]]
+    assert blob_bytes(app, digest) == samples["pdf"]
     assert leftovers(app) == []
     # The thumbnail job ran after the commit (inline in tests): a PNG, stored as a blob.
     assert file.thumbnail_status == "ready" and file.thumbnail_key
@@ -731,7 +731,7 @@ def test_purging_a_record_keeps_a_blob_another_record_uses(app, users, collectio
     assert admin.post(f"/records/{first}/purge", {"reason": "Quyết định gỡ bỏ số 1"},
                       page=f"/records/{first}").status_code == 302
     assert files_of(app, first) == []
-    assert blob_path(app, key).exists()
+    assert blob_bytes(app, key) == samples["pdf"]
     assert as_user(app, "learner").client.get(
         f"/records/{second}/files/{second_file}").status_code == 200
     assert as_user(app, "admin").client.get(
@@ -741,18 +741,11 @@ def test_purging_a_record_keeps_a_blob_another_record_uses(app, users, collectio
     age_blob(app, thumbnail)
     admin.post(f"/records/{second}/purge", {"reason": "Quyết định gỡ bỏ số 2"},
                page=f"/records/{second}")
-    assert not blob_path(app, key).exists() and not blob_path(app, thumbnail).exists()
+    assert blob_bytes(app, key) is None and blob_bytes(app, thumbnail) is None
     assert count(app, Blob) == 0
 
 
 # --- fixity --------------------------------------------------------------------------------
-
-def flip_a_byte(path: Path) -> None:
-    path.chmod(0o640)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
-
 
 def test_a_flipped_byte_is_detected_reported_and_never_served(app, users, collection, samples):
     record_id, file_id = published_with_pdf(app, collection, samples)
@@ -761,7 +754,7 @@ def test_a_flipped_byte_is_detected_reported_and_never_served(app, users, collec
     result = runner.invoke(cli, ["fixity", "--all"])
     assert result.exit_code == 0 and "Checked 2 blob(s): 2 ok, 0 with problems." in result.output
 
-    flip_a_byte(blob_path(app, key))
+    storage_tools.flip_a_byte(get_storage(app), key)
     result = runner.invoke(cli, ["fixity", "--all"])
     assert result.exit_code == 1
     assert f"mismatch: {key}" in result.stderr
@@ -793,7 +786,7 @@ def test_a_flipped_byte_is_detected_reported_and_never_served(app, users, collec
     # Uploading the original again repairs the stored copy.
     draft = new_draft(app, collection, title="Bản sửa")
     upload(as_user(app, "instructor"), draft, ("bản gốc.pdf", samples["pdf"]))
-    assert blob_path(app, key).read_bytes() == samples["pdf"]
+    assert blob_bytes(app, key) == samples["pdf"]
     with app.app_context():
         assert db.session.get(Blob, key).fixity_status == "ok"
     assert [e.object_id for e in audits(app, "fixity_restored")] == [key]
@@ -805,7 +798,7 @@ def test_a_missing_blob_is_detected_on_download_and_by_the_check(app, users, col
                                                                  samples):
     record_id, file_id = published_with_pdf(app, collection, samples)
     key = files_of(app, record_id)[0].blob_key
-    blob_path(app, key).unlink()
+    storage_tools.remove(get_storage(app), key)
     reader = as_user(app, "learner")
     response = reader.client.get(f"/records/{record_id}/files/{file_id}")
     assert response.status_code == 503

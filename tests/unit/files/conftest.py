@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lms.files.storage import LocalStorage
+from lms.files.object_storage import S3Storage
+from lms.files.storage import LocalStorage, Storage
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 VIETNAMESE = "Giáo trình Hậu cần — Đề cương ôn tập"
@@ -128,8 +129,17 @@ def make_png_header_only(width: int, height: int, *, rows: bool = False) -> byte
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
+def local_storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "data" / "blobs", tmp_path / "data" / "tmp")
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path: Path) -> Storage:
+    """Each store in turn: files under a data folder, then a bucket of moto's S3 server."""
+    if request.param == "local":
+        return request.getfixturevalue("local_storage")
+    settings = request.getfixturevalue("s3_settings")
+    return S3Storage.from_config(settings, tmp_path / "data" / "tmp")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Fixity: a re-hash finds flipped bytes and missing blobs."""
+"""Fixity: a re-hash finds flipped bytes and missing blobs (on both stores)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from lms.files.fixity import FixityResult, FixityStatus, check_blob
 from lms.files.storage import CHUNK_SIZE
+from tests.storage_tools import read_raw, remove, write_raw
 
 
 def test_intact_blob_is_ok(storage):
@@ -23,11 +24,9 @@ def test_intact_blob_is_ok(storage):
 def test_a_flipped_byte_is_a_mismatch(storage):
     data = b"0123456789" * 1000
     key = storage.put(io.BytesIO(data)).key
-    path = storage.path(key)
-    path.chmod(0o640)
-    damaged = bytearray(path.read_bytes())
+    damaged = bytearray(read_raw(storage, key))
     damaged[4321] ^= 0x01
-    path.write_bytes(bytes(damaged))
+    write_raw(storage, key, bytes(damaged))
 
     result = check_blob(storage, key)
     assert result.status == FixityStatus.MISMATCH == "mismatch"
@@ -38,7 +37,7 @@ def test_a_flipped_byte_is_a_mismatch(storage):
 
 def test_a_removed_blob_is_missing(storage):
     key = storage.put(io.BytesIO(b"gone")).key
-    storage.path(key).unlink()
+    remove(storage, key)
     result = check_blob(storage, key)
     assert result == FixityResult(key, FixityStatus.MISSING, None)
     assert result.status == "missing"

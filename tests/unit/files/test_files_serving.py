@@ -1,9 +1,11 @@
-"""send_blob over real HTTP (a throwaway route on the test app): headers, Range, conditionals."""
+"""send_blob over real HTTP (a throwaway route on the test app): headers, Range, conditionals,
+on both stores (``served`` runs each test on local files, then on moto's S3 server)."""
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,7 +67,7 @@ class Served:
 
 
 @pytest.fixture
-def served(app: Flask) -> Served:
+def served(app: Flask, file_store: str) -> Served:
     return Served(app)
 
 
@@ -83,6 +85,17 @@ def test_get_storage_lives_under_data_dir(app):
     assert str(storage.root).startswith(str(app.config["DATA_DIR"]))
     assert storage.root.name == "blobs"
     assert storage.tmp_dir.name == "tmp"
+    assert get_storage(app) is storage
+
+
+def test_get_storage_is_the_bucket_the_settings_name(app, s3_settings):
+    from lms.files.object_storage import S3Storage
+
+    app.config.update(s3_settings)
+    storage = get_storage(app)
+    assert isinstance(storage, S3Storage)
+    assert f"s3://{storage.bucket}/{storage.prefix.rstrip('/')}" == s3_settings["STORAGE"]
+    assert storage.tmp_dir == Path(app.config["DATA_DIR"]) / "tmp"
     assert get_storage(app) is storage
 
 

@@ -1,4 +1,6 @@
-"""Content-addressed local storage: atomic writes, dedupe, failures leave nothing, gc."""
+"""Content-addressed storage: atomic writes, dedupe, failures leave nothing, gc — on both
+stores (``storage`` is parametrised: local files, then moto's S3 server), plus what only one
+of them has (file modes and symlinks; object names, ranged reads, presigned URLs)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lms.files import storage as storage_module
+from lms.files.object_storage import S3Storage
 from lms.files.storage import (
     CHUNK_SIZE,
     BlobNotFound,
@@ -22,6 +25,7 @@ from lms.files.storage import (
     collect_garbage,
     validate_key,
 )
+from tests.storage_tools import age, put_stray, read_raw, stored_names, write_raw
 
 
 def sha(data: bytes) -> str:
@@ -48,7 +52,7 @@ class ChunkedStream:
         return bytes([self.sent % 251]) * count
 
 
-def test_local_storage_is_a_storage(storage):
+def test_every_store_is_a_storage(storage):
     assert isinstance(storage, Storage)
 
 
@@ -57,9 +61,9 @@ def test_put_stores_content_under_its_sharded_sha256(storage):
     blob = storage.put(io.BytesIO(data))
 
     assert blob == StoredBlob(key=sha(data), sha256=sha(data), size=len(data), reused=False)
-    path = storage.path(blob.key)
-    assert path == storage.root / blob.key[:2] / blob.key[2:4] / blob.key
-    assert path.read_bytes() == data
+    [name] = stored_names(storage)
+    assert name.endswith(f"{blob.key[:2]}/{blob.key[2:4]}/{blob.key}")
+    assert read_raw(storage, blob.key) == data
     with storage.open(blob.key) as fh:
         assert fh.read() == data
     assert storage.exists(blob.key)
@@ -68,9 +72,11 @@ def test_put_stores_content_under_its_sharded_sha256(storage):
     assert files_under(storage.tmp_dir) == []
 
 
-def test_blobs_are_read_only_files(storage):
-    blob = storage.put(io.BytesIO(b"x"))
-    assert storage.path(blob.key).stat().st_mode & 0o777 == 0o440
+def test_local_blobs_are_read_only_files_at_their_path(local_storage):
+    blob = local_storage.put(io.BytesIO(b"x"))
+    path = local_storage.path(blob.key)
+    assert path == local_storage.root / blob.key[:2] / blob.key[2:4] / blob.key
+    assert path.stat().st_mode & 0o777 == 0o440
 
 
 def test_identical_content_is_stored_once(storage):
@@ -78,14 +84,13 @@ def test_identical_content_is_stored_once(storage):
     second = storage.put(io.BytesIO(b"same bytes"))
     assert second.key == first.key
     assert (first.reused, second.reused) == (False, True)
-    assert len(files_under(storage.root)) == 1
+    assert len(stored_names(storage)) == 1
     assert files_under(storage.tmp_dir) == []
 
 
 def test_reuse_refreshes_the_blob_time_so_gc_spares_it(storage):
     blob = storage.put(io.BytesIO(b"old"))
-    old = (datetime.now(UTC) - timedelta(days=30)).timestamp()
-    os.utime(storage.path(blob.key), (old, old))
+    age(storage, blob.key, hours=30 * 24)
     assert storage.gc_candidates(set(), timedelta(days=1)) == [blob.key]
 
     storage.put(io.BytesIO(b"old"))  # a new upload of the same content, row not committed yet
@@ -94,12 +99,10 @@ def test_reuse_refreshes_the_blob_time_so_gc_spares_it(storage):
 
 def test_a_damaged_blob_is_replaced_by_a_fresh_upload_of_the_same_content(storage):
     blob = storage.put(io.BytesIO(b"0123456789"))
-    path = storage.path(blob.key)
-    path.chmod(0o640)
-    path.write_bytes(b"01234")  # truncated on disk
+    write_raw(storage, blob.key, b"01234")  # truncated in the store
     again = storage.put(io.BytesIO(b"0123456789"))
     assert again.reused is False
-    assert path.read_bytes() == b"0123456789"
+    assert read_raw(storage, blob.key) == b"0123456789"
 
 
 def test_put_reads_in_bounded_chunks(storage):
@@ -126,7 +129,7 @@ def test_max_size_is_enforced_while_streaming(storage):
     assert raised.value.status == 413
     # It stopped reading soon after the limit instead of draining the stream.
     assert stream.sent <= 3 * CHUNK_SIZE
-    assert files_under(storage.root) == []
+    assert stored_names(storage) == []
     assert files_under(storage.tmp_dir) == []
 
 
@@ -140,7 +143,7 @@ def test_upload_cut_off_half_way_leaves_nothing(storage):
     stream = ChunkedStream(4 * CHUNK_SIZE, fail_after=2 * CHUNK_SIZE)
     with pytest.raises(OSError, match="upload cut off"):
         storage.put(stream)
-    assert files_under(storage.root) == []
+    assert stored_names(storage) == []
     assert files_under(storage.tmp_dir) == []
 
 
@@ -151,7 +154,7 @@ def test_disk_full_while_reading_a_spooled_upload_leaves_nothing(storage):
     with pytest.raises(OSError) as raised:
         storage.put(stream)
     assert raised.value.errno == errno.ENOSPC
-    assert files_under(storage.root) == []
+    assert stored_names(storage) == []
     assert files_under(storage.tmp_dir) == []
 
 
@@ -192,7 +195,7 @@ def test_disk_full_while_writing_removes_the_temp_file(storage, monkeypatch):
         storage.put(ChunkedStream(3 * CHUNK_SIZE))
     monkeypatch.undo()
     assert raised.value.errno == errno.ENOSPC
-    assert files_under(storage.root) == []
+    assert stored_names(storage) == []
     assert files_under(storage.tmp_dir) == []
 
 
@@ -204,20 +207,20 @@ def test_fsync_failure_removes_the_temp_file(storage, monkeypatch):
     with pytest.raises(OSError):
         storage.put(io.BytesIO(b"data"))
     monkeypatch.undo()
-    assert files_under(storage.root) == []
+    assert stored_names(storage) == []
     assert files_under(storage.tmp_dir) == []
 
 
-def test_failed_rename_removes_the_temp_file(storage, monkeypatch):
+def test_failed_rename_removes_the_temp_file(local_storage, monkeypatch):
     def replace(src, dst):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(storage_module.os, "replace", replace)
     with pytest.raises(OSError):
-        storage.put(io.BytesIO(b"data"))
+        local_storage.put(io.BytesIO(b"data"))
     monkeypatch.undo()
-    assert [p for p in files_under(storage.root)] == []
-    assert files_under(storage.tmp_dir) == []
+    assert stored_names(local_storage) == []
+    assert files_under(local_storage.tmp_dir) == []
 
 
 @pytest.mark.parametrize(
@@ -238,13 +241,17 @@ def test_failed_rename_removes_the_temp_file(storage, monkeypatch):
     ],
 )
 def test_invalid_keys_are_refused_everywhere(storage, key):
-    for call in (storage.path, storage.open, storage.exists, storage.size, storage.delete,
+    only_here = storage.path if isinstance(storage, LocalStorage) else storage.name
+    for call in (only_here, storage.open, storage.exists, storage.size, storage.delete,
                  storage.modified, validate_key):
         with pytest.raises(ValueError):
             call(key)
+    with pytest.raises(ValueError), storage.local_copy(key):
+        pass
 
 
-def test_a_symlink_planted_in_the_tree_is_not_followed(storage, tmp_path):
+def test_a_symlink_planted_in_the_tree_is_not_followed(local_storage, tmp_path):
+    storage = local_storage
     secret = tmp_path / "secret.txt"
     secret.write_text("outside the root")
     key = sha(b"whatever")
@@ -268,21 +275,22 @@ def test_missing_blob_raises_blob_not_found(storage):
         storage.size(key)
     assert storage.exists(key) is False
     assert storage.delete(key) is False
+    with pytest.raises(BlobNotFound), storage.local_copy(key):
+        pass
 
 
 def test_keys_lists_only_well_placed_blobs(storage):
     keys = {storage.put(io.BytesIO(bytes([n]))).key for n in range(5)}
-    # Strays: a misplaced blob, a foreign file, a directory with a key's name.
+    # Strays: a misplaced blob, a foreign file, a key at the top.
     stray = sha(b"stray")
-    (storage.root / "zz").mkdir()
-    (storage.root / "zz" / "note.txt").write_text("x")
-    wrong = storage.root / stray[:2] / "00"
-    wrong.mkdir(parents=True)
-    (wrong / stray).write_bytes(b"stray")
+    put_stray(storage, "zz/note.txt", b"x")
+    put_stray(storage, f"{stray[:2]}/00/{stray}", b"stray")
+    put_stray(storage, stray, b"stray")
     assert set(storage.keys()) == keys
 
 
-def test_keys_of_an_empty_store():
+def test_keys_of_an_empty_store(storage):
+    assert list(storage.keys()) == []
     assert list(LocalStorage(Path("/nonexistent/blobs")).keys()) == []
 
 
@@ -293,9 +301,8 @@ def test_delete_removes_a_blob(storage):
     assert storage.delete(blob.key) is False
 
 
-def _age(storage: LocalStorage, key: str, days: float) -> None:
-    when = (datetime.now(UTC) - timedelta(days=days)).timestamp()
-    os.utime(storage.path(key), (when, when))
+def _age(storage: Storage, key: str, days: float) -> None:
+    age(storage, key, hours=days * 24)
 
 
 def test_gc_candidates_are_unreferenced_and_older_than_the_grace_period(storage):
@@ -347,3 +354,100 @@ def test_modified_is_utc(storage):
     modified = storage.modified(blob.key)
     assert modified.tzinfo is UTC
     assert abs((datetime.now(UTC) - modified).total_seconds()) < 60
+
+
+def test_local_copy_holds_the_bytes_and_is_gone_afterwards(storage):
+    data = b"\x00\x01 " + "Giáo trình ".encode() * 5000
+    key = storage.put(io.BytesIO(data)).key
+    with storage.local_copy(key) as path:
+        assert path.read_bytes() == data
+    if isinstance(storage, LocalStorage):
+        assert path == storage.path(key)  # no copy needed: the blob's own file
+    else:
+        assert not path.exists()
+    assert files_under(storage.tmp_dir) == []
+
+
+def test_reads_are_seekable_and_bounded(storage):
+    data = bytes(range(256)) * (3 * CHUNK_SIZE // 256 + 7)
+    key = storage.put(io.BytesIO(data)).key
+    with storage.open(key) as fh:
+        assert fh.read(10) == data[:10]
+        fh.seek(2 * CHUNK_SIZE + 5)
+        assert fh.read(100) == data[2 * CHUNK_SIZE + 5: 2 * CHUNK_SIZE + 105]
+        fh.seek(-3, os.SEEK_END)
+        assert fh.read() == data[-3:]
+        assert fh.read(10) == b""
+        fh.seek(0)
+        assert fh.read() == data
+
+
+# --- the S3 store only ---------------------------------------------------------------------
+
+@pytest.fixture
+def s3_storage(s3_settings, tmp_path) -> S3Storage:
+    return S3Storage.from_config(s3_settings, tmp_path / "tmp")
+
+
+def test_s3_objects_are_named_by_prefix_and_shards_and_checked_by_md5(s3_storage):
+    data = "Bài giảng".encode()
+    blob = s3_storage.put(io.BytesIO(data))
+    name = f"blobs/{blob.key[:2]}/{blob.key[2:4]}/{blob.key}"
+    assert s3_storage.name(blob.key) == name
+    head = s3_storage.client.head_object(Bucket=s3_storage.bucket, Key=name)
+    assert head["ContentType"] == "application/octet-stream"
+    # The ETag of a single PUT is the MD5 the store verified against our Content-MD5.
+    assert head["ETag"] == f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+    assert "lms-touched" in head["Metadata"]
+
+
+def test_two_app_servers_share_one_bucket(s3_settings, tmp_path):
+    first = S3Storage.from_config(s3_settings, tmp_path / "a")
+    second = S3Storage.from_config(s3_settings, tmp_path / "b")
+    key = first.put(io.BytesIO(b"shared")).key
+    assert second.exists(key) and list(second.keys()) == [key]
+    assert second.put(io.BytesIO(b"shared")).reused is True
+    assert second.delete(key) is True
+    assert first.exists(key) is False
+
+
+def test_a_blob_replaced_while_being_read_is_not_mixed(s3_storage):
+    key = s3_storage.put(io.BytesIO(b"A" * (3 * CHUNK_SIZE))).key
+    with s3_storage.open(key) as fh:
+        assert fh.read(10) == b"A" * 10
+        write_raw(s3_storage, key, b"B" * (3 * CHUNK_SIZE))  # repaired meanwhile
+        fh.seek(2 * CHUNK_SIZE)  # the next read is a new ranged GET, pinned by If-Match
+        with pytest.raises(OSError):
+            fh.read(10)
+
+
+def test_a_presigned_url_answers_with_our_headers_and_is_short_lived(s3_storage):
+    import urllib.request
+    from urllib.parse import parse_qs, urlsplit
+
+    key = s3_storage.put(io.BytesIO(b"%PDF-1.4 public")).key
+    url = s3_storage.presigned_url(key, expires=120, content_type="application/pdf",
+                                   content_disposition="inline; filename=\"a.pdf\"",
+                                   cache_control="private, max-age=60")
+    # moto checks neither signatures nor expiry: what the store will enforce is asserted in
+    # the URL itself (SigV4, 120 s).
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == ["120"]
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - moto on loopback
+        assert response.read() == b"%PDF-1.4 public"
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.headers["Content-Disposition"] == 'inline; filename="a.pdf"'
+        assert response.headers["Cache-Control"] == "private, max-age=60"
+
+
+def test_the_storage_setting_is_validated():
+    from flask import Flask
+
+    from lms.config import ConfigurationError, load_config
+
+    for bad in ("s3://", "ftp://bucket/x", "s3://Bucket_Upper/x", "/srv/blobs"):
+        with pytest.raises(ConfigurationError, match="LMS_STORAGE"):
+            load_config(Flask(__name__), {"STORAGE": bad, "SECRET_KEY": "x" * 40})
+    with pytest.raises(ConfigurationError, match="LMS_S3_SERVE"):
+        load_config(Flask(__name__), {"S3_SERVE": "proxy", "SECRET_KEY": "x" * 40})
