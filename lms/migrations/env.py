@@ -12,6 +12,7 @@ import lms.catalog.models
 import lms.files.models
 import lms.models
 import lms.oai.models
+import lms.quizzes.models
 import lms.training.models  # noqa: F401
 
 config = context.config
