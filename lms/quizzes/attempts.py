@@ -575,13 +575,11 @@ def grant(actor: User, quiz: Quiz, person: User, *, extra_attempts: int, extra_m
         override.extra_attempts, override.extra_minutes = extra_attempts, extra_minutes
         override.reason, override.granted_by_id = reason[:2000], actor.id
         override.updated_at = utcnow()
-        if added:
-            db.session.execute(
-                update(QuizAttempt).where(
-                    QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == person.id,
-                    QuizAttempt.state == AttemptState.OPEN, QuizAttempt.deadline_at.is_not(None))
-                .values(deadline_at=QuizAttempt.deadline_at + timedelta(minutes=added))
-                .execution_options(synchronize_session=False))
+        open_attempt = db.session.scalar(select(QuizAttempt).where(
+            QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == person.id,
+            QuizAttempt.state == AttemptState.OPEN))
+        if added and open_attempt is not None and open_attempt.deadline_at is not None:
+            open_attempt.deadline_at += timedelta(minutes=added)
         audit.record("quiz_grant", actor=actor, obj=quiz,
                      details={"user": person.username, "extra_attempts": extra_attempts,
                               "extra_minutes": extra_minutes, "reason": reason[:500]})
