@@ -104,11 +104,15 @@ def check_question(content: QuestionContent) -> list[str]:
     problems += _duplicates([o.text for o in options])
     correct = sum(1 for o in options if o.correct)
     if options and correct == 0:
-        problems.append(_("No option is marked correct."))
+        problems.append(no_correct_option())
     if content.type == QuestionType.SINGLE and correct > 1:
         problems.append(_("A single-choice question has exactly one correct option; %(n)d "
                           "are marked.", n=correct))
     return problems
+
+
+def no_correct_option() -> str:
+    return _("No option is marked correct.")
 
 
 def _duplicates(texts: Sequence[str]) -> list[str]:

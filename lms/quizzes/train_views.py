@@ -60,8 +60,10 @@ def _lock() -> int:
 
 
 def _unit_choices(with_all: bool) -> list[SelectChoice]:
+    """Units ``current_user`` reaches; 0 is the whole academy, or (``with_all`` False) their
+    own unit."""
     reach = reachable_units(current_user)
-    choices = [SelectChoice(0, _("The whole academy"))] if with_all else []
+    choices = [SelectChoice(0, _("The whole academy") if with_all else _("My unit"))]
     return choices + [SelectChoice(unit.id, "\u00a0\u00a0" * depth + unit.name)
                       for unit, depth in unit_tree() if reach is None or unit.id in reach]
 

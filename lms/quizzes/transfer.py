@@ -73,6 +73,7 @@ class BankFileError(ValidationError):
 class Cell:
     value: str
     formula: bool = False  # an XLSX formula (never text)
+    typed: bool = False  # an XLSX cell whose type says it is text or a number
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Draft:
     data: banks.QuestionInput | None
     problems: list[str] = field(default_factory=list)
     excerpt: str = ""
+    key_problem: bool = False  # the correct column was already reported
 
 
 @dataclass
@@ -159,7 +161,8 @@ def _xlsx_cell(cell: Any) -> Cell:
         return Cell("")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return Cell(unicodedata.normalize("NFC", str(value)), getattr(cell, "data_type", "") == "f")
+    formula = getattr(cell, "data_type", "") == "f"
+    return Cell(unicodedata.normalize("NFC", str(value)), formula, not formula)
 
 
 def _header(cells: Sequence[Cell]) -> list[str]:
@@ -185,9 +188,10 @@ def _cell_value(column: str, cell: Cell, problems: list[str]) -> str:
         problems.append(_("The %(column)s cell is a spreadsheet formula; type it as text.",
                           column=column))
         return ""
-    if value.startswith("'") and value[1:2] and value[1] in "=+-@\t\r":
+    if not cell.typed and value.startswith("'") and value[1:2] and value[1] in "=+-@\t\r":
         return value[1:]  # written as text (our CSV exports quote this way)
-    if value.startswith(FORMULA_PREFIXES) and not _NUMBER.match(value.strip()):
+    if not cell.typed and value.startswith(FORMULA_PREFIXES) and \
+            not _NUMBER.match(value.strip()):
         problems.append(_("The %(column)s cell starts with %(char)r, like a spreadsheet "
                           "formula; put an apostrophe (') before it to keep it as text.",
                           column=column, char=value[0]))
@@ -217,6 +221,8 @@ def _tabular_draft(number: int, row: dict[str, Cell]) -> Draft:
     cells = {column: _cell_value(column, cell, problems) for column, cell in row.items()}
     category = cells.get("category", "").strip()
     excerpt = " ".join(cells.get("text", "").split())[:80]
+    if problems:
+        return Draft(number, category, None, problems, excerpt)  # a refused cell says it all
     type_name = fold(cells.get("type", "")).strip().replace(" ", "_").replace("-", "_")
     if type_name not in FILE_TYPES:
         problems.append(_("Unknown question type “%(type)s”: use single, multiple, "
@@ -224,6 +230,7 @@ def _tabular_draft(number: int, row: dict[str, Cell]) -> Draft:
                           type=cells.get("type", "")))
         return Draft(number, category, None, problems, excerpt)
     question_type, partial = FILE_TYPES[type_name]
+    key_problem = False
     if not category:
         problems.append(_("The category is empty."))
     options: list[kinds.OptionInput] = []
@@ -264,6 +271,7 @@ def _tabular_draft(number: int, row: dict[str, Cell]) -> Draft:
                               options=", ".join(c.upper() for c in letters_given) or "—"))
         for letter, option in zip(letters_given, options, strict=True):
             option.correct = letter in chosen
+        key_problem = not chosen or bool(outside)
     points = _number(cells.get("points", ""), 1.0)
     if points is None:
         problems.append(_("Points are a number (such as 1 or 0.5)."))
@@ -276,7 +284,7 @@ def _tabular_draft(number: int, row: dict[str, Cell]) -> Draft:
                                     points, cells.get("explanation", ""))
     return Draft(number, category, banks.QuestionInput(
         content, None, difficulty, int(record) if record.isdigit() else None), problems,
-        excerpt)
+        excerpt, key_problem)
 
 
 def _tabular_drafts(lines: Iterator[tuple[int, list[Cell]]], max_rows: int) -> list[Draft]:
@@ -374,7 +382,8 @@ def import_bank(actor: User, bank: QuestionBank, data: bytes, filename: str, *,
             draft.data.category_id = category.id if category else None
             content, found = banks.check_input(actor, bank, draft.data,
                                                category_known=category is not None)
-            problems += found
+            problems += [p for p in found
+                         if not (draft.key_problem and p == kinds.no_correct_option())]
         if problems or content is None:
             report.rows.append(RowReport(draft.number, draft.excerpt, "error",
                                          list(dict.fromkeys(problems))))
@@ -424,7 +433,7 @@ def _rows(bank: QuestionBank) -> Iterator[tuple[Question, QuestionVersion, str]]
             .join(QuestionCategory, QuestionCategory.id == Question.category_id)
             .where(Question.bank_id == bank.id, Question.archived_at.is_(None))
             .order_by(QuestionCategory.path, Question.id))
-    yield from db.session.execute(stmt).tuples()
+    yield from db.session.execute(stmt)
 
 
 def _table(bank: QuestionBank) -> Iterator[list[object]]:
