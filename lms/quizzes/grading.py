@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, select, tuple_, update
+from sqlalchemy import bindparam, case, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.db import chunked, utcnow
@@ -95,14 +95,23 @@ def expired_attempts(now: datetime, limit: int) -> list[int]:
 
 # --- grading -------------------------------------------------------------------------------
 
-def _versions(version_ids: Iterable[int]) -> dict[int, tuple[str, list, bool]]:
-    found = {}
-    for chunk in chunked(sorted(set(version_ids)), CHUNK):
-        for row in db.session.execute(select(
-                QuestionVersion.id, QuestionVersion.type, QuestionVersion.options,
-                QuestionVersion.partial).where(QuestionVersion.id.in_(chunk))):
-            found[row.id] = (row.type, row.options, row.partial)
-    return found
+@dataclass(frozen=True)
+class Graded:
+    """One attempt as grading left it (what the statements and grades need)."""
+
+    id: int
+    quiz_id: int
+    user_id: int
+    lesson_id: int | None
+    course_id: int | None
+    started_at: datetime
+    submitted_at: datetime | None
+    before: Result | None
+    after: Result
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
 
 
 def grade(attempt_ids: Sequence[int], now: datetime | None = None, *,
@@ -110,84 +119,85 @@ def grade(attempt_ids: Sequence[int], now: datetime | None = None, *,
     """Score closed attempts from their versions' keys, then the grades, statements and
     lesson completions that follow. Returns attempt id → (result before, result after)."""
     now = now or utcnow()
-    outcome: dict[int, tuple[Result | None, Result]] = {}
+    graded: list[Graded] = []
     for chunk in chunked(sorted(set(attempt_ids)), CHUNK):
-        outcome.update(_grade_chunk(chunk, now))
-    pairs = _pairs(outcome)
-    changed_attempts = [a for a, (before, after) in outcome.items() if before != after]
-    _statements(changed_attempts if regrade else list(outcome), now, regrade)
-    refresh_grades(pairs, now, notify=regrade)
-    return outcome
+        graded += _grade_chunk(chunk, now)
+    _statements([g for g in graded if g.changed or not regrade], now, regrade)
+    refresh_grades({(g.quiz_id, g.user_id) for g in graded}, now, notify=regrade)
+    return {g.id: (g.before, g.after) for g in graded}
 
 
-def _pairs(outcome: dict) -> set[tuple[int, int]]:
-    pairs: set[tuple[int, int]] = set()
-    for chunk in chunked(sorted(outcome), CHUNK):
-        pairs |= {(row.quiz_id, row.user_id) for row in db.session.execute(
-            select(QuizAttempt.quiz_id, QuizAttempt.user_id).where(QuizAttempt.id.in_(chunk)))}
-    return pairs
+# Core statements written once: grading runs them for every attempt the worker closes.
+_questions_table = AttemptQuestion.__table__
+_attempts_table = QuizAttempt.__table__
+_SCORE_QUESTION = update(_questions_table).where(
+    _questions_table.c.id == bindparam("question_row")).values(
+    score=bindparam("score"), fraction=bindparam("fraction"))
+_SCORE_ATTEMPT = update(_attempts_table).where(
+    _attempts_table.c.id == bindparam("attempt_row")).values(
+    score=bindparam("score"), max_score=bindparam("max_score"), percent=bindparam("percent"),
+    passed=bindparam("passed"), graded_at=bindparam("graded_at"))
 
 
-def _grade_chunk(attempt_ids: Sequence[int], now: datetime
-                 ) -> dict[int, tuple[Result | None, Result]]:
+def _grade_chunk(attempt_ids: Sequence[int], now: datetime) -> list[Graded]:
     questions = db.session.execute(select(
-        AttemptQuestion.id, AttemptQuestion.attempt_id, AttemptQuestion.version_id,
-        AttemptQuestion.points, AttemptQuestion.answer).where(
-        AttemptQuestion.attempt_id.in_(attempt_ids))).all()
-    versions = _versions(row.version_id for row in questions)
+        AttemptQuestion.id, AttemptQuestion.attempt_id, AttemptQuestion.points,
+        AttemptQuestion.answer, QuestionVersion.type, QuestionVersion.options,
+        QuestionVersion.partial)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+        .where(AttemptQuestion.attempt_id.in_(attempt_ids))).all()
     scores: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     question_rows = []
     for row in questions:
-        kind, options, partial = versions[row.version_id]
-        fraction = round(score_answer(kind, options, partial, row.answer), PRECISION)
+        fraction = round(score_answer(row.type, row.options, row.partial, row.answer),
+                         PRECISION)
         score = round(fraction * row.points, PRECISION)
-        question_rows.append({"id": row.id, "fraction": fraction, "score": score})
+        question_rows.append({"question_row": row.id, "fraction": fraction, "score": score})
         total = scores[row.attempt_id]
         total[0] += score
         total[1] += row.points
     if question_rows:
-        db.session.execute(update(AttemptQuestion), question_rows)
+        db.session.execute(_SCORE_QUESTION, question_rows)
     attempts = db.session.execute(select(
-        QuizAttempt.id, QuizAttempt.percent, QuizAttempt.passed, Quiz.pass_percent)
-        .join(Quiz, Quiz.id == QuizAttempt.quiz_id).where(QuizAttempt.id.in_(attempt_ids))).all()
+        QuizAttempt.id, QuizAttempt.quiz_id, QuizAttempt.user_id, QuizAttempt.lesson_id,
+        QuizAttempt.started_at, QuizAttempt.submitted_at, QuizAttempt.percent,
+        QuizAttempt.passed, Quiz.pass_percent, Lesson.course_id)
+        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+        .outerjoin(Lesson, Lesson.id == QuizAttempt.lesson_id)
+        .where(QuizAttempt.id.in_(attempt_ids))).all()
     attempt_rows = []
-    outcome = {}
+    graded = []
     for row in attempts:
         score, maximum = scores[row.id]
         percent = round(100 * score / maximum, PRECISION) if maximum else 0.0
         passed = percent >= round(row.pass_percent, PRECISION)
-        attempt_rows.append({"id": row.id, "score": round(score, PRECISION),
+        attempt_rows.append({"attempt_row": row.id, "score": round(score, PRECISION),
                              "max_score": round(maximum, PRECISION), "percent": percent,
                              "passed": passed, "graded_at": now})
         before = Result(row.percent, bool(row.passed)) if row.percent is not None else None
-        outcome[row.id] = (before, Result(percent, passed))
+        graded.append(Graded(row.id, row.quiz_id, row.user_id, row.lesson_id, row.course_id,
+                             row.started_at, row.submitted_at, before, Result(percent, passed)))
     if attempt_rows:
-        db.session.execute(update(QuizAttempt), attempt_rows)
-    return outcome
+        db.session.execute(_SCORE_ATTEMPT, attempt_rows)
+    return graded
 
 
-def _statements(attempt_ids: Sequence[int], now: datetime, regrade: bool) -> None:
+def _statements(graded: Sequence[Graded], now: datetime, regrade: bool) -> None:
     from lms.training.progress import write_statements
 
     rows = []
-    for chunk in chunked(sorted(attempt_ids), CHUNK):
-        for a in db.session.execute(select(
-                QuizAttempt.id, QuizAttempt.user_id, QuizAttempt.quiz_id, QuizAttempt.lesson_id,
-                QuizAttempt.percent, QuizAttempt.passed, QuizAttempt.started_at,
-                QuizAttempt.submitted_at, Lesson.course_id)
-                .outerjoin(Lesson, Lesson.id == QuizAttempt.lesson_id)
-                .where(QuizAttempt.id.in_(chunk))):
-            duration = int((a.submitted_at - a.started_at).total_seconds()) \
-                if a.submitted_at else None
-            context: dict[str, Any] = {"attempt": a.id, "lesson": a.lesson_id}
-            if regrade:
-                context["regrade"] = True
-            rows.append({"actor_id": a.user_id, "verb": Verb.PASSED if a.passed else Verb.FAILED,
-                         "object_type": "quiz", "object_id": a.quiz_id,
-                         "course_id": a.course_id, "timestamp": now, "result_completion": True,
-                         "result_success": bool(a.passed),
-                         "result_score": round(a.percent / 100, PRECISION),
-                         "result_duration_seconds": duration, "context": context})
+    for g in graded:
+        duration = int((g.submitted_at - g.started_at).total_seconds()) \
+            if g.submitted_at else None
+        context: dict[str, Any] = {"attempt": g.id, "lesson": g.lesson_id}
+        if regrade:
+            context["regrade"] = True
+        rows.append({"actor_id": g.user_id, "verb": Verb.PASSED if g.after.passed
+                     else Verb.FAILED, "object_type": "quiz", "object_id": g.quiz_id,
+                     "course_id": g.course_id, "timestamp": now, "result_completion": True,
+                     "result_success": g.after.passed,
+                     "result_score": round(g.after.percent / 100, PRECISION),
+                     "result_duration_seconds": duration, "context": context})
     write_statements(rows)
 
 

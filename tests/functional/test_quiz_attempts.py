@@ -211,7 +211,6 @@ def test_saves_are_idempotent_and_an_older_save_never_overwrites_a_newer(app, qw
 def test_the_pages_save_answers_without_javascript(app, qw):
     learner, attempt_id = started(app, qw)
     body = answers(app, attempt_id)[0]
-    assert isinstance(body["answer"], list) or isinstance(body["answer"], dict)
     page = f"/quizzes/attempts/{attempt_id}/questions/{body['slot']}"
     form = {"seq": "5", "go": "next"}
     if isinstance(body["answer"], list):
@@ -462,7 +461,7 @@ def test_no_attempt_beyond_those_allowed_until_a_trainer_grants_one(app):
 
 
 def test_extra_time_moves_the_deadline_of_the_open_attempt(app, qw):
-    learner, attempt_id = started(app, qw)
+    _learner, attempt_id = started(app, qw)
     before = attempt_row(app, attempt_id).deadline_at
     trainer = signed_in(app, "trainer")
     trainer.post(f"/train/quizzes/{qw.quiz}/grants",

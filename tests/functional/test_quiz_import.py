@@ -308,9 +308,10 @@ def test_an_export_imports_back_into_the_same_questions(app, world, fmt):
 
     def content(bank_id):
         with app.app_context():
-            return sorted((q.type, q.difficulty, v.text_html, v.partial, v.points, v.explanation_html,
+            return sorted((q.type, q.difficulty, v.text_html, v.partial, v.points,
+                           v.explanation_html, c.path,
                            [(o["text"], o.get("correct"), o.get("match"), o.get("feedback"))
-                            for o in v.options], c.path)
+                            for o in v.options])
                           for v, q, c in db.session.execute(
                               select(QuestionVersion, Question, QuestionCategory)
                               .join(Question, Question.id == QuestionVersion.question_id)
