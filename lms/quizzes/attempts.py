@@ -429,23 +429,25 @@ def save_answer(user: User, attempt_id: int, slot: Any, raw: Any, seq: Any,
     if not (isinstance(slot, int) and not isinstance(slot, bool)):
         raise ValidationError(_("This attempt has no such question."))
     with unit_of_work():
-        # FOR SHARE (PostgreSQL): a submission waits for this save, or this save sees it.
-        head = db.session.execute(select(
-            QuizAttempt.user_id, QuizAttempt.state, QuizAttempt.deadline_at)
-            .where(QuizAttempt.id == attempt_id).with_for_update(read=True)).first()
-        if head is None or head.user_id != user.id:
+        # One statement reads the attempt and the question. FOR SHARE of the attempt
+        # (PostgreSQL): a submission waits for this save, or this save sees it submitted.
+        row = db.session.execute(
+            select(QuizAttempt.user_id, QuizAttempt.state, QuizAttempt.deadline_at,
+                   AttemptQuestion.id, AttemptQuestion.choices, QuestionVersion.type)
+            .select_from(QuizAttempt)
+            .outerjoin(AttemptQuestion, (AttemptQuestion.attempt_id == QuizAttempt.id)
+                       & (AttemptQuestion.slot == slot))
+            .outerjoin(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+            .where(QuizAttempt.id == attempt_id)
+            .with_for_update(read=True, of=QuizAttempt)).first()
+        if row is None or row.user_id != user.id:
             raise NotFound()
-        if head.state != AttemptState.OPEN:
+        if row.state != AttemptState.OPEN:
             raise AttemptClosed(_("This attempt is closed; nothing more is saved."))
-        if head.deadline_at is not None and now >= head.deadline_at:
+        if row.deadline_at is not None and now >= row.deadline_at:
             raise AttemptClosed(_("The time ran out at %(when)s; answers sent after it are not "
-                                  "saved.", when=_when(head.deadline_at)))
-        row = db.session.execute(select(
-            AttemptQuestion.id, AttemptQuestion.choices, QuestionVersion.type)
-            .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
-            .where(AttemptQuestion.attempt_id == attempt_id,
-                   AttemptQuestion.slot == slot)).first()
-        if row is None:
+                                  "saved.", when=_when(row.deadline_at)))
+        if row.id is None:
             raise ValidationError(_("This attempt has no such question."))
         answer = _answer_keys(row.type, row.choices, raw)
         written = db.session.execute(
@@ -453,8 +455,8 @@ def save_answer(user: User, attempt_id: int, slot: Any, raw: Any, seq: Any,
             .where(AttemptQuestion.id == row.id, AttemptQuestion.answer_seq < seq)
             .values(answer=answer, answer_seq=seq, answered_at=now)
             .execution_options(synchronize_session=False)).rowcount
-    left = None if head.deadline_at is None else max(0, math.ceil(
-        (head.deadline_at - now).total_seconds()))
+    left = None if row.deadline_at is None else max(0, math.ceil(
+        (row.deadline_at - now).total_seconds()))
     return Saved(written == 1, left)
 
 

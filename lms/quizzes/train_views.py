@@ -169,8 +169,7 @@ def bank_categories(bank_id: int):
 # --- questions -----------------------------------------------------------------------------
 
 def _question_form(form: QuestionForm, bank) -> None:
-    form.category_id.choices = [SelectChoice(c.id, "\u00a0\u00a0" * c.depth + c.name)
-                                for c in banks.categories(bank)]
+    form.category_id.choices = [SelectChoice(c.id, c.path) for c in banks.categories(bank)]
 
 
 def _question_input(form: QuestionForm, question_type: str, text: str) -> banks.QuestionInput:
