@@ -123,12 +123,13 @@ def _init_jobs(app: Flask) -> None:
     from lms.harvest import jobs as harvest_jobs
     from lms.ingest import jobs as ingest_jobs
     from lms.jobs import scheduled
+    from lms.quizzes import jobs as quiz_jobs
     from lms.training import assignments as training_enrolment
     from lms.training import sync as training_sync
 
     jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
                         accounts_jobs, training_enrolment, training_sync,
-                        harvest_jobs])
+                        harvest_jobs, quiz_jobs])
 
 
 def _json_text(value: object) -> str:
@@ -153,6 +154,8 @@ def _register_blueprints(app: Flask) -> None:
     from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
+    from lms.quizzes.train_views import bp as quiz_train_bp
+    from lms.quizzes.views import bp as quizzes_bp
     from lms.stats.views import bp as stats_bp
     from lms.training.train_views import bp as train_bp
     from lms.training.views import bp as learn_bp
@@ -174,6 +177,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(learn_bp)
     app.register_blueprint(train_bp, url_prefix="/train")
     app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
+    app.register_blueprint(quizzes_bp)
+    app.register_blueprint(quiz_train_bp, url_prefix="/train")
 
 
 def _check_production_accounts(app: Flask) -> None:

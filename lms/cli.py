@@ -308,6 +308,10 @@ def demo_command() -> None:
     click.echo(f"Demo collections ready; {created} demo materials published.")
     if load_training_demo():
         click.echo(f"Demo course \"{COURSE_TITLE}\" assigned to the demo learner's class.")
+    from lms.quizzes.demo import load_quiz_demo
+
+    if load_quiz_demo():
+        click.echo(f"Demo question bank and a 30-question test ending \"{COURSE_TITLE}\".")
     click.echo("Demo accounts (username / password / roles):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")

@@ -89,6 +89,11 @@ class Config:
     AUDIENCE_INLINE_CHANGES = 500
     # Learners per page on a trainer's assignment page.
     TRAINING_PAGE_SIZE = 50
+    # Quizzes: rows of a question bank file (CSV, XLSX, GIFT questions); larger files are
+    # refused whole. Images of questions; a regrade of more attempts runs in the worker.
+    QUIZ_IMPORT_MAX_ROWS = 5000
+    QUIZ_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+    QUIZ_REGRADE_INLINE = 2000
 
     # Search: "whoosh" (default, pure Python), "tantivy" or "postgres" (in the database, shared
     # by every app server); ranking weights (see

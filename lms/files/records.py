@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 
 from flask import current_app
 from sqlalchemy import delete, exists, or_, select, union
@@ -28,6 +29,18 @@ log = logging.getLogger(__name__)
 # row may be about to commit (``LocalStorage.put`` refreshes a reused blob's time). Those are
 # left to ``lms files gc``.
 PURGE_INFLIGHT = timedelta(minutes=10)
+
+# Features keeping blobs of their own beside record files ("module:function" returning a select
+# of blob keys); garbage collection and purges leave those blobs alone.
+FEATURE_BLOB_KEYS: tuple[str, ...] = ("lms.quizzes.banks:bank_image_keys",)
+
+
+def _feature_key_selects() -> list:
+    selects = []
+    for reference in FEATURE_BLOB_KEYS:
+        module, function = reference.split(":")
+        selects.append(getattr(import_module(module), function)())
+    return selects
 
 
 def working_files(record: Record) -> list[RecordFile]:
@@ -130,6 +143,7 @@ def referenced_keys_query():
     return union(
         select(RecordFile.blob_key),
         select(RecordFile.thumbnail_key).where(RecordFile.thumbnail_key.is_not(None)),
+        *_feature_key_selects(),
     )
 
 
@@ -138,18 +152,20 @@ def referenced_keys() -> set[str]:
     return set(db.session.scalars(referenced_keys_query()))
 
 
+def _referenced(key: str):
+    return or_(exists().where(or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)),
+               *(stmt.where(stmt.selected_columns[0] == key).exists()
+                 for stmt in _feature_key_selects()))
+
+
 def is_referenced(key: str) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)))))
+    return bool(db.session.scalar(select(_referenced(key))))
 
 
 def forget_blobs(keys: Iterable[str]) -> None:
     """Drop registry rows of ``keys`` that no file row references (in the current transaction)."""
     for key in keys:
-        db.session.execute(delete(Blob).where(
-            Blob.key == key,
-            ~exists().where(or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)),
-        ))
+        db.session.execute(delete(Blob).where(Blob.key == key, ~_referenced(key)))
 
 
 def purge_files(record: Record, on_commit: AfterCommit) -> list[str]:

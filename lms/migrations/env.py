@@ -13,6 +13,7 @@ import lms.files.models
 import lms.harvest.models
 import lms.models
 import lms.oai.models
+import lms.quizzes.models
 import lms.training.models  # noqa: F401
 from lms.search.postgres.schema import TABLES as SEARCH_TABLES
 

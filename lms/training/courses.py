@@ -53,7 +53,7 @@ KIND_LABELS = {
     LessonKind.QUIZ: _l("Quiz"),
 }
 LANGUAGES = {"vi": _l("Vietnamese"), "en": _l("English")}
-# Lesson kinds a trainer can add today; quizzes come with the quizzes.
+# Lesson kinds the lesson form edits; quiz lessons are made and edited by lms.quizzes.
 OFFERED_KINDS = (LessonKind.RECORD, LessonKind.PAGE)
 ACCESS_CHECK_LIMIT = 1000
 
@@ -210,6 +210,7 @@ class LessonInput:
     body: str = ""
     required: bool = True
     duration_minutes: int | None = None
+    quiz_id: int | None = None
 
 
 def _readable_record(actor: User, record_id: int | None) -> Record:
@@ -220,10 +221,18 @@ def _readable_record(actor: User, record_id: int | None) -> Record:
 
 
 def _apply_lesson(actor: User, lesson: Lesson, data: LessonInput) -> None:
-    if data.kind not in OFFERED_KINDS:
+    if data.kind not in set(LessonKind):
         raise ValidationError(_("This kind of lesson cannot be added yet."))
     lesson.kind = data.kind
-    if data.kind == LessonKind.RECORD:
+    if data.kind == LessonKind.QUIZ:
+        from lms.quizzes.models import Quiz
+
+        quiz = db.session.get(Quiz, data.quiz_id) if data.quiz_id else None
+        if quiz is None or not can(actor, "quiz.edit", quiz):
+            raise ValidationError(_("Choose a quiz you may edit."))
+        lesson.quiz_id, lesson.record_id, lesson.body_html = quiz.id, None, ""
+        title = data.title.strip() or quiz.title
+    elif data.kind == LessonKind.RECORD:
         if lesson.record_id != data.record_id or lesson.id is None:
             lesson.record_id = _readable_record(actor, data.record_id).id
         title = data.title.strip() or db.session.get(Record, lesson.record_id).title

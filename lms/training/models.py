@@ -150,7 +150,7 @@ class Course(db.Model):
 class LessonKind(enum.StrEnum):
     RECORD = "record"  # a repository record, shown with its files and viewer
     PAGE = "page"  # sanitised rich text
-    QUIZ = "quiz"  # filled in by the quizzes (quiz_id); not offered yet
+    QUIZ = "quiz"  # a quiz (quiz_id) of lms.quizzes, complete when passed
 
 
 class Lesson(db.Model):
@@ -164,8 +164,10 @@ class Lesson(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), index=True)
     body_html: Mapped[str] = mapped_column(Text, default="")
-    # The quiz of a quiz lesson; the quizzes add the foreign key with their table.
-    quiz_id: Mapped[int | None] = mapped_column(Integer)
+    # The quiz of a quiz lesson (lms.quizzes). No foreign key: adding one to this table on
+    # SQLite means copying it, and dropping the old copy would cascade to lesson_progress.
+    # Quizzes are never deleted (lms.quizzes.quizzes).
+    quiz_id: Mapped[int | None] = mapped_column(Integer, index=True)
     required: Mapped[bool] = mapped_column(default=True)
     duration_minutes: Mapped[int | None] = mapped_column()
     # A removed lesson keeps its row, and learners' progress on it keeps its records.

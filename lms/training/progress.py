@@ -199,16 +199,16 @@ def check_open(user: User, course: Course, lesson: Lesson, now: datetime | None 
 
 # --- recording -----------------------------------------------------------------------------
 
-def _progress_row(enrolment: Enrolment, lesson: Lesson, now: datetime) -> tuple[int, bool]:
+def _progress_row(enrolment_id: int, lesson: Lesson, now: datetime) -> tuple[int, bool]:
     """The learner's progress row for ``lesson`` (made on first opening): (id, new)."""
     found = db.session.scalar(select(LessonProgress.id).where(
-        LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id))
+        LessonProgress.enrolment_id == enrolment_id, LessonProgress.lesson_id == lesson.id))
     if found is not None:
         return found, False
     try:
         with db.session.begin_nested():
             new_id = db.session.scalar(insert(LessonProgress).returning(LessonProgress.id),
-                                       [{"enrolment_id": enrolment.id, "lesson_id": lesson.id,
+                                       [{"enrolment_id": enrolment_id, "lesson_id": lesson.id,
                                          "state": LessonState.IN_PROGRESS,
                                          "first_opened_at": now, "last_seen_at": now,
                                          "time_spent_seconds": 0}])
@@ -216,7 +216,7 @@ def _progress_row(enrolment: Enrolment, lesson: Lesson, now: datetime) -> tuple[
     except IntegrityError:
         # The same lesson opened twice at the same moment: the other request made the row.
         return db.session.scalar(select(LessonProgress.id).where(
-            LessonProgress.enrolment_id == enrolment.id,
+            LessonProgress.enrolment_id == enrolment_id,
             LessonProgress.lesson_id == lesson.id)), False
 
 
@@ -226,7 +226,7 @@ def record_open(user: User, enrolment: Enrolment, lesson: Lesson, *, completes: 
     first time, and the lesson completes if opening is what completes it."""
     now = now or utcnow()
     with unit_of_work():
-        progress_id, new = _progress_row(enrolment, lesson, now)
+        progress_id, new = _progress_row(enrolment.id, lesson, now)
         if new:
             write_statements([{"actor_id": user.id, "verb": Verb.EXPERIENCED,
                                "object_type": "lesson", "object_id": lesson.id,
@@ -249,9 +249,22 @@ def mark_done(user: User, course: Course, lesson: Lesson) -> bool:
         raise PermissionDenied(_("This lesson completes when its material is opened."))
     now = utcnow()
     with unit_of_work():
-        progress_id, _new = _progress_row(result.enrolment, lesson, now)
+        progress_id, _new = _progress_row(result.enrolment.id, lesson, now)
         _touch(result.enrolment.id, lesson.id, now)
         return _complete(user.id, result.enrolment.id, lesson, progress_id, now)
+
+
+def complete_quiz_lesson(user_id: int, lesson: Lesson, now: datetime) -> bool:
+    """The learner passed the quiz of ``lesson``: the lesson completes (and perhaps its
+    course and tracks), in the caller's transaction. Returns False if it was complete
+    already or the learner is not enrolled in its course."""
+    enrolment_id = db.session.scalar(select(Enrolment.id).where(
+        Enrolment.user_id == user_id, Enrolment.course_id == lesson.course_id))
+    if enrolment_id is None:
+        return False
+    progress_id, _new = _progress_row(enrolment_id, lesson, now)
+    _touch(enrolment_id, lesson.id, now)
+    return _complete(user_id, enrolment_id, lesson, progress_id, now)
 
 
 def _touch(enrolment_id: int, lesson_id: int, now: datetime) -> None:

@@ -119,16 +119,28 @@ def lesson(course_id: int, lesson_id: int):
         if outline.enrolment is not None and material["readable"]:
             progress.record_open(current_user, outline.enrolment, chosen, completes=True)
             outline = progress.outline(current_user, found)
-    elif chosen.kind == LessonKind.PAGE and outline.enrolment is not None:
+    elif chosen.kind in (LessonKind.PAGE, LessonKind.QUIZ) and outline.enrolment is not None:
         progress.record_open(current_user, outline.enrolment, chosen, completes=False)
         outline = progress.outline(current_user, found)
     line = outline.line_of(chosen)
     index = outline.lines.index(line) if line else 0
     return render_template(
         "training/lesson.html", course=found, lesson=chosen, outline=outline, line=line,
-        material=material, previous=outline.lines[index - 1] if index > 0 else None,
+        material=material, quiz=_quiz_panel(chosen),
+        previous=outline.lines[index - 1] if index > 0 else None,
         following=outline.lines[index + 1] if index + 1 < len(outline.lines) else None,
         action_form=EmptyForm())
+
+
+def _quiz_panel(lesson) -> dict[str, object] | None:
+    """A quiz lesson's quiz and where the learner stands in it (lms.quizzes)."""
+    if lesson.kind != LessonKind.QUIZ or lesson.quiz_id is None:
+        return None
+    from lms.quizzes import attempts, quizzes
+
+    quiz = quizzes.get_quiz(current_user, lesson.quiz_id)
+    return {"quiz": quiz, "standing": attempts.standing(current_user, quiz),
+            "questions": quizzes.question_count(quiz)}
 
 
 def _material(lesson) -> dict[str, object]:
