@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 
 from flask import (
     Blueprint,
@@ -19,7 +18,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.local import LocalProxy
 
 from lms.accounts.models import RoleName
 from lms.catalog import deposit, workflow
@@ -34,7 +32,6 @@ from lms.catalog.collections import (
 from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
-from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.exports import links
@@ -55,13 +52,7 @@ def _metadata_helpers() -> dict[str, object]:
         "profile_vocab": lambda name, lang: profile.vocabulary(name).options(lang),
         "type_label": lambda value, lang: value_text(Statement("type", value), profile, lang),
         "shown_terms": shown_terms,
-        # Counted only if the page shows it, once per rendering.
-        "unread_notifications": LocalProxy(cache(_unread_notifications)),
     }
-
-
-def _unread_notifications() -> int:
-    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def _lang() -> str:
@@ -409,14 +400,6 @@ def review_action(task_id: int, action: str):
     except FORM_ERRORS as error:
         flash(error.message, "error")
     return redirect(url_for("catalog.review"))
-
-
-@bp.get("/notifications")
-@login_required
-def notifications():
-    items = notifications_for(current_user)
-    mark_notifications_read(current_user)
-    return render_template("catalog/notifications.html", items=items)
 
 
 # --- browse --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 
 from flask import current_app
 from sqlalchemy import delete, exists, or_, select, union
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 # row may be about to commit (``LocalStorage.put`` refreshes a reused blob's time). Those are
 # left to ``lms files gc``.
 PURGE_INFLIGHT = timedelta(minutes=10)
+
+# Modules of other features whose ``BLOB_COLUMNS`` hold blob keys too (kept by gc and purge).
+BLOB_REFERENCE_MODULES: tuple[str, ...] = ("lms.certificates.models",)
 
 
 def working_files(record: Record) -> list[RecordFile]:
@@ -125,27 +129,33 @@ def register_blob(key: str, size: int) -> None:
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
+def blob_columns() -> list:
+    """Every column holding blob keys: files and thumbnails here, and those other features
+    name in ``BLOB_COLUMNS`` (certificates, their templates' images)."""
+    columns = [RecordFile.blob_key, RecordFile.thumbnail_key]
+    for name in BLOB_REFERENCE_MODULES:
+        columns += import_module(name).BLOB_COLUMNS
+    return columns
+
+
 def referenced_keys() -> set[str]:
-    """Every blob key a file row points at: its content and its thumbnail."""
-    stmt = union(
-        select(RecordFile.blob_key),
-        select(RecordFile.thumbnail_key).where(RecordFile.thumbnail_key.is_not(None)),
-    )
+    """Every blob key a row points at: files' content and thumbnails, and the others'."""
+    stmt = union(*(select(column).where(column.is_not(None)) for column in blob_columns()))
     return set(db.session.scalars(stmt))
 
 
+def _referencing(key: str):
+    return or_(*(exists().where(column == key) for column in blob_columns()))
+
+
 def is_referenced(key: str) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)))))
+    return bool(db.session.scalar(select(_referencing(key))))
 
 
 def forget_blobs(keys: Iterable[str]) -> None:
-    """Drop registry rows of ``keys`` that no file row references (in the current transaction)."""
+    """Drop registry rows of ``keys`` that no row references (in the current transaction)."""
     for key in keys:
-        db.session.execute(delete(Blob).where(
-            Blob.key == key,
-            ~exists().where(or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)),
-        ))
+        db.session.execute(delete(Blob).where(Blob.key == key, ~_referencing(key)))
 
 
 def purge_files(record: Record, on_commit: AfterCommit) -> list[str]:
