@@ -67,8 +67,9 @@ def record_events(events: Sequence[Event], now: datetime | None = None) -> int:
         with_address = set(db.session.scalars(select(User.id).where(
             User.id.in_(user_ids), User.email.is_not(None), User.email != "",
             User.active.is_(True)))) if mail else set()
-        muted = set(tuple(row) for row in db.session.execute(select(NotificationMute.user_id, NotificationMute.kind)
-                                       .where(NotificationMute.user_id.in_(user_ids))).all())
+        muted = {(row.user_id, row.kind) for row in db.session.execute(
+            select(NotificationMute.user_id, NotificationMute.kind)
+            .where(NotificationMute.user_id.in_(user_ids)))}
         rows = []
         for event in chunk:
             is_muted = (event.user_id, event.kind) in muted and not is_mandatory(event.kind)
