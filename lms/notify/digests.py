@@ -41,6 +41,17 @@ def local_now(now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
+def link(path: str | None) -> str | None:
+    """``path`` as an absolute URL for an e-mail; None when the site's address is unknown
+    (``LMS_PUBLIC_BASE_URL`` unset outside a request): the e-mail goes without links."""
+    if not path:
+        return None
+    try:
+        return absolute_url(path)
+    except RuntimeError:
+        return None
+
+
 def language_of(user: User) -> str:
     return user.locale if user.locale in ("vi", "en") else "vi"
 
@@ -88,7 +99,7 @@ def build_daily_digests(now: datetime) -> int:
             select(OutgoingMail.user_id).where(OutgoingMail.kind == DAILY,
                                                OutgoingMail.period == day))))
     render = LineRenderer()
-    settings_url = absolute_url("/notifications/settings")
+    settings_url = link("/notifications/settings")
     written = 0
     for chunk in chunked(people, CHUNK):
         users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(chunk)))}
@@ -106,8 +117,7 @@ def build_daily_digests(now: datetime) -> int:
             if not user.email:
                 continue
             language = language_of(user)
-            lines = [Line(render(language, r.kind, r.params),
-                          absolute_url(r.link) if r.link else None) for r in rows]
+            lines = [Line(render(language, r.kind, r.params), link(r.link)) for r in rows]
             with force_locale(language):
                 subject = _("Digital learning: %(n)d new messages", n=len(lines))
                 body = render_template("notify/mail/digest.txt", name=user.display_name,
@@ -199,9 +209,9 @@ def build_commander_digests(now: datetime) -> int:
         if not total:
             continue
         names = ", ".join(sorted(paths[u] for u in unit_ids))
-        link = "/reports?" + "&".join(f"unit={u}" for u in sorted(unit_ids)[:1])
+        report = f"/reports/people?unit={min(unit_ids)}&status=overdue"
         new = notify([user_id], kinds.COMMANDER_OVERDUE, {"count": total, "units": names},
-                     link, subject_id=user_id, occurrence_at=due)
+                     report, subject_id=user_id, occurrence_at=due)
         if new and mail_configured() and user.email:
             language = language_of(user)
             lines = [OverdueLine(paths.get(r[0], ""), r[1] or r[2], r[3], r[4]) for r in rows]
@@ -209,7 +219,7 @@ def build_commander_digests(now: datetime) -> int:
                 subject = _("Overdue training in %(units)s: %(n)d", units=names, n=total)
                 body = render_template("notify/mail/commander.txt", name=user.display_name,
                                        units=names, total=total, lines=lines,
-                                       report_url=absolute_url(link))
+                                       report_url=link(report))
             _insert_mail([{"user_id": user_id, "kind": COMMANDER_WEEKLY, "period": period,
                            "to_address": user.email, "subject": subject, "body": body,
                            "language": language, "status": "pending", "attempts": 0,

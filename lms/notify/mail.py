@@ -101,7 +101,8 @@ def deliver_due(now: datetime | None = None, limit: int = 1000) -> Delivery:
         return result
     try:
         connection = open_connection()
-    except (OSError, smtplib.SMTPException) as error:
+    # UnicodeError: smtplib logs in with ASCII only (a password with Vietnamese letters).
+    except (OSError, smtplib.SMTPException, UnicodeError) as error:
         log.warning("mail: cannot reach the SMTP server: %s", error)
         _failed(due, f"{type(error).__name__}: {error}", now)
         result.failed = len(due)

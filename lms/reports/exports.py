@@ -40,9 +40,10 @@ Progress = Callable[[int], None]
 
 def summary_headers(quiz: bool) -> list[str]:
     headers = [_("Unit"), _("Assigned"), _("Not started"), _("In progress"), _("Completed"),
-               _("Overdue"), _("% completed"), _("Target %"), _("Deadline"), _("Status")]
+               _("Overdue"), _("Completed") + " (%)", _("Target") + " (%)", _("Deadline"),
+               _("Status")]
     if quiz:
-        headers += [_("Quiz pass rate %"), _("Average quiz score %")]
+        headers += [_("Quiz pass rate") + " (%)", _("Average score") + " (%)"]
     return [*headers, _("Certificates issued")]
 
 
