@@ -82,9 +82,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     _init_jobs(app)
 
+    from lms.certificates.issuing import connect as connect_certificates
     from lms.training.sync import connect as connect_training
 
     connect_training(app)  # audiences and enrolments follow people's changes
+    connect_certificates(app)  # completions are certified
 
     from flask_babel import lazy_gettext
 
@@ -118,18 +120,21 @@ def _init_jobs(app: Flask) -> None:
     from lms import jobs
     from lms.accounts import jobs as accounts_jobs
     from lms.catalog import jobs as catalog_jobs
+    from lms.certificates import jobs as certificate_jobs
     from lms.discovery import jobs as search_jobs
     from lms.files import jobs as files_jobs
     from lms.harvest import jobs as harvest_jobs
     from lms.ingest import jobs as ingest_jobs
     from lms.jobs import scheduled
+    from lms.notify import jobs as notify_jobs
     from lms.quizzes import jobs as quiz_jobs
+    from lms.reports import jobs as report_jobs
     from lms.training import assignments as training_enrolment
     from lms.training import sync as training_sync
 
     jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
                         accounts_jobs, training_enrolment, training_sync,
-                        harvest_jobs, quiz_jobs])
+                        harvest_jobs, quiz_jobs, notify_jobs, certificate_jobs, report_jobs])
 
 
 def _json_text(value: object) -> str:
@@ -145,6 +150,8 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.certificates.train_views import bp as certificates_train_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.discovery.views import bp as discovery_bp
     from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
@@ -153,9 +160,11 @@ def _register_blueprints(app: Flask) -> None:
     from lms.jobs.views import admin_bp as jobs_admin_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
+    from lms.notify.views import bp as notify_bp
     from lms.oai.views import bp as oai_bp
     from lms.quizzes.train_views import bp as quiz_train_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.reports.views import bp as reports_bp
     from lms.stats.views import bp as stats_bp
     from lms.training.train_views import bp as train_bp
     from lms.training.views import bp as learn_bp
@@ -179,6 +188,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(quiz_train_bp, url_prefix="/train")
+    app.register_blueprint(notify_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(certificates_train_bp, url_prefix="/train/certificates")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
 
 def _check_production_accounts(app: Flask) -> None:

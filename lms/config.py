@@ -95,6 +95,40 @@ class Config:
     QUIZ_IMAGE_MAX_BYTES = 2 * 1024 * 1024
     QUIZ_REGRADE_INLINE = 2000
 
+    # E-mail (optional; unset SMTP_HOST: notifications stay in the app). Plain SMTP, with
+    # STARTTLS (verified against the system's or SMTP_CA_FILE's authorities) and a login when
+    # a username is set. Digests go out at most once a day per person.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_STARTTLS = True
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM = "kho-hoc-lieu@hvhc.edu.vn"
+    SMTP_TIMEOUT_SECONDS = 30
+    SMTP_CA_FILE: str | None = None
+    # Reminders: "due soon" this many days before; events older than the lookback are not
+    # told after downtime; certificates' expiry told this many days ahead; the commanders'
+    # weekly digest from Monday at this hour (local); a failed e-mail waits this many
+    # minutes, doubling on each failure (at most 6 hours).
+    NOTIFY_DUE_SOON_DAYS = 7
+    NOTIFY_LOOKBACK_DAYS = 30
+    NOTIFY_CERTIFICATE_EXPIRY_DAYS = 30
+    NOTIFY_COMMANDER_HOUR = 7
+    NOTIFY_MAIL_RETRY_MINUTES = 5
+
+    # Certificates: completions certified inside the completing request when at most this
+    # many complete at once (more: the worker); images of templates up to this size; the
+    # public verify page refuses a client after this many unknown codes per window.
+    CERTIFICATES_INLINE_MAX = 10
+    CERTIFICATE_IMAGE_MAX_BYTES = 5 * 1024 * 1024
+    VERIFY_MAX_FAILURES = 20
+    VERIFY_WINDOW_SECONDS = 600
+
+    # Reports: an export of more people lines than this is made by the worker; the status
+    # is "behind" (amber) up to this many points under the target's pace, "off track" below.
+    REPORT_EXPORT_INLINE_ROWS = 5000
+    REPORT_AMBER_POINTS = 10
+
     # Search: "whoosh" (default, pure Python), "tantivy" or "postgres" (in the database, shared
     # by every app server); ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
@@ -112,7 +146,9 @@ class Config:
     OAI_ADMIN_EMAIL = "thuvien@hvhc.edu.vn"
     OAI_BASE_URL: str | None = None
     OAI_PAGE_SIZE = 100
-    # The public address of the site, for links inside exported metadata (optional).
+    # The public address of the site (LMS_PUBLIC_BASE_URL), for every absolute link it writes:
+    # exported metadata, the verify URL in certificates' QR codes, e-mails. Unset, pages use
+    # the address of the request; certificates issued by the worker then need it.
     PUBLIC_BASE_URL: str | None = None
 
     # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.

@@ -24,8 +24,9 @@ Rule = Callable[[Principal, Any], bool]
 
 # Feature modules whose ``RULES`` join the policy. Imported on first use, not at import time,
 # because those modules import this one for ``Principal`` and the helpers below.
-FEATURE_RULE_MODULES: tuple[str, ...] = ("lms.training.access", "lms.harvest.access",
-                                         "lms.quizzes.access")
+FEATURE_RULE_MODULES: tuple[str, ...] = (
+    "lms.training.access", "lms.harvest.access", "lms.quizzes.access", "lms.certificates.access",
+    "lms.reports.access")
 
 
 def is_user(user: Principal) -> bool:

@@ -96,8 +96,10 @@ class RedisCounterStore:
         self.redis.delete(f"lms:throttle:{key}")
 
 
-def counter_store() -> CounterStore:
-    window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
+def counter_store(window: timedelta | None = None) -> CounterStore:
+    """Counters over fixed windows of ``window`` (by default the login throttle's)."""
+    if window is None:
+        window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
     if current_app.config.get("REDIS_URL"):
         return RedisCounterStore(current_app.config["REDIS_URL"], window)
     return DatabaseCounterStore(window)

@@ -9,7 +9,17 @@ from tempfile import SpooledTemporaryFile
 from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote
 
-from flask import Blueprint, Flask, Request, Response, abort, current_app, g, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    request,
+)
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
@@ -37,6 +47,22 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if _SAFE_NEXT.match(target) and _SAFE_NEXT.match(decoded):
         return target
     return default
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (from the site's root, starting with ``/``) as an absolute URL: under
+    ``PUBLIC_BASE_URL`` (``LMS_PUBLIC_BASE_URL``) when it is set, so that neither the ``Host``
+    header nor the process (a worker has no request) changes it; otherwise the address of
+    the current request.
+
+    :raise RuntimeError: no base URL is set and there is no request to take one from.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return str(base).rstrip("/") + path
+    if not has_request_context():
+        raise RuntimeError("an absolute URL outside a request needs LMS_PUBLIC_BASE_URL")
+    return request.url_root.rstrip("/") + path
 
 
 # Uploaded files up to this size stay in memory while the form is parsed; larger ones spool

@@ -29,6 +29,12 @@ group_members = link_table(
     "group_members", ("group_id", "groups.id"), ("user_id", "users.id")
 )
 
+# The commanders (chỉ huy) of a unit: a role held for one unit, over its whole subtree. They
+# see reports of their units and receive the weekly digest of who is overdue there.
+unit_commanders = link_table(
+    "unit_commanders", ("unit_id", "units.id"), ("user_id", "users.id")
+)
+
 
 class Role(db.Model):
     __tablename__ = "roles"
@@ -53,6 +59,8 @@ class Unit(db.Model):
         back_populates="parent", order_by="Unit.name"
     )
     members: Mapped[list[User]] = relationship(back_populates="unit")
+    commanders: Mapped[list[User]] = relationship(secondary=unit_commanders,
+                                                  order_by="User.username")
 
     @property
     def ancestors(self) -> list[Unit]:

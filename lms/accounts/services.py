@@ -19,7 +19,16 @@ from sqlalchemy import func, select, update
 
 from lms import audit
 from lms.accounts import events
-from lms.accounts.models import Group, PersonTerm, Role, RoleName, TermKind, Unit, User
+from lms.accounts.models import (
+    Group,
+    PersonTerm,
+    Role,
+    RoleName,
+    TermKind,
+    Unit,
+    User,
+    unit_commanders,
+)
 from lms.auth.services import check_password_rules, find_user
 from lms.db import chunked
 from lms.errors import Conflict, NotFound, ValidationError
@@ -452,6 +461,43 @@ def delete_unit(actor: User, unit: Unit) -> None:
         audit.record("unit_delete", actor=actor, obj=unit, details={"path": path})
         events.units_deleted([unit.id])
         db.session.delete(unit)
+
+
+def set_commanders(actor: User, unit: Unit, usernames: Iterable[str]) -> list[User]:
+    """Make exactly the people named the commanders (chỉ huy) of ``unit``: they see its
+    reports and get the weekly digest of who is overdue in it (audited).
+
+    :raise ValidationError: a name that is no active account.
+    """
+    require(actor, "manage_units")
+    wanted: dict[int, User] = {}
+    unknown = []
+    for name in usernames:
+        name = name.strip()
+        if not name:
+            continue
+        person = find_user(name)
+        if person is None or not person.active:
+            unknown.append(name)
+        else:
+            wanted[person.id] = person
+    if unknown:
+        raise ValidationError(_("No active account is named %(names)s.",
+                                names=", ".join(unknown[:10])))
+    before = sorted(u.username for u in unit.commanders)
+    with unit_of_work():
+        unit.commanders = sorted(wanted.values(), key=lambda u: u.username)
+        audit.record("unit_commanders", actor=actor, obj=unit,
+                     details={"before": before,
+                              "after": sorted(u.username for u in wanted.values())})
+    return unit.commanders
+
+
+def commanded_unit_ids(user: User) -> set[int]:
+    """The units ``user`` commands, with every unit below them."""
+    direct = db.session.scalars(select(unit_commanders.c.unit_id).where(
+        unit_commanders.c.user_id == user.id)).all()
+    return subtree_ids(*direct) if direct else set()
 
 
 def subtree_ids(*unit_ids: int) -> set[int]:

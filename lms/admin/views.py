@@ -310,6 +310,20 @@ def unit_edit(unit_id: int):
                            action_form=EmptyForm()), status
 
 
+@bp.post("/units/<int:unit_id>/commanders")
+def unit_commanders(unit_id: int):
+    unit = services.get_unit(unit_id)
+    if EmptyForm().validate_on_submit():
+        names = request.form.get("commanders", "").replace(",", "\n").splitlines()
+        try:
+            services.set_commanders(current_user, unit, names)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Commanders saved."), "success")
+    return redirect(url_for("admin.unit_edit", unit_id=unit.id))
+
+
 @bp.post("/units/<int:unit_id>/delete")
 def unit_delete(unit_id: int):
     unit = services.get_unit(unit_id)

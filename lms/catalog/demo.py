@@ -11,8 +11,8 @@ from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.catalog import access_settings, collections, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
-from lms.catalog.notifications import mark_notifications_read
 from lms.extensions import db
+from lms.notify.services import mark_notifications_read
 from lms.uow import unit_of_work
 from metadata import Statement
 

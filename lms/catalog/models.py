@@ -296,17 +296,3 @@ class WorkflowEvent(db.Model):
 
     record: Mapped[Record] = relationship()
     actor: Mapped[User | None] = relationship()
-
-
-class Notification(db.Model):
-    """An in-app message (the isolated network may have no e-mail)."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    link: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(TZDateTime)

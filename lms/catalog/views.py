@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 
 from flask import (
     Blueprint,
@@ -19,7 +18,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.local import LocalProxy
 
 from lms.catalog import browse, deposit, workflow
 from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
@@ -32,7 +30,6 @@ from lms.catalog.collections import (
 from lms.catalog.display import shown_terms, value_text
 from lms.catalog.forms import build_fields, form_int, parse_access, parse_metadata
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
-from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.catalog.summaries import summarize
 from lms.discovery.services import collection_counts
@@ -59,13 +56,7 @@ def _metadata_helpers() -> dict[str, object]:
         "profile_groups": profile.groups,
         "in_wizard": lambda record: current_user.is_authenticated
         and deposit.in_wizard(current_user, record),
-        # Counted only if the page shows it, once per rendering.
-        "unread_notifications": LocalProxy(cache(_unread_notifications)),
     }
-
-
-def _unread_notifications() -> int:
-    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def _lang() -> str:
@@ -458,14 +449,6 @@ def review_action(task_id: int, action: str):
         if action in ("accept", "return"):  # the comment and the decision stay at hand
             return redirect(url_for("catalog.review_task", task_id=task_id))
     return redirect(url_for("catalog.review"))
-
-
-@bp.get("/notifications")
-@login_required
-def notifications():
-    items = notifications_for(current_user)
-    mark_notifications_read(current_user)
-    return render_template("catalog/notifications.html", items=items)
 
 
 # --- browse --------------------------------------------------------------------------------

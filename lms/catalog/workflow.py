@@ -30,11 +30,11 @@ from lms.catalog.models import (
     TaskStatus,
     WorkflowEvent,
 )
-from lms.catalog.notifications import notify
 from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
+from lms.notify.services import notify
 from lms.permissions import require
 from lms.uow import AfterCommit, unit_of_work
 from metadata import Statement, ValidationResult, validate

@@ -30,17 +30,8 @@ log = logging.getLogger(__name__)
 # left to ``lms files gc``.
 PURGE_INFLIGHT = timedelta(minutes=10)
 
-# Features keeping blobs of their own beside record files ("module:function" returning a select
-# of blob keys); garbage collection and purges leave those blobs alone.
-FEATURE_BLOB_KEYS: tuple[str, ...] = ("lms.quizzes.banks:bank_image_keys",)
-
-
-def _feature_key_selects() -> list:
-    selects = []
-    for reference in FEATURE_BLOB_KEYS:
-        module, function = reference.split(":")
-        selects.append(getattr(import_module(module), function)())
-    return selects
+# Modules of other features whose ``BLOB_COLUMNS`` hold blob keys too (kept by gc and purge).
+BLOB_REFERENCE_MODULES: tuple[str, ...] = ("lms.certificates.models", "lms.quizzes.models")
 
 
 def working_files(record: Record) -> list[RecordFile]:
@@ -138,34 +129,37 @@ def register_blob(key: str, size: int) -> None:
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
+def blob_columns() -> list:
+    """Every column holding blob keys: files and thumbnails here, and those other features
+    name in ``BLOB_COLUMNS`` (certificates and their templates' images, question images)."""
+    columns = [RecordFile.blob_key, RecordFile.thumbnail_key]
+    for name in BLOB_REFERENCE_MODULES:
+        columns += import_module(name).BLOB_COLUMNS
+    return columns
+
+
 def referenced_keys_query():
     """The query of :func:`referenced_keys`, to run on any connection (a backup snapshot)."""
-    return union(
-        select(RecordFile.blob_key),
-        select(RecordFile.thumbnail_key).where(RecordFile.thumbnail_key.is_not(None)),
-        *_feature_key_selects(),
-    )
+    return union(*(select(column).where(column.is_not(None)) for column in blob_columns()))
 
 
 def referenced_keys() -> set[str]:
-    """Every blob key a file row points at: its content and its thumbnail."""
+    """Every blob key a row points at: files' content and thumbnails, and the others'."""
     return set(db.session.scalars(referenced_keys_query()))
 
 
-def _referenced(key: str):
-    return or_(exists().where(or_(RecordFile.blob_key == key, RecordFile.thumbnail_key == key)),
-               *(stmt.where(stmt.selected_columns[0] == key).exists()
-                 for stmt in _feature_key_selects()))
+def _referencing(key: str):
+    return or_(*(exists().where(column == key) for column in blob_columns()))
 
 
 def is_referenced(key: str) -> bool:
-    return bool(db.session.scalar(select(_referenced(key))))
+    return bool(db.session.scalar(select(_referencing(key))))
 
 
 def forget_blobs(keys: Iterable[str]) -> None:
-    """Drop registry rows of ``keys`` that no file row references (in the current transaction)."""
+    """Drop registry rows of ``keys`` that no row references (in the current transaction)."""
     for key in keys:
-        db.session.execute(delete(Blob).where(Blob.key == key, ~_referenced(key)))
+        db.session.execute(delete(Blob).where(Blob.key == key, ~_referencing(key)))
 
 
 def purge_files(record: Record, on_commit: AfterCommit) -> list[str]:

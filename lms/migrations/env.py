@@ -9,11 +9,14 @@ from flask import current_app
 # Every model module, so that autogenerate sees the whole schema.
 import lms.accounts.models
 import lms.catalog.models
+import lms.certificates.models
 import lms.files.models
 import lms.harvest.models
 import lms.models
+import lms.notify.models
 import lms.oai.models
 import lms.quizzes.models
+import lms.reports.models
 import lms.training.models  # noqa: F401
 from lms.search.postgres.schema import TABLES as SEARCH_TABLES
 

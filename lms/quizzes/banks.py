@@ -558,7 +558,3 @@ def readable_image(actor: User, image_id: int) -> QuestionImage:
         raise NotFound()
     return image
 
-
-def bank_image_keys() -> Select:
-    """Blob keys the question images use (the files' garbage collection keeps them)."""
-    return select(QuestionImage.blob_key)

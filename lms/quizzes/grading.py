@@ -287,7 +287,7 @@ def _complete_lessons(pairs: Sequence[tuple[int, int]], now: datetime) -> None:
 
 
 def _notify(changes: dict[tuple[int, int], tuple[Result | None, Result]]) -> None:
-    from lms.catalog.notifications import notify
+    from lms.notify.services import notify
 
     titles: dict[int, str] = {}
     for (quiz_id, user_id), (before, after) in changes.items():

@@ -397,3 +397,7 @@ class QuizOverride(db.Model):
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+# The blobs question banks keep (``lms.files.records`` never collects them).
+BLOB_COLUMNS = [QuestionImage.blob_key]

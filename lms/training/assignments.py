@@ -339,7 +339,8 @@ def ensure_enrolments(user_ids: Collection[int], *, course_id: int | None = None
 
 
 def recompute_enrolments(enrolment_ids: Iterable[int]) -> None:
-    """``required``, ``due_at`` and ``starts_at`` of enrolments, from their active learners."""
+    """``required``, ``due_at`` and ``starts_at`` of enrolments, from their active learners
+    (a recertification's own due date, when there is one, wins)."""
     al = AssignmentLearner
     active = and_(al.enrolment_id == Enrolment.id, al.active.is_(True))
     starts = (select(func.min(Assignment.starts_at))
@@ -347,8 +348,9 @@ def recompute_enrolments(enrolment_ids: Iterable[int]) -> None:
     for chunk in chunked(sorted(set(enrolment_ids)), 500):
         db.session.execute(
             update(Enrolment).where(Enrolment.id.in_(chunk))
-            .values(required=exists().where(active),
-                    due_at=select(func.min(al.due_at)).where(active).scalar_subquery(),
+            .values(required=exists().where(active) | Enrolment.renew_due_at.is_not(None),
+                    due_at=func.coalesce(Enrolment.renew_due_at, select(func.min(al.due_at))
+                                         .where(active).scalar_subquery()),
                     starts_at=starts)
             .execution_options(synchronize_session=False))
 

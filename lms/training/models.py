@@ -293,6 +293,11 @@ class Enrolment(db.Model):
         Index("ix_enrolments_unit_track_status", "unit_id", "track_id", "status"),
         Index("ix_enrolments_course_status", "course_id", "status"),
         Index("ix_enrolments_due", "required", "due_at"),
+        # Reminders of completions (lms.notify) and reports per unit (lms.reports): the
+        # report's columns in the index, so that counting reads the index alone.
+        Index("ix_enrolments_completed_at", "completed_at"),
+        Index("ix_enrolments_report", "unit_id", "required", "course_id", "track_id",
+              "status", "due_at", "enrolled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -305,6 +310,9 @@ class Enrolment(db.Model):
     required: Mapped[bool] = mapped_column(default=False)
     due_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     starts_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Set when a certificate's course is assigned again before it expires (lms.certificates):
+    # the recertification's own due date, which wins over the assignments'.
+    renew_due_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     enrolled_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
@@ -342,6 +350,7 @@ class AssignmentLearner(db.Model):
         UniqueConstraint("assignment_id", "enrolment_id", name="assignment_enrolment"),
         Index("ix_assignment_learners_enrolment", "enrolment_id", "active"),
         Index("ix_assignment_learners_assignment_user", "assignment_id", "user_id"),
+        Index("ix_assignment_learners_assigned_at", "assigned_at"),  # reminders
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,1 @@
+"""Notifications: in-app messages, reminders found by a scheduled job, e-mail digests."""
