@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from lms.catalog.models import Notification
 from lms.extensions import db
+from lms.notify.models import Notification
 from lms.quizzes.models import (
     AttemptQuestion,
     Question,
