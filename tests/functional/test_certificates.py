@@ -153,7 +153,8 @@ def test_the_trainer_revokes_and_the_old_link_still_serves_the_pdf(app, world, t
     assert "This certificate is revoked already." in flashes(follow(trainer, again))
 
     verify = text(app.test_client().get(f"/verify/{certificate.code}"))
-    assert '<p class="verdict revoked">Revoked on' in verify
+    # Anonymous visitors read the verify page in Vietnamese, the default language.
+    assert '<p class="verdict revoked">Đã thu hồi ngày' in verify
     assert "Sai họ tên" not in verify  # the reason stays in the audit log
     after = learner.client.get(f"/certificates/{certificate.id}.pdf")
     assert (after.status_code, after.get_data()) == (200, before)
@@ -207,7 +208,7 @@ def test_an_expired_certificate_says_so_and_renewal_reassigns_the_course(app, wo
                            .values(expires_at=utcnow() - timedelta(days=1)))
         db.session.commit()
     verify = text(app.test_client().get(f"/verify/{certificate.code}"))
-    assert '<p class="verdict expired">Expired on' in verify
+    assert '<p class="verdict expired">Đã hết hạn ngày' in verify
     # Completing again certifies the new completion.
     complete_course(app, "hv1", course_id)
     renewed = certificate_of(app, "hv1")
