@@ -89,15 +89,6 @@ def test_a_course_needs_a_required_lesson_to_be_published(app, world, trainer):
     assert course_row(app, course_id).status == "draft"
 
 
-def test_quiz_lessons_are_not_offered_yet(app, world, trainer):
-    course_id = create_course(trainer, "Có bài kiểm tra")
-    assert trainer.client.get(f"/train/courses/{course_id}/lessons/new?kind=quiz"
-                              ).status_code == 404
-    page = text(trainer.client.get(f"/train/courses/{course_id}"))
-    assert "Add a material" in page
-    assert "quiz" not in page.lower()
-
-
 def test_two_trainers_editing_a_course_at_once(app, world, trainer):
     course_id = create_course(trainer, "Khóa chung")
     other = signed_in(app, "admin")
