@@ -33,7 +33,7 @@ from lms.catalog.forms import build_fields, form_int, parse_access, parse_metada
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
 from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.errors import FORM_ERRORS, Conflict, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import serving
 from lms.models import RoleName
@@ -363,6 +363,10 @@ def review_action(task_id: int, action: str):
         flash(_("Required metadata is missing or wrong: correct the record first."), "error")
         for problem in error.result.errors[:5]:
             flash(problem.message(_lang()), "error")
+    except Conflict as error:
+        # Someone (or another click) was first: say so with 409 on the queue as it stands now.
+        flash(error.message, "error")
+        return review(), 409
     except FORM_ERRORS as error:
         flash(error.message, "error")
     return redirect(url_for("catalog.review"))

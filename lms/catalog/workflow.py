@@ -178,6 +178,26 @@ def _claimed_task(user: User, task_id: int) -> ReviewTask:
     return task
 
 
+def _decide(user: User, task: ReviewTask) -> None:
+    """Take a claimed task out of play as the first write of the caller's unit of work.
+
+    The guarded UPDATE is the arbiter between two decisions on one task at the same moment
+    (a double click, two tabs): the second waits for the first to commit, then matches no row.
+
+    :raise Conflict: the task was decided meanwhile.
+    """
+    won = db.session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.id == task.id, ReviewTask.status == TaskStatus.CLAIMED,
+               ReviewTask.claimed_by_id == user.id)
+        .values(status=TaskStatus.DONE)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not won:
+        raise Conflict(_("This task has already been decided, in another window or by another "
+                         "request. Reload the review queue to see where it stands."))
+
+
 def release(user: User, task_id: int) -> None:
     """Put a claimed task back into the pool."""
     task = _claimed_task(user, task_id)
@@ -196,7 +216,7 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
     check_metadata(record.dc, deposit=True)
     steps = record.collection.workflow_steps if record.collection else 1
     with unit_of_work() as on_commit:
-        task.status = TaskStatus.DONE
+        _decide(user, task)
         if task.step < steps:
             db.session.add(ReviewTask(record=record, step=task.step + 1))
             record_history(record, user, "accept", record.status, record.status, comment)
@@ -222,7 +242,7 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
     task = _claimed_task(user, task_id)
     record = task.record
     with unit_of_work():
-        task.status = TaskStatus.DONE
+        _decide(user, task)
         before = record.status
         record.status = RecordStatus.RETURNED
         record.lock_version += 1
