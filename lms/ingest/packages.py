@@ -36,6 +36,9 @@ class Limits:
     max_ratio: int = 100  # uncompressed / compressed, for entries above ratio_floor
     ratio_floor: int = 1024 * 1024
     max_line_bytes: int = 10 * 1024 * 1024
+    # A record line needs four levels ({"metadata": {"title": [{"value": …}]}}); anything far
+    # deeper is hostile, and a parser or a walk over it could exhaust the stack.
+    max_nesting: int = 16
 
 
 @dataclass
@@ -96,12 +99,38 @@ def read_jsonl(path: Path, limits: Limits = Limits()) -> Iterator[ImportLine]:
                 line.errors.append(f"not valid JSON ({error.__class__.__name__})")
                 yield line
                 continue
+            except RecursionError:
+                data = _TOO_DEEP  # deeper than the parser's own limit
+            if data is _TOO_DEEP or _nesting_exceeds(data, limits.max_nesting):
+                line.errors.append(f"the line is nested too deeply (more than "
+                                   f"{limits.max_nesting} levels of arrays and objects)")
+                yield line
+                continue
             if not isinstance(data, dict):
                 line.errors.append("a line must be a JSON object")
                 yield line
                 continue
             _fill(line, data, root, seen_ids)
             yield line
+
+
+_TOO_DEEP = object()
+
+
+def _nesting_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``data`` nest deeper than ``limit`` (walked without
+    recursion, so a hostile value cannot exhaust the stack here either)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _fill(line: ImportLine, data: dict[str, Any], root: Path, seen_ids: dict[str, int]) -> None:

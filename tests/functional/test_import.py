@@ -717,6 +717,22 @@ def test_bad_lines_fail_alone_with_clear_messages(app, collection, tmp_path):
     assert "bí mật" not in out
 
 
+@pytest.mark.parametrize("depth", [100_000, 200])
+def test_a_line_nested_too_deeply_fails_alone(app, collection, tmp_path, depth):
+    """Observation 10: 100,000 nested arrays made the whole job fail (RecursionError) and the
+    valid line before it was lost. Any nesting beyond what a record needs is a line error."""
+    deep = '{"id": "deep", "metadata": {"title": ' + "[" * depth + "]" * depth + "}}"
+    path = write_jsonl(tmp_path / "pkg", [line("before"), deep, line("after")])
+
+    result = run_import(app, path, "--collection", collection)
+
+    assert result.exit_code == 1, result.output
+    assert set(records(app)) == {"before", "after"}
+    assert "line      2  error" in result.output
+    assert "nested too deeply" in result.output
+    assert "2 created" in result.output and "1 failed" in result.output
+
+
 def test_dry_run_commits_nothing_and_writes_no_blob(app, collection, tmp_path):
     package = tmp_path / "pkg"
     package.mkdir()
