@@ -22,7 +22,44 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=AppGroup, help="Kho học liệu số: service, worker and maintenance commands.")
+#: Commands that work before the schema exists (or never touch it).
+NO_SCHEMA_NEEDED = frozenset({"db", "shell", "routes"})
+#: Exit status of a command refused because the database is not ready for it.
+EXIT_NOT_READY = 2
+
+
+class LmsGroup(AppGroup):
+    """The top-level group: a command that needs the schema is refused with a clear message
+    (exit status 2) while the database has none or an older one, instead of a traceback."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if name not in NO_SCHEMA_NEEDED and not ctx.resilient_parsing and "--help" not in rest:
+            _require_schema(ctx)
+        return name, command, rest
+
+
+def _require_schema(ctx: click.Context) -> None:
+    from lms.schema import SchemaState, schema_state
+
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        state = schema_state()
+    if state is SchemaState.CURRENT:
+        return
+    message = {
+        SchemaState.UNREACHABLE: "the database cannot be reached; check LMS_DATABASE_URL and "
+                                 "that the server is running, then run `lms db upgrade` first "
+                                 "if it is new.",
+        SchemaState.MISSING: "this database has no schema yet: run `lms db upgrade` first.",
+        SchemaState.OUTDATED: "the database schema is older than this version of the "
+                              "application: run `lms db upgrade` first.",
+    }[state]
+    click.echo(f"Error: {message}", err=True)
+    ctx.exit(EXIT_NOT_READY)
+
+
+@click.group(cls=LmsGroup, help="Kho học liệu số: service, worker and maintenance commands.")
 def cli() -> None:
     """The command group; every subcommand runs inside an application context."""
 

@@ -1,0 +1,78 @@
+"""Bad input answered clearly: over-long addresses (observation 11) and commands run on an
+instance whose schema was never created (observation 12)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+
+pytestmark = pytest.mark.functional
+
+SECRET_KEY = "a-secret-key-for-the-bad-input-tests-0123456789"
+
+
+# --- observation 12: a command before `lms db upgrade` ----------------------------------------
+
+@pytest.fixture
+def empty_database(tmp_path) -> Iterator[str]:
+    """The URL of a database without any table (a new SQLite file, or an empty PostgreSQL
+    schema)."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    schema = f"empty_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{TEST_DATABASE_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def lms_process(tmp_path, database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
+    env.update(LMS_INSTANCE_PATH=str(tmp_path / "instance"), LMS_DATA_DIR=str(tmp_path / "data"),
+               LMS_DATABASE_URL=database_url, LMS_SECRET_KEY=SECRET_KEY)
+    return subprocess.run([sys.executable, "-m", "lms", *args], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("command", [
+    ["user", "create", "quantri", "--role", "admin"],
+    ["collection", "create", "khoa", "--title", "Khoa"],
+    ["worker"],
+    ["reindex"],
+])
+def test_commands_before_the_schema_exists_say_to_upgrade_first(tmp_path, empty_database,
+                                                                 command):
+    result = lms_process(tmp_path, empty_database, *command)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "run `lms db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr and "sqlalchemy" not in result.stderr.lower()
+
+
+def test_upgrade_and_help_work_on_an_empty_database_and_then_commands_run(tmp_path,
+                                                                           empty_database):
+    helped = lms_process(tmp_path, empty_database, "user", "create", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "Create an account" in helped.stdout
+
+    upgraded = lms_process(tmp_path, empty_database, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+
+    created = lms_process(tmp_path, empty_database, "user", "create", "quantri", "--role",
+                          "admin")
+    assert created.returncode == 0, created.stderr
+    assert "Created quantri (admin)." in created.stdout
