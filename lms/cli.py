@@ -375,7 +375,10 @@ def run_command(host: str, port: int) -> None:
     try:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        from lms.serving import RequestHandler
+
+        app.run(host=host, port=port, debug=False, use_reloader=False,
+                request_handler=RequestHandler)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

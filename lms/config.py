@@ -44,6 +44,8 @@ class Config:
     MAX_CONTENT_LENGTH = 100 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 500_000
     MAX_FORM_PARTS = 1000
+    # Longest query string the JSON API accepts (414 above it); the search page cuts instead.
+    MAX_URL_BYTES = 8192
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)

@@ -68,6 +68,7 @@ ERROR_TITLES = {
     409: _l("Conflict"),
     410: _l("No longer available"),
     413: _l("Too large"),
+    414: _l("Address too long"),
     422: _l("Invalid data"),
     429: _l("Too many requests"),
     500: _l("Internal error"),
@@ -80,6 +81,8 @@ GENERIC_MESSAGES = {
     404: _l("The page or object you asked for does not exist."),
     410: _l("This item has been withdrawn."),
     413: _l("The upload or form is larger than the allowed limit."),
+    414: _l("The address is too long. Shorten the search or remove some filters, then try "
+            "again."),
     429: _l("Too many attempts. Please wait a few minutes and try again."),
     500: _l("Something went wrong on our side. The error has been recorded."),
     503: _l("The service is temporarily unavailable."),

@@ -11,6 +11,8 @@ from urllib.parse import unquote
 
 from flask import Flask, Request, Response, abort, current_app, g, request
 
+from lms.serving import URI_CUT
+
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
 
@@ -107,6 +109,17 @@ def init_request_hooks(app: Flask) -> None:
                           if not k.startswith("dc."))
         if any("\x00" in v or "\ufffd" in v for v in values):
             abort(400)
+
+    @app.before_request
+    def refuse_over_long_addresses() -> None:
+        # The search page cuts an over-long query itself (with a notice); the API and other
+        # pages answer 414 in their own format (JSON for the API, see lms.errors).
+        cut = bool(request.environ.get(URI_CUT))
+        if request.path.startswith("/api/"):
+            if cut or len(request.query_string) > current_app.config["MAX_URL_BYTES"]:
+                abort(414)
+        elif cut and request.endpoint != "discovery.search_page":
+            abort(414)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -76,3 +76,71 @@ def test_upgrade_and_help_work_on_an_empty_database_and_then_commands_run(tmp_pa
                           "admin")
     assert created.returncode == 0, created.stderr
     assert "Created quantri (admin)." in created.stdout
+
+
+# --- observation 11: over-long addresses -------------------------------------------------------
+
+def raw_get(base_url: str, target: str) -> tuple[int, str, str]:
+    """GET ``target`` exactly as given (no client-side limits); (status, content type, body)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.putrequest("GET", target, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        return (response.status, response.getheader("Content-Type", ""),
+                response.read().decode("utf-8"))
+    finally:
+        connection.close()
+
+
+HUGE_QUERY = "hậu cần " * 8_000  # about 100 KB once percent-encoded
+
+
+@pytest.fixture
+def searchable(app, users) -> int:
+    from lms.catalog.access_settings import AccessSettings
+    from lms.catalog.models import AccessLevel
+    from lms.extensions import db
+    from lms.models import User
+    from tests.factories import make_collection, publish_record
+
+    with app.app_context():
+        curator = db.session.get(User, users["curator"].id)
+        owner = db.session.get(User, users["instructor"].id)
+        collection = make_collection("khoa-hau-can", curators=[curator], steps=1)
+        db.session.commit()
+        return publish_record(owner, curator, collection,
+                              AccessSettings(level=AccessLevel.PUBLIC), title="Hậu cần quân đội").id
+
+
+@pytest.mark.parametrize("length", ["huge", "long"])
+def test_over_long_api_address_answers_a_json_error(live_server, searchable, length):
+    from urllib.parse import quote
+
+    query = HUGE_QUERY if length == "huge" else HUGE_QUERY[:5000]
+    status, content_type, body = raw_get(live_server, f"/api/v1/search?q={quote(query)}")
+
+    assert status == 414, body[:300]
+    assert content_type.startswith("application/json")
+    import json
+
+    error = json.loads(body)["error"]
+    assert error["status"] == 414
+    assert "quá dài" in error["message"]  # the default language
+
+
+@pytest.mark.parametrize("length", ["huge", "long"])
+def test_over_long_search_is_cut_and_searched_with_a_notice(live_server, searchable, length):
+    from urllib.parse import quote
+
+    query = HUGE_QUERY if length == "huge" else HUGE_QUERY[:5000]
+    status, content_type, body = raw_get(live_server, f"/search?q={quote(query)}")
+
+    assert status == 200, body[:300]
+    assert content_type.startswith("text/html")
+    assert "Câu tìm kiếm quá dài" in body  # the notice, in the default language
+    assert f'href="/records/{searchable}"' in body  # and the cut query was searched
