@@ -76,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_session_user)
     _init_jobs(app)
+    _init_mirrors(app)
 
     from flask_babel import lazy_gettext
 
@@ -111,6 +112,15 @@ def _init_jobs(app: Flask) -> None:
     from lms.jobs import scheduled
 
     jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs])
+
+
+def _init_mirrors(app: Flask) -> None:
+    """The copies of the database that the change log keeps up to date (``lms.changelog``)."""
+    from lms import changelog
+    from lms.discovery.mirror import SearchMirror
+    from lms.oai.projection import OaiMirror
+
+    changelog.init_app(app, [SearchMirror(), OaiMirror()])
 
 
 def _json_text(value: object) -> str:

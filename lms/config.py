@@ -85,6 +85,12 @@ class Config:
     # Bulk import: search and OAI-PMH are updated once per this many lines.
     IMPORT_BATCH_SIZE = 200
 
+    # The change log (lms.changelog): how long a request waits for a mirror another process
+    # is applying before leaving its own changes to the worker, and how often the worker
+    # looks for changes left over.
+    CHANGE_LOG_INLINE_WAIT_SECONDS = 5.0
+    CHANGE_LOG_POLL_SECONDS = 1.0
+
     # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
     SEARCH_BACKEND = "whoosh"

@@ -95,7 +95,7 @@ def change_access(actor: User, record: Record, settings: AccessSettings) -> None
         raise PermissionDenied()
     settings.check()
     before = access_summary(record)
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         apply_access(record, settings)
         record.lock_version += 1
         after = access_summary(record)
@@ -103,7 +103,7 @@ def change_access(actor: User, record: Record, settings: AccessSettings) -> None
             audit.record("record_access_change", actor=actor, obj=record,
                          details={"before": before, "after": after})
             record_history(record, actor, "access_change", record.status, record.status)
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def access_choices() -> dict[str, object]:

@@ -82,14 +82,14 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
         if node.id == collection.id:
             raise Conflict(_("A collection cannot be moved under itself or its descendants."))
         node = node.parent
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         _apply_collection(collection, title=title, title_en=title_en, description=description,
                           parent=parent, default_access=default_access,
                           workflow_steps=workflow_steps, curators=curators)
         audit.record("collection_update", actor=actor, obj=collection,
                      details={"curators": sorted(u.username for u in collection.curators)})
         # Curators and the collection path are part of every record's search entry.
-        on_commit(lambda: hooks.collection_changed(collection.id))
+        hooks.collection_changed(collection.id)
 
 
 def _apply_collection(collection: Collection, *, title: str, title_en: str, description: str,

@@ -145,7 +145,7 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
                                                 target):
         return ImportResult("unchanged", record.id, record.current_version or None)
     try:
-        with unit_of_work() as on_commit:
+        with unit_of_work():
             action = "updated" if record is not None else "created"
             before = record.status if record is not None else None
             if record is None:
@@ -179,10 +179,9 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
                 "files": [[f.name, f.key] for f in files][:50]})
             result = ImportResult(action, record.id, version, [f.id for f in added],
                                   [f.id for f in added if f.thumbnail_status == "pending"])
+            hooks.record_changed(record.id)
             if dry_run:
                 raise _DryRun()
-            record_id = record.id
-            on_commit(lambda: hooks.record_changed(record_id))
     except _DryRun:
         result.record_id = result.record_id if action == "updated" else None
         result.new_file_ids, result.thumbnail_file_ids = [], []

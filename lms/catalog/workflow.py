@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -102,9 +101,10 @@ def publish(user: User, record: Record) -> int:
 
 
 def working_copy_changed(user: User, record: Record, action: str,
-                         on_commit: AfterCommit) -> None:
+                         on_commit: AfterCommit | None = None) -> None:
     """What an edit of the working copy (metadata or files) does to the record, inside the
-    caller's unit of work.
+    caller's unit of work (``on_commit`` is no longer used: the record's change-log row is
+    written in that transaction).
 
     A published record edited by its depositor becomes the draft of its next version (the
     published version stays visible); a curator's correction of a published record publishes
@@ -117,7 +117,7 @@ def working_copy_changed(user: User, record: Record, action: str,
     record_history(record, user, action, before, record.status)
     if record.status == RecordStatus.PUBLISHED:
         publish(user, record)
-    on_commit(partial(hooks.record_changed, record.id))
+    hooks.record_changed(record.id)
 
 
 def submit(user: User, record: Record, lock_version: int) -> None:
@@ -215,7 +215,7 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
     record = task.record
     check_metadata(record.dc, deposit=True)
     steps = record.collection.workflow_steps if record.collection else 1
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         _decide(user, task)
         if task.step < steps:
             db.session.add(ReviewTask(record=record, step=task.step + 1))
@@ -230,7 +230,7 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
             if record.owner_id:
                 notify([record.owner_id], "published", {"title": record.title},
                         f"/records/{record.id}")
-            on_commit(lambda: hooks.record_changed(record.id))
+            hooks.record_changed(record.id)
     return record
 
 
@@ -260,7 +260,7 @@ def withdraw(user: User, record: Record, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for the withdrawal."))
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         before = record.status
         record.status = RecordStatus.WITHDRAWN
         record.withdrawn_at = utcnow()
@@ -268,19 +268,19 @@ def withdraw(user: User, record: Record, reason: str) -> None:
         record.lock_version += 1
         record_history(record, user, "withdraw", before, RecordStatus.WITHDRAWN, reason)
         audit.record("record_withdraw", actor=user, obj=record, details={"reason": reason})
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def restore(user: User, record: Record) -> None:
     if not is_curator_of(user, record) or record.status != RecordStatus.WITHDRAWN:
         raise PermissionDenied()
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         record.status = RecordStatus.PUBLISHED
         record.withdrawn_at = None
         record.lock_version += 1
         record_history(record, user, "restore", RecordStatus.WITHDRAWN, RecordStatus.PUBLISHED)
         audit.record("record_restore", actor=user, obj=record)
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def purge(user: User, record: Record, reason: str) -> None:
@@ -300,7 +300,7 @@ def purge(user: User, record: Record, reason: str) -> None:
         record.withdrawn_at = record.withdrawn_at or utcnow()
         record.lock_version += 1
         record_history(record, user, "purge", None, RecordStatus.PURGED, reason)
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def map_record(actor: User, record: Record, collections: Iterable[Collection]) -> None:
@@ -321,7 +321,7 @@ def map_record(actor: User, record: Record, collections: Iterable[Collection]) -
                 actor.is_admin or actor in collection.curators):
             raise PermissionDenied(_("You may map records only into collections you curate."))
     before = sorted(c.slug for c in record.mapped_collections)
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         record.mapped_collections = targets
         after = sorted(c.slug for c in targets)
         if before != after:
@@ -330,7 +330,7 @@ def map_record(actor: User, record: Record, collections: Iterable[Collection]) -
                          details={"before": before, "after": after})
             record_history(record, actor, "mapping", record.status, record.status,
                      ", ".join(after))
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 @dataclass

@@ -7,7 +7,7 @@ outcome on the row (``text_status``, ``text_message``) and the text, whole, in
 new blob, so a new row, so a new extraction, except that the text of an identical blob
 extracted before (same SHA-256 and type) is copied instead of extracted again.
 
-Once the outcome is committed the record is re-indexed (``hooks.record_changed``). A file
+The outcome and the record's change-log row (``hooks.record_changed``) commit together. A file
 whose extraction failed, timed out or found no text is listed for curators
 (:func:`problem_files`), never silently indexed as empty.
 """
@@ -84,7 +84,7 @@ def extract_file(file_id: int) -> Outcome:
             as_text = _run(key, "text/plain")
             if as_text.status == TextStatus.OK:
                 result = as_text
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         # The guarded UPDATE decides between two runs racing on one file: one writes.
         won = db.session.execute(
             update(RecordFile)
@@ -97,7 +97,7 @@ def extract_file(file_id: int) -> Outcome:
         if won and result.status == TextStatus.OK:
             db.session.add(FileText(file_id=file_id, text=result.text))
         if won:
-            on_commit(lambda: hooks.record_changed(record_id))
+            hooks.record_changed(record_id)
     db.session.expire(file)
     if result.status in TEXT_PROBLEMS:
         log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)

@@ -285,7 +285,7 @@ def change_file_access(user: User, record: Record, file: RecordFile,
                 ACCESS_RANK[AccessLevel(record.access_level)]:
             raise ValidationError(_("A file may be stricter than its record, never looser."))
     before = file_access_summary(file)
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         level = settings.level if settings is not None else None
         file.access_level = level
         file.access_units = list(settings.units) if level == AccessLevel.UNIT else []
@@ -297,4 +297,4 @@ def change_file_access(user: User, record: Record, file: RecordFile,
         if before != after:
             audit.record("file_access_change", actor=user, obj=file,
                          details={"record": record.id, "before": before, "after": after})
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)

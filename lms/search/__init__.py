@@ -17,11 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analysis import ANALYZER_VERSION
-from .backend import DocumentSource, SearchBackend, SearchError
+from .backend import Admit, DocumentSource, SearchBackend, SearchError
 from .document import (
     FACETS,
     FacetValue,
     Hit,
+    IndexedEntry,
     Notice,
     SearchDocument,
     SearchQuery,
@@ -35,9 +36,11 @@ __all__ = [
     "ANALYZER_VERSION",
     "BACKENDS",
     "FACETS",
+    "Admit",
     "DocumentSource",
     "FacetValue",
     "Hit",
+    "IndexedEntry",
     "Notice",
     "SearchBackend",
     "SearchDocument",

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from html import escape
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from . import highlight, suggest
 from .analysis import has_marks, normalize_text, tokenize
@@ -27,6 +28,7 @@ from .document import (
     MAX_RESULT_WINDOW,
     FacetValue,
     Hit,
+    IndexedEntry,
     Notice,
     SearchDocument,
     SearchQuery,
@@ -42,6 +44,11 @@ MAX_FACET_VALUES = 200
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
 
+
+#: Given the ids of documents about to be shown (hits, or those suggestions come from), the
+#: ids that may be shown: the app checks them against the database, so that an index lagging
+#: behind an access change shows nothing the database no longer allows.
+Admit = Callable[[Sequence[int]], Container[int]]
 
 #: A callable returning documents to index: one shard of a rebuild (see
 #: :meth:`SearchBackend.rebuild_parallel`). It may run in a forked process.
@@ -255,6 +262,11 @@ class SearchBackend(ABC):
     @abstractmethod
     def doc_count(self) -> int: ...
 
+    def inventory(self) -> Iterator[IndexedEntry]:
+        """Every indexed document's id, access principals and :meth:`SearchDocument.digest`,
+        in no particular order (``lms check`` compares them with the database)."""
+        raise NotImplementedError(f"the {self.name} backend cannot list its documents")
+
     @property
     @abstractmethod
     def needs_rebuild(self) -> bool: ...
@@ -287,7 +299,7 @@ class SearchBackend(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, q: SearchQuery) -> SearchResult:
+    def query(self, q: SearchQuery, *, admit: Admit | None = None) -> SearchResult:
         notices: list[Notice] = []
         size = min(max(int(q.size or 10), 1), MAX_PAGE_SIZE)
         page = max(int(q.page or 1), 1)
@@ -325,6 +337,8 @@ class SearchBackend(ABC):
                 if raw_or.total:
                     raw, fell_back = raw_or, True
                     notices.append(Notice("or_fallback", {}))
+        if admit is not None:
+            raw.hits = _admitted(raw.hits, admit, lambda h: h.doc.id)
         result.total = raw.total
         notices.extend(raw.notices)
         words, prefixes = highlight_terms(parsed)
@@ -333,7 +347,7 @@ class SearchBackend(ABC):
             result.facets = _format_facets(raw.facets)
         else:
             result.facets = {}
-        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back)
+        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, admit)
         return result
 
     def _hit(
@@ -362,12 +376,13 @@ class SearchBackend(ABC):
         raw: RawResult,
         principals: tuple[str, ...],
         fell_back: bool,
+        admit: Admit | None,
     ) -> str | None:
         words = parsed.plain_words()
         if not words:
             return None
         if raw.total == 0 or fell_back:
-            return self._did_you_mean(q, parsed, principals)
+            return self._did_you_mean(q, parsed, principals, admit)
         if all(has_marks(w.accented) for w in words):
             return None
         # Unaccented input with hits: the accented spelling from the (visible) hits: their
@@ -377,18 +392,22 @@ class SearchBackend(ABC):
         mapping = suggest.restore_accents(_runs(parsed), texts)
         return _changed(q, suggest.rewrite(q, mapping))
 
-    def suggest(self, q: str, principals: Iterable[str]) -> str | None:
+    def suggest(self, q: str, principals: Iterable[str], *,
+                admit: Admit | None = None) -> str | None:
         """"Did you mean": a respelling of ``q`` from documents ``principals`` may see."""
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(q, str):
             return None
-        return self._did_you_mean(q, parse(q), pr)
+        return self._did_you_mean(q, parse(q), pr, admit)
 
-    def _did_you_mean(self, q: str, parsed: ParsedQuery, principals: tuple[str, ...]) -> str | None:
+    def _did_you_mean(self, q: str, parsed: ParsedQuery, principals: tuple[str, ...],
+                      admit: Admit | None = None) -> str | None:
         words = parsed.plain_words()[:8]
         if not words:
             return None
         docs = self._fuzzy_candidates([w.folded for w in words], principals, limit=40)
+        if admit is not None:
+            docs = _admitted(docs, admit, lambda d: d.id)
         if not docs:
             return None
         texts = [t for d in docs for t in (*d.titles, *d.subjects, d.text)]
@@ -411,7 +430,8 @@ class SearchBackend(ABC):
                 replacements.setdefault(w.folded, new)
         return _changed(q, suggest.rewrite(q, replacements))
 
-    def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8) -> list[str]:
+    def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8, *,
+                     admit: Admit | None = None) -> list[str]:
         """Completions of ``prefix`` from titles and subjects of visible documents."""
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(prefix, str) or not prefix.strip():
@@ -428,8 +448,17 @@ class SearchBackend(ABC):
             return []
         folded = [t.folded for t in complete]
         docs = self._complete_candidates(folded, partial, pr, limit=60)
+        if admit is not None:
+            docs = _admitted(docs, admit, lambda d: d.id)
         values = [[*d.titles, *d.subjects] for d in docs]
         return suggest.completions(folded, partial, partial_acc, values, max(1, min(limit, 50)))
+
+
+def _admitted(items: list, admit: Admit, id_of: Callable[[Any], int]) -> list:
+    if not items:
+        return items
+    allowed = admit([id_of(item) for item in items])
+    return [item for item in items if id_of(item) in allowed]
 
 
 def _runs(parsed: ParsedQuery) -> list[list[str]]:

@@ -7,9 +7,11 @@ engine or Flask.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 SortOrder = Literal["relevance", "newest", "title", "downloads"]
@@ -63,6 +65,33 @@ class SearchDocument:
     @property
     def display_title(self) -> str:
         return self.title[0] if self.title else ""
+
+    def digest(self) -> str:
+        """A fingerprint of what the index holds of this document, except the download count
+        (it changes without a re-index). Engines store it; ``lms check`` compares it with the
+        digest of the document the database gives now."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "downloads":
+                continue
+            if isinstance(value, datetime):
+                value = (value if value.tzinfo else value.replace(tzinfo=UTC)) \
+                    .astimezone(UTC).isoformat()
+            elif isinstance(value, Sequence) and not isinstance(value, str):
+                value = [str(v) for v in value]
+            values[f.name] = value
+        encoded = json.dumps(values, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    """What a backend reports of one indexed document for ``lms check``."""
+
+    id: int
+    principals: tuple[str, ...]
+    digest: str | None  # None: indexed before digests were kept
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ from .backend import (
     clean_principals,
     facet_keys,
 )
-from .document import FACETS, Notice, SearchDocument, Weights
+from .document import FACETS, IndexedEntry, Notice, SearchDocument, Weights
 from .generations import (
     new_generation_name,
     read_pointer,
@@ -111,7 +111,7 @@ from .generations import (
 from .query import AllOf, AnyOf, MatchAll, Node, ParsedQuery, Phrase, Word
 from .ranking import MAX_PAIRS, RESCORE_WINDOW
 
-SCHEMA_VERSION = "tantivy-2"
+SCHEMA_VERSION = "tantivy-3"  # 3: digest and principals in the stored JSON
 META_FILE = "lms-search.json"
 PREFIX_EXPANSIONS = 256
 #: Text fields in the combined ``all_*`` fields, with their Weights attribute.
@@ -289,6 +289,8 @@ def document_parts(doc: SearchDocument, copies: dict[str, int]) -> Parts:
         "e": doc.external_id,
         "t": [str(t) for t in doc.title],
         "s": [str(s) for s in doc.subject],
+        "d": doc.digest(),  # for lms check, with the principals
+        "p": clean_principals(doc.principals),
     }
     body = doc.fulltext or "\n".join(doc.description)
     return (
@@ -821,6 +823,18 @@ class TantivyBackend(SearchBackend):
     def doc_count(self) -> int:
         with self._use() as view:
             return int(view.searcher.num_docs)
+
+    def inventory(self) -> Iterator[IndexedEntry]:
+        with self._use() as view:
+            s = view.searcher
+            total = int(s.num_docs)
+            if not total:
+                return
+            for _score, addr in s.search(tantivy.Query.all_query(), total).hits:
+                doc = s.doc(addr)
+                data = json.loads(doc.get_first("store") or b"{}")
+                yield IndexedEntry(int(doc.get_first("id")), tuple(data.get("p") or ()),
+                                   data.get("d"))
 
     def close(self) -> None:
         with self._lock:

@@ -68,7 +68,7 @@ from .backend import (
     clean_principals,
     facet_keys,
 )
-from .document import FACETS, Notice, SearchDocument, Weights
+from .document import FACETS, IndexedEntry, Notice, SearchDocument, Weights
 from .generations import (
     new_generation_name,
     read_pointer,
@@ -78,7 +78,7 @@ from .generations import (
 from .query import AllOf, AnyOf, MatchAll, Node, ParsedQuery, Phrase, Word
 from .ranking import RESCORE_WINDOW, coverage, pair_hashes, query_pairs
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the stored "inventory" field
 META_FILE = "lms-search.json"
 PREFIX_EXPANSIONS = 256
 STORE_COMPRESS_OVER = 512
@@ -196,6 +196,7 @@ def make_schema() -> fields.Schema:
         "titles": fields.STORED(),
         "subjects": fields.STORED(),
         "body": fields.STORED(),
+        "inventory": fields.STORED(),  # (digest, principals), for lms check
         "principals": _keyword(),
         "fkeys": _keyword(),
         "dv": fields.COLUMN(columns.VarBytesColumn()),
@@ -249,6 +250,7 @@ def document_fields(doc: SearchDocument, weights: Weights) -> dict[str, Any]:
     principals = clean_principals(doc.principals)
     if principals:
         values["principals"] = _LIST_SEP.join(principals)
+    values["inventory"] = (doc.digest(), principals)
     keys = facet_keys(doc)
     values["fkeys"] = _LIST_SEP.join(keys)
     display = doc.title[0] if doc.title else ""
@@ -631,6 +633,12 @@ class WhooshBackend(SearchBackend):
     def doc_count(self) -> int:
         with self._use() as view:
             return int(view.searcher.doc_count())
+
+    def inventory(self) -> Iterator[IndexedEntry]:
+        with self._use() as view:
+            for stored in view.searcher.all_stored_fields():
+                digest, principals = stored.get("inventory") or (None, ())
+                yield IndexedEntry(int(stored["id"]), tuple(principals), digest)
 
     def close(self) -> None:
         with self._lock:

@@ -276,7 +276,7 @@ def test_a_fresh_worker_knows_every_job(tmp_path):
     assert result.returncode == 0, result.stderr
     wired, declared = result.stdout.splitlines()
     assert wired == declared
-    assert "'search.rebuild'" in wired and "'search.index'" in wired
+    assert "'search.rebuild'" in wired and "'mirrors.check'" in wired
 
 
 def test_worker_refuses_to_run_when_jobs_run_inline(runner):

@@ -22,7 +22,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from lms.catalog import hooks
 from lms.catalog.models import Collection, Record, RecordVersion, ReviewTask
 from lms.cli import cli
 from lms.extensions import db
@@ -44,6 +43,7 @@ from tests.factories import (
     make_collection,
     publish_record,
 )
+from tests.mirrors import recording
 
 pytestmark = pytest.mark.functional
 
@@ -761,16 +761,14 @@ def test_dry_run_commits_nothing_and_writes_no_blob(app, collection, tmp_path):
     assert len(files_of(app, "d-1")) == 1
 
 
-def test_listeners_are_told_in_batches(app, collection, tmp_path, monkeypatch):
-    calls: list[list[int]] = []
-    monkeypatch.setattr(hooks, "_record_listeners",
-                        [*hooks._record_listeners, lambda ids: calls.append(list(ids))])
+def test_mirrors_are_brought_up_to_date_in_batches(app, collection, tmp_path):
     path = write_jsonl(tmp_path, [line(f"b-{n}") for n in range(5)])
 
-    result = run_import(app, path, "--collection", collection, "--batch-size", "2")
+    with recording(app) as mirror:
+        result = run_import(app, path, "--collection", collection, "--batch-size", "2")
 
     assert result.exit_code == 0, result.output
-    assert [len(ids) for ids in calls] == [2, 2, 1]
+    assert [len(records) for records, _collections in mirror.calls] == [2, 2, 1]
 
 
 def test_async_leaves_extraction_to_the_worker(app, collection, tmp_path):
