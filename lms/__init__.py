@@ -106,12 +106,14 @@ def _init_jobs(app: Flask) -> None:
     """Wire the job queue with every module that declares jobs (the worker runs these)."""
     from lms import jobs
     from lms.catalog import jobs as catalog_jobs
+    from lms.changelog import jobs as changelog_jobs
     from lms.discovery import jobs as search_jobs
     from lms.files import jobs as files_jobs
     from lms.ingest import jobs as ingest_jobs
     from lms.jobs import scheduled
 
-    jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs])
+    jobs.init_app(app, [scheduled, catalog_jobs, changelog_jobs, search_jobs, files_jobs,
+                        ingest_jobs])
 
 
 def _init_mirrors(app: Flask) -> None:
@@ -135,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.changelog.views import bp as mirrors_bp
     from lms.discovery.views import bp as discovery_bp
     from lms.files.views import bp as files_bp
     from lms.ingest.views import bp as ingest_bp
@@ -152,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(mirrors_bp, url_prefix="/admin/mirrors")
 
 
 def _check_production_accounts(app: Flask) -> None:

@@ -216,6 +216,12 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
             report = run_import(actor, path.resolve(), options, progress)
         except ServiceError as error:
             fail(error.message)
+    if not dry_run:
+        # Also what an earlier, interrupted run left for search and OAI-PMH (the worker would
+        # do it too; an instance run from the command line alone may have none).
+        from lms.changelog import drain
+
+        drain(wait=current_app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"])
     for text in format_report(report):
         click.echo(text)
     if report.failed:
@@ -242,6 +248,41 @@ def reindex_command() -> None:
         count = rebuild_index(progress)
     click.echo(f"Search index ({current_app.config['SEARCH_BACKEND']}) rebuilt: "
                f"{count} records.")
+
+
+@cli.command("check")
+@click.option("--repair", is_flag=True, help="Repair every difference found, then check again.")
+def check_command(repair: bool) -> None:
+    """Compare search and OAI-PMH with the database: which records each holds, who may find
+    them, and their content. Prints each difference; exits 1 if any (after --repair: any
+    left)."""
+    from tqdm import tqdm
+
+    from lms.changelog.check import check_mirrors
+
+    bars: list[tqdm] = []
+
+    def progress(name: str):
+        bars.append(tqdm(unit="record", desc=f"checking {name}", disable=None, file=sys.stderr))
+        return bars[-1].update
+
+    try:
+        report = check_mirrors(repair=repair, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    for difference in report.repaired:
+        click.echo(f"repaired  {difference.mirror:<8} record {difference.record_id:<8} "
+                   f"{difference.kind:<10} {difference.detail}")
+    for difference in report.differences:
+        click.echo(f"differs   {difference.mirror:<8} record {difference.record_id:<8} "
+                   f"{difference.kind:<10} {difference.detail}")
+    pending = ", ".join(f"{name} {count}" for name, count in report.pending.items() if count)
+    click.echo(f"{len(report.differences)} difference(s)"
+               + (f", {len(report.repaired)} repaired" if repair else "")
+               + (f"; changes still being applied: {pending}" if pending else "") + ".")
+    if report.differences:
+        sys.exit(1)
 
 
 @cli.group("oai", help="OAI-PMH maintenance.")

@@ -90,6 +90,8 @@ class Config:
     # looks for changes left over.
     CHANGE_LOG_INLINE_WAIT_SECONDS = 5.0
     CHANGE_LOG_POLL_SECONDS = 1.0
+    # /health is "degraded" while a change has waited longer than this for a mirror.
+    CHANGE_LOG_STALE_SECONDS = 300
 
     # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).

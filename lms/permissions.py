@@ -58,6 +58,7 @@ CORE_RULES: dict[str, Rule] = {
     "manage_collections": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance
+    "check_mirrors": _admin,  # search and OAI-PMH against the database
     "import_records": _admin,  # bulk import publishes directly, in any collection
     # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": has_role(RoleName.INSTRUCTOR),

@@ -42,3 +42,41 @@ def recording(app: Flask) -> Iterator[RecordingMirror]:
         yield mirror
     finally:
         app.extensions["mirrors"].remove(mirror)
+
+
+@contextmanager
+def mirrors_held(app: Flask, inline_wait: float = 0.05) -> Iterator[None]:
+    """Hold every mirror's lock in another thread for the block, as another process applying
+    them would: changes committed meanwhile stay pending (requests wait ``inline_wait``
+    seconds for the mirrors, then leave their changes to the worker)."""
+    import threading
+    from contextlib import ExitStack
+
+    from lms.changelog import mirror_lock
+
+    ready, release = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with app.app_context(), ExitStack() as stack:
+                for mirror in app.extensions["mirrors"]:
+                    assert stack.enter_context(mirror_lock(mirror.name, wait=30))
+                ready.set()
+                release.wait(120)
+        except BaseException as error:  # reported to the test below
+            failure.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    ready.wait(60)
+    assert not failure, failure
+    saved = app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"]
+    app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"] = inline_wait
+    try:
+        yield
+    finally:
+        app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"] = saved
+        release.set()
+        thread.join(60)

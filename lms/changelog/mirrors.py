@@ -100,7 +100,8 @@ def mirror_named(name: str) -> Mirror:
     raise KeyError(name)
 
 
-def _pending(name: str):
+def pending_clause(name: str):
+    """SQL on ``ChangeEntry``: the row is not applied by mirror ``name`` yet."""
     return ~exists().where(ChangeApplied.change_id == ChangeEntry.id,
                            ChangeApplied.mirror == name)
 
@@ -128,7 +129,8 @@ def apply_pending(mirror: Mirror, *, only: Sequence[int] | None = None, wait: fl
         if not held:
             raise MirrorBusy(mirror.name)
         with Session(db.engine) as session:
-            picked = select(ChangeEntry.kind, ChangeEntry.target_id).where(_pending(mirror.name))
+            picked = select(ChangeEntry.kind, ChangeEntry.target_id).where(
+                pending_clause(mirror.name))
             if only is not None:
                 picked = picked.where(ChangeEntry.id.in_(list(only)))
             else:
@@ -139,7 +141,7 @@ def apply_pending(mirror: Mirror, *, only: Sequence[int] | None = None, wait: fl
             records = {t for k, t in targets if k == ChangeKind.RECORD}
             collections = {t for k, t in targets if k == ChangeKind.COLLECTION}
             ids = list(session.scalars(select(ChangeEntry.id).where(
-                _pending(mirror.name), _targets_clause(records, collections))))
+                pending_clause(mirror.name), _targets_clause(records, collections))))
             # Read and written only now, after the rows were picked: see the module docstring.
             mirror.apply(session, sorted(records), sorted(collections))
             now = utcnow()
@@ -222,7 +224,7 @@ def pending_counts() -> dict[str, int]:
     """Rows each mirror has not applied yet."""
     with Session(db.engine) as session:
         return {m.name: session.scalar(select(func.count()).select_from(ChangeEntry)
-                                       .where(_pending(m.name))) or 0
+                                       .where(pending_clause(m.name))) or 0
                 for m in mirrors()}
 
 
@@ -230,4 +232,4 @@ def pending_records_clause(mirror_name: str, record_id):
     """SQL: record ``record_id`` (a column) has a change ``mirror_name`` has not applied yet,
     so what the mirror holds of it may be stale."""
     return exists().where(ChangeEntry.kind == ChangeKind.RECORD,
-                          ChangeEntry.target_id == record_id, _pending(mirror_name))
+                          ChangeEntry.target_id == record_id, pending_clause(mirror_name))

@@ -7,8 +7,10 @@ line either is imported whole or leaves nothing but unreferenced blobs (which ``
 removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
 ones retried, pending text extractions finished.
 
-Search and OAI-PMH are told about the changes in batches (``hooks.batched``), after each
-batch's extractions, so a record reaches the index once, with its text.
+Each line's transaction writes its change-log row; search and OAI-PMH apply them in batches
+(``hooks.batched``), after each batch's extractions, so a record reaches the index once, with
+its text. Rows left pending by an interrupted run are applied by the worker, or by the next
+run's end.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Literal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lms.admin.services import find_unit
 from lms.auth.services import find_user
@@ -205,7 +207,14 @@ class _Run:
     def line(self, line: ImportLine) -> LineReport:
         report = LineReport(line.number, line.external_id)
         try:
-            self._import(line, report)
+            try:
+                self._import(line, report)
+            except IntegrityError:
+                # Another import created the same record meanwhile: this line is now an
+                # update of it (or unchanged), so it is tried once more.
+                db.session.rollback()
+                report = LineReport(line.number, line.external_id)
+                self._import(line, report)
         except LineError as error:
             report.outcome, report.record_id = "error", None
             report.errors.extend(error.messages)
@@ -398,7 +407,7 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
             done = 0
             iterator = iter(lines)
             while chunk := list(islice(iterator, batch)):
-                # Listeners (search, OAI-PMH) get one call per batch, after its extractions.
+                # Mirrors (search, OAI-PMH) apply the batch at once, after its extractions.
                 with hooks.batched():
                     for line in chunk:
                         report.lines.append(run.line(line))

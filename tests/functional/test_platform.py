@@ -120,7 +120,7 @@ def test_health_reports_every_check(client):
     assert response.get_json() == {
         "status": "ok",
         "checks": {"database": "ok", "data_dir": "ok", "jobs": "ok", "fixity": "ok",
-                   "search": "ok"}}
+                   "search": "ok", "mirrors": "ok"}}
 
 
 def test_health_fails_with_503_when_the_data_dir_is_unusable(app, client, tmp_path):
