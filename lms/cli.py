@@ -383,8 +383,15 @@ def fixity_command(check_all: bool) -> None:
 @cli.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
 def worker_command(threads: int | None) -> None:
-    """Run background jobs and schedules until SIGTERM or Ctrl-C (finishing running jobs)."""
-    from lms.jobs import huey_for
+    """Run background jobs and schedules until SIGTERM or Ctrl-C (finishing running jobs).
+
+    Beside the jobs it keeps a heartbeat, marks jobs of workers that died as interrupted,
+    and applies the change log to search and OAI-PMH (what requests could not) every
+    CHANGE_LOG_POLL_SECONDS, starting at once.
+    """
+    from lms import changelog
+    from lms.ingest.jobs import remove_stale_uploads
+    from lms.jobs import Duty, Worker, huey_for
 
     app = current_app._get_current_object()
     if app.config["JOBS_IMMEDIATE"]:
@@ -397,8 +404,53 @@ def worker_command(threads: int | None) -> None:
         graceful_signal="TERM",
         max_delay=1.0,  # an idle worker still picks up new jobs within a second
     )
+    worker = Worker(app, [
+        Duty("change log", float(app.config["CHANGE_LOG_POLL_SECONDS"]), changelog.drain),
+        Duty("change log pruning", 60.0, changelog.prune_applied),
+        Duty("temporary import folders", 600.0, remove_stale_uploads),
+    ])
+    worker.start()
     click.echo("Worker started; stop with Ctrl-C or SIGTERM.")
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        worker.stop()
+
+
+@cli.group("jobs", help="Background jobs: list them, resume interrupted ones.")
+def jobs_group() -> None:
+    pass
+
+
+@jobs_group.command("list")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["queued", "running", "done", "failed", "interrupted"]),
+              help="Only jobs in this state (repeatable).")
+@click.option("--limit", default=50, show_default=True, type=int)
+def jobs_list(statuses: tuple[str, ...], limit: int) -> None:
+    """The most recent jobs, newest first: id, kind, state, progress, owner, message."""
+    from lms.jobs.queue import recent_jobs
+
+    for job, owner in recent_jobs(statuses, limit):
+        progress = f"{job.progress_done}/{job.progress_total or '?'}"
+        owner = owner or "-"
+        when = (job.started_at or job.created_at).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{job.id:>6}  {job.name:<28} {job.status:<11} {progress:>11}  {owner:<12} "
+                   f"{when}  {job.message[:80]}")
+
+
+@jobs_group.command("resume")
+@click.argument("job_id", type=int)
+def jobs_resume(job_id: int) -> None:
+    """Queue an interrupted job again; it goes on from where it stopped (imports: after the
+    last line committed). The worker runs it."""
+    from lms.jobs import resume
+
+    try:
+        job = resume(None, job_id)
+    except ServiceError as error:
+        fail(error.message)
+    click.echo(f"Job {job.id} ({job.name}) resumed: {job.status}.")
 
 
 @cli.command("run", context_settings={"ignore_unknown_options": False})

@@ -61,6 +61,12 @@ class Config:
     # Background jobs: tests set JOBS_IMMEDIATE to run jobs inline.
     JOBS_IMMEDIATE = False
     WORKER_THREADS = 2
+    # A worker writes its heartbeat this often; one silent for longer than WORKER_DEAD_AFTER
+    # is dead, and its running jobs are marked interrupted by the next worker.
+    WORKER_HEARTBEAT_SECONDS = 10.0
+    WORKER_DEAD_AFTER_SECONDS = 30.0
+    # An interrupted import keeps its uploaded package this long for a resume.
+    IMPORT_RESUME_HOURS = 72
 
     AUDIT_PAGE_SIZE = 50
 

@@ -55,6 +55,9 @@ CORE_RULES: dict[str, Rule] = {
     "view_job": lambda user, obj: is_user(user)
     and obj is not None
     and (obj.owner_id == user.id or user.is_admin),
+    "resume_job": lambda user, obj: is_user(user)
+    and obj is not None
+    and (obj.owner_id == user.id or user.is_admin),
     "manage_collections": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance

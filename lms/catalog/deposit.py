@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -115,7 +115,8 @@ class _DryRun(Exception):
 def import_record(actor: User | None, *, external_id: str | None, collection: Collection,
                   metadata: Metadata, incomplete: bool, access: AccessSettings,
                   files: Sequence[record_files.NewFile], review: bool,
-                  source: dict[str, object], dry_run: bool = False) -> ImportResult:
+                  source: dict[str, object], dry_run: bool = False,
+                  in_transaction: Callable[[str, int], None] | None = None) -> ImportResult:
     """Create or update the record of one import line: all of it or nothing, one transaction.
 
     The record with ``external_id`` is updated when there is one, created otherwise. Unless
@@ -124,7 +125,9 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
     and the set of file blobs equal the record's, and its status is already the one asked
     for, nothing is written ("unchanged"). ``actor`` None is the command line (operator);
     the record's owner is ``actor``. ``source`` (import file hash, line number) goes to the
-    audit log. A ``dry_run`` does everything, then rolls back.
+    audit log. A ``dry_run`` does everything, then rolls back. ``in_transaction(action,
+    record_id)`` is called last inside the transaction (a resumable import records its place
+    there, so that it commits with the record).
 
     The blobs of ``files`` must already be stored (``lms.files.storage``).
 
@@ -182,6 +185,8 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
             hooks.record_changed(record.id)
             if dry_run:
                 raise _DryRun()
+            if in_transaction is not None:
+                in_transaction(action, record.id)
     except _DryRun:
         result.record_id = result.record_id if action == "updated" else None
         result.new_file_ids, result.thumbnail_file_ids = [], []

@@ -7,6 +7,7 @@ against their declared and their actual sizes before and while they are unpacked
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import stat
@@ -258,15 +259,44 @@ def _check_entry(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None
 def unpacked(archive: Path, workdir: Path, limits: Limits = Limits()) -> Iterator[Path]:
     """Unpack a ZIP into a private folder under ``workdir``, removed afterwards.
 
+    While in use the folder's lock file (``<folder>.lock``) is held, so that the folder of an
+    import killed half-way can be told apart from one in use
+    (:func:`remove_abandoned_unpacked`).
+
     :raise PackageError: the archive is unreadable or breaks a rule; nothing is left behind.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix="import-", dir=workdir))
-    try:
-        _unpack(archive, target, limits)
-        yield target
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+    lock_path = target.with_name(target.name + ".lock")
+    with lock_path.open("wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _unpack(archive, target, limits)
+            yield target
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+
+
+def remove_abandoned_unpacked(workdir: Path) -> list[str]:
+    """Remove the folders :func:`unpacked` left behind when its process died (their lock is
+    free); returns their names."""
+    removed: list[str] = []
+    if not workdir.is_dir():
+        return removed
+    for folder in workdir.glob("import-*"):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        lock_path = folder.with_name(folder.name + ".lock")
+        try:
+            with lock_path.open("ab") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)
+                lock_path.unlink(missing_ok=True)
+        except BlockingIOError:
+            continue  # in use by a live import
+        removed.append(folder.name)
+    return removed
 
 
 def _unpack(archive: Path, target: Path, limits: Limits) -> None:
