@@ -19,7 +19,6 @@ from lms.changelog.mirrors import (
     apply_pending,
     drain,
     init_app,
-    mirror_named,
     mirrors,
     pending_counts,
     pending_records_clause,
@@ -29,5 +28,5 @@ from lms.changelog.models import ChangeApplied, ChangeEntry, ChangeKind
 
 __all__ = ["ChangeApplied", "ChangeEntry", "ChangeKind", "Difference", "Mirror", "MirrorBusy",
            "apply_inline", "apply_pending", "batched", "drain", "init_app", "log_change",
-           "mirror_lock", "mirror_named", "mirrors", "pending_counts", "pending_records_clause",
+           "mirror_lock", "mirrors", "pending_counts", "pending_records_clause",
            "prune_applied"]

@@ -93,13 +93,6 @@ def mirrors() -> list[Mirror]:
     return current_app.extensions["mirrors"]
 
 
-def mirror_named(name: str) -> Mirror:
-    for mirror in mirrors():
-        if mirror.name == name:
-            return mirror
-    raise KeyError(name)
-
-
 def pending_clause(name: str):
     """SQL on ``ChangeEntry``: the row is not applied by mirror ``name`` yet."""
     return ~exists().where(ChangeApplied.change_id == ChangeEntry.id,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -26,7 +25,6 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-import lms
 from lms.catalog.models import AccessLevel, Record
 from lms.changelog import pending_counts
 from lms.cli import cli
@@ -34,11 +32,10 @@ from lms.extensions import db
 from lms.oai.projection import harvestable_clause
 from tests.conftest import Browser, make_app
 from tests.factories import PASSWORD, make_collection
+from tests.processes import ROOT, SECRET_KEY, process_env, spawn, stop, wait_for
 
 pytestmark = pytest.mark.functional
 
-ROOT = Path(lms.__file__).resolve().parent.parent
-SECRET_KEY = "a-secret-key-for-the-crash-tests-0123456789abcdef"
 COUNT = 300
 KILL_AFTER = 60
 NS = {"o": "http://www.openarchives.org/OAI/2.0/"}
@@ -78,15 +75,6 @@ def instance(app, users, tmp_path) -> Path:
     return write_jsonl(tmp_path / "restrict.jsonl", RESTRICTED)
 
 
-def env_for(app, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
-    env.update(LMS_INSTANCE_PATH=str(tmp_path / "instance"), LMS_DATA_DIR=app.config["DATA_DIR"],
-               LMS_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               LMS_SECRET_KEY=SECRET_KEY, LMS_WORKER_HEARTBEAT_SECONDS="1",
-               LMS_WORKER_DEAD_AFTER_SECONDS="4", PYTHONWARNINGS="ignore")
-    return env
-
-
 def restricted_count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Record).where(
@@ -96,33 +84,6 @@ def restricted_count(app) -> int:
 def pending(app) -> dict[str, int]:
     with app.app_context():
         return pending_counts()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def spawn(args: list[str], app, tmp_path, name: str) -> subprocess.Popen:
-    with (tmp_path / f"{name}.log").open("a") as log:
-        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env=env_for(app, tmp_path))
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def free_port() -> int:
@@ -266,7 +227,7 @@ def assert_every_channel_agrees(app, base: str) -> None:
 
 def assert_check_is_clean(app, tmp_path) -> None:
     result = subprocess.run([sys.executable, "-m", "lms", "check"], cwd=ROOT,
-                            env=env_for(app, tmp_path), capture_output=True, text=True,
+                            env=process_env(app, tmp_path), capture_output=True, text=True,
                             timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "0 difference(s)."

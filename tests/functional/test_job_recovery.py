@@ -27,11 +27,12 @@ from lms.jobs import JobContext, recover_interrupted_jobs
 from lms.models import Job, User, WorkerHeartbeat
 from tests.conftest import Browser, make_app
 from tests.factories import PASSWORD, make_collection
+from tests.processes import SECRET_KEY, process_env, spawn, stop, wait_for
 
 pytestmark = pytest.mark.functional
 
-SECRET_KEY = "a-secret-key-for-the-job-recovery-tests-0123456789"
 LINES = 1500
+WORKER = [sys.executable, "-m", "lms", "worker"]
 
 
 def jsonl(count: int, start: int = 0) -> bytes:
@@ -48,36 +49,11 @@ def collection(app, users) -> str:
     return "khoa-hau-can"
 
 
-def worker_env(app, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
-    env.update(LMS_INSTANCE_PATH=str(tmp_path / "instance"), LMS_DATA_DIR=app.config["DATA_DIR"],
-               LMS_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               LMS_SECRET_KEY=SECRET_KEY, LMS_WORKER_HEARTBEAT_SECONDS="1",
-               LMS_WORKER_DEAD_AFTER_SECONDS="4", PYTHONWARNINGS="ignore")
-    return env
-
-
-def start_worker(app, tmp_path, name: str) -> subprocess.Popen:
-    with (tmp_path / f"{name}.log").open("w") as log:
-        return subprocess.Popen([sys.executable, "-m", "lms", "worker"], stdout=log,
-                                stderr=subprocess.STDOUT, env=worker_env(app, tmp_path))
-
-
 def job_row(app, job_id: int) -> Job:
     with app.app_context():
         row = db.session.get(Job, job_id)
         db.session.expunge(row)
         return row
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_an_import_whose_worker_was_killed_is_interrupted_then_resumed_exactly(
@@ -89,7 +65,7 @@ def test_an_import_whose_worker_was_killed_is_interrupted_then_resumed_exactly(
         db.session.commit()
     admin = Browser(producer.test_client())
     assert admin.login("admin", PASSWORD).status_code == 302
-    first = start_worker(app, tmp_path, "first")
+    first = spawn(WORKER, app, tmp_path, "first")
     second = None
     try:
         response = admin.post("/admin/import/", {
@@ -105,7 +81,7 @@ def test_an_import_whose_worker_was_killed_is_interrupted_then_resumed_exactly(
         token = killed.params["upload"]
         assert (upload_root_of(app) / token).is_dir()
 
-        second = start_worker(app, tmp_path, "second")
+        second = spawn(WORKER, app, tmp_path, "second")
         started = time.monotonic()
         interrupted = wait_for(lambda: (row := job_row(app, job_id)).status == "interrupted"
                                and row, 60, "the job to be marked interrupted")
@@ -117,7 +93,7 @@ def test_an_import_whose_worker_was_killed_is_interrupted_then_resumed_exactly(
         assert (upload_root_of(app) / token).is_dir()  # kept for the resume
 
         listed = subprocess.run([sys.executable, "-m", "lms", "jobs", "list", "--status",
-                                 "interrupted"], env=worker_env(app, tmp_path),
+                                 "interrupted"], env=process_env(app, tmp_path),
                                 capture_output=True, text=True, timeout=120, check=False)
         assert listed.returncode == 0, listed.stderr
         assert f"{job_id:>6}  ingest.import" in listed.stdout
@@ -140,14 +116,8 @@ def test_an_import_whose_worker_was_killed_is_interrupted_then_resumed_exactly(
         assert not (upload_root_of(app) / token).exists()
         assert not (upload_root_of(app) / f"{token}.lines.jsonl").exists()
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop(first)
+        stop(second)
         with producer.app_context():
             db.engine.dispose()
 
