@@ -7,7 +7,9 @@ the first N VNTC documents, then times 54 fixed Vietnamese queries in three mode
 parent prints one table per size. See bench/README.md for what each mode measures.
 
 Engines: ``bare-whoosh`` (alias ``bare``) and ``bare-tantivy`` (the fixed baselines), and every
-name in ``lms.search.BACKENDS`` (``whoosh``, ``tantivy``). By default our backends get the
+name in ``lms.search.BACKENDS`` (``whoosh``, ``tantivy``, ``postgres``: the last needs
+``--database-url`` or ``LMS_BENCH_DATABASE_URL``, a PostgreSQL database whose search tables it
+creates if missing and empties; direct indexing only). By default our backends get the
 documents directly as SearchDocuments. With ``--through-app`` the articles are imported through
 the app's bulk import into a temporary instance (once per size, shared by the engines), each
 backend's index is rebuilt from that database as ``lms reindex`` does (timed), queries go
@@ -98,7 +100,9 @@ QUERIES = [
 ]
 assert len(QUERIES) == 54
 
-ENGINES = ("bare-whoosh", "whoosh", "bare-tantivy", "tantivy")
+ENGINES = ("bare-whoosh", "whoosh", "bare-tantivy", "tantivy", "postgres")
+#: Our backends, compared with each other per mode in the same run.
+OURS = ("whoosh", "tantivy", "postgres")
 ALIASES = {"bare": "bare-whoosh"}
 #: Which bare engine each backend is compared with (the "x bare" column).
 BASELINE_OF = {"whoosh": "bare-whoosh", "tantivy": "bare-tantivy"}
@@ -305,18 +309,46 @@ MODE_FLAGS = {
 }
 
 
+def postgres_engine():
+    """An engine on ``LMS_BENCH_DATABASE_URL`` with the search tables made (as the migration
+    ``0006_search_postgres`` makes them) and emptied."""
+    url = os.environ.get("LMS_BENCH_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise SystemExit("the postgres engine needs --database-url or LMS_BENCH_DATABASE_URL="
+                         "postgresql://... (a database whose search tables may be emptied)")
+    from sqlalchemy import create_engine, text
+
+    from lms.search.postgres.schema import TABLES, metadata
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+    return engine
+
+
+def postgres_size_mb(engine) -> float:
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        size = connection.execute(text("SELECT pg_total_relation_size('search_documents')"))
+        return size.scalar_one() / 2**20
+
+
 def run_backend(name: str, recs: list[dict], workdir: Path, repeat: int) -> dict:
     """Our backend fed SearchDocuments directly, queried with principal sets."""
     from lms.search import SearchQuery, create_backend
 
     docs = [to_document(i, rec) for i, rec in enumerate(recs, 1)]
     n = len(docs)
-    backend = create_backend(name, workdir / "index", None)
+    database = postgres_engine() if name == "postgres" else None
+    backend = create_backend(name, workdir / "index", None, database=database)
     t = time.perf_counter()
     backend.rebuild(docs)
     build = time.perf_counter() - t
     del docs
-    out: dict = {"docs_per_s": n / build, "size_mb": dir_size_mb(workdir), "modes": {}}
+    size = postgres_size_mb(database) if database is not None else dir_size_mb(workdir)
+    out: dict = {"docs_per_s": n / build, "size_mb": size, "modes": {}}
     for label, principals in PRINCIPAL_SETS.items():
         for mode in MODES:
 
@@ -389,9 +421,9 @@ def run_app_backend(name: str, work: Path, repeat: int) -> dict:
     from sqlalchemy import select
 
     from lms import create_app
+    from lms.accounts.models import User
     from lms.discovery import services
     from lms.extensions import db
-    from lms.models import User
 
     app = create_app()
     with app.app_context():
@@ -501,6 +533,7 @@ def print_table(results: list[dict]) -> None:
             f"{r['peak_rss_mb']:12.0f} {r.get('corpus_rss_mb', 0):14.0f}"
         )
     print()
+    print_ratios([r for r in results if r["engine"] in OURS])
     app_results = [r for r in results if r.get("through_app")]
     for r in app_results:
         service, api = statistics.median(r["service"]), statistics.median(r["api"])
@@ -513,6 +546,26 @@ def print_table(results: list[dict]) -> None:
         )
     if app_results:
         print()
+
+
+def print_ratios(ours: list[dict]) -> None:
+    """p95 of our backends side by side per mode, with each one's ratio to the others."""
+    if len(ours) < 2:
+        return
+    names = [r["engine"] for r in ours]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    head = f"{'mode':<22}" + "".join(f"{n + ' p95':>14}" for n in names)
+    head += "".join(f"{b + '/' + a:>18}" for a, b in pairs)
+    print(head)
+    print("-" * len(head))
+    for mode in ours[0]["modes"]:
+        p95 = {r["engine"]: percentile(r["modes"][mode], 95) for r in ours if mode in r["modes"]}
+        if len(p95) != len(names):
+            continue
+        line = f"{mode:<22}" + "".join(f"{p95[n]:14.1f}" for n in names)
+        line += "".join(f"{p95[b] / p95[a]:18.2f}" for a, b in pairs)
+        print(line)
+    print()
 
 
 def run_child(engine: str, docs: int, repeat: int, workdir: Path,
@@ -564,7 +617,10 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", help="comma-separated document counts, one table each (e.g. 10000,80712)"
     )
     ap.add_argument("--repeat", type=int, default=3, help="timed passes over the 54 queries")
-    ap.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, from {ENGINES}")
+    ap.add_argument(
+        "--engines",
+        help=f"comma-separated, from {ENGINES} (default: all; postgres with --database-url)",
+    )
     ap.add_argument(
         "--through-app",
         action="store_true",
@@ -576,6 +632,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="with --through-app: keep each size's instance in DIR/vntc-N and reuse it on the "
         "next run (the import of 80,712 articles takes about half an hour)",
+    )
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("LMS_BENCH_DATABASE_URL", ""),
+        help="PostgreSQL for the postgres engine (its search tables are emptied)",
     )
     ap.add_argument("--engine", help=argparse.SUPPRESS)  # child mode: one engine, JSON out
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -595,10 +656,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.docs]
-    engines = [ALIASES.get(e.strip(), e.strip()) for e in args.engines.split(",") if e.strip()]
+    if args.engines is None:
+        engines = [e for e in ENGINES if e != "postgres" or args.database_url]
+    else:
+        engines = [ALIASES.get(e.strip(), e.strip()) for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ENGINES:
             ap.error(f"unknown engine {e!r}; known: {', '.join(ENGINES)}")
+    if "postgres" in engines:
+        if args.through_app:
+            ap.error("postgres runs with direct indexing only (the instances are SQLite)")
+        if not args.database_url.startswith("postgres"):
+            ap.error("the postgres engine needs --database-url postgresql://... "
+                     "(or LMS_BENCH_DATABASE_URL)")
+        os.environ["LMS_BENCH_DATABASE_URL"] = args.database_url  # read by the child
     all_results = []
     for size in sizes:
         results = []

@@ -99,7 +99,15 @@ class Config:
     # /health is "degraded" while a change has waited longer than this for a mirror.
     CHANGE_LOG_STALE_SECONDS = 300
 
-    # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
+    # People import (CSV/XLSX): a larger file is refused whole, before anything is changed.
+    PEOPLE_IMPORT_MAX_ROWS = 20_000
+    # Training: a rule change that moves more people than this is applied by the worker.
+    AUDIENCE_INLINE_CHANGES = 500
+    # Learners per page on a trainer's assignment page.
+    TRAINING_PAGE_SIZE = 50
+
+    # Search: "whoosh" (default, pure Python), "tantivy" or "postgres" (in the database, shared
+    # by every app server); ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
     SEARCH_BACKEND = "whoosh"
     SEARCH_WEIGHTS: dict[str, float] = {}
@@ -117,6 +125,18 @@ class Config:
     OAI_PAGE_SIZE = 100
     # The public address of the site, for links inside exported metadata (optional).
     PUBLIC_BASE_URL: str | None = None
+
+    # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
+    SITEMAP_PAGE_SIZE = 50_000
+    FEED_SIZE = 30
+
+    # Harvesting other repositories (lms/harvest): limits on what one source may make us
+    # fetch. Each response: time and size; each run: resumption pages (a longer list goes on
+    # in the next run); redirects only to the registered host.
+    HARVEST_TIMEOUT_SECONDS = 60
+    HARVEST_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+    HARVEST_MAX_PAGES = 100
+    HARVEST_MAX_REDIRECTS = 3
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
@@ -139,6 +159,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         url = f"sqlite:///{instance / 'lms.sqlite'}"
     url = _normalise_database_url(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["SEARCH_BACKEND"] == "postgres" and not url.startswith("postgresql"):
+        raise ConfigurationError(
+            "LMS_SEARCH_BACKEND=postgres keeps the search index in the database: set "
+            "LMS_DATABASE_URL to PostgreSQL, or choose whoosh or tantivy."
+        )
     if url.startswith("sqlite"):
         # SQLite needs no pool pre-ping and would warn about it on some versions.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}

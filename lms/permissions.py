@@ -16,15 +16,15 @@ from typing import Any
 
 from flask_login import AnonymousUserMixin
 
+from lms.accounts.models import RoleName, User
 from lms.errors import PermissionDenied
-from lms.models import RoleName, User
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]
 
 # Feature modules whose ``RULES`` join the policy. Imported on first use, not at import time,
 # because those modules import this one for ``Principal`` and the helpers below.
-FEATURE_RULE_MODULES: tuple[str, ...] = ()
+FEATURE_RULE_MODULES: tuple[str, ...] = ("lms.training.access", "lms.harvest.access")
 
 
 def is_user(user: Principal) -> bool:
@@ -59,6 +59,8 @@ CORE_RULES: dict[str, Rule] = {
     and obj is not None
     and (obj.owner_id == user.id or user.is_admin),
     "manage_collections": _admin,
+    "view_usage_reports": _admin,
+    "view_all_jobs": _admin,
     "purge_records": _admin,
     "manage_files": _admin,  # fixity reports, storage maintenance
     "check_mirrors": _admin,  # search and OAI-PMH against the database
@@ -66,6 +68,9 @@ CORE_RULES: dict[str, Rule] = {
     # Record rules need the object's collections and access lists: lms.catalog.access.
     "deposit": has_role(RoleName.INSTRUCTOR),
     "curate": has_role(RoleName.CURATOR),
+    # The review queue and its task pages: curators (of some collection) and admins.
+    "review_deposits": lambda user, obj: is_user(user)
+    and (user.is_admin or user.has_role(RoleName.CURATOR)),
     "train": has_role(RoleName.TRAINER),
 }
 

@@ -6,10 +6,10 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote
 
-from flask import Flask, Request, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, abort, current_app, g, request
 
 from lms.serving import URI_CUT
 
@@ -22,6 +22,10 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+if TYPE_CHECKING:
+    from flask_babel import LazyString
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -138,3 +142,19 @@ def init_request_hooks(app: Flask) -> None:
 def no_store() -> None:
     """Ask that the current response is never cached (auth and admin pages)."""
     g.no_store = True
+
+
+def guard_blueprint(bp: Blueprint, rule: str, message: LazyString | str | None = None) -> None:
+    """Every page of ``bp`` needs a login and the policy's ``rule`` (403 otherwise, with
+    ``message``); none of them is cached."""
+    from flask_login import current_user, login_required
+
+    from lms.errors import PermissionDenied
+    from lms.permissions import can
+
+    @bp.before_request
+    @login_required
+    def _guard() -> None:
+        no_store()
+        if not can(current_user, rule):
+            raise PermissionDenied(str(message) if message else None)

@@ -25,7 +25,25 @@ DEFAULT_PROFILE_PATH = DATA_DIR / "profile.toml"
 DCMI_TYPE_VOCABULARY = "DCMIType"
 
 _TERM_KEYS = {"name", "label", "help", "repeatable", "required", "required_lang", "vocabulary",
-              "closed", "max_length", "max_values", "multiline"}
+              "closed", "max_length", "max_values", "multiline", "group"}
+_GROUP_KEYS = {"name", "label", "help"}
+#: The group of terms that name none; the deposit form shows it first and open.
+ESSENTIALS = "essentials"
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """A group of form terms shown together (the first one open, the others folded)."""
+
+    name: str
+    labels: Mapping[str, str]
+    help: Mapping[str, str]
+
+    def label(self, lang: str = "vi") -> str:
+        return self.labels.get(lang) or self.name
+
+    def help_text(self, lang: str = "vi") -> str:
+        return self.help.get(lang, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +64,7 @@ class TermSpec:
     closed: bool = True
     multiline: bool = False
     in_form: bool = False
+    group: str = ESSENTIALS
 
     def label(self, lang: str = "vi") -> str:
         """The term's label in ``lang`` (falls back to the term name)."""
@@ -71,6 +90,7 @@ class Profile:
     default_max_length: int
     default_max_values: int
     _specs: dict[str, TermSpec] = field(repr=False, default_factory=dict)
+    groups: tuple[FieldGroup, ...] = ()
 
     def term(self, name: str) -> TermSpec:
         """The spec of any DCMI term; terms not in the profile get default settings.
@@ -96,6 +116,11 @@ class Profile:
     def vocabulary(self, name: str) -> Vocabulary:
         """A vocabulary by name. Raises KeyError if the profile has none of that name."""
         return self.vocabularies[name]
+
+    def grouped_terms(self) -> list[tuple[FieldGroup, list[TermSpec]]]:
+        """The form terms by group, groups in profile order, terms in form order."""
+        return [(group, [s for s in self.form_terms if s.group == group.name])
+                for group in self.groups]
 
     @property
     def required_terms(self) -> tuple[TermSpec, ...]:
@@ -126,8 +151,19 @@ def _positive_int(where: str, value: Any) -> int:
     return value
 
 
+def _group(raw: Any, index: int) -> FieldGroup:
+    where = f"profile group #{index + 1}"
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise ProfileError(f"{where}: expected a table with a name")
+    unknown = set(raw) - _GROUP_KEYS
+    if unknown:
+        raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+    return FieldGroup(raw["name"], _text_pair(f"{where} label", raw.get("label")),
+                      _text_pair(f"{where} help", raw["help"]) if "help" in raw else {})
+
+
 def _term_spec(raw: Any, index: int, defaults: tuple[int, int],
-               vocabularies: Mapping[str, Vocabulary]) -> TermSpec:
+               vocabularies: Mapping[str, Vocabulary], groups: set[str]) -> TermSpec:
     where = f"profile term #{index + 1}"
     if not isinstance(raw, dict):
         raise ProfileError(f"{where}: expected a table")
@@ -167,6 +203,11 @@ def _term_spec(raw: Any, index: int, defaults: tuple[int, int],
     multiline = raw.get("multiline", False)
     if not isinstance(multiline, bool):
         raise ProfileError(f"{where}: multiline must be a boolean")
+    group = raw.get("group", ESSENTIALS)
+    if group not in groups:
+        raise ProfileError(f"{where}: unknown group {group!r}")
+    if required and group != ESSENTIALS:
+        raise ProfileError(f"{where}: a required term belongs to the {ESSENTIALS} group")
     return TermSpec(
         name=name,
         labels=_text_pair(f"{where} label", raw.get("label")),
@@ -182,6 +223,7 @@ def _term_spec(raw: Any, index: int, defaults: tuple[int, int],
         closed=closed,
         multiline=multiline,
         in_form=True,
+        group=group,
     )
 
 
@@ -197,7 +239,7 @@ def load_profile(path: Path | str | None = None) -> Profile:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read profile {path}: {exc}") from exc
-    unknown = set(data) - {"profile", "vocabularies", "terms"}
+    unknown = set(data) - {"profile", "vocabularies", "groups", "terms"}
     if unknown:
         raise ProfileError(f"profile {path}: unknown tables {sorted(unknown)}")
     header = data.get("profile", {})
@@ -218,9 +260,15 @@ def load_profile(path: Path | str | None = None) -> Profile:
     raw_terms = data.get("terms", [])
     if not isinstance(raw_terms, list) or not raw_terms:
         raise ProfileError(f"profile {path}: needs at least one [[terms]] entry")
+    groups = [_group(raw, index) for index, raw in enumerate(data.get("groups", []))]
+    if ESSENTIALS not in {g.name for g in groups}:
+        groups.insert(0, FieldGroup(ESSENTIALS, {"vi": "Thông tin chính", "en": "Essentials"},
+                                    {}))
+    if len({g.name for g in groups}) != len(groups):
+        raise ProfileError(f"profile {path}: a group is listed twice")
     specs: dict[str, TermSpec] = {}
     for index, raw in enumerate(raw_terms):
-        spec = _term_spec(raw, index, defaults, vocabularies)
+        spec = _term_spec(raw, index, defaults, vocabularies, {g.name for g in groups})
         if spec.name in specs:
             raise ProfileError(f"profile {path}: term {spec.name!r} is listed twice")
         specs[spec.name] = spec
@@ -233,6 +281,7 @@ def load_profile(path: Path | str | None = None) -> Profile:
         default_max_length=defaults[0],
         default_max_values=defaults[1],
         _specs=specs,
+        groups=tuple(groups),
     )
 
 

@@ -19,7 +19,16 @@ def main(source: str) -> None:
         catalog = read_po(fh, locale="vi")
     missing = []
     for message in catalog:
-        if message.id and not message.string:
+        if not message.id:
+            continue
+        if message.pluralizable:
+            # Plural entries are keyed by their singular; Vietnamese has one plural form.
+            if not any(message.string):
+                if message.id[0] in translations:
+                    message.string = (translations[message.id[0]],)
+                else:
+                    missing.append(message.id[0])
+        elif not message.string:
             if message.id in translations:
                 message.string = translations[message.id]
             else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import factory
 from sqlalchemy import select
 
+from lms.accounts.models import Group, Role, Unit, User
 from lms.extensions import db
-from lms.models import Group, Role, Unit, User
 from lms.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -71,11 +71,15 @@ def statements(title: str = "Giáo trình Hậu cần quân đội", **extra):
     return rows
 
 
-def make_collection(slug: str = "khoa-hau-can", curators=(), steps: int = 2, parent=None):
+def make_collection(slug: str = "khoa-hau-can", curators=(), steps: int = 2, parent=None,
+                    single_reviewer: bool = True):
+    """A collection for tests. Its one curator may take both review steps unless
+    ``single_reviewer=False`` (the product's default: two different curators)."""
     from lms.catalog.collections import create_collection
 
     return create_collection(None, slug, f"Bộ sưu tập {slug}", parent=parent,
-                             workflow_steps=steps, curators=list(curators))
+                             workflow_steps=steps, single_reviewer=single_reviewer,
+                             curators=list(curators))
 
 
 def publish_record(owner, curator, collection, access=None, title="Giáo trình Hậu cần quân đội",

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.errors import PermissionDenied, TooManyAttempts, ValidationError
 from lms.extensions import db
-from lms.models import User
 from lms.passwords import hash_password, needs_rehash, verify_password
 from lms.throttle import counter_store
 from lms.uow import unit_of_work

@@ -16,6 +16,7 @@ from datetime import date
 from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from lms.accounts.models import RoleName, User
 from lms.catalog.models import (
     AccessLevel,
     Collection,
@@ -30,7 +31,6 @@ from lms.catalog.models import (
 )
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import RoleName, User
 
 Principal = User | AnonymousUserMixin
 

@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms import audit
+from lms.accounts.models import Group, RoleName, Unit, User
 from lms.catalog import hooks
 from lms.catalog.access import is_curator_of, owner_may_edit
 from lms.catalog.models import AccessLevel, Record
 from lms.catalog.workflow import mark_public, record_history
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import Group, RoleName, Unit, User
 from lms.uow import unit_of_work
 
 

@@ -40,6 +40,7 @@ def _form_values(form) -> dict[str, object]:
         "parent": collections.get_collection(parent_slug) if parent_slug else None,
         "default_access": form.get("default_access", AccessLevel.INTERNAL),
         "workflow_steps": int(steps) if steps.isdigit() else 0,
+        "single_reviewer": form.get("single_reviewer") == "1",
         "curators": curators,
     }
 

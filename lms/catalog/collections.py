@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, or_, select
 
 from lms import audit
-from lms.admin.services import clean_text
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import Principal, may_deposit_in, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.models import User
 from lms.permissions import require
+from lms.text import clean_text
 from lms.uow import unit_of_work
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -49,6 +49,7 @@ def get_collection(slug: str) -> Collection:
 def create_collection(actor: User | None, slug: str, title: str, *,
                       parent: Collection | None = None, title_en: str = "", description: str = "",
                       default_access: str = AccessLevel.INTERNAL, workflow_steps: int = 2,
+                      single_reviewer: bool = False,
                       curators: Iterable[User] = ()) -> Collection:
     """Create a collection. ``actor`` None is the command line.
 
@@ -63,7 +64,8 @@ def create_collection(actor: User | None, slug: str, title: str, *,
     collection = Collection(slug=slug)
     _apply_collection(collection, title=title, title_en=title_en, description=description,
                       parent=parent, default_access=default_access,
-                      workflow_steps=workflow_steps, curators=curators)
+                      workflow_steps=workflow_steps, single_reviewer=single_reviewer,
+                      curators=curators)
     with unit_of_work():
         db.session.add(collection)
         db.session.flush()
@@ -74,7 +76,8 @@ def create_collection(actor: User | None, slug: str, title: str, *,
 
 def update_collection(actor: User, collection: Collection, *, title: str, title_en: str,
                       description: str, parent: Collection | None, default_access: str,
-                      workflow_steps: int, curators: Iterable[User]) -> None:
+                      workflow_steps: int, curators: Iterable[User],
+                      single_reviewer: bool = False) -> None:
     """:raise Conflict: ``parent`` is the collection itself or below it."""
     require(actor, "manage_collections")
     node = parent
@@ -85,7 +88,8 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
     with unit_of_work():
         _apply_collection(collection, title=title, title_en=title_en, description=description,
                           parent=parent, default_access=default_access,
-                          workflow_steps=workflow_steps, curators=curators)
+                          workflow_steps=workflow_steps, single_reviewer=single_reviewer,
+                          curators=curators)
         audit.record("collection_update", actor=actor, obj=collection,
                      details={"curators": sorted(u.username for u in collection.curators)})
         # Curators and the collection path are part of every record's search entry.
@@ -94,7 +98,7 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
 
 def _apply_collection(collection: Collection, *, title: str, title_en: str, description: str,
                       parent: Collection | None, default_access: str, workflow_steps: int,
-                      curators: Iterable[User]) -> None:
+                      single_reviewer: bool, curators: Iterable[User]) -> None:
     if default_access not in {str(a) for a in AccessLevel}:
         raise ValidationError(_("Unknown access level."))
     if workflow_steps not in (1, 2):
@@ -105,6 +109,7 @@ def _apply_collection(collection: Collection, *, title: str, title_en: str, desc
     collection.parent = parent
     collection.default_access = default_access
     collection.workflow_steps = workflow_steps
+    collection.single_reviewer = bool(single_reviewer)
     collection.curators = list(curators)
 
 

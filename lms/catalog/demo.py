@@ -1,28 +1,23 @@
-"""Demo collections and materials, written for the demo (never the benchmark corpus)."""
+"""Demo collections and materials, written for the demo (never the benchmark corpus): the
+public library of :mod:`lms.catalog.demo_library`, and a few records with each non-public
+access level."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
-from lms.catalog import access_settings, collections, deposit, workflow
+from lms.catalog import access_settings, collections, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.catalog.notifications import mark_notifications_read
 from lms.extensions import db
-from lms.models import Group
 from lms.uow import unit_of_work
 from metadata import Statement
 
 ACADEMY = "Học viện Hậu cần"
 
-DEMO_COLLECTIONS = (
-    # slug, parent, title vi, title en, default access, steps
-    ("khoa-hau-can", None, "Khoa Hậu cần", "Faculty of Logistics", AccessLevel.INTERNAL, 2),
-    ("xang-dau", "khoa-hau-can", "Xăng dầu", "Fuel supply", AccessLevel.INTERNAL, 2),
-    ("khoa-tai-chinh", None, "Khoa Tài chính", "Faculty of Finance", AccessLevel.INTERNAL, 2),
-    ("binh-dan-hoc-vu-so", None, "Bình dân học vụ số", "Digital literacy for all",
-     AccessLevel.PUBLIC, 1),
-)
 
 
 def _md(title_vi: str, title_en: str, creator: str, subject: str, abstract: str,
@@ -67,15 +62,20 @@ DEMO_RECORDS = (
 
 
 def load_catalog_demo() -> int:
-    """Create what is missing of the demo collections and materials; returns records created."""
-    thuthu, giangvien = find_user("thuthu"), find_user("giangvien")
-    for slug, parent, title, title_en, access, steps in DEMO_COLLECTIONS:
-        if _exists(slug):
+    """Create what is missing of the demo collections and materials; returns records created.
+
+    Materials are deposited by the demo instructor and go through review like any deposit:
+    the demo curator takes the first step, the administrator the final one (two-step
+    collections want two different curators)."""
+    thuthu, giangvien, admin = find_user("thuthu"), find_user("giangvien"), find_user("admin")
+    reviewers = [u for u in (thuthu, admin) if u is not None]
+    for c in demo_library.COLLECTIONS:
+        if _exists(c.slug):
             continue
         collections.create_collection(
-            None, slug, title, title_en=title_en,
-            parent=collections.get_collection(parent) if parent else None,
-            default_access=access, workflow_steps=steps,
+            None, c.slug, c.title, title_en=c.title_en, description=c.description,
+            parent=collections.get_collection(c.parent) if c.parent else None,
+            default_access=c.default_access, workflow_steps=c.steps,
             curators=[thuthu] if thuthu else [])
     created = 0
     for external_id, slug, level, statements in DEMO_RECORDS:
@@ -86,10 +86,26 @@ def load_catalog_demo() -> int:
                 attach_demo_files(existing, thuthu)
             continue
         _publish_demo(external_id, collections.get_collection(slug), level, statements,
-                      giangvien, thuthu)
+                      giangvien, reviewers)
+        created += 1
+    for material in demo_library.MATERIALS:
+        if db.session.scalar(select(Record.id).where(Record.external_id == material.key)):
+            continue
+        _publish_demo(material.key, collections.get_collection(material.collection),
+                      AccessLevel.PUBLIC, material.statements(), giangvien, reviewers,
+                      material=material)
         created += 1
     extract_demo_texts()
+    # The demo's own review traffic is history: the accounts start with nothing unread.
+    for user in (thuthu, giangvien, admin):
+        if user is not None:
+            mark_notifications_read(user)
     return created
+
+
+def demo_keys() -> list[str]:
+    return [external_id for external_id, *_rest in DEMO_RECORDS] + [
+        m.key for m in demo_library.MATERIALS]
 
 
 def extract_demo_texts() -> None:
@@ -97,8 +113,7 @@ def extract_demo_texts() -> None:
     first full-text search finds them; the records are re-indexed with it."""
     from lms.files.extraction import extract_files, pending_file_ids
 
-    ids = db.session.scalars(select(Record.id).where(
-        Record.external_id.in_([external_id for external_id, *_rest in DEMO_RECORDS])))
+    ids = db.session.scalars(select(Record.id).where(Record.external_id.in_(demo_keys())))
     extract_files(pending_file_ids(list(ids)))
 
 
@@ -126,55 +141,81 @@ DEMO_FILES = {
 }
 
 
+def _upload(user, record: Record, paths) -> int:
+    from lms.files.upload import Upload, upload_files
+
+    handles = [path.open("rb") for path in paths]
+    try:
+        return len(upload_files(user, record, [Upload(fh, path.name)
+                                               for fh, path in zip(handles, paths, strict=True)]))
+    finally:
+        for fh in handles:
+            fh.close()
+
+
+def _work_folder():
+    import tempfile
+    from pathlib import Path
+
+    from flask import current_app
+
+    folder = Path(current_app.config["DATA_DIR"]) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="demo-", dir=folder))
+
+
+def attach_material_files(record: Record, user, material: demo_library.DemoMaterial) -> int:
+    """Write the material's documents and upload them as ``user``; returns files added."""
+    import shutil
+
+    work = _work_folder()
+    try:
+        return _upload(user, record, demo_library.write_files(work, material))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def attach_demo_files(record: Record, user) -> int:
     """Write the record's demo documents and upload them as ``user``; returns files added.
 
     Nothing happens if the record has no demo documents or already has files.
     """
     import shutil
-    import tempfile
-    from pathlib import Path
-
-    from flask import current_app
 
     from lms.extract import samples
     from lms.files import records as record_files
-    from lms.files.upload import Upload, upload_files
 
     name = DEMO_FILES.get(record.external_id or "")
     if name is None or record_files.working_files(record):
         return 0
     document = getattr(samples, name)
-    folder = Path(current_app.config["DATA_DIR"]) / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="demo-", dir=folder))
+    work = _work_folder()
     try:
         stem = document.title.split(" — ")[0]
-        paths = [
+        return _upload(user, record, [
             samples.write_demo_pdf(work / f"{stem}.pdf", document.title, document.paragraphs),
             samples.write_demo_docx(work / f"{stem}.docx", document.title, document.paragraphs),
             samples.write_demo_pptx(work / f"{stem} (trình chiếu).pptx", document.title,
                                     document.slides),
-        ]
-        handles = [path.open("rb") for path in paths]
-        try:
-            files = upload_files(user, record, [Upload(fh, path.name)
-                                                for fh, path in zip(handles, paths, strict=True)])
-        finally:
-            for fh in handles:
-                fh.close()
+        ])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return len(files)
 
 
-def _publish_demo(external_id, collection, level, statements, depositor, curator) -> None:
+def _publish_demo(external_id, collection, level, statements, depositor, reviewers,
+                  material: demo_library.DemoMaterial | None = None) -> None:
     record = deposit.create_draft(depositor, collection, statements, _access(level))
     with unit_of_work():
         record.external_id = external_id
-    attach_demo_files(record, depositor)
+    if material is not None:
+        attach_material_files(record, depositor, material)
+    else:
+        attach_demo_files(record, depositor)
     workflow.submit(depositor, record, record.lock_version)
+    step = 0
     while record.status != "published":
-        task = next(t for t in workflow.review_queue(curator).pool if t.record_id == record.id)
-        workflow.claim(curator, task.id)
-        workflow.accept(curator, task.id)
+        reviewer = reviewers[step % len(reviewers)]
+        task = next(t for t in workflow.review_queue(reviewer).pool if t.record_id == record.id)
+        workflow.claim(reviewer, task.id)
+        workflow.accept(reviewer, task.id)
+        step += 1

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import can_edit, may_deposit_in
 from lms.catalog.access_settings import (
@@ -17,7 +18,15 @@ from lms.catalog.access_settings import (
     apply_access,
     settings_summary,
 )
-from lms.catalog.models import Collection, Record, RecordStatus, RecordValue, ReviewTask, TaskStatus
+from lms.catalog.models import (
+    AccessLevel,
+    Collection,
+    Record,
+    RecordStatus,
+    RecordValue,
+    ReviewTask,
+    TaskStatus,
+)
 from lms.catalog.workflow import (
     check_lock,
     check_metadata,
@@ -29,10 +38,9 @@ from lms.db import utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.models import User
 from lms.permissions import require
 from lms.uow import unit_of_work
-from metadata import Metadata, Statement
+from metadata import Metadata, Problem, Statement, validate
 
 
 def _set_values(record: Record, metadata: Metadata) -> None:
@@ -224,3 +232,35 @@ def deposit_counts(user: User) -> dict[str, int]:
         .group_by(Record.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+# --- the deposit wizard --------------------------------------------------------------------
+
+def in_wizard(user: User, record: Record | None) -> bool:
+    """Whether ``user`` is depositing ``record`` (a draft or a returned record of theirs):
+    its pages then lead from one step to the next, up to submitting it."""
+    return record is not None and record.owner_id == user.id and record.status in (
+        RecordStatus.DRAFT, RecordStatus.RETURNED)
+
+
+@dataclass
+class SubmissionCheck:
+    """What a depositor (or a curator) should know before a record goes on: the metadata
+    problems that keep it from review, its files, and whether the public will see it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    files: list = field(default_factory=list)
+    public: bool = True
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def submission_check(record: Record) -> SubmissionCheck:
+    result = validate(list(record.dc), mode="deposit")
+    return SubmissionCheck(
+        problems=list(result.errors), warnings=list(result.warnings),
+        files=record_files.working_files(record),
+        public=record.access_level == AccessLevel.PUBLIC and record.discoverable)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 from metadata import Metadata, Profile, Statement
 from metadata.profile import DCMI_TYPE_VOCABULARY
 
@@ -40,6 +42,12 @@ FORMAT_NAMES = {
         "PowerPoint (PPTX)",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (XLSX)",
     "application/vnd.oasis.opendocument.text": "OpenDocument (ODT)",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument (ODS)",
+    "application/vnd.oasis.opendocument.presentation": "OpenDocument (ODP)",
+    "application/msword": "Word (DOC)", "application/vnd.ms-excel": "Excel (XLS)",
+    "application/vnd.ms-powerpoint": "PowerPoint (PPT)", "application/rtf": "RTF",
+    "application/epub+zip": "EPUB", "text/csv": "CSV", "application/json": "JSON",
+    "application/xml": "XML", "text/xml": "XML", "image/svg+xml": "SVG", "image/tiff": "TIFF",
     "application/zip": "ZIP", "text/plain": "TXT", "text/html": "HTML",
     "image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP",
     "video/mp4": "MP4", "video/webm": "WebM", "audio/mpeg": "MP3", "audio/ogg": "OGG",
@@ -50,8 +58,19 @@ def language_name(code: str, lang: str) -> str:
     return LANGUAGE_NAMES.get(code.lower(), {}).get(lang, code)
 
 
-def format_name(media_type: str) -> str:
-    return FORMAT_NAMES.get(media_type, media_type)
+def format_name(media_type: str | None) -> str:
+    """A file format as people name it ("Word (DOCX)"), never a bare media type."""
+    if not media_type:
+        return ""
+    known = FORMAT_NAMES.get(media_type)
+    if known is not None:
+        return known
+    kind, _slash, subtype = media_type.partition("/")
+    subtype = subtype.split(";")[0].removeprefix("x-").removeprefix("vnd.")
+    if subtype and len(subtype) <= 5 and subtype.isalnum():
+        return subtype.upper()
+    return str({"image": _l("Image"), "video": _l("Video"), "audio": _l("Audio"),
+                "text": _l("Text")}.get(kind, _l("Other file")))
 
 
 def value_text(statement: Statement, profile: Profile, lang: str) -> str:

@@ -15,12 +15,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lms.accounts.models import Group, RoleName, Unit
 from lms.auth.services import find_user
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel
 from lms.errors import ValidationError
 from lms.extensions import db
-from lms.models import Group, RoleName, Unit
 from metadata import Metadata, Problem, Profile, Statement, TermSpec, default_profile
 
 FIELD = re.compile(r"^dc\.([A-Za-z]+)\.(\d{1,4})\.value$")
@@ -47,7 +47,9 @@ def _default_lang(spec: TermSpec) -> str:
 
 def build_fields(metadata: Metadata, problems: list[Problem] | None = None,
                  profile: Profile | None = None) -> list[TermField]:
-    """Rows for every form term: its values, plus one empty row to fill in."""
+    """Rows for every form term: its values, or one empty row to fill in when it has none
+    (the form's script adds rows to a repeatable term; an empty row after the values would
+    come back after every save)."""
     profile = profile or default_profile()
     by_term: dict[str, list[Problem]] = defaultdict(list)
     for problem in problems or ():
@@ -56,8 +58,8 @@ def build_fields(metadata: Metadata, problems: list[Problem] | None = None,
     fields = []
     for spec in profile.form_terms:
         rows = [Row(s.value, s.lang or "") for s in metadata.get(spec.name)]
-        if not rows or spec.repeatable:
-            rows.append(Row("", _default_lang(spec) if not rows else ""))
+        if not rows:
+            rows.append(Row("", _default_lang(spec)))
         fields.append(TermField(spec, rows, by_term.get(spec.name, [])))
     return fields
 

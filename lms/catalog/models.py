@@ -14,13 +14,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import TZDateTime, link_table, utcnow
+from lms.accounts.models import Group, Unit, User
+from lms.catalog.sortkeys import version_keys
+from lms.db import SortKey, TZDateTime, link_table, utcnow
 from lms.extensions import db
-from lms.models import Group, Unit, User
 from metadata import Metadata, Statement
 
 
@@ -80,6 +82,9 @@ class Collection(db.Model):
     default_access: Mapped[str] = mapped_column(String(16), default=AccessLevel.INTERNAL)
     # 1: a curator accepts and publishes in one step; 2: review, then final edit/publish.
     workflow_steps: Mapped[int] = mapped_column(default=2)
+    # Whether one curator may take every step of a deposit; otherwise (the default) each
+    # step needs a curator who took none of the earlier ones (four eyes).
+    single_reviewer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     parent: Mapped[Collection | None] = relationship(remote_side=[id], back_populates="children")
@@ -226,6 +231,12 @@ class RecordVersion(db.Model):
     statements: Mapped[list[list[Any]]] = mapped_column(JSON)
     published_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Listing sort keys (lms.catalog.sortkeys), set when the version is inserted.
+    sort_title: Mapped[str] = mapped_column(SortKey, default="")
+    sort_creator: Mapped[str] = mapped_column(SortKey, default="")
+    issued: Mapped[str | None] = mapped_column(String(32).with_variant(
+        String(32, collation="C"), "postgresql"))
+    type: Mapped[str | None] = mapped_column(String(32))
 
     record: Mapped[Record] = relationship(back_populates="versions")
     published_by: Mapped[User | None] = relationship()
@@ -233,6 +244,15 @@ class RecordVersion(db.Model):
     @property
     def dc(self) -> Metadata:
         return Metadata(Statement(*row) for row in self.statements)
+
+
+@event.listens_for(RecordVersion, "before_insert")
+def _set_sort_keys(mapper, connection, version: RecordVersion) -> None:
+    # A published version never changes: its listing keys are computed once, here, whichever
+    # path publishes it (review, import, demo). No SQL: only the row's own attributes.
+    keys = version_keys(version.title, version.statements or [])
+    version.sort_title, version.sort_creator = keys.sort_title, keys.sort_creator
+    version.issued, version.type = keys.issued, keys.type
 
 
 class TaskStatus(enum.StrEnum):

@@ -4,6 +4,7 @@ editing, or for a curator's action. Whoever may not know a record exists gets
 
 from __future__ import annotations
 
+from lms.accounts.models import User
 from lms.catalog.access import (
     Principal,
     can_edit,
@@ -15,7 +16,6 @@ from lms.catalog.access import (
 from lms.catalog.models import Record, RecordStatus
 from lms.errors import NotFound, PermissionDenied
 from lms.extensions import db
-from lms.models import User
 from lms.permissions import can
 
 

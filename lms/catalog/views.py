@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 from flask import (
@@ -9,6 +10,7 @@ from flask import (
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,11 +21,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.local import LocalProxy
 
-from lms.catalog import deposit, workflow
+from lms.catalog import browse, deposit, workflow
 from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
 from lms.catalog.access_settings import access_choices, change_access
 from lms.catalog.collections import (
-    collection_listing,
     collection_tree,
     deposit_collections,
     get_collection,
@@ -33,13 +34,17 @@ from lms.catalog.forms import build_fields, form_int, parse_access, parse_metada
 from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
 from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
+from lms.catalog.summaries import summarize
+from lms.discovery.services import collection_counts
 from lms.errors import FORM_ERRORS, Conflict, NotFound, PermissionDenied
+from lms.exports import links
 from lms.extensions import db
 from lms.files import serving
-from lms.models import RoleName
-from lms.permissions import can
+from lms.harvest import services as harvest_services
+from lms.permissions import can, require
+from lms.stats import services as stats
 from lms.web import no_store
-from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
+from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
 
@@ -51,6 +56,9 @@ def _metadata_helpers() -> dict[str, object]:
         "profile_vocab": lambda name, lang: profile.vocabulary(name).options(lang),
         "type_label": lambda value, lang: value_text(Statement("type", value), profile, lang),
         "shown_terms": shown_terms,
+        "profile_groups": profile.groups,
+        "in_wizard": lambda record: current_user.is_authenticated
+        and deposit.in_wizard(current_user, record),
         # Counted only if the page shows it, once per rendering.
         "unread_notifications": LocalProxy(cache(_unread_notifications)),
     }
@@ -64,12 +72,6 @@ def _lang() -> str:
     return str(get_locale() or "vi")
 
 
-def _context(record: Record) -> RecordContext:
-    return RecordContext(identifier=f"record:{record.id}",
-                         url=url_for("catalog.show", record_id=record.id, _external=True),
-                         lang=_lang())
-
-
 # --- deposit and edit ----------------------------------------------------------------------
 
 @bp.route("/records/new", methods=["GET", "POST"])
@@ -79,7 +81,8 @@ def new():
     collections = deposit_collections(current_user)
     if not collections:
         raise PermissionDenied(_("There is no collection you may deposit in."))
-    metadata = Metadata()
+    # Most materials of the academy are in Vietnamese: a new deposit starts so.
+    metadata = Metadata([Statement("language", "vi")])
     problems = []
     chosen = request.values.get("collection") or collections[0].slug
     if request.method == "POST":
@@ -94,13 +97,19 @@ def new():
             flash(error.message, "error")
             metadata = Metadata(statements)
         else:
-            flash(_("Draft saved. Add the remaining details, then submit it for review."),
-                  "success")
-            return redirect(url_for("catalog.edit", record_id=record.id))
+            flash(_("Draft saved."), "success")
+            return redirect(_after_describe(record))
     status = 422 if request.method == "POST" else 200
     return render_template("catalog/form.html", record=None, collections=collections,
                            chosen=chosen, fields=build_fields(metadata, problems),
                            lang=_lang()), status
+
+
+def _after_describe(record: Record):
+    """Where the describe step leads: on to the files, or back to the form."""
+    if request.form.get("action") == "next":
+        return url_for("files.manage", record_id=record.id)
+    return url_for("catalog.edit", record_id=record.id)
 
 
 @bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
@@ -117,11 +126,6 @@ def edit(record_id: int):
         try:
             changed = deposit.save_metadata(current_user, record, statements, posted_lock)
             saved = True
-            if request.form.get("action") == "submit":
-                workflow.submit(current_user, record, record.lock_version)
-                flash(_("Submitted for review. You will be notified of the decision."),
-                      "success")
-                return redirect(url_for("catalog.deposits"))
         except workflow.MetadataInvalid as error:
             flash(error.message, "error")
             problems = list(error.result.problems)
@@ -129,7 +133,7 @@ def edit(record_id: int):
             flash(error.message, "error")
         else:
             flash(_("Changes saved.") if changed else _("Nothing was changed."), "success")
-            return redirect(url_for("catalog.edit", record_id=record.id))
+            return redirect(_after_describe(record))
         # A stale form keeps its old lock version: saving it again must still be refused.
         lock_version = record.lock_version if saved else posted_lock
         return render_template("catalog/form.html", record=record, collections=None,
@@ -153,21 +157,34 @@ def access(record_id: int):
             return render_template("catalog/access.html", record=record,
                                    **access_choices()), 422
         flash(_("Access settings saved."), "success")
+        if deposit.in_wizard(current_user, record):
+            return redirect(url_for("catalog.submit", record_id=record.id))
         return redirect(url_for("catalog.show", record_id=record.id))
     return render_template("catalog/access.html", record=record, **access_choices())
 
 
-@bp.post("/records/<int:record_id>/submit")
+@bp.route("/records/<int:record_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(record_id: int):
+    """The deposit's last step: what will be sent, what is missing, then submit."""
+    no_store()
     record = get_record(current_user, record_id)
-    try:
-        workflow.submit(current_user, record, form_int(request.form, "lock_version"))
-    except workflow.MetadataInvalid as error:
-        flash(error.message, "error")
-        return redirect(url_for("catalog.edit", record_id=record.id))
-    flash(_("Submitted for review. You will be notified of the decision."), "success")
-    return redirect(url_for("catalog.deposits"))
+    if not deposit.in_wizard(current_user, record):
+        return redirect(url_for("catalog.show", record_id=record.id))
+    if request.method == "POST":
+        try:
+            workflow.submit(current_user, record, form_int(request.form, "lock_version"))
+        except workflow.MetadataInvalid as error:
+            flash(error.message, "error")
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Submitted for review. You will be notified of the decision."), "success")
+            return redirect(url_for("catalog.deposits"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("catalog/submit.html", record=record,
+                           check=deposit.submission_check(record), lang=_lang(),
+                           profile=default_profile()), status
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -180,19 +197,23 @@ def _readable(record_id: int) -> Record:
     return record
 
 
-def _render_record(record: Record, version: RecordVersion | None):
+def _render_record(record: Record, version: RecordVersion | None,
+                   files: serving.FileList | None = None):
     working = version is None
     metadata = record.dc if working else version.dc
     privileged = sees_working_copy(current_user, record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
-    context = _context(record)
+    if files is None:
+        files = serving.files_for_display(current_user, record, version)
+    context = links.record_context(record, files, _lang())
     return render_template(
         "catalog/record.html", record=record, version=version, metadata=metadata,
         title=record.title if working else version.title,
         working=working, profile=default_profile(), lang=_lang(),
         head=head_tags(metadata, context) if not working else "",
-        formats=["oai_dc", "qdc", "jsonld", "ttl", "rdf", "bibtex", "ris", "csv"],
+        formats=[(name, links.FORMAT_LABELS[name], links.media_type(name))
+                 for name in links.EXPORTS],
         embargoed=embargo_active(record), privileged=privileged,
         may_edit=can_edit(current_user, record) if current_user.is_authenticated
         else False,
@@ -200,18 +221,39 @@ def _render_record(record: Record, version: RecordVersion | None):
         all_collections=collection_tree() if is_curator_of(current_user, record)
         else [],
         may_purge=can(current_user, "purge_records"),
-        files=serving.files_for_display(current_user, record, version),
+        files=files, harvested=harvest_services.provenance(record),
+        usage=stats.monthly_usage(record) if not working else None,
+        usage_totals=stats.usage_totals(record) if not working else None,
     )
+
+
+def _published_view(record: Record) -> tuple[Metadata, serving.FileList]:
+    """What a reader of the latest published version sees: its metadata and their files."""
+    version = record.latest_version
+    metadata = version.dc if version else record.dc
+    return metadata, serving.files_for_display(current_user, record, version)
 
 
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = _readable(record_id)
     version = record.latest_version
-    if version is None:
+    negotiated = links.negotiated_format(request.accept_mimetypes)
+    if negotiated is not None and version is not None:
+        response = export(record_id, negotiated)
+        del response.headers["Content-Disposition"]  # the record itself, not a download
+    elif version is None:
         # Never published: only its depositor and curators get here; show the working copy.
-        return _render_record(record, None)
-    return _render_record(record, version)
+        response = make_response(_render_record(record, None))
+    else:
+        if request.method == "GET":  # a reader on the record's page (not an export, a HEAD)
+            stats.record_view(current_user, record, remote_addr=request.remote_addr,
+                              user_agent=request.user_agent.string)
+        metadata, files = _published_view(record)
+        response = make_response(_render_record(record, version, files))
+        response.headers["Link"] = links.header(links.landing_links(record, metadata, files))
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/records/<int:record_id>/draft")
@@ -251,12 +293,37 @@ def export(record_id: int, name: str):
         fmt = get_format(name)
     except KeyError:
         raise NotFound() from None
-    version = record.latest_version
-    metadata = version.dc if version else record.dc
-    body = fmt.serialize(metadata, _context(record))
-    response = Response(body, mimetype=fmt.media_type)
+    metadata, files = _published_view(record)
+    body = fmt.serialize(metadata, links.record_context(record, files, _lang()))
+    response = _machine_response(record, body, fmt.media_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="record-{record.id}.{fmt.extension}"')
+    response.headers["Link"] = links.header([links.describes_link(record)])
+    return response
+
+
+@bp.get("/records/<int:record_id>/linkset")
+def linkset(record_id: int):
+    """The record's Signposting links as an RFC 9264 linkset (``application/linkset``)."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    return _machine_response(record, links.linkset_text(links.linkset(record, metadata, files)),
+                             links.LINKSET)
+
+
+@bp.get("/records/<int:record_id>/linkset.json")
+def linkset_json(record_id: int):
+    """The same linkset as ``application/linkset+json``."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    body = json.dumps(links.linkset_json(links.linkset(record, metadata, files)),
+                      ensure_ascii=False, indent=2)
+    return _machine_response(record, body, links.LINKSET_JSON)
+
+
+def _machine_response(record: Record, body: str, content_type: str) -> Response:
+    # content_type, not mimetype: export types already carry their charset.
+    response = Response(body, content_type=content_type)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -328,15 +395,37 @@ def deposits():
                            may_deposit=bool(deposit_collections(current_user)))
 
 
+POOL_PAGE = 25
+
+
 @bp.get("/review")
 @login_required
 def review():
-    if not (current_user.has_role(RoleName.CURATOR) or current_user.is_admin):
-        raise PermissionDenied()
+    require(current_user, "review_deposits")
     from lms.files.extraction import problem_count
 
-    return render_template("catalog/review.html", queue=workflow.review_queue(current_user),
-                           extraction_problems=problem_count(current_user))
+    queue = workflow.review_queue(current_user)
+    pages = max(1, -(-len(queue.pool) // POOL_PAGE))
+    number = min(max(request.args.get("page", 1, type=int), 1), pages)
+    return render_template("catalog/review.html", queue=queue, number=number, pages=pages,
+                           pool=queue.pool[(number - 1) * POOL_PAGE:number * POOL_PAGE],
+                           extraction_problems=problem_count(current_user), lang=_lang())
+
+
+@bp.get("/review/<int:task_id>")
+@login_required
+def review_task(task_id: int):
+    """One task: the deposit's metadata, files and access, and the decisions together."""
+    no_store()
+    require(current_user, "review_deposits")
+    task = workflow.get_task(current_user, task_id)
+    record = task.record
+    return render_template(
+        "catalog/task.html", task=task, record=record, lang=_lang(), profile=default_profile(),
+        metadata=record.dc, check=deposit.submission_check(record),
+        refused=workflow.step_refused(current_user, task),
+        files=serving.files_for_display(current_user, record, None),
+        events=workflow.history(record))
 
 
 @bp.post("/review/<int:task_id>/<action>")
@@ -345,9 +434,9 @@ def review_action(task_id: int, action: str):
     try:
         if action == "claim":
             task = workflow.claim(current_user, task_id)
-            flash(_("Task claimed. Check the record, correct it if needed, then decide."),
+            flash(_("Task claimed. Check the deposit, correct it if needed, then decide."),
                   "success")
-            return redirect(url_for("catalog.edit", record_id=task.record_id))
+            return redirect(url_for("catalog.review_task", task_id=task.id))
         if action == "release":
             workflow.release(current_user, task_id)
         elif action == "accept":
@@ -363,12 +452,15 @@ def review_action(task_id: int, action: str):
         flash(_("Required metadata is missing or wrong: correct the record first."), "error")
         for problem in error.result.errors[:5]:
             flash(problem.message(_lang()), "error")
+        return redirect(url_for("catalog.review_task", task_id=task_id))
     except Conflict as error:
         # Someone (or another click) was first: say so with 409 on the queue as it stands now.
         flash(error.message, "error")
         return review(), 409
     except FORM_ERRORS as error:
         flash(error.message, "error")
+        if action in ("accept", "return"):  # the comment and the decision stay at hand
+            return redirect(url_for("catalog.review_task", task_id=task_id))
     return redirect(url_for("catalog.review"))
 
 
@@ -385,13 +477,16 @@ def notifications():
 @bp.get("/collections")
 def collections():
     return render_template("catalog/collections.html", tree=collection_tree(),
-                           lang=_lang())
+                           counts=collection_counts(current_user), lang=_lang())
 
 
 @bp.get("/collections/<slug>")
 def collection(slug: str):
     found = get_collection(slug)
-    page = db.paginate(collection_listing(current_user, found),
-                       page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
-    return render_template("catalog/collection.html", collection=found, page=page, lang=_lang(),
-                           thumbnails=serving.listing_thumbnails(current_user, page.items))
+    sort = request.args.get("sort", browse.DEFAULT_SORT)
+    sort = sort if sort in browse.SORTS else browse.DEFAULT_SORT
+    page = browse.sorted_listing(current_user, found, sort,
+                                 request.args.get("page", 1, type=int), _lang())
+    return render_template("catalog/collection.html", collection=found, page=page, sort=sort,
+                           lang=_lang(), counts=collection_counts(current_user),
+                           summaries=summarize(current_user, page.items, _lang()))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import is_curator_of, may_deposit_in
 from lms.catalog.models import (
@@ -32,7 +34,6 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.models import User
 from lms.permissions import require
 from lms.uow import AfterCommit, unit_of_work
 from metadata import Statement, ValidationResult, validate
@@ -144,15 +145,44 @@ def submit(user: User, record: Record, lock_version: int) -> None:
                 {"title": record.title}, "/review")
 
 
+def earlier_reviewer_ids(task: ReviewTask) -> set[int]:
+    """Who decided the earlier steps of this round of review: for each earlier step, the
+    curator of its latest decided task (a returned and resubmitted deposit starts anew at
+    step 1, so older rounds are later tasks of the same step)."""
+    if task.step <= 1:
+        return set()
+    rows = db.session.execute(
+        select(ReviewTask.step, ReviewTask.claimed_by_id)
+        .where(ReviewTask.record_id == task.record_id, ReviewTask.step < task.step,
+               ReviewTask.status == TaskStatus.DONE, ReviewTask.id < task.id)
+        .order_by(ReviewTask.id)).all()
+    latest = {step: user_id for step, user_id in rows}  # the last row of each step wins
+    return {user_id for user_id in latest.values() if user_id is not None}
+
+
+def step_refused(user: User, task: ReviewTask) -> str | None:
+    """Why ``user`` may not take ``task``, or None: a step of a two-step review needs a
+    curator who decided none of the earlier ones, unless the collection allows one."""
+    collection = task.record.collection
+    if collection is not None and collection.single_reviewer:
+        return None
+    if user.id in earlier_reviewer_ids(task):
+        return _("You decided an earlier step of this deposit: another curator must take "
+                 "this one.")
+    return None
+
+
 def claim(user: User, task_id: int) -> ReviewTask:
     """Take a task from the pool. Of two curators claiming at once, exactly one wins.
 
     :raise NotFound: no such task, or not one ``user`` curates.
-    :raise Conflict: someone else claimed it first.
+    :raise Conflict: someone else claimed it first, or ``user`` decided an earlier step.
     """
     task = db.session.get(ReviewTask, task_id)
     if task is None or not is_curator_of(user, task.record):
         raise NotFound()
+    if (refused := step_refused(user, task)) is not None:
+        raise Conflict(refused)
     with unit_of_work():
         # The guarded UPDATE is the arbiter: only one transaction can move it out of the pool.
         won = db.session.execute(
@@ -212,6 +242,8 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
     :raise MetadataInvalid: deposit-required metadata is missing (a curator may fix it first).
     """
     task = _claimed_task(user, task_id)
+    if (refused := step_refused(user, task)) is not None:
+        raise Conflict(refused)  # claimed before the collection's rule changed
     record = task.record
     check_metadata(record.dc, deposit=True)
     steps = record.collection.workflow_steps if record.collection else 1
@@ -338,9 +370,13 @@ class ReviewQueue:
     pool: list[ReviewTask] = field(default_factory=list)
     mine: list[ReviewTask] = field(default_factory=list)
     others: list[ReviewTask] = field(default_factory=list)
+    # Tasks of the pool the user may not take (why), and when each record was submitted.
+    refused: dict[int, str] = field(default_factory=dict)
+    submitted: dict[int, datetime] = field(default_factory=dict)
 
 
 def review_queue(user: User) -> ReviewQueue:
+    """The open tasks of the collections ``user`` curates, oldest first."""
     tasks = db.session.scalars(
         select(ReviewTask).where(ReviewTask.status != TaskStatus.DONE)
         .order_by(ReviewTask.created_at, ReviewTask.id)
@@ -351,11 +387,30 @@ def review_queue(user: User) -> ReviewQueue:
             continue
         if task.status == TaskStatus.POOL:
             queue.pool.append(task)
+            if (refused := step_refused(user, task)) is not None:
+                queue.refused[task.id] = refused
         elif task.claimed_by_id == user.id:
             queue.mine.append(task)
         else:
             queue.others.append(task)
+    record_ids = {t.record_id for t in [*queue.pool, *queue.mine, *queue.others]}
+    if record_ids:
+        queue.submitted = dict(db.session.execute(
+            select(WorkflowEvent.record_id, func.max(WorkflowEvent.at))
+            .where(WorkflowEvent.record_id.in_(record_ids), WorkflowEvent.action == "submit")
+            .group_by(WorkflowEvent.record_id)).all())
     return queue
+
+
+def get_task(user: User, task_id: int) -> ReviewTask:
+    """A task of a collection ``user`` curates (open or decided).
+
+    :raise NotFound: no such task, or not one ``user`` curates.
+    """
+    task = db.session.get(ReviewTask, task_id)
+    if task is None or not is_curator_of(user, task.record):
+        raise NotFound()
+    return task
 
 
 def history(record: Record) -> list[WorkflowEvent]:

@@ -18,8 +18,9 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.catalog.access import published_clause, user_principals, visible_records
+from lms.catalog.access import can_view, published_clause, user_principals, visible_records
 from lms.catalog.models import Record
+from lms.catalog.summaries import RecordSummary, summarize
 from lms.changelog import mirror_lock, pending_records_clause
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
@@ -28,6 +29,7 @@ from lms.search import (
     BACKENDS,
     Admit,
     DocumentSource,
+    FacetValue,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -52,7 +54,8 @@ def backend() -> SearchBackend:
         if name not in BACKENDS:
             raise ValueError(f"LMS_SEARCH_BACKEND must be one of {', '.join(BACKENDS)}")
         found = create_backend(name, Path(app.config["DATA_DIR"]) / "search" / name,
-                               Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")))
+                               Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")),
+                               database=db.engine)
         app.extensions["search"] = found
         _ensure_built(found)
     return found
@@ -182,6 +185,35 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     return backend().query(SearchQuery(
         q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
         page=page, size=size, highlight=highlight, facets=facets), admit=shown_to(user))
+
+
+def facet_counts(user) -> dict[str, list[FacetValue]]:
+    """How many materials ``user`` may find per facet value (browse pages, home page)."""
+    return search(user, "", size=1, highlight=False, facets=True).facets
+
+
+def library_overview(user) -> tuple[int, dict[str, int]]:
+    """How many materials ``user`` may find, and how many per collection path
+    ("khoa-hau-can/xang-dau"; sub-collections and mapped records included)."""
+    result = search(user, "", size=1, highlight=False, facets=True)
+    return result.total, {v.value: v.count for v in result.facets.get("collection", [])}
+
+
+def collection_counts(user) -> dict[str, int]:
+    return library_overview(user)[1]
+
+
+def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSummary]:
+    """What the results page shows for each hit besides its highlighted title and snippet
+    (creators, year, type, collections, formats, thumbnail), read from the database."""
+    ids = [hit.id for hit in result.hits]
+    if not ids:
+        return {}
+    records = db.session.scalars(select(Record).where(Record.id.in_(ids))).all()
+    # The hits were admitted by the database already (shown_to); checked again, as they are
+    # read here anyway, in case the record changed in between.
+    visible = [r for r in records if can_view(user, r)]
+    return summarize(user, visible, lang)
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:

@@ -15,9 +15,11 @@ from werkzeug.datastructures import MultiDict
 
 from lms.catalog.collections import find_collection
 from lms.catalog.display import format_name, language_name
-from lms.discovery import services
+from lms.discovery import presentation, services
+from lms.errors import NotFound
+from lms.feeds.views import search_feed
 from lms.search import FACETS, Notice, SearchResult
-from lms.search.document import MAX_PAGE_SIZE, SORTS
+from lms.search.document import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
 from lms.web import no_store
 from metadata import default_profile
 
@@ -49,13 +51,13 @@ def parse_params(args: MultiDict) -> Params:
     """:raise BadParameter: a malformed page, size, sort or facet filter."""
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = args.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise BadParameter(f"'{name}' must be a whole number from {low} to {high}.")
         return int(raw)
 
-    sort = args.get("sort") or "relevance"
+    sort = args.get("sort", "relevance")
     if sort not in SORTS:
         raise BadParameter(f"'sort' must be one of {', '.join(SORTS)}.")
     filters: dict[str, list[str]] = {}
@@ -67,6 +69,8 @@ def parse_params(args: MultiDict) -> Params:
             values = [v for v in args.getlist(key) if v]
             if any(len(v) > 200 for v in values) or len(values) > 50:
                 raise BadParameter(f"Too many or too long values for '{key[:40]}'.")
+            if facet == "has_files" and not set(values) <= {"true", "false"}:
+                raise BadParameter("'f.has_files' must be true or false.")
             filters[facet] = values
         elif key not in ("q", "page", "size", "sort"):
             raise BadParameter(f"Unknown parameter '{key[:40]}'.")
@@ -111,6 +115,8 @@ def facet_value_label(facet: str, value: str, lang: str) -> str:
         value_slug = value
     if facet == "has_files":
         return _("With files") if value == "true" else _("Metadata only")
+    if facet == "decade":
+        return _("%(decade)s (decade)", decade=value)
     if vocabulary and profile.vocabulary(vocabulary).contains(value_slug):
         return profile.vocabulary(vocabulary).label(value_slug, lang)
     return value
@@ -175,20 +181,60 @@ def _toggle(args: Mapping[str, list[str]], facet: str, value: str) -> dict[str, 
 def search_page():
     no_store()
     lang = str(get_locale())
+    args = request.args.copy()
+    as_atom = args.get("format") == "atom"
+    if as_atom:
+        del args["format"]
     try:
-        params = parse_params(request.args)
+        params = parse_params(args)
     except BadParameter as error:
         return render_template("discovery/search.html", error=str(error), params=None,
                                result=None, lang=lang), 400
     result = services.search(current_user, params.q, filters=params.filters, sort=params.sort,
                              page=params.page, size=params.size)
+    if as_atom:
+        return search_feed(params.q, [hit.id for hit in result.hits], args)
     args = request.args.to_dict(flat=False)
+
+    def toggle(facet: str, value: str) -> str:
+        return url_for("discovery.search_page", **_toggle(args, facet, value))
+
+    def label(facet: str, value: str) -> str:
+        return facet_value_label(facet, value, lang)
+
     return render_template(
         "discovery/search.html", params=params, result=result, lang=lang, error=None,
         notices=[notice_text(n) for n in result.notices], facet_labels=FACET_LABELS,
-        sort_labels=SORT_LABELS, label=facet_value_label,
-        toggle=lambda facet, value: url_for("discovery.search_page",
-                                            **_toggle(args, facet, value)),
-        page_url=lambda number: url_for("discovery.search_page",
-                                        **{**args, "page": [str(number)]}),
+        sort_labels=SORT_LABELS,
+        boxes=presentation.facet_boxes(result.facets, params.filters, label, toggle),
+        chips=presentation.chips(params.filters, label, toggle),
+        summaries=services.hit_summaries(current_user, result, lang),
+        help=presentation.no_results_help(params.q) if not result.total else None,
+        pages=min(max(1, -(-result.total // result.size)),
+                  max(MAX_RESULT_WINDOW // result.size, 1)),
     )
+
+
+BROWSE_FACETS = ("subject", "type", "audience", "year")
+
+
+@bp.get("/browse/<facet>")
+def browse(facet: str):
+    """Browse by subject, type, audience or year: every value with how many materials the
+    user may find, each a link to the search page filtered on it."""
+    if facet not in BROWSE_FACETS:
+        raise NotFound()
+    lang = str(get_locale())
+    values = services.facet_counts(current_user).get(facet, [])
+
+    def toggle(name: str, value: str) -> str:
+        return url_for("discovery.search_page", **{f"f.{name}": value})
+
+    def label(name: str, value: str) -> str:
+        return facet_value_label(name, value, lang)
+
+    box = presentation.facet_boxes({facet: values}, {}, label, toggle, shown=len(values))
+    entries = box[0].entries if box else []
+    decades = presentation.by_decade(entries) if facet == "year" else []
+    return render_template("discovery/browse.html", facet=facet, title=FACET_LABELS[facet],
+                           entries=entries, decades=decades)

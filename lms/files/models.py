@@ -34,10 +34,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.accounts.models import Group, Unit, User
 from lms.catalog.models import Record
 from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
-from lms.models import Group, Unit, User
 
 
 class FixityStatus(enum.StrEnum):
@@ -217,4 +217,7 @@ class DownloadEvent(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"),
                                                 index=True)
     kind: Mapped[str] = mapped_column(String(16), default="download")  # or "view"
-    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+    # Who (lms.stats.services.visitor_key), for dropping double clicks; None for downloads
+    # counted before migration 0012_usage_statistics.
+    visitor: Mapped[str | None] = mapped_column(String(32))

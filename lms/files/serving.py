@@ -17,7 +17,7 @@ rules here are short enough to own and test.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -30,6 +30,7 @@ from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog.access import Principal
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.errors import NotFound, ServiceError
@@ -42,7 +43,7 @@ from lms.files.maintenance import record_fixity
 from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
 from lms.files.storage import CHUNK_SIZE, BlobNotFound, Storage, get_storage, validate_key
-from lms.models import User
+from lms.stats.services import is_robot, visitor_key
 from lms.uow import unit_of_work
 
 OCTET_STREAM = "application/octet-stream"
@@ -242,10 +243,11 @@ def send_blob(
     ``media_type`` is the *sniffed* type and ``sniff_mismatch`` says whether the content
     disagreed with the name (:class:`lms.files.sniff.Sniffed`). The response is inline only
     for :data:`INLINE_TYPES` without a mismatch; anything else is an
-    ``application/octet-stream`` attachment (so is everything with ``force_attachment``, for
-    explicit download links). Every response (200, 206, 304, 412, 416) carries
-    ``nosniff``, a CSP, ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store``
-    unless ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
+    ``application/octet-stream`` attachment. ``force_attachment`` (explicit download links)
+    makes every response an attachment, keeping the true type of the allow-listed ones. Every
+    response (200, 206, 304, 412, 416) carries ``nosniff``, a CSP,
+    ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store`` unless
+    ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
     SHA-256); ``Last-Modified`` is sent when given (timezone-aware).
 
     :raise lms.files.storage.BlobNotFound: the blob is missing (a fixity failure, not a 404).
@@ -259,7 +261,11 @@ def send_blob(
     modified = _http_seconds(last_modified) if last_modified is not None else None
     size = storage.size(key)
 
-    inline = not force_attachment and media_type in INLINE_TYPES and not sniff_mismatch
+    # The true type only for allow-listed types whose content agreed with their name; an
+    # explicit download of one keeps it (a reference manager, a PDF reader's "open with")
+    # but comes as an attachment under the same CSP.
+    trusted_type = media_type in INLINE_TYPES and not sniff_mismatch
+    inline = not force_attachment and trusted_type
     is_pdf = inline and media_type == PDF
     response = BlobResponse()
     headers = response.headers
@@ -280,7 +286,7 @@ def send_blob(
         del headers["Content-Type"]
         return response
 
-    headers["Content-Type"] = media_type if inline else OCTET_STREAM
+    headers["Content-Type"] = media_type if trusted_type else OCTET_STREAM
     headers["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", display_name
     )
@@ -321,7 +327,6 @@ def send_blob(
 # --- record files to readers ---------------------------------------------------------------
 
 # Crawlers and link checkers do not count as downloads (a simple User-Agent test).
-ROBOTS = re.compile(r"bot|crawl|spider|slurp|preview|monitor|check_http", re.IGNORECASE)
 
 
 class FileUnavailable(ServiceError):
@@ -381,8 +386,7 @@ def serve_file(user: Principal, record: Record, file: RecordFile, request: Reque
                      is_public=is_public_file(record, file), last_modified=file.created_at,
                      force_attachment=download)
     if response.is_download_start and response.status_code in (200, 206):
-        _count(user, record, file, "download" if download else "view",
-               request.headers.get("User-Agent", ""))
+        _count(user, record, file, "download" if download else "view", request)
     return response
 
 
@@ -398,15 +402,19 @@ def serve_thumbnail(user: Principal, record: Record, file: RecordFile,
                  display_name=f"{stem}-thumbnail.png", is_public=is_public_file(record, file))
 
 
-def _count(user: Principal, record: Record, file: RecordFile, kind: str, agent: str) -> None:
-    if ROBOTS.search(agent):
+def _count(user: Principal, record: Record, file: RecordFile, kind: str,
+           request: Request) -> None:
+    """One download or in-page view, unless a robot's (see ``lms.stats`` for the counting)."""
+    agent = request.headers.get("User-Agent", "")
+    if is_robot(agent):
         return
     account = user if isinstance(user, User) and user.is_authenticated else None
     level = effective_level(record, file)
     with unit_of_work():
         db.session.add(DownloadEvent(file_id=file.id, record_id=record.id,
                                      user_id=account.id if account else None,
-                                     unit_id=account.unit_id if account else None, kind=kind))
+                                     unit_id=account.unit_id if account else None, kind=kind,
+                                     visitor=visitor_key(user, request.remote_addr, agent)))
         if level != AccessLevel.PUBLIC:
             audit.record("file_download" if kind == "download" else "file_view", actor=account,
                          obj=file, details={"record": record.id, "level": level,
@@ -452,18 +460,3 @@ def files_for_display(user: Principal, record: Record,
             file, VIEWERS.get(file.media_type) if inline else None,
             thumbnail=file.thumbnail_key is not None, damaged=file.blob_key in damaged))
     return result
-
-
-def listing_thumbnails(user: Principal, records: Sequence[Record]) -> dict[int, int]:
-    """For a page of records: record id → id of the first file whose thumbnail ``user`` may see
-    (in the latest published version)."""
-    shown: dict[int, int] = {}
-    for record in records:
-        version = record.latest_version
-        if version is None:
-            continue
-        for file in record_files.version_files(version):
-            if file.thumbnail_key and may_read_file(user, record, file):
-                shown[record.id] = file.id
-                break
-    return shown

@@ -15,12 +15,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
 from lms.ingest.imports import ImportOptions, LineReport, run_import
 from lms.ingest.packages import remove_abandoned_unpacked
 from lms.jobs import JobContext, job, owner_language
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,17 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from huey import Huey, RedisHuey, SqliteHuey
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lms.accounts.models import User
 from lms.db import utcnow
-from lms.errors import Conflict, NotFound
+from lms.errors import Conflict, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.jobs.registry import JobFunction, JobSpec, jobs_in, spec_of
 from lms.jobs.worker import current_worker_id
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 from lms.permissions import Principal, can, require
 from lms.uow import unit_of_work
 
@@ -226,6 +227,40 @@ def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job
             not can(user, "view_job", job):
         raise NotFound()
     return job
+
+
+def jobs_listing(user: Principal, *, everyone: bool = False, status: str = "",
+                 name: str = "") -> Select:
+    """Jobs, newest first: ``user``'s own, or with ``everyone`` every job (the admins' list),
+    optionally of one state or kind.
+
+    :raise PermissionDenied: ``everyone`` for someone who may not see every job.
+    """
+    if everyone:
+        require(user, "view_all_jobs")
+    stmt = select(Job).order_by(Job.id.desc())
+    if not everyone:
+        if not isinstance(user, User):
+            raise PermissionDenied()
+        stmt = stmt.where(Job.owner_id == user.id)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if name:
+        stmt = stmt.where(Job.name == name)
+    return stmt
+
+
+def owners_of(jobs: Iterable[Job]) -> dict[int, User]:
+    """Who started each of ``jobs`` (jobs the system started have no owner)."""
+    ids = {job.owner_id for job in jobs if job.owner_id is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def job_names() -> list[str]:
+    """Every kind of job ever run, for the admins' filter."""
+    return list(db.session.scalars(select(Job.name).distinct().order_by(Job.name)))
 
 
 def huey_for(app: Flask) -> Huey:

@@ -1,27 +1,23 @@
-"""Job progress for its owner: a page, JSON the page polls, and resuming an interrupted job."""
+"""Jobs: each one's progress for its owner (a page, and JSON the page polls), the list of a
+user's own jobs, the administrators' list of every job, and resuming an interrupted job."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from lms.db import utcnow
+from lms.display import job_message, job_status_label
 from lms.errors import Conflict
-from lms.jobs.queue import resume, visible_job
+from lms.extensions import db
+from lms.jobs.queue import job_names, jobs_listing, owners_of, resume, visible_job
 from lms.models import Job, JobStatus
-from lms.web import safe_next
+from lms.web import no_store, safe_next
 
 bp = Blueprint("jobs", __name__)
-
-STATUS_LABELS = {JobStatus.QUEUED: _l("queued"), JobStatus.RUNNING: _l("running"),
-                 JobStatus.DONE: _l("done"), JobStatus.FAILED: _l("failed"),
-                 JobStatus.INTERRUPTED: _l("interrupted")}
-
-
-@bp.app_template_filter("job_status")
-def job_status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+admin_bp = Blueprint("jobs_admin", __name__)
+PER_PAGE = 50
 
 
 def job_json(job: Job) -> dict[str, object]:
@@ -33,7 +29,7 @@ def job_json(job: Job) -> dict[str, object]:
         "resumable": job.status == JobStatus.INTERRUPTED,
         "progress": {"done": job.progress_done, "total": job.progress_total,
                      "percent": job.percent},
-        "message": job.message,
+        "message": job_message(job.message),
         # An import's per-line report can be long: its page shows it, the polled JSON not.
         "result": {k: v for k, v in (job.result or {}).items() if k not in ("traceback",
                                                                            "lines")},
@@ -62,3 +58,30 @@ def resume_job(job_id: int):
 @login_required
 def status(job_id: int):
     return jsonify(job_json(visible_job(current_user, job_id)))
+
+
+def _listing(everyone: bool):
+    no_store()
+    status = request.args.get("status", "")
+    status = status if status in {str(s) for s in JobStatus} else ""
+    name = request.args.get("name", "")[:64] if everyone else ""
+    page = db.paginate(jobs_listing(current_user, everyone=everyone, status=status, name=name),
+                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       error_out=False)
+    return render_template("jobs/list.html", page=page, everyone=everyone, status=status,
+                           name=name, names=job_names() if everyone else [],
+                           owners=owners_of(page.items), now=utcnow())
+
+
+@bp.get("/")
+@login_required
+def mine():
+    """The jobs the user started (imports, rebuilds), newest first."""
+    return _listing(everyone=False)
+
+
+@admin_bp.get("/")
+@login_required
+def every():
+    """Every background job, scheduled ones included, for administrators."""
+    return _listing(everyone=True)

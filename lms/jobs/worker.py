@@ -25,9 +25,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import Job, JobStatus, User, WorkerHeartbeat
+from lms.models import Job, JobStatus, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 

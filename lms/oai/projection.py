@@ -27,14 +27,25 @@ from lms.changelog.mirrors import Progress
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
-from metadata import Metadata, RecordContext, oai_dc_fragment, serialize
+from metadata import (
+    Metadata,
+    RecordContext,
+    marcxml_fragment,
+    mods_fragment,
+    oai_dc_fragment,
+    qdc_fragment,
+)
+
+# Each metadata prefix, the projection column holding it and the crosswalk writing it.
+RENDERERS = {"oai_dc": oai_dc_fragment, "qdc": qdc_fragment, "marcxml": marcxml_fragment,
+             "mods": mods_fragment}
 
 #: The projection's name among the change log's mirrors.
 MIRROR = "oai"
 BATCH = 200
 
-#: (deleted, space-separated setSpecs, oai_dc, qdc) of an item.
-State = tuple[bool, str, str, str]
+#: (deleted, space-separated setSpecs, rendering per metadata prefix) of an item.
+State = tuple[bool, str, dict[str, str]]
 
 
 def oai_identifier(record_id: int) -> str:
@@ -68,14 +79,23 @@ def set_specs(record: Record, metadata: Metadata) -> list[str]:
     return sorted(specs)
 
 
-def _rendered(record: Record) -> tuple[list[str], str, str]:
+def _rendered(record: Record) -> tuple[list[str], dict[str, str]]:
     version = record.latest_version
     assert version is not None
     metadata = version.dc
     context = RecordContext(identifier=oai_identifier(record.id),
                             url=_landing_page(record.id), lang="vi")
-    qdc = serialize("qdc", metadata, context).split("\n", 1)[1].strip()  # no XML declaration
-    return set_specs(record, metadata), oai_dc_fragment(metadata, context), qdc
+    return set_specs(record, metadata), {
+        prefix: render(metadata, context) for prefix, render in RENDERERS.items()}
+
+
+def render_missing(record_id: int, prefix: str) -> str:
+    """The ``prefix`` metadata of a harvestable item whose stored rendering is empty (rows
+    written before the format existed), rendered now; "" if it is no longer harvestable."""
+    record = db.session.get(Record, record_id)
+    if record is None or not harvestable(record):
+        return ""
+    return _rendered(record)[1][prefix]
 
 
 def _landing_page(record_id: int) -> str | None:
@@ -88,10 +108,10 @@ def expected_state(record: Record, item: OaiItem | None) -> State | None:
     item, a deleted header (keeping its last set membership, so set-selective harvesters see
     it go), or nothing (never harvestable)."""
     if harvestable(record):
-        specs, oai_dc, qdc = _rendered(record)
-        return False, " ".join(specs), oai_dc, qdc
+        specs, rendered = _rendered(record)
+        return False, " ".join(specs), rendered
     if item is not None or record.ever_public:
-        return True, item.set_specs if item is not None else "", "", ""
+        return True, item.set_specs if item is not None else "", dict.fromkeys(RENDERERS, "")
     return None
 
 
@@ -108,20 +128,39 @@ def refresh(session: Session, record_id: int, *, force: bool = False) -> None:
     state = expected_state(record, item)
     if state is None:
         return
-    if not force and item is not None and \
-            (item.deleted, item.set_specs, item.oai_dc, item.qdc) == state:
+    if not force and item is not None and _unchanged(item, *state):
         return
     now = utcnow()
     if item is None:
         item = OaiItem(record_id=record_id)
         session.add(item)
-    item.deleted, item.set_specs, item.oai_dc, item.qdc = state
+    item.deleted, item.set_specs = state[0], state[1]
+    for prefix, text in state[2].items():
+        setattr(item, prefix, text)
     item.datestamp = now
     session.flush()
     session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
     session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
                     for spec in item.set_specs.split())
     session.flush()
+
+
+def _same(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
+    """Whether the item says this, a rendering stored empty (a row written before its format
+    existed, rendered when served) counting as the same."""
+    return (item.deleted, item.set_specs) == (deleted, specs) and all(
+        getattr(item, prefix) in ("", text) for prefix, text in rendered.items())
+
+
+def _unchanged(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
+    """Whether the item already says this. A rendering stored empty is filled in without a
+    new datestamp: what harvesters saw is the same."""
+    if not _same(item, deleted, specs, rendered):
+        return False
+    for prefix, text in rendered.items():
+        if getattr(item, prefix) != text:
+            setattr(item, prefix, text)
+    return True
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
@@ -203,7 +242,7 @@ def _item_difference(record: Record, item: OaiItem | None,
     if item.deleted != wanted[0]:
         return "visibility", ("served as deleted, but harvestable" if item.deleted
                               else "served with metadata, but not harvestable")
-    if (item.set_specs, item.oai_dc, item.qdc) != wanted[1:]:
+    if not _same(item, *wanted):
         return "content", "metadata or sets differ"
     if sorted(sets) != sorted((spec, item.datestamp) for spec in item.set_specs.split()):
         return "content", "set index differs"

@@ -6,31 +6,41 @@ Usable without a Flask app: configuration is passed in explicitly::
     backend.index([SearchDocument(...)])
     result = backend.query(SearchQuery("hậu cần", principals=frozenset({"public"})))
 
-Engines: ``whoosh`` (the default, pure Python) and ``tantivy`` (the ``tantivy`` wheel, Rust);
-Only the engine modules
-(:mod:`lms.search.whoosh`, :mod:`lms.search.tantivy`) import a search engine; importing this
-package imports none.
+Engines: ``whoosh`` (the default, pure Python), ``tantivy`` (the ``tantivy`` wheel, Rust), both
+with an index folder, and ``postgres`` (tables in the app's PostgreSQL database, shared by every
+app server).
+What every engine shares: :mod:`~lms.search.backend` (the query flow), :mod:`~lms.search.compiler`
+(the query walk), :mod:`~lms.search.local` (generations of an index folder). Only the engine
+packages (:mod:`lms.search.whoosh`, :mod:`lms.search.tantivy`, :mod:`lms.search.postgres`)
+import a search engine or write SQL; importing this package imports none. ``docs/search.md``
+describes the engines side by side.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .analysis import ANALYZER_VERSION
-from .backend import Admit, DocumentSource, SearchBackend, SearchError
+from .backend import Admit, SearchBackend
 from .document import (
     FACETS,
+    DocumentSource,
     FacetValue,
     Hit,
     IndexedEntry,
     Notice,
     SearchDocument,
+    SearchError,
     SearchQuery,
     SearchResult,
     Weights,
 )
 
-BACKENDS = ("whoosh", "tantivy")
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+BACKENDS = ("whoosh", "tantivy", "postgres")
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -52,8 +62,11 @@ __all__ = [
 ]
 
 
-def create_backend(name: str, index_dir: Path, weights: Weights | None = None) -> SearchBackend:
-    """A backend by name ("whoosh" or "tantivy"), with its index under ``index_dir``."""
+def create_backend(
+    name: str, index_dir: Path, weights: Weights | None = None, *, database: Engine | None = None
+) -> SearchBackend:
+    """A backend by name: "whoosh" or "tantivy" with its index under ``index_dir``, or
+    "postgres" with its index in the PostgreSQL ``database``."""
     if name == "whoosh":
         from .whoosh import WhooshBackend
 
@@ -62,4 +75,10 @@ def create_backend(name: str, index_dir: Path, weights: Weights | None = None) -
         from .tantivy import TantivyBackend
 
         return TantivyBackend(Path(index_dir), weights)
+    if name == "postgres":
+        if database is None:
+            raise ValueError("the postgres search backend needs a database")
+        from .postgres import PostgresBackend
+
+        return PostgresBackend(database, weights)
     raise ValueError(f"unknown search backend {name!r}; known: {', '.join(BACKENDS)}")

@@ -22,6 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import filterfalse
+from operator import itemgetter
 
 ANALYZER_VERSION = "vi-2024.1"
 
@@ -293,3 +295,83 @@ def collation_key(text: str) -> str:
     tone marks (none, huyền, hỏi, ngã, sắc, nặng) break ties only (secondary level)."""
     keys = [_collate_word(accent_form(w)) for w in TOKEN_RE.findall(normalize_text(text))]
     return "\x01".join(p for p, _ in keys) + "\x00" + "".join(s for _, s in keys)
+
+
+# --- fast analysis of whole texts for whitespace tokenizers ----------------------------------
+
+
+class ChunkAnalyser:
+    """:func:`index_forms` of whole texts, fast, for an engine that only splits on spaces.
+
+    A text is split at whitespace (in C) and each chunk ("đá,", "(4325/KH-BQP).") is looked up
+    in dictionaries at C level (``itemgetter``), which makes indexing about three times as fast
+    as analysing token by token. Tokens never contain whitespace, so a text's tokens are its
+    chunks' tokens in order. A chunk without tokens leaves two spaces in a row, which a
+    whitespace tokenizer skips without a position gap.
+
+    With ``codes_last``, a code's whole token ("4325/kh-bqp") is moved after the text's words
+    instead of following its first part with a "+" (for engines that cannot put two tokens
+    at one position): the code's parts stay adjacent. One instance per backend: its caches
+    hold up to ``max_chunks`` chunks (80,712 news articles have about 430,000) and are cleared
+    when full, or by :meth:`clear` after a rebuild.
+    """
+
+    def __init__(self, *, codes_last: bool, max_chunks: int = 600_000) -> None:
+        self.codes_last = codes_last
+        self.max_chunks = max_chunks
+        self._acc: dict[str, str] = {}
+        self._fol: dict[str, str] = {}
+        self._codes: dict[str, str] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self._acc.clear()
+        self._fol.clear()
+        self._codes.clear()
+        self._acc[""] = self._fol[""] = ""
+
+    def _chunk_forms(self, chunk: str) -> tuple[str, str, str]:
+        """(accented tokens, folded tokens, folded whole codes moved out) of one chunk."""
+        acc, fol = index_forms(chunk) if chunk else ("", "")
+        if not self.codes_last or "+" not in fol:
+            return acc, fol, ""
+        tokens = fol.split(" ")
+        codes = " ".join(t[1:] for t in tokens if t[:1] == "+" and len(t) > 1)
+        fol = " ".join(t for t in tokens if t and t[0] != "+")
+        acc = " ".join(t.lstrip("+") for t in acc.split(" ") if t.strip("+"))
+        return acc, fol, codes
+
+    def _learn(self, chunks: set[str]) -> None:
+        if len(self._acc) + len(chunks) > self.max_chunks:
+            self.clear()
+        for chunk in chunks:
+            self._acc[chunk], self._fol[chunk], codes = self._chunk_forms(chunk)
+            if codes:
+                self._codes[chunk] = codes
+
+    def forms(self, text: str) -> tuple[str, str]:
+        """(accented, folded) space-joined tokens of ``text``."""
+        if not text:
+            return "", ""
+        chunks = normalize_text(text).split()
+        if not chunks:
+            return "", ""
+        if len(chunks) == 1:
+            chunks.append("")  # itemgetter of one key returns the value, not a tuple
+        get = itemgetter(*chunks)
+        try:
+            accs, fols = get(self._acc), get(self._fol)
+        except KeyError:
+            self._learn(set(filterfalse(self._fol.__contains__, chunks)))
+            try:
+                accs, fols = get(self._acc), get(self._fol)
+            except KeyError:  # the caches were cleared meanwhile (this or another thread)
+                forms = [self._chunk_forms(c) for c in chunks]
+                codes = [f[2] for f in forms if f[2]]
+                fol = " ".join(f[1] for f in forms)
+                return " ".join(f[0] for f in forms), f"{fol} {' '.join(codes)}" if codes else fol
+        acc, fol = " ".join(accs), " ".join(fols)
+        if self._codes and not self._codes.keys().isdisjoint(chunks):
+            codes = map(self._codes.__getitem__, filter(self._codes.__contains__, chunks))
+            fol = f"{fol} {' '.join(codes)}"
+        return acc, fol

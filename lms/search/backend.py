@@ -1,31 +1,36 @@
 """The backend interface and the engine-neutral half of every search.
 
-A backend implements indexing and a few primitive searches (:meth:`SearchBackend._execute`,
-:meth:`SearchBackend._complete_candidates`, :meth:`SearchBackend._fuzzy_candidates`); this base
-class does the rest the same way for every engine: parsing, filter validation, paging limits,
-the AND → OR fallback, highlighting, "did you mean" and autocomplete. Engine modules are the
-only code that imports a search engine.
+A backend implements indexing (``index``, ``remove``, ``_prepare``, ``_build``), the engine
+state one search works on (``_use``), the query compiler's hooks (``_compiler``, see
+:mod:`lms.search.compiler`) and two primitive searches (:meth:`SearchBackend._execute`,
+:meth:`SearchBackend._candidates`); this base class does the rest the same way for every
+engine: parsing, filter validation, paging limits, the AND → OR fallback, highlighting, "did you
+mean" and autocomplete, and the frame of a rebuild (documents prepared one by one, possibly in
+forked readers, then built). Engine packages are the only code that imports a search engine.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from html import escape
 from itertools import chain
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import highlight, suggest
-from .analysis import has_marks, normalize_text, tokenize
+from .analysis import normalize_text, tokenize
+from .compiler import QueryCompiler
 from .document import (
     FACETS,
     HIERARCHICAL_FACETS,
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
+    DocumentSource,
     FacetValue,
     Hit,
     IndexedEntry,
@@ -36,11 +41,14 @@ from .document import (
     Weights,
 )
 from .query import MIN_PREFIX, ParsedQuery, highlight_terms, parse
+from .readers import can_fork, prepared_in_forks
 
 KEY_SEP = "\x1f"
 MAX_FILTER_VALUES = 50
 MAX_YEAR_SPAN = 1000
 MAX_FACET_VALUES = 200
+#: Documents between two calls of a rebuild's ``progress``.
+PROGRESS_EVERY = 500
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
 
@@ -49,18 +57,6 @@ _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*
 #: ids that may be shown: the app checks them against the database, so that an index lagging
 #: behind an access change shows nothing the database no longer allows.
 Admit = Callable[[Sequence[int]], Container[int]]
-
-#: A callable returning documents to index: one shard of a rebuild (see
-#: :meth:`SearchBackend.rebuild_parallel`). It may run in a forked process.
-DocumentSource = Callable[[], Iterable[SearchDocument]]
-
-
-class SearchError(RuntimeError):
-    """A backend cannot do what was asked (e.g. the index folder is unusable)."""
-
-
-class IndexLocked(SearchError):
-    """Another writer held the index lock for longer than the timeout."""
 
 
 # --- facet keys, shared by every engine ------------------------------------------------------
@@ -107,6 +103,11 @@ def facet_keys(doc: SearchDocument) -> list[str]:
         add("decade", decade_of(int(doc.year)))
     add("has_files", "true" if doc.has_files else "false")
     return list(keys)
+
+
+def facet_group(facet: str) -> str:
+    """The filter clause a facet's values answer to: decades are filtered as years."""
+    return "year" if facet in ("year", "decade") else facet
 
 
 def clean_principals(principals: Iterable[str]) -> list[str]:
@@ -172,7 +173,7 @@ def build_filters(
                 continue
             keys |= ks
         if keys:
-            include.append(FilterClause("year" if facet == "decade" else facet, frozenset(keys)))
+            include.append(FilterClause(facet_group(facet), frozenset(keys)))
         else:
             include.append(FilterClause(facet, frozenset()))  # nothing can match
     exclude: list[FilterClause] = []
@@ -227,14 +228,38 @@ class Plan:
     facets: bool
 
 
+class Counted:
+    """Prepared documents of a rebuild, counted as the engine consumes them, with
+    ``progress(count)`` every :data:`PROGRESS_EVERY` documents."""
+
+    def __init__(self, items: Iterable[Any], progress: Callable[[int], None] | None) -> None:
+        self.count = 0
+        self._items = items
+        self._progress = progress
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            yield item
+            self.count += 1
+            if self._progress is not None and self.count % PROGRESS_EVERY == 0:
+                self._progress(self.count)
+
+
 class SearchBackend(ABC):
-    """Index, remove, query, rebuild. Implementations must be usable without a Flask app."""
+    """Index, remove, query, rebuild. Implementations must be usable without a Flask app and
+    from several threads at once."""
 
-    name: str = ""
+    name: ClassVar[str] = ""
+    #: Whether :meth:`rebuild_parallel` prepares documents in forked readers (engines whose
+    #: writing runs outside the GIL gain from it).
+    parallel_readers: ClassVar[bool] = False
+    #: Whether field weights are applied when documents are indexed (then other weights need
+    #: a rebuild) or when a query runs.
+    weights_at_index_time: ClassVar[bool] = True
 
-    def __init__(self, index_dir: Path, weights: Weights | None = None) -> None:
-        self.index_dir = Path(index_dir)
+    def __init__(self, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
+        self._rebuild_lock = threading.Lock()
 
     # -- engine primitives --------------------------------------------------------------------
 
@@ -247,17 +272,14 @@ class SearchBackend(ABC):
         """Remove documents by record id."""
 
     @abstractmethod
-    def rebuild(
-        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
-    ) -> int:
-        """Build a fresh index from ``docs`` and swap it in atomically."""
+    def _prepare(self, doc: SearchDocument) -> Any:
+        """All the Python work of indexing one document, as picklable values (it may run in
+        a forked reader)."""
 
-    def rebuild_parallel(
-        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
-    ) -> int:
-        """:meth:`rebuild` from several sources (shards of the database) that an engine may read
-        in parallel processes; by default they are read one after the other."""
-        return self.rebuild(chain.from_iterable(source() for source in sources), progress)
+    @abstractmethod
+    def _build(self, prepared: Counted, progress: Callable[[int], None] | None) -> int:
+        """Build a fresh index from prepared documents and swap it in atomically, keeping the
+        writes made meanwhile. The caller holds the rebuild lock."""
 
     @abstractmethod
     def doc_count(self) -> int: ...
@@ -279,17 +301,75 @@ class SearchBackend(ABC):
         """Run a parsed query with the access filter (``plan.principals``) inside the engine."""
 
     @abstractmethod
+    def _use(self) -> AbstractContextManager[Any]:
+        """The engine state one search works on (a searcher, a connection), for this thread."""
+
+    @abstractmethod
+    def _compiler(self, state: Any, notices: list[Notice]) -> QueryCompiler[Any]:
+        """The query compiler's hooks for this engine, on ``state`` from :meth:`_use`."""
+
+    @abstractmethod
+    def _candidates(
+        self, state: Any, query: Any, principals: tuple[str, ...], limit: int, with_text: bool
+    ) -> list[StoredDoc]:
+        """The best ``limit`` documents ``principals`` may see among those matching
+        ``query`` (compiled by :meth:`_compiler`), by relevance; ``with_text``: with the text
+        for snippets."""
+
     def _complete_candidates(
         self, complete: list[str], partial: str | None, principals: tuple[str, ...], limit: int
     ) -> list[StoredDoc]:
         """Visible documents whose title or subject has the folded ``complete`` words and a
         word starting with ``partial``."""
+        with self._use() as state:
+            c = self._compiler(state, [])
+            parts = [c.any_of([c.term(f, w, 1.0) for f in ("title", "subject")]) for w in complete]
+            if partial is not None:
+                parts.append(c.any_of([c.prefix(f, partial, 1.0) for f in ("title", "subject")]))
+            if not parts:
+                return []
+            return self._candidates(state, c.match_every(parts), principals, limit, False)
 
-    @abstractmethod
     def _fuzzy_candidates(
         self, folded: list[str], principals: tuple[str, ...], limit: int
     ) -> list[StoredDoc]:
-        """Visible documents holding the folded words or words close to them."""
+        """Visible documents holding the folded words or words one edit away (from three
+        letters on)."""
+        with self._use() as state:
+            c = self._compiler(state, [])
+            queries = []
+            for w in folded:
+                queries.append(c.term(None, w, 1.0))
+                if len(w) >= 3:
+                    queries.append(c.fuzzy(w))
+            if not queries:
+                return []
+            return self._candidates(state, c.match_any(queries), principals, limit, True)
+
+    # -- rebuilding ---------------------------------------------------------------------------
+
+    def rebuild(
+        self, docs: Iterable[SearchDocument], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Build a fresh index from ``docs`` and swap it in atomically; ``progress(n)`` gets
+        the number of documents written so far."""
+        with self._rebuild_lock:
+            return self._build(Counted(map(self._prepare, docs), progress), progress)
+
+    def rebuild_parallel(
+        self, sources: Sequence[DocumentSource], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """:meth:`rebuild` from several sources (shards of the database). With
+        :attr:`parallel_readers`, each source is read and prepared in a forked process of its
+        own while this one writes; otherwise they are read one after the other."""
+        if not self.parallel_readers or len(sources) < 2 or not can_fork():
+            return self.rebuild(chain.from_iterable(source() for source in sources), progress)
+        with self._rebuild_lock:
+            prepared = prepared_in_forks(sources, self._prepare)
+            try:
+                return self._build(Counted(prepared, progress), progress)
+            finally:
+                prepared.close()
 
     # -- shared behaviour ---------------------------------------------------------------------
 
@@ -347,7 +427,8 @@ class SearchBackend(ABC):
             result.facets = _format_facets(raw.facets)
         else:
             result.facets = {}
-        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, admit)
+        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, plan,
+                                             admit)
         return result
 
     def _hit(
@@ -376,21 +457,14 @@ class SearchBackend(ABC):
         raw: RawResult,
         principals: tuple[str, ...],
         fell_back: bool,
+        plan: Plan,
         admit: Admit | None,
     ) -> str | None:
-        words = parsed.plain_words()
-        if not words:
+        # Records holding every word were found: nothing to suggest (not even the accented
+        # spelling of an unaccented query, which matched it already).
+        if raw.total and not fell_back:
             return None
-        if raw.total == 0 or fell_back:
-            return self._did_you_mean(q, parsed, principals, admit)
-        if all(has_marks(w.accented) for w in words):
-            return None
-        # Unaccented input with hits: the accented spelling from the (visible) hits: their
-        # titles, and the start of each body (restore_accents cuts long texts).
-        texts = [t for h in raw.hits for t in h.doc.titles]
-        texts += [h.doc.text for h in raw.hits]
-        mapping = suggest.restore_accents(_runs(parsed), texts)
-        return _changed(q, suggest.rewrite(q, mapping))
+        return self._did_you_mean(q, parsed, principals, plan, admit)
 
     def suggest(self, q: str, principals: Iterable[str], *,
                 admit: Admit | None = None) -> str | None:
@@ -398,10 +472,21 @@ class SearchBackend(ABC):
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(q, str):
             return None
-        return self._did_you_mean(q, parse(q), pr, admit)
+        parsed = parse(q)
+        if not parsed.searchable:
+            return None
+        plan = Plan(parsed=parsed, principals=pr, include=(), exclude=(), sort="relevance",
+                    offset=0, limit=1, facets=False)
+        if self._execute(plan).total:
+            return None
+        return self._did_you_mean(q, parsed, pr, plan, admit)
 
-    def _did_you_mean(self, q: str, parsed: ParsedQuery, principals: tuple[str, ...],
-                      admit: Admit | None = None) -> str | None:
+    def _did_you_mean(
+        self, q: str, parsed: ParsedQuery, principals: tuple[str, ...], plan: Plan,
+        admit: Admit | None = None,
+    ) -> str | None:
+        """A respelling built from words of visible documents (those ``admit`` lets through),
+        offered only if it finds records holding all its words (which ``q`` did not)."""
         words = parsed.plain_words()[:8]
         if not words:
             return None
@@ -411,24 +496,20 @@ class SearchBackend(ABC):
         if not docs:
             return None
         texts = [t for d in docs for t in (*d.titles, *d.subjects, d.text)]
-        vocab = suggest.vocabulary(texts)
-        corrected: list[str] = []
-        for w in words:
-            if w.folded in vocab:
-                corrected.append(w.folded)
-            else:
-                corrected.append(suggest.closest_word(w.folded, vocab) or w.folded)
-        # The same window as the vocabulary, so that a corrected word also gets its accents.
-        runs = [corrected, *([c] for c in corrected)]
-        mapping = suggest.restore_accents(runs, texts, limit=suggest.MAX_TEXT_CHARS)
-        replacements: dict[str, str] = {}
-        for w, c in zip(words, corrected, strict=True):
-            if c == w.folded and has_marks(w.accented) and w.accented in vocab.get(c, {}):
-                continue
-            new = mapping.get(c) or (c if c != w.folded else None)
-            if new:
-                replacements.setdefault(w.folded, new)
-        return _changed(q, suggest.rewrite(q, replacements))
+        replacements = suggest.respell(
+            [(w.accented, w.folded) for w in words], texts,
+            indexed=lambda folded: self._word_visible(folded, principals))
+        candidate = _changed(q, suggest.rewrite(q, replacements))
+        if candidate is None:
+            return None
+        check = replace(plan, parsed=parse(candidate), offset=0, limit=1, facets=False)
+        return candidate if self._execute(check).total else None
+
+    def _word_visible(self, folded: str, principals: tuple[str, ...]) -> bool:
+        """Whether a visible document holds this word (in any spelling)."""
+        plan = Plan(parsed=parse(folded), principals=principals, include=(), exclude=(),
+                    sort="relevance", offset=0, limit=1, facets=False)
+        return plan.parsed.searchable and self._execute(plan).total > 0
 
     def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8, *,
                      admit: Admit | None = None) -> list[str]:
@@ -459,12 +540,6 @@ def _admitted(items: list, admit: Admit, id_of: Callable[[Any], int]) -> list:
         return items
     allowed = admit([id_of(item) for item in items])
     return [item for item in items if id_of(item) in allowed]
-
-
-def _runs(parsed: ParsedQuery) -> list[list[str]]:
-    runs = [[w.folded for w in run] for run in parsed.runs]
-    runs += [[w.folded] for w in parsed.plain_words()]
-    return runs
 
 
 def _changed(q: str, rewritten: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,6 +31,12 @@ FACETS: tuple[str, ...] = (
     "has_files",
 )
 HIERARCHICAL_FACETS = frozenset({"subject", "collection"})
+
+#: Text fields of a document, heaviest first, each with a :class:`Weights` attribute of the
+#: same name. Engines index them all in one combined field (and rank with these weights).
+TEXT_FIELDS: tuple[str, ...] = ("title", "subject", "creator", "description", "fulltext")
+#: Text fields a query may name (``title:`` …): engines can match them on their own.
+NAMED_FIELDS: tuple[str, ...] = ("title", "creator", "subject")
 
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TERMS = 64
@@ -65,6 +71,25 @@ class SearchDocument:
     @property
     def display_title(self) -> str:
         return self.title[0] if self.title else ""
+
+    def text_values(self, name: str) -> Sequence[str]:
+        """The values of one of :data:`TEXT_FIELDS`, as strings."""
+        if name == "fulltext":
+            return (self.fulltext,) if self.fulltext else ()
+        return [str(v) for v in getattr(self, name)]
+
+    @property
+    def snippet_text(self) -> str:
+        """The text snippets are cut from: the full text, or the description."""
+        return self.fulltext or "\n".join(self.description)
+
+    @property
+    def published_timestamp(self) -> float:
+        """Seconds since the epoch (naive datetimes are UTC), 0 when never published."""
+        if self.published_at is None:
+            return 0.0
+        when = self.published_at
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
     def digest(self) -> str:
         """A fingerprint of what the index holds of this document, except the download count
@@ -177,3 +202,16 @@ class SearchResult:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     suggestion: str | None = None
+
+
+class SearchError(RuntimeError):
+    """A backend cannot do what was asked (e.g. the index folder is unusable)."""
+
+
+class IndexLocked(SearchError):
+    """Another writer held the index lock for longer than the timeout."""
+
+
+#: A callable returning documents to index: one shard of a rebuild (see
+#: :meth:`lms.search.backend.SearchBackend.rebuild_parallel`). It may run in a forked process.
+DocumentSource = Callable[[], Iterable[SearchDocument]]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import pairwise
+from typing import TypeVar
 
 RESCORE_WINDOW = 100
 MAX_PAIRS = 8
@@ -28,13 +29,7 @@ def pair_hash(a: str, b: str) -> int:
 
 def query_pairs(runs: Sequence[Sequence[str]]) -> tuple[int, ...]:
     """Hashes of the adjacent folded syllable pairs of the query's runs of plain words."""
-    pairs: list[int] = []
-    for run in runs:
-        for a, b in pairwise(run):
-            h = pair_hash(a, b)
-            if h not in pairs:
-                pairs.append(h)
-    return tuple(pairs[:MAX_PAIRS])
+    return tuple(dict.fromkeys(pair_hash(a, b) for a, b in query_word_pairs(runs)))
 
 
 def pair_hashes(folded_values: Iterable[str]) -> bytes:
@@ -70,3 +65,36 @@ def coverage(pairs: tuple[int, ...], hashes: bytes | None) -> float:
         if i < n and arr[i] == h:
             found += 1
     return found / len(pairs)
+
+
+def query_word_pairs(runs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    """The adjacent folded word pairs of the query's runs of plain words (those
+    :func:`query_pairs` hashes), for engines that check pairs with phrase queries."""
+    pairs: list[tuple[str, str]] = []
+    for run in runs:
+        for a, b in pairwise(run):
+            if (a, b) not in pairs:
+                pairs.append((a, b))
+    return pairs[:MAX_PAIRS]
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def rescore(
+    window: Sequence[tuple[float, K]],
+    bonus: Mapping[K, float],
+    pair_share: Callable[[K], float] | None,
+    phrase_weight: float,
+) -> list[tuple[float, K]]:
+    """The second ranking phase over the best hits ``(score, key)``: ``(score + bonus) * (1 +
+    phrase_weight * share of the query's adjacent pairs the document has)``, best first; ties
+    keep their first-phase order."""
+    rescored = []
+    for rank, (score, key) in enumerate(window):
+        score += bonus.get(key, 0.0)
+        if pair_share is not None:
+            score *= 1.0 + phrase_weight * pair_share(key)
+        rescored.append((score, rank, key))
+    rescored.sort(key=lambda item: (-item[0], item[1]))
+    return [(score, key) for score, _, key in rescored]

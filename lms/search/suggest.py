@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -179,13 +179,18 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 def closest_word(folded: str, vocab: dict[str, Counter[str]]) -> str | None:
-    """The most frequent vocabulary word within a small edit distance of ``folded``."""
+    """The most frequent vocabulary word within a small edit distance of ``folded``.
+
+    A short word (a syllable of up to 4 letters) keeps its first letter: changing it makes
+    another syllable altogether ("hau" is not a typo of "xau"), and a short word has many
+    neighbours at distance 1. Longer words keep their first or their last letter.
+    """
     limit = 1 if len(folded) <= 4 else 2
     best: tuple[int, int, str] | None = None
     for word, spellings in vocab.items():
         if word == folded or abs(len(word) - len(folded)) > limit:
             continue
-        if word[0] != folded[0] and word[-1:] != folded[-1:]:
+        if word[0] != folded[0] and (len(folded) <= 4 or word[-1:] != folded[-1:]):
             continue
         d = edit_distance(folded, word, limit)
         if d > limit:
@@ -194,6 +199,42 @@ def closest_word(folded: str, vocab: dict[str, Counter[str]]) -> str | None:
         if best is None or key < best:
             best = key
     return best[2] if best else None
+
+
+def respell(
+    words: Sequence[tuple[str, str]], texts: Sequence[str], indexed: Callable[[str], bool]
+) -> dict[str, str]:
+    """Replacements (folded word → new spelling) for a "did you mean" built from ``texts``
+    (the visible documents near the query). ``words`` are the query's (accented, folded)
+    words; ``indexed(folded)`` says whether a visible document holds that word.
+
+    A word found in the index is never replaced: typed with accents it is kept as typed,
+    typed without it may get its accents back when something else in the query is
+    corrected. A word that is not in the index is replaced by the closest vocabulary word, if
+    any. Every corrected word takes its most common accented spelling in ``texts``, phrases
+    first.
+    """
+    vocab = vocabulary(texts)
+    corrected: list[str] = []
+    kept: set[str] = set()
+    for accented, folded in words:
+        if folded in vocab or indexed(folded):
+            corrected.append(folded)
+            if has_marks(accented):
+                kept.add(folded)
+        else:
+            corrected.append(closest_word(folded, vocab) or folded)
+    # The same window as the vocabulary, so that a corrected word also gets its accents.
+    runs = [corrected, *([c] for c in corrected)]
+    mapping = restore_accents(runs, texts, limit=MAX_TEXT_CHARS)
+    replacements: dict[str, str] = {}
+    for (_accented, folded), new_folded in zip(words, corrected, strict=True):
+        if folded in kept:
+            continue
+        new = mapping.get(new_folded) or (new_folded if new_folded != folded else None)
+        if new:
+            replacements.setdefault(folded, new)
+    return replacements
 
 
 def rewrite(q: str, replacements: dict[str, str]) -> str:

@@ -12,17 +12,27 @@
   document.querySelectorAll("fieldset.term[data-repeatable]").forEach(function (fieldset) {
     var rows = fieldset.querySelector(".rows");
     var add = fieldset.querySelector(".add-row");
+    // "Remove" shows only where there is more than one value.
+    function showRemoves() {
+      var all = rows.querySelectorAll(".row");
+      all.forEach(function (row) {
+        var remove = row.querySelector(".remove-row");
+        if (remove) { remove.hidden = all.length < 2; }
+      });
+    }
     function wire(row) {
       var remove = row.querySelector(".remove-row");
       if (!remove) { return; }
-      remove.hidden = false;
       remove.addEventListener("click", function () {
-        if (rows.querySelectorAll(".row").length > 1) { row.remove(); }
-        else { row.querySelectorAll("input, textarea, select").forEach(function (el) { el.value = ""; }); }
+        row.remove();
         renumber(fieldset);
+        showRemoves();
+        var first = rows.querySelector("input, textarea, select");
+        if (first) { first.focus(); }
       });
     }
     rows.querySelectorAll(".row").forEach(wire);
+    showRemoves();
     add.hidden = false;
     add.addEventListener("click", function () {
       var last = rows.querySelector(".row:last-child");
@@ -32,8 +42,22 @@
       rows.appendChild(copy);
       wire(copy);
       renumber(fieldset);
+      showRemoves();
       var first = copy.querySelector("input, textarea, select");
       if (first) { first.focus(); }
     });
+  });
+})();
+
+// A new deposit: who will read it, by the chosen collection's default access.
+(function () {
+  "use strict";
+  var select = document.querySelector("select[data-collection-access]");
+  if (!select) { return; }
+  var note = document.getElementById(select.getAttribute("aria-describedby"));
+  select.addEventListener("change", function () {
+    var option = select.options[select.selectedIndex];
+    note.querySelector(".who").textContent = option.getAttribute("data-access");
+    note.querySelector(".not-public-note").hidden = option.getAttribute("data-public") === "1";
   });
 })();

@@ -32,3 +32,12 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   "use strict";
   select.addEventListener("change", function () { select.form.submit(); });
 });
+
+// On a narrow screen the filters panel starts folded: the results come first.
+(function () {
+  "use strict";
+  var panel = document.querySelector(".facets-panel");
+  if (panel && window.matchMedia("(max-width: 767.98px)").matches && !document.querySelector(".chips")) {
+    panel.open = false;
+  }
+})();

@@ -1,5 +1,5 @@
-// Uploads the chosen files one by one with XMLHttpRequest, showing each one's progress.
-// Without JavaScript the form posts normally (all files at once).
+// Uploads the chosen or dropped files one by one with XMLHttpRequest, showing each one's
+// progress, then reloads the page. Without JavaScript the form posts normally (all at once).
 (function () {
   "use strict";
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
@@ -56,12 +56,35 @@
       xhr.send(data);
     }
 
+    function start(files) {
+      if (!files || !files.length) { return; }
+      box.hidden = false;
+      button.disabled = true;
+      send(Array.prototype.slice.call(files), 0, false);
+    }
+
     form.addEventListener("submit", function (event) {
       if (!input.files || !input.files.length || !window.FormData) { return; }
       event.preventDefault();
-      box.hidden = false;
-      button.disabled = true;
-      send(Array.prototype.slice.call(input.files), 0, false);
+      start(input.files);
+    });
+    // Choosing files starts at once: the button is for browsers without this script.
+    input.addEventListener("change", function () { if (window.FormData) { start(input.files); } });
+
+    var zone = form.querySelector("[data-dropzone]");
+    if (!zone || !window.FormData) { return; }
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      start(event.dataTransfer && event.dataTransfer.files);
     });
   });
 })();

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.catalog import deposit
 from lms.extensions import db
 from lms.files.models import RecordFile
-from lms.models import User
 from tests.e2e.test_ui import log_in
 from tests.factories import make_collection, statements
 
@@ -38,13 +38,13 @@ def test_upload_with_progress_and_view_in_the_page(app, live_server, page, users
             if request.method == "POST" and request.url.endswith("/files") else None)
     log_in(page, live_server, "instructor")
     page.goto(f"{live_server}/records/{record_id}/files")
-    page.set_input_files("input[name=files]", [
-        {"name": "Bài giảng xăng dầu.pdf", "mimeType": "application/pdf",
-         "buffer": pdf.read_bytes()},
-        {"name": "Sơ đồ kho.png", "mimeType": "image/png", "buffer": png.getvalue()},
-    ])
-    with page.expect_navigation(timeout=20_000):  # the script reloads once all are sent
-        page.click("form[data-upload] button[type=submit]")
+    # Choosing files starts the upload; the script reloads the page once all are sent.
+    with page.expect_navigation(timeout=20_000):
+        page.set_input_files("input[name=files]", [
+            {"name": "Bài giảng xăng dầu.pdf", "mimeType": "application/pdf",
+             "buffer": pdf.read_bytes()},
+            {"name": "Sơ đồ kho.png", "mimeType": "image/png", "buffer": png.getvalue()},
+        ])
     table = page.locator(".files-table").inner_text()
     assert "Bài giảng xăng dầu.pdf" in table and "Sơ đồ kho.png" in table
     # Sent by the script, one file per XMLHttpRequest (not by the plain form).

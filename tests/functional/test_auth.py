@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.extensions import db
-from lms.models import AuditEvent, ThrottleCounter, User
+from lms.models import AuditEvent, ThrottleCounter
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.functional

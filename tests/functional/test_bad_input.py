@@ -102,10 +102,10 @@ HUGE_QUERY = "hậu cần " * 8_000  # about 100 KB once percent-encoded
 
 @pytest.fixture
 def searchable(app, users) -> int:
+    from lms.accounts.models import User
     from lms.catalog.access_settings import AccessSettings
     from lms.catalog.models import AccessLevel
     from lms.extensions import db
-    from lms.models import User
     from tests.factories import make_collection, publish_record
 
     with app.app_context():

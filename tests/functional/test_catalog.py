@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog import deposit, workflow
 from lms.catalog.models import Record, RecordStatus, RecordVersion, ReviewTask, WorkflowEvent
 from lms.errors import Conflict, PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import AuditEvent, User
+from lms.models import AuditEvent
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_collection, publish_record, statements
 
@@ -52,6 +54,24 @@ def record_state(app, record_id: int) -> Record:
         return record
 
 
+def save_and_submit(depositor: Browser, record_id: int, form: dict[str, str]) -> None:
+    """The wizard's way: describe (save and go on), then submit from the last step."""
+    edit_page = f"/records/{record_id}/edit"
+    response = depositor.post(edit_page, {**form, "lock_version": lock_of(depositor, edit_page),
+                                          "action": "next"}, page=edit_page)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/records/{record_id}/files"
+    review_step = f"/records/{record_id}/submit"
+    response = depositor.post(review_step, {"lock_version": lock_of(depositor, review_step)},
+                              page=review_step)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+def lock_of(browser: Browser, page: str) -> str:
+    html = browser.client.get(page).get_data(as_text=True)
+    return re.search(r'name="lock_version" value="(\d+)"', html).group(1)
+
+
 def test_full_life_cycle_in_the_ui(app, users, collection):
     instructor, curator = as_user(app, "instructor"), as_user(app, "curator")
 
@@ -64,20 +84,15 @@ def test_full_life_cycle_in_the_ui(app, users, collection):
     assert record_state(app, record_id).status == RecordStatus.DRAFT
 
     # Submitting without the deposit-required fields lists what is missing.
+    review_step = f"/records/{record_id}/submit"
     lock = record_state(app, record_id).lock_version
-    response = instructor.post(f"/records/{record_id}/edit",
-                               {"lock_version": lock, "action": "submit",
-                                "dc.title.0.value": "Giáo trình Xăng dầu",
-                                "dc.title.0.lang": "vi"}, page=f"/records/{record_id}/edit")
+    response = instructor.post(review_step, {"lock_version": lock}, page=review_step)
     assert response.status_code == 422
+    assert "Trước khi gửi duyệt, cần bổ sung" in response.get_data(as_text=True)
     assert record_state(app, record_id).status == RecordStatus.DRAFT
 
     full = form_data(statements("Giáo trình Xăng dầu"))
-    lock = record_state(app, record_id).lock_version
-    response = instructor.post(f"/records/{record_id}/edit",
-                               {**full, "lock_version": lock, "action": "submit"},
-                               page=f"/records/{record_id}/edit")
-    assert response.status_code == 302
+    save_and_submit(instructor, record_id, full)
     assert record_state(app, record_id).status == RecordStatus.SUBMITTED
 
     # The curator claims and returns it with a comment; the depositor is notified.
@@ -86,19 +101,16 @@ def test_full_life_cycle_in_the_ui(app, users, collection):
     assert curator.post(f"/review/{task_id}/claim", page="/review").status_code == 302
     curator.post(f"/review/{task_id}/return", {"comment": "Bổ sung tóm tắt"}, page="/review")
     assert record_state(app, record_id).status == RecordStatus.RETURNED
-    badge = '<span class="count">1</span>'
+    badge = '<span class="count">1<span class="visually-hidden"> chưa đọc</span></span>'
     assert badge in instructor.client.get("/deposits").get_data(as_text=True)
     notes = instructor.client.get("/notifications").get_data(as_text=True)
     assert "Bổ sung tóm tắt" in notes
     assert 'class="count"' not in instructor.client.get("/deposits").get_data(as_text=True)
 
     # Resubmit; two review steps; published as version 1.
-    lock = record_state(app, record_id).lock_version
     full["dc.abstract.0.value"] = "Tóm tắt giáo trình"
     full["dc.abstract.0.lang"] = "vi"
-    instructor.post(f"/records/{record_id}/edit", {**full, "lock_version": lock,
-                                                   "action": "submit"},
-                    page=f"/records/{record_id}/edit")
+    save_and_submit(instructor, record_id, full)
     for _step in (1, 2):
         with app.app_context():
             task_id = db.session.scalar(select(ReviewTask.id).where(
@@ -109,11 +121,8 @@ def test_full_life_cycle_in_the_ui(app, users, collection):
     assert (state.status, state.current_version) == (RecordStatus.PUBLISHED, 1)
 
     # A new version: the depositor's edit is a draft; readers still see version 1.
-    lock = state.lock_version
     full["dc.title.0.value"] = "Giáo trình Xăng dầu (tái bản)"
-    instructor.post(f"/records/{record_id}/edit", {**full, "lock_version": lock,
-                                                   "action": "submit"},
-                    page=f"/records/{record_id}/edit")
+    save_and_submit(instructor, record_id, full)
     reader = as_user(app, "learner")
     page = reader.client.get(f"/records/{record_id}").get_data(as_text=True)
     assert "Giáo trình Xăng dầu" in page and "tái bản" not in page

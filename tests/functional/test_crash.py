@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -142,6 +143,9 @@ class Channels:
     list_records_with_metadata: set[int]
 
 
+HIT_LINK = re.compile(r'class="hit-title"><a href="/records/(\d+)"')
+
+
 def anonymous_view(base: str) -> Channels:
     search: set[int] = set()
     page_links: set[int] = set()
@@ -151,8 +155,7 @@ def anonymous_view(base: str) -> Channels:
         search |= {hit["id"] for hit in json.loads(body)["hits"]}
         status, page = get(base, f"/search?q=kho+chung&size=100&page={number}")
         assert status == 200
-        page_links |= {int(p.split('"', 1)[0]) for p in page.split('class="hit-title" href="'
-                                                                   '/records/')[1:]}
+        page_links |= {int(n) for n in HIT_LINK.findall(page)}
     live, deleted = _harvest(base, "ListIdentifiers")
     with_metadata, _ = _harvest(base, "ListRecords")
     return Channels(search, page_links, live, deleted, with_metadata)

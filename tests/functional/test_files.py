@@ -19,14 +19,15 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
-from lms.catalog import access_settings, deposit, workflow
+from lms.accounts.models import Group, User
+from lms.catalog import access_settings, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
 from lms.files.models import Blob, DownloadEvent, FixityCheck, RecordFile
 from lms.files.storage import get_storage
 from lms.jobs import enqueue
-from lms.models import AuditEvent, Group, User
+from lms.models import AuditEvent
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, make_collection, statements
 from tests.mirrors import recording
@@ -314,7 +315,7 @@ def test_download_and_preview_headers(app, users, collection, samples):
     download = reader.client.get(url)
     assert download.status_code == 200 and download.data == samples["pdf"]
     headers = download.headers
-    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Type"] == "application/pdf"  # the true type, as an attachment
     assert headers["Content-Disposition"] == (
         'attachment; filename="Giao trinh Hau can _ De cuong.pdf"; '
         "filename*=UTF-8''Gi%C3%A1o%20tr%C3%ACnh%20H%E1%BA%ADu%20c%E1%BA%A7n%20%E2%80%94%20"
@@ -848,8 +849,14 @@ def test_demo_attaches_the_demo_documents(app):
     for external_id, name, media_type in rows:
         by_record.setdefault(external_id, []).append(media_type)
         assert not name.startswith(("/", "."))
-    assert set(by_record) == {"demo-xang-dau", "demo-ky-nang-so", "demo-an-toan-thong-tin"}
-    assert all(types[0] == "application/pdf" and len(types) == 3 for types in by_record.values())
+    media = {"pdf": "application/pdf", "png": "image/png",
+             "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    expected = {m.key: [media[kind] for kind in m.files] for m in demo_library.MATERIALS}
+    expected.update({key: [media["pdf"], media["docx"], media["pptx"]]
+                     for key in ("demo-xang-dau", "demo-ky-nang-so", "demo-an-toan-thong-tin")})
+    assert by_record == expected
     # The files are part of the published version readers see.
     public = as_user(app, None).client.get("/collections/binh-dan-hoc-vu-so")
     assert public.status_code == 200

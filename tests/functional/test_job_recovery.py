@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog.models import Record
 from lms.cli import cli
 from lms.db import utcnow
@@ -24,7 +25,7 @@ from lms.extensions import db
 from lms.ingest.imports import ImportOptions, run_import
 from lms.ingest.jobs import JobJournal, remove_stale_uploads, upload_root
 from lms.jobs import JobContext, recover_interrupted_jobs
-from lms.models import Job, User, WorkerHeartbeat
+from lms.models import Job, WorkerHeartbeat
 from tests.conftest import Browser, make_app
 from tests.factories import PASSWORD, make_collection
 from tests.processes import SECRET_KEY, process_env, spawn, stop, wait_for

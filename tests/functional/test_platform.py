@@ -99,7 +99,7 @@ def test_progress_is_shown_at_once_but_never_commits_the_jobs_work(app, test_job
 
 def test_job_status_is_visible_to_its_owner_only(app, browser, users, client, test_jobs):
     with app.app_context():
-        from lms.models import User
+        from lms.accounts.models import User
 
         owner = db.session.get(User, users["learner"].id)
         job_id = enqueue("tests.count_to", owner=owner, n=2).id
@@ -166,18 +166,19 @@ def test_every_error_page_renders_in_both_languages(app, client, status):
 
     app.add_url_rule(f"/_abort{status}", f"abort{status}", lambda: abort(status))
     vi = client.get(f"/_abort{status}")
-    assert vi.status_code == status and '<html lang="vi">' in vi.get_data(as_text=True)
+    vietnamese = '<html lang="vi" class="no-js">'
+    assert vi.status_code == status and vietnamese in vi.get_data(as_text=True)
     client.post("/language", data={"language": "en"})  # CSRF: refused, language unchanged
-    assert '<html lang="vi">' in client.get(f"/_abort{status}").get_data(as_text=True)
+    assert vietnamese in client.get(f"/_abort{status}").get_data(as_text=True)
 
 
 def test_language_switch_is_remembered(browser, client):
     home = client.get("/").get_data(as_text=True)
-    assert '<html lang="vi">' in home and "Đăng nhập" in home
+    assert '<html lang="vi" class="no-js">' in home and "Đăng nhập" in home
     response = browser.post("/language", {"language": "en", "next": "/login"})
     assert response.headers["Location"] == "/login"
     page = client.get("/login").get_data(as_text=True)
-    assert '<html lang="en">' in page and "Log in" in page
+    assert '<html lang="en" class="no-js">' in page and "Log in" in page
     browser.post("/language", {"language": "vi", "next": "//evil.example"})
     assert "Đăng nhập" in client.get("/").get_data(as_text=True)
 
@@ -189,7 +190,7 @@ def test_language_choice_follows_the_account(app, browser, users):
     browser.post("/language", {"language": "en"})
     other = Browser(app.test_client())
     other.login("learner", PASSWORD)
-    assert '<html lang="en">' in other.client.get("/").get_data(as_text=True)
+    assert '<html lang="en" class="no-js">' in other.client.get("/").get_data(as_text=True)
 
 
 def test_pages_carry_security_headers(client):

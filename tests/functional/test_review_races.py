@@ -8,10 +8,10 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog import deposit, workflow
 from lms.catalog.models import Collection, Record, RecordVersion, ReviewTask, WorkflowEvent
 from lms.extensions import db
-from lms.models import User
 from tests.concurrency import at_once
 from tests.conftest import Browser, csrf_token
 from tests.factories import PASSWORD, make_collection, statements
@@ -62,7 +62,7 @@ def test_two_simultaneous_accepts_one_wins_the_other_gets_409(app, users, claime
 
         assert sorted(status for status, _ in answers) == [302, 409], answers
         loser = next(body for status, body in answers if status == 409)
-        assert "already been decided" in loser
+        assert "đã được quyết định ở một cửa sổ khác" in loser
         with app.app_context():
             record_id = db.session.scalar(select(ReviewTask.record_id).where(
                 ReviewTask.id == task_id))

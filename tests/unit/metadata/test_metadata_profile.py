@@ -122,6 +122,11 @@ TITLE = '[[terms]]\nname = "title"\nlabel = { vi = "a", en = "b" }\nhelp = { vi 
     (TITLE, 'v = "missing.toml"', "missing.toml"),
     (TITLE.replace('"title"', '"creator"'), "", "title"),
     (TITLE + 'repeatable = "sometimes"\n', "", "repeatable"),
+    (TITLE + 'group = "nowhere"\n', "", "unknown group"),
+    ('[[groups]]\nname = "more"\nlabel = { vi = "a", en = "b" }\n' + TITLE
+     + 'required = true\ngroup = "more"\n', "", "essentials"),
+    ('[[groups]]\nname = "more"\nlabel = { vi = "a", en = "b" }\n' * 2 + TITLE, "",
+     "twice"),
     ("[[terms]\n", "", "cannot read"),
 ])
 def test_bad_profiles_fail_at_load(tmp_path, terms, vocabularies, message):
@@ -150,3 +155,19 @@ def test_shipped_data_files_exist():
     for name in ("profile.toml", "subjects.toml", "audiences.toml", "dcmitype.toml",
                  "iso639.tsv", "iso639-3.txt"):
         assert (DATA_DIR / name).is_file()
+
+
+def test_form_groups_keep_required_terms_first_and_every_term_in_one_group():
+    profile = default_profile()
+    groups = profile.grouped_terms()
+    assert groups[0][0].name == "essentials"
+    assert {spec.name for spec in profile.required_terms} <= {s.name for s in groups[0][1]}
+    grouped = [spec.name for _group, specs in groups for spec in specs]
+    assert sorted(grouped) == sorted(spec.name for spec in profile.form_terms)
+    assert [g.label("vi") for g, _specs in groups][:2] == ["Thông tin chính", "Mô tả bổ sung"]
+
+
+def test_a_profile_without_groups_has_every_term_in_essentials(tmp_path):
+    profile = load_profile(_write_profile(tmp_path, TITLE))
+    [(group, specs)] = profile.grouped_terms()
+    assert (group.name, [s.name for s in specs]) == ("essentials", ["title"])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lms.search import BACKENDS, SearchDocument
+from lms.search import SearchDocument
+from tests.conftest import search_backend_params
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS_FILE = "corpus/vntc-10topics-00.jsonl.gz"
@@ -20,8 +21,20 @@ CORPUS_DOCS = 2000
 def backend_params() -> list:
     """``BACKENDS`` as pytest params, so every backend-level test runs once per backend.
 
-    Both engines are dependencies: a missing one fails the suite, it is never skipped."""
-    return [pytest.param(name, id=name) for name in BACKENDS]
+    Whoosh and tantivy are dependencies: a missing one fails the suite, it is never skipped.
+    The postgres backend needs the PostgreSQL server of ``LMS_TEST_DATABASE_URL``; on SQLite
+    runs it is skipped with that reason."""
+    return search_backend_params()
+
+
+def empty_search_tables(engine) -> None:
+    """A fresh PostgreSQL search index: no rows, no state."""
+    from sqlalchemy import text
+
+    from lms.search.postgres.schema import TABLES
+
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
 
 
 def shared_dir() -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import UTC, datetime
 
 import pytest
 from search_helpers import HOSTILE, doc
 
-from lms.search import SearchBackend, SearchQuery, SearchResult, Weights
+from lms.search import SearchBackend, SearchQuery, SearchResult, Weights, analysis
 from lms.search.document import FACETS
 
 PUBLIC = frozenset({"public"})
@@ -229,8 +228,33 @@ def test_restricted_docs_reach_matching_principals(restricted: SearchBackend) ->
     assert r.total == 2 and facet(r, "type") == {"Text": 1, "Dataset": 1}
     assert restricted.autocomplete("zeb", CURATOR) == ["zebrafox"]
     assert restricted.suggest("zebrafax", CURATOR) == "zebrafox"
-    assert restricted.suggest("phong khong", CURATOR) == "phòng không"
+    # It finds the record already: an accented spelling is no suggestion.
+    assert restricted.suggest("phong khong", CURATOR) is None
+    assert restricted.suggest("phong khongg", CURATOR) == "phòng không"
     assert search(restricted, "kế hoạch", frozenset({"role:curator"})).total == 1
+
+
+def test_admit_keeps_what_the_database_refuses_out_of_hits_and_suggestions(
+        restricted: SearchBackend) -> None:
+    # The index still lets curators find record 2; the database (admit) no longer does.
+    refuse_2 = lambda found: {i for i in found if i != 2}  # noqa: E731
+    r = restricted.query(SearchQuery("zebrafox", CURATOR), admit=refuse_2)
+    assert r.hits == []
+    assert ids(restricted.query(SearchQuery("kế hoạch", CURATOR), admit=refuse_2)) == [1]
+    assert restricted.autocomplete("zeb", CURATOR, admit=refuse_2) == []
+    assert restricted.suggest("zebrafax", CURATOR, admit=refuse_2) is None
+
+
+def test_inventory_lists_each_document_with_its_principals_and_digest(
+        restricted: SearchBackend) -> None:
+    entries = sorted(restricted.inventory(), key=lambda e: e.id)
+    assert [(e.id, e.principals) for e in entries] == [(1, ("public",)),
+                                                       (2, ("role:curator",))]
+    expected = doc(1, "Kế hoạch huấn luyện", "huấn luyện bắn súng công khai", type=["Text"],
+                   subject_path=["huan-luyen"], year=2020)
+    assert entries[0].digest == expected.digest()
+    restricted.remove([2])
+    assert [e.id for e in restricted.inventory()] == [1]
 
 
 # --- facets ----------------------------------------------------------------------------------
@@ -459,8 +483,7 @@ def test_analyzer_version_change_needs_rebuild(make_backend, tmp_path, monkeypat
     assert not b.needs_rebuild
     b.close()
     assert not make_backend(tmp_path / "ix").needs_rebuild
-    module = sys.modules[type(b).__module__]
-    monkeypatch.setattr(module, "ANALYZER_VERSION", "changed")
+    monkeypatch.setattr(analysis, "ANALYZER_VERSION", "changed")
     c = make_backend(tmp_path / "ix")
     assert c.needs_rebuild
     assert search(c, "chung").total == 1  # the old index still answers meanwhile
@@ -482,7 +505,7 @@ def test_garbage_index_folder_is_recreated(make_backend, tmp_path) -> None:
 # --- suggestions -----------------------------------------------------------------------------
 
 
-def test_unaccented_query_suggests_the_accented_form(backend: SearchBackend) -> None:
+def test_no_suggestion_when_records_hold_every_word(backend: SearchBackend) -> None:
     backend.index(
         [
             doc(1, "Công tác hậu cần", "hậu cần quân đội, cần thiết"),
@@ -491,11 +514,74 @@ def test_unaccented_query_suggests_the_accented_form(backend: SearchBackend) -> 
         ]
     )
     r = search(backend, "hau can")
-    assert r.total == 2 and r.suggestion == "hậu cần"
+    assert r.total == 2
+    assert r.suggestion is None  # found as typed: no "did you mean hậu cần"
     assert search(backend, "hậu cần").suggestion is None
-    assert search(backend, "ca").suggestion is None  # "ca" itself occurs as typed
-    assert backend.suggest("hau cann", PUBLIC) == "hậu cần"
+    assert search(backend, "ca").suggestion is None
     assert backend.suggest("hậu cần", PUBLIC) is None
+
+
+def test_a_misspelt_word_is_corrected_and_accents_restored(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc(1, "Công tác hậu cần", "hậu cần quân đội, bảo đảm hậu cần"),
+            doc(2, "Bảo đảm xăng dầu", "xăng dầu trong huấn luyện"),
+        ]
+    )
+    assert backend.suggest("hau cann", PUBLIC) == "hậu cần"
+    assert search(backend, "hậu cầnn").suggestion == "hậu cần"
+    assert search(backend, "bảo đảmm xăng dầu").suggestion == "bảo đảm xăng dầu"
+    assert search(backend, "xang dauu").suggestion == "xăng dầu"
+
+
+def test_the_academys_name_is_never_respelt_into_another_word(backend: SearchBackend) -> None:
+    """The reported case: "hậu cần" (only in a restricted record) became "xấu cần" for
+    visitors, from the public "thông tin xấu độc ... cần"."""
+    backend.index(
+        [
+            doc(1, "Kế hoạch hậu cần", "hậu cần diễn tập", principals=["role:curator"]),
+            doc(2, "Kỹ năng số", "nhận diện thông tin xấu độc, cần cảnh giác"),
+        ]
+    )
+    r = search(backend, "hậu cần")
+    assert r.total == 1  # "cần", through the any-word fallback
+    assert r.suggestion is None
+    assert search(backend, "hau can").suggestion is None
+    assert search(backend, "hậu cần", CURATOR).suggestion is None  # found
+
+
+def test_a_word_in_the_index_is_kept_even_beside_many_neighbours(backend: SearchBackend) -> None:
+    """Forty-five documents hold "hao" (one letter from "hau") and "xăng"; one long textbook
+    holds "hậu" far into its text, beyond what the suggester reads of a document. "hậu
+    xăngg" must not become "hao xăng", although that finds records: "hậu" is a word of the
+    index."""
+    long_text = "giáo trình lý thuyết chung " * 3000 + "hậu phương vững chắc"
+    backend.index(
+        [doc(i, f"Hao hụt xăng dầu {i}", "hao hụt xăng dầu khi vận chuyển") for i in range(1, 46)]
+        + [doc(99, "Giáo trình", long_text)]
+    )
+    r = search(backend, "hậu xăngg")
+    assert ids(r) == [99]  # any word
+    assert r.suggestion is None
+    assert search(backend, "hau xangg").suggestion is None
+
+
+def test_a_suggestion_must_find_records_with_all_its_words(backend: SearchBackend) -> None:
+    backend.index([doc(1, "Bảo đảm xăng dầu", "xăng dầu"), doc(2, "Kỹ năng số", "kỹ năng số")])
+    # "xăngg" is close to "xăng", but no record holds both "xăng" and "số".
+    r = search(backend, "xăngg số")
+    assert r.total == 1
+    assert r.suggestion is None
+    assert search(backend, "xăngg dầu").suggestion == "xăng dầu"
+
+
+def test_suggestions_keep_the_filters_of_the_query(backend: SearchBackend) -> None:
+    backend.index([doc(1, "Bảo đảm xăng dầu", "xăng dầu", type=["Text"]),
+                   doc(2, "Xăng dầu dã chiến", "xăng dầu", type=["Image"])])
+    r = backend.query(SearchQuery("xăngg dầu", PUBLIC, filters={"type": ["Sound"]}))
+    assert r.suggestion is None  # "xăng dầu" finds nothing of that type either
+    r = backend.query(SearchQuery("xăngg dầu", PUBLIC, filters={"type": ["Image"]}))
+    assert r.suggestion == "xăng dầu"
 
 
 def test_did_you_mean_on_no_results(backend: SearchBackend) -> None:
@@ -526,11 +612,14 @@ def test_autocomplete(backend: SearchBackend) -> None:
 
 
 def test_field_weight_change_needs_rebuild(make_backend, tmp_path) -> None:
+    """Field weights applied at index time need a rebuild when they change; weights an engine
+    applies when a query runs take effect at once."""
     b = make_backend(tmp_path / "ix")
     b.rebuild([doc(1, "Một", "chung")])
     b.close()
     assert not make_backend(tmp_path / "ix", weights=Weights(accent=2.0, phrase=0.5)).needs_rebuild
-    assert make_backend(tmp_path / "ix", weights=Weights(title=9.0)).needs_rebuild
+    heavy_title = make_backend(tmp_path / "ix", weights=Weights(title=9.0))
+    assert heavy_title.needs_rebuild is type(b).weights_at_index_time
 
 
 def test_query_notices_reach_the_result(backend: SearchBackend) -> None:
@@ -542,19 +631,24 @@ def test_query_notices_reach_the_result(backend: SearchBackend) -> None:
 
 
 def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> None:
+    """8 threads search (plain, prefix, accented and not) while another writes: each answer
+    is some consistent state of the index between the first and the last write."""
     backend.index([doc(i, f"Bài {i}", "chung") for i in range(1, 21)])
     errors: list[BaseException] = []
     totals: list[int] = []
     stop = threading.Event()
 
-    def reader() -> None:
+    def reader(n: int) -> None:
+        q = ("chung", "bài*", "bai", "chu*")[n % 4]
         try:
             while not stop.is_set():
-                totals.append(search(backend, "chung").total)
+                r = search(backend, q)
+                assert len(set(ids(r))) == len(r.hits) == min(r.total, 10)
+                totals.append(r.total)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     try:
@@ -567,3 +661,41 @@ def test_searches_run_while_another_thread_writes(backend: SearchBackend) -> Non
     assert errors == []
     assert totals and all(20 <= n <= 40 for n in totals)
     assert search(backend, "chung").total == 40
+    assert search(backend, "bai*").total == 40
+
+
+def test_a_removal_during_a_rebuild_stays_removed(make_backend, tmp_path) -> None:
+    """A write made while a rebuild runs is newer than the rebuild's copy of the record,
+    whether the rebuild had reached the record or not."""
+    b = make_backend(tmp_path / "ix")
+    b.index([doc(i, "Cũ", "chung") for i in range(1, 4)])
+
+    def docs():
+        for i in range(1, 600):
+            if i == 300:
+                b.remove([2, 450])  # one already written to the new index, one not yet
+            yield doc(i, "Mới", "chung")
+
+    assert b.rebuild(docs()) == 599
+    found = set()
+    for page in range(1, 8):
+        found |= set(ids(search(b, "chung", size=100, page=page)))
+    assert 2 not in found  # removed after the rebuild had written it
+    assert 450 not in found  # removed before the rebuild reached it
+    assert len(found) == 597 == search(b, "chung").total
+
+
+def test_a_failed_rebuild_leaves_the_index_as_it_was(make_backend, tmp_path) -> None:
+    b = make_backend(tmp_path / "ix")
+    b.rebuild([doc(1, "Bài cũ", "hậu cần")])
+
+    def broken():
+        yield doc(2, "Bài mới", "hậu cần")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        b.rebuild(broken())
+    assert ids(search(b, "hau can")) == [1]
+    assert not b.needs_rebuild
+    assert b.rebuild([doc(3, "Bài sau", "hậu cần")]) == 1
+    assert ids(search(b, "hau can")) == [3]

@@ -1,5 +1,6 @@
-"""What only the tantivy backend needs checking: its fast path through our analysis and how it
-maps field weights. Everything else runs for every backend (``backend`` fixture)."""
+"""What only the tantivy backend needs checking: its layout of our analysis (the fast chunk
+analyser, codes last) and how it maps field weights. Everything else runs for every backend
+(``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from search_helpers import read_corpus
 
 from lms.search import Weights
 from lms.search import tantivy as tantivy_backend
-from lms.search.analysis import index_forms
+from lms.search.analysis import ChunkAnalyser, index_forms
+from lms.search.tantivy.schema import field_copies
 
 
 def expected(text: str) -> tuple[str, str]:
@@ -41,30 +43,33 @@ def tokens(pair: tuple[str, str]) -> tuple[list[str], list[str]]:
     ],
 )
 def test_fast_analysis_gives_the_analysis_tokens(text: str) -> None:
-    assert tokens(tantivy_backend.analyse(text)) == tokens(expected(text))
+    assert tokens(ChunkAnalyser(codes_last=True).forms(text)) == tokens(expected(text))
+    assert tokens(ChunkAnalyser(codes_last=False).forms(text)) == tokens(index_forms(text))
 
 
 def test_fast_analysis_on_corpus_texts() -> None:
+    codes_last, inline = ChunkAnalyser(codes_last=True), ChunkAnalyser(codes_last=False)
     for rec in read_corpus(300):
         for text in (rec["title"], rec["text"]):
-            assert tokens(tantivy_backend.analyse(text)) == tokens(expected(text)), rec["id"]
+            assert tokens(codes_last.forms(text)) == tokens(expected(text)), rec["id"]
+            assert tokens(inline.forms(text)) == tokens(index_forms(text)), rec["id"]
 
 
-def test_fast_analysis_survives_a_cache_reset(monkeypatch) -> None:
-    monkeypatch.setattr(tantivy_backend, "_CACHE_MAX", 5)
+def test_fast_analysis_survives_a_cache_reset() -> None:
+    analyser = ChunkAnalyser(codes_last=True, max_chunks=5)
     for rec in read_corpus(20):
-        assert tokens(tantivy_backend.analyse(rec["text"])) == tokens(expected(rec["text"]))
+        assert tokens(analyser.forms(rec["text"])) == tokens(expected(rec["text"]))
 
 
 def test_field_weights_become_value_copies() -> None:
-    assert tantivy_backend.field_copies(Weights()) == {
+    assert field_copies(Weights()) == {
         "title": 5,
         "subject": 3,
         "creator": 3,
         "description": 2,
         "fulltext": 1,
     }
-    copies = tantivy_backend.field_copies(Weights(title=0.1, fulltext=10.0))
+    copies = field_copies(Weights(title=0.1, fulltext=10.0))
     assert copies["title"] == 1 and copies["fulltext"] > copies["title"]
 
 
@@ -80,7 +85,8 @@ def test_rebuild_with_forked_readers(tmp_path) -> None:
     try:
         assert b.rebuild_parallel([shard(k, 3) for k in range(3)]) == 1200
         r = b.query(SearchQuery("hau can", frozenset({"public"})))
-        assert r.total == 1200 and r.suggestion == "hậu cần"
+        assert r.total == 1200
+        assert b.query(SearchQuery("hau cann", frozenset({"public"}))).suggestion == "hậu cần"
     finally:
         b.close()
 

@@ -1,0 +1,1 @@
+"""Usage statistics: record page views and file downloads, counted as COUNTER does."""
