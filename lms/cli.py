@@ -337,7 +337,8 @@ def run_command(host: str, port: int) -> None:
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
+        address = app.config["PUBLIC_BASE_URL"] or f"http://{shown}:{port}"
+        click.echo(f"Kho học liệu số is running at {address}/")
         app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
         worker.send_signal(signal.SIGTERM)

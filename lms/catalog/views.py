@@ -38,7 +38,7 @@ from lms.extensions import db
 from lms.files import serving
 from lms.models import RoleName
 from lms.permissions import can
-from lms.web import no_store
+from lms.web import external_url, no_store
 from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
@@ -66,7 +66,7 @@ def _lang() -> str:
 
 def _context(record: Record) -> RecordContext:
     return RecordContext(identifier=f"record:{record.id}",
-                         url=url_for("catalog.show", record_id=record.id, _external=True),
+                         url=external_url("catalog.show", record_id=record.id),
                          lang=_lang())
 
 

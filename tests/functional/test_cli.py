@@ -355,7 +355,8 @@ def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
             env=subprocess_env(INSTANCE_PATH=str(tmp_path / "instance"),
                                DATA_DIR=str(tmp_path / "data"),
                                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                               SECRET_KEY=SECRET_KEY))
+                               SECRET_KEY=SECRET_KEY,
+                               PUBLIC_BASE_URL=f"http://localhost:{port}"))
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -366,6 +367,10 @@ def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
             except OSError:
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.3)
+        # It prints the address every absolute URL is written under (scripts/start sets it).
+        assert f"running at http://localhost:{port}/" in log_path.read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/oai?verb=Identify") as r:
+            assert f"<baseURL>http://localhost:{port}/oai</baseURL>" in r.read().decode()
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) == 1  # the worker
         server.send_signal(stop)
