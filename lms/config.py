@@ -56,6 +56,11 @@ class Config:
     LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 1024
+    # Words a password must not be built on besides the person's own (ASVS 5.0 V6.2.11): the
+    # academy's and the site's names, compared without accents, case or punctuation.
+    PASSWORD_CONTEXT_WORDS: tuple[str, ...] = (
+        "hvhc", "hocvienhaucan", "haucan", "khohoclieuso", "khohoclieu", "hoclieu",
+        "quandoi", "matkhau")
 
     # Background jobs: tests set JOBS_IMMEDIATE to run jobs inline.
     JOBS_IMMEDIATE = False

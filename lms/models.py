@@ -104,7 +104,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # Bumped whenever existing sessions must stop working (logout everywhere, password
-    # change, deactivation, role change); it is part of the session cookie's user id.
+    # change, deactivation, role change): a login session (lms.auth.models.UserSession)
+    # made under an older version is dead.
     session_version: Mapped[int] = mapped_column(default=1)
     is_demo: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(8))
@@ -118,8 +119,14 @@ class User(UserMixin, db.Model):
         secondary=group_members, back_populates="members", order_by=Group.name
     )
 
+    # The token of the login session this object was loaded for (lms.auth.services); a plain
+    # attribute, not a column (an annotation would make the ORM map it).
+    login_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the cookie: the server-side session's token (an empty
+        string, which loads nobody, if no session was started)."""
+        return self.login_token or ""
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this

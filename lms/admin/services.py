@@ -126,7 +126,8 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
     if password is None:
         password = generated = secrets.token_urlsafe(12)
     else:
-        check_password_rules(password)
+        check_password_rules(password, username=username,
+                             full_name=_clean_full_name(data.full_name))
     full_name = _clean_full_name(data.full_name)
     with unit_of_work():
         user = User(

@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 # Every model module, so that autogenerate sees the whole schema.
+import lms.auth.models
 import lms.catalog.models
 import lms.files.models
 import lms.models
