@@ -64,7 +64,7 @@ def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, fu
             unit_path=unit_path))
     except ServiceError as error:
         fail(error.message)
-    click.echo(f"Created {user.username} ({', '.join(sorted(user.role_names))}).")
+    click.echo(f"Created {user.username} ({', '.join(role.name for role in user.roles)}).")
     if generated:
         click.echo(f"One-time password (must be changed at first login): {generated}")
 
@@ -154,11 +154,12 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     from lms.auth.services import find_user
     from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
+    from lms.permissions import can
 
     actor = None
     if username:
         actor = find_user(username)
-        if actor is None or not actor.active or not actor.is_admin:
+        if actor is None or not can(actor, "record.import"):
             fail(f"{username} is not an active administrator.")
     if collection:
         try:

@@ -111,7 +111,7 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
     :raise Conflict: the username is taken.
     """
     if actor is not None:
-        require(actor, "manage_users")
+        require(actor, "user.manage")
     username = data.username.strip()
     if not USERNAME_PATTERN.match(username):
         raise ValidationError(
@@ -172,8 +172,8 @@ def update_user(
 
     :raise Conflict: the change would remove the last active administrator.
     """
-    require(actor, "manage_users")
-    require(actor, "assign_roles", user)
+    require(actor, "user.manage")
+    require(actor, "role.assign", user)
     new_roles = roles_by_name(roles)
     new_role_names = {r.name for r in new_roles}
     _guard_last_admin(user, loses_admin=RoleName.ADMIN not in new_role_names)
@@ -202,7 +202,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
     :raise Conflict: ``user`` is the last active administrator.
     """
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     if not active:
         _guard_last_admin(user, loses_admin=True)
     if user.active == active:
@@ -215,7 +215,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
 def reset_password(actor: User, user: User) -> str:
     """Give ``user`` a new random password that must be changed at next login."""
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     password = secrets.token_urlsafe(12)
     with unit_of_work():
         user.password_hash = hash_password(password)
@@ -282,7 +282,7 @@ def _sibling_exists(parent: Unit | None, name: str, exclude: Unit | None = None)
 def create_unit(actor: User | None, name: str, parent: Unit | None) -> Unit:
     """:raise ValidationError: bad name. :raise Conflict: a sibling has the same name."""
     if actor is not None:
-        require(actor, "manage_units")
+        require(actor, "unit.manage")
     name = clean_text(name, max_length=200, what=_("Unit name"))
     if UNIT_SEPARATOR in name:
         raise ValidationError(_("A unit name must not contain '/'."))
@@ -316,7 +316,7 @@ def update_unit(actor: User, unit: Unit, *, name: str, parent: Unit | None) -> N
     :raise Conflict: ``parent`` is the unit itself or one of its descendants, or a sibling
         there has the same name.
     """
-    require(actor, "manage_units")
+    require(actor, "unit.manage")
     name = clean_text(name, max_length=200, what=_("Unit name"))
     if UNIT_SEPARATOR in name:
         raise ValidationError(_("A unit name must not contain '/'."))
@@ -335,7 +335,7 @@ def update_unit(actor: User, unit: Unit, *, name: str, parent: Unit | None) -> N
 
 def delete_unit(actor: User, unit: Unit) -> None:
     """:raise Conflict: the unit still has members or sub-units."""
-    require(actor, "manage_units")
+    require(actor, "unit.manage")
     if unit.members:
         raise Conflict(_("%(name)s still has %(n)d members; move them first.",
                          name=unit.name, n=len(unit.members)))
@@ -373,7 +373,7 @@ def save_group(actor: User, group: Group | None, *, name: str, description: str,
 
     :raise Conflict: another group has this name.
     """
-    require(actor, "manage_groups")
+    require(actor, "group.manage")
     name = clean_text(name, max_length=120, what=_("Group name"))
     clash = db.session.scalar(select(Group).where(func.lower(Group.name) == name.lower()))
     if clash is not None and clash is not group:

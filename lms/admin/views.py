@@ -26,7 +26,7 @@ bp = Blueprint("admin", __name__)
 @login_required
 def _admins_only():
     no_store()
-    if not can(current_user, "manage_users"):
+    if not can(current_user, "user.manage"):
         raise PermissionDenied()
 
 
@@ -263,7 +263,7 @@ def _parse_day(value: str | None, end: bool = False) -> datetime | None:
 
 @bp.get("/audit")
 def audit_log():
-    if not can(current_user, "view_audit_log"):
+    if not can(current_user, "audit.view"):
         raise PermissionDenied()
     args = request.args
     filters = {key: args.get(key, "")[:64] for key in ("action", "actor", "outcome", "since",

@@ -16,6 +16,7 @@ from lms.errors import PermissionDenied, TooManyAttempts, ValidationError
 from lms.extensions import db
 from lms.models import User
 from lms.passwords import Weakness, hash_password, needs_rehash, password_weakness, verify_password
+from lms.permissions import require
 from lms.throttle import counter_store
 from lms.uow import unit_of_work
 
@@ -117,6 +118,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     :raise PermissionDenied: ``current`` is wrong.
     :raise ValidationError: ``new`` breaks the password rules or equals the old one.
     """
+    require(user, "user.change_password", user)
     if not verify_password(user.password_hash, current):
         audit.record("password_change", actor=user, obj=user, outcome="denied", standalone=True)
         raise PermissionDenied(_("The current password is wrong."))

@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.local import LocalProxy
 
-from lms.catalog import deposit, workflow
-from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
+from lms.catalog import access_requests, deposit, workflow
+from lms.catalog.access import embargo_active
 from lms.catalog.access_settings import access_choices, change_access
 from lms.catalog.collections import (
     collection_listing,
@@ -36,8 +36,7 @@ from lms.catalog.reading import curated_record, get_record, record_for_page, rec
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files import serving
-from lms.models import RoleName
-from lms.permissions import can
+from lms.permissions import can, require
 from lms.web import external_url, no_store
 from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
 
@@ -144,17 +143,28 @@ def edit(record_id: int):
 @login_required
 def access(record_id: int):
     no_store()
-    record = get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id)
+    require(current_user, "record.change_access", record)
     if request.method == "POST":
         try:
-            change_access(current_user, record, parse_access(request.form))
+            pending = change_access(current_user, record, parse_access(request.form))
         except FORM_ERRORS as error:
             flash(error.message, "error")
-            return render_template("catalog/access.html", record=record,
-                                   **access_choices()), 422
+            return _access_page(record), 422
+        if pending is not None:
+            flash(_("Your change lets more people see this record: it waits for a curator of "
+                    "the collection to approve it. Until then the current settings stay; "
+                    "anything that narrows access was saved."), "info")
+            return redirect(url_for("catalog.access", record_id=record.id))
         flash(_("Access settings saved."), "success")
         return redirect(url_for("catalog.show", record_id=record.id))
-    return render_template("catalog/access.html", record=record, **access_choices())
+    return _access_page(record)
+
+
+def _access_page(record: Record) -> str:
+    return render_template("catalog/access.html", record=record,
+                           pending=access_requests.pending_requests(record.id),
+                           describe=access_requests.describe, **access_choices())
 
 
 @bp.post("/records/<int:record_id>/submit")
@@ -183,7 +193,7 @@ def _readable(record_id: int) -> Record:
 def _render_record(record: Record, version: RecordVersion | None):
     working = version is None
     metadata = record.dc if working else version.dc
-    privileged = sees_working_copy(current_user, record)
+    privileged = can(current_user, "record.view_working_copy", record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
     context = _context(record)
@@ -194,12 +204,7 @@ def _render_record(record: Record, version: RecordVersion | None):
         head=head_tags(metadata, context) if not working else "",
         formats=["oai_dc", "qdc", "jsonld", "ttl", "rdf", "bibtex", "ris", "csv"],
         embargoed=embargo_active(record), privileged=privileged,
-        may_edit=can_edit(current_user, record) if current_user.is_authenticated
-        else False,
-        may_curate=is_curator_of(current_user, record),
-        all_collections=collection_tree() if is_curator_of(current_user, record)
-        else [],
-        may_purge=can(current_user, "purge_records"),
+        all_collections=collection_tree() if can(current_user, "record.map", record) else [],
         files=serving.files_for_display(current_user, record, version),
     )
 
@@ -218,7 +223,7 @@ def show(record_id: int):
 @login_required
 def draft(record_id: int):
     record = get_record(current_user, record_id)
-    if not sees_working_copy(current_user, record):
+    if not can(current_user, "record.view_working_copy", record):
         raise NotFound()
     return _render_record(record, None)
 
@@ -235,7 +240,7 @@ def version(record_id: int, number: int):
 @bp.get("/records/<int:record_id>/history")
 def history(record_id: int):
     record = _readable(record_id)
-    if not sees_working_copy(current_user, record) and not is_curator_of(current_user, record):
+    if not can(current_user, "record.view_history", record):
         # Readers see the versions; the review conversation is for those who took part.
         events = [e for e in workflow.history(record) if e.action in ("publish", "withdraw",
                                                                        "restore")]
@@ -331,11 +336,12 @@ def deposits():
 @bp.get("/review")
 @login_required
 def review():
-    if not (current_user.has_role(RoleName.CURATOR) or current_user.is_admin):
-        raise PermissionDenied()
+    require(current_user, "review.queue")
     from lms.files.extraction import problem_count
 
     return render_template("catalog/review.html", queue=workflow.review_queue(current_user),
+                           access_requests=access_requests.requests_to_decide(current_user),
+                           describe=access_requests.describe,
                            extraction_problems=problem_count(current_user))
 
 
@@ -363,6 +369,24 @@ def review_action(task_id: int, action: str):
         flash(_("Required metadata is missing or wrong: correct the record first."), "error")
         for problem in error.result.errors[:5]:
             flash(problem.message(_lang()), "error")
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    return redirect(url_for("catalog.review"))
+
+
+@bp.post("/review/access/<int:request_id>/<action>")
+@login_required
+def access_request_action(request_id: int, action: str):
+    """A curator approves or rejects a depositor's widening of access."""
+    try:
+        if action == "approve":
+            access_requests.approve(current_user, request_id, request.form.get("comment", ""))
+            flash(_("Approved: the new access settings apply."), "success")
+        elif action == "reject":
+            access_requests.reject(current_user, request_id, request.form.get("comment", ""))
+            flash(_("Rejected; the depositor was told why."), "success")
+        else:
+            raise NotFound()
     except FORM_ERRORS as error:
         flash(error.message, "error")
     return redirect(url_for("catalog.review"))

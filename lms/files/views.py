@@ -26,7 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
-from lms.errors import FORM_ERRORS, PermissionDenied, error_response, wants_json
+from lms.errors import FORM_ERRORS, error_response, wants_json
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
 from lms.files.upload import (
@@ -38,7 +38,6 @@ from lms.files.upload import (
     upload_files,
     upload_limit_message,
 )
-from lms.models import RoleName
 from lms.permissions import require
 from lms.web import no_store
 
@@ -124,11 +123,16 @@ def access(record_id: int, file_id: int):
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \
             else parse_access(request.form)
-        change_file_access(current_user, record, file, settings)
+        pending = change_file_access(current_user, record, file, settings)
     except FORM_ERRORS as error:
         flash(error.message, "error")
     else:
-        flash(_("Access to %(name)s saved.", name=file.name), "success")
+        if pending is not None:
+            flash(_("Your change lets more people get %(name)s: it waits for a curator of the "
+                    "collection to approve it. Until then the file keeps its current access.",
+                    name=file.name), "info")
+        else:
+            flash(_("Access to %(name)s saved.", name=file.name), "success")
     return redirect(url_for("files.manage", record_id=record.id))
 
 
@@ -159,8 +163,7 @@ def thumbnail(record_id: int, file_id: int):
 def extraction_report():
     """Files whose text could not be extracted, in the collections the user curates."""
     no_store()
-    if not (current_user.is_admin or current_user.has_role(RoleName.CURATOR)):
-        raise PermissionDenied()
+    require(current_user, "extraction.view_report")
     return render_template("files/extraction.html",
                            files=extraction.problem_files(current_user))
 
@@ -169,6 +172,6 @@ def extraction_report():
 @login_required
 def fixity_report():
     no_store()
-    require(current_user, "manage_files")
+    require(current_user, "file.maintain")
     return render_template("files/fixity.html", problems=maintenance.fixity_problems(),
                            checks=maintenance.recent_fixity_checks())

@@ -179,7 +179,7 @@ def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job
     """
     job = db.session.get(Job, job_id)
     if job is None or (name is not None and job.name != name) or \
-            not can(user, "view_job", job):
+            not can(user, "job.view", job):
         raise NotFound()
     return job
 

@@ -237,7 +237,9 @@ def test_demo_is_idempotent_and_its_logins_work(app, runner):
 def test_demo_is_refused_in_production(app, tmp_path):
     production = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "prod-data",
                           ENV="production", SECRET_KEY=SECRET_KEY,
-                          ALLOW_SQLITE_IN_PRODUCTION=True)
+                          ALLOW_SQLITE_IN_PRODUCTION=True,
+                          PUBLIC_BASE_URL="https://kho.hvhc.edu.vn",
+                          TRUSTED_HOSTS=["kho.hvhc.edu.vn"])
     try:
         result = production.test_cli_runner().invoke(cli, ["demo"])
         assert_refused(result, "lms demo is refused in production")
