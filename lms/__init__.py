@@ -85,6 +85,9 @@ def _init_extensions(app: Flask) -> None:
     from lms.catalog.display import format_name
 
     app.jinja_env.filters["format_label"] = format_name
+    from lms.admin.forms import ROLE_LABELS
+
+    app.jinja_env.filters["role_label"] = lambda name: str(ROLE_LABELS.get(name, name))
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:

@@ -15,15 +15,17 @@ Who may not know an object exists gets 404 from the service that looked it up (i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from importlib import import_module
 from typing import Any
 
 from flask_login import AnonymousUserMixin
+from sqlalchemy import func, select
 
 from lms.errors import PermissionDenied
-from lms.models import Job, User
+from lms.extensions import db
+from lms.models import Job, Role, RoleName, User
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]
@@ -47,6 +49,30 @@ def _self(user: Principal, obj: Any) -> bool:
     return is_user(user) and isinstance(obj, User) and obj.id == user.id
 
 
+# --- accounts ---------------------------------------------------------------------------
+
+#: The roles a new account gets unless others are chosen.
+DEFAULT_ROLES: tuple[str, ...] = (RoleName.LEARNER,)
+
+
+def grants_admin(role_names: Iterable[str]) -> bool:
+    return RoleName.ADMIN in set(role_names)
+
+
+def is_last_active_admin(user: User) -> bool:
+    """Whether taking ``user``'s administrator role (or account) away would leave none."""
+    if not (user.active and user.is_admin):
+        return False
+    others = db.session.scalar(
+        select(func.count(User.id)).join(User.roles)
+        .where(Role.name == RoleName.ADMIN, User.active.is_(True), User.id != user.id))
+    return not others
+
+
+def _account(user: Principal, obj: Any) -> bool:
+    return admin_only(user) and isinstance(obj, User)
+
+
 def _job_owner(user: Principal, obj: Any) -> bool:
     return is_user(user) and isinstance(obj, Job) and (obj.owner_id == user.id
                                                         or user.is_admin)
@@ -55,7 +81,7 @@ def _job_owner(user: Principal, obj: Any) -> bool:
 CORE_RULES: dict[str, Rule] = {
     # People, roles and organisation: admins only (the services keep the last admin).
     "user.manage": admin_only,
-    "role.assign": admin_only,  # ``obj``: the account whose roles change
+    "role.assign": _account,  # ``obj``: the account whose roles change
     "unit.manage": admin_only,
     "group.manage": admin_only,
     "audit.view": admin_only,

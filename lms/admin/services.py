@@ -21,7 +21,7 @@ from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.models import Group, Role, RoleName, Unit, User
 from lms.passwords import hash_password
-from lms.permissions import require
+from lms.permissions import DEFAULT_ROLES, grants_admin, is_last_active_admin, require
 from lms.uow import unit_of_work
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
@@ -66,16 +66,8 @@ def roles_by_name(names: Iterable[str]) -> list[Role]:
     return list(db.session.scalars(select(Role).where(Role.name.in_(names)).order_by(Role.name)))
 
 
-def _active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count(User.id))
-        .join(User.roles)
-        .where(Role.name == RoleName.ADMIN, User.active.is_(True))
-    ) or 0
-
-
 def _guard_last_admin(user: User, *, loses_admin: bool) -> None:
-    if loses_admin and user.is_admin and user.active and _active_admin_count() <= 1:
+    if loses_admin and is_last_active_admin(user):
         raise Conflict(
             _("%(name)s is the last active administrator and cannot be demoted or disabled.",
               name=user.username)
@@ -93,7 +85,7 @@ class UserInput:
     username: str
     full_name: str = ""
     password: str | None = None
-    roles: tuple[str, ...] = (RoleName.LEARNER,)
+    roles: tuple[str, ...] = DEFAULT_ROLES
     unit_path: str | None = None
     rank: str | None = None
     email: str | None = None
@@ -176,8 +168,9 @@ def update_user(
     require(actor, "role.assign", user)
     new_roles = roles_by_name(roles)
     new_role_names = {r.name for r in new_roles}
-    _guard_last_admin(user, loses_admin=RoleName.ADMIN not in new_role_names)
-    before = {"roles": sorted(user.role_names), "unit": user.unit.path if user.unit else None,
+    _guard_last_admin(user, loses_admin=not grants_admin(new_role_names))
+    before = {"roles": [role.name for role in user.roles],
+              "unit": user.unit.path if user.unit else None,
               "groups": sorted(g.name for g in user.groups)}
     with unit_of_work():
         user.full_name = _clean_full_name(full_name)

@@ -16,7 +16,7 @@ from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.models import Group, RoleName
-from lms.permissions import can
+from lms.permissions import DEFAULT_ROLES, can
 from lms.web import no_store
 
 bp = Blueprint("admin", __name__)
@@ -80,7 +80,7 @@ def user_new():
     form.unit_id.choices = _unit_choices()
     form.groups.choices = _group_choices()
     if request.method == "GET":
-        form.roles.data = [str(RoleName.LEARNER)]
+        form.roles.data = list(DEFAULT_ROLES)
     if form.validate_on_submit():
         unit = _optional_unit(form.unit_id.data)
         data = services.UserInput(
@@ -118,7 +118,7 @@ def user_edit(user_id: int):
     form.username.data = user.username
     if request.method == "GET":
         form.unit_id.data = user.unit_id or 0
-        form.roles.data = sorted(user.role_names)
+        form.roles.data = [role.name for role in user.roles]
         form.groups.data = [g.id for g in user.groups]
     if form.validate_on_submit():
         try:

@@ -273,11 +273,11 @@ def user_principals(user: Principal) -> frozenset[str]:
 
 
 def may_deposit_in(user: Principal, collection: Collection | None) -> bool:
+    """Instructors anywhere; curators (and admins) in the collections they curate."""
     u = _user(user)
     if u is None or collection is None:
         return False
-    return u.is_admin or u.has_role(RoleName.INSTRUCTOR) or (
-        u.has_role(RoleName.CURATOR) and collection.id in curated_collection_ids(u))
+    return u.has_role(RoleName.INSTRUCTOR) or curates_collection(u, collection)
 
 
 def curates_collection(user: Principal, collection: Collection | None) -> bool:
@@ -293,6 +293,10 @@ def _record(obj: Any) -> Record | None:
     return obj if isinstance(obj, Record) else None
 
 
+def _collection(obj: Any) -> Collection | None:
+    return obj if isinstance(obj, Collection) else None
+
+
 def _task_record(obj: Any) -> Record | None:
     return obj.record if isinstance(obj, ReviewTask) else None
 
@@ -300,16 +304,6 @@ def _task_record(obj: Any) -> Record | None:
 def _may_edit(user: Principal, record: Record | None) -> bool:
     u = _user(user)
     return u is not None and record is not None and can_edit(u, record)
-
-
-def may_change_access(user: Principal, record: Record | None) -> bool:
-    """The depositor while the record is theirs to edit; its curators and admins always
-    (except once it is withdrawn or purged)."""
-    u = _user(user)
-    if u is None or record is None or record.status in (RecordStatus.WITHDRAWN,
-                                                        RecordStatus.PURGED):
-        return False
-    return is_curator_of(u, record) or owner_may_edit(u, record)
 
 
 def may_widen_access_now(user: Principal, record: Record | None) -> bool:
@@ -320,7 +314,7 @@ def may_widen_access_now(user: Principal, record: Record | None) -> bool:
     once readers can see it, a depositor's widening waits for a curator
     (``lms.catalog.access_requests``).
     """
-    if not may_change_access(user, record):
+    if not _may_edit(user, record):
         return False
     return is_curator_of(user, record) or not record.is_published
 
@@ -351,19 +345,20 @@ RULES = {
     "record.read_files": lambda user, obj: can_read_files(user, _record(obj)),
     "record.edit": lambda user, obj: _may_edit(user, _record(obj)),
     "record.submit": lambda user, obj: may_submit(user, _record(obj)),
-    "record.change_access": lambda user, obj: may_change_access(user, _record(obj)),
+    # Those who may edit it; whether a change waits for a curator: ``record.widen_access``.
+    "record.change_access": lambda user, obj: _may_edit(user, _record(obj)),
     "record.widen_access": lambda user, obj: may_widen_access_now(user, _record(obj)),
     "record.curate": lambda user, obj: is_curator_of(user, _record(obj)),
     "record.withdraw": lambda user, obj: is_curator_of(user, _record(obj)) and obj.is_published,
     "record.restore": lambda user, obj: is_curator_of(user, _record(obj))
     and obj.status == RecordStatus.WITHDRAWN,
     "record.map": lambda user, obj: is_curator_of(user, _record(obj)),
-    "record.purge": admin_only,
+    "record.purge": lambda user, obj: admin_only(user) and _record(obj) is not None,
     # Bulk import publishes directly, in any collection.
     "record.import": admin_only,
     # ``obj``: a collection.
-    "collection.deposit": lambda user, obj: may_deposit_in(user, obj),
-    "collection.curate": lambda user, obj: curates_collection(user, obj),
+    "collection.deposit": lambda user, obj: may_deposit_in(user, _collection(obj)),
+    "collection.curate": lambda user, obj: curates_collection(user, _collection(obj)),
     "collection.manage": admin_only,
     # ``obj``: none (the queue page) or a review task.
     "review.queue": lambda user, obj: reviews_anything(user),

@@ -266,7 +266,7 @@ def restore(user: User, record: Record) -> None:
 
 def purge(user: User, record: Record, reason: str) -> None:
     """Legal removal: metadata and versions go, a tombstone row stays. Admins only."""
-    require(user, "record.purge")
+    require(user, "record.purge", record)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the legal reason for the purge."))

@@ -224,7 +224,7 @@ def test_cookie_copied_before_logout_is_useless_after_it(app, browser, users, cl
     thief = app.test_client()
     thief.set_cookie("session", cookie)
     assert thief.get("/account/password").status_code == 302
-    assert "logged in as" not in thief.get("/").get_data(as_text=True)
+    assert 'action="/logout"' not in thief.get("/").get_data(as_text=True)  # anonymous
     with app.app_context():
         learner = db.session.scalar(select(User).where(User.username == "learner"))
         assert db.session.scalar(select(func.count()).select_from(UserSession)
