@@ -155,10 +155,11 @@ def settings_from_summary(summary: dict[str, Any], base: AccessSettings) -> Acce
 def supersede_requests(record: Record, file_id: int | None) -> None:
     """In the caller's unit of work: a newer wish or a curator's own change replaces what was
     waiting for the same record (or file)."""
+    same_target = AccessRequest.file_id.is_(None) if file_id is None \
+        else AccessRequest.file_id == file_id
     db.session.execute(
         update(AccessRequest)
-        .where(AccessRequest.record_id == record.id, AccessRequest.file_id.is_(file_id)
-               if file_id is None else AccessRequest.file_id == file_id,
+        .where(AccessRequest.record_id == record.id, same_target,
                AccessRequest.status == AccessRequestStatus.PENDING)
         .values(status=AccessRequestStatus.SUPERSEDED, decided_at=utcnow()))
 
