@@ -83,16 +83,10 @@ def test_production_refuses_sqlite_without_opt_in(instance, monkeypatch):
 
 def test_production_refuses_to_start_with_demo_accounts(migrated_database, tmp_path,
                                                         monkeypatch):
-    from tests.conftest import ON_POSTGRES
+    from tests.conftest import ON_POSTGRES, database_for_test
 
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
-    if ON_POSTGRES:
-        url = migrated_database
-    else:
-        import shutil
-
-        shutil.copyfile(migrated_database, tmp_path / "db.sqlite")
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url = database_for_test(migrated_database, tmp_path)
     dev = make_app(url, tmp_path / "data")
     with dev.app_context():
         from lms.demo import load_demo

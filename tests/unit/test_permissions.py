@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from lms.extensions import db
 from lms.files.models import RecordFile
 from lms.models import Job, User
 from lms.permissions import can, policy
-from tests.conftest import ON_POSTGRES, make_app
+from tests.conftest import ON_POSTGRES, database_for_test, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,12 +178,7 @@ def build_world() -> dict[str, tuple[type, int]]:
 def policy_app(migrated_database, tmp_path_factory):
     """One world for every rule test of this module (built once: it takes a few seconds)."""
     folder = tmp_path_factory.mktemp("policy")
-    if ON_POSTGRES:
-        url = migrated_database
-    else:
-        shutil.copyfile(migrated_database, folder / "db.sqlite")
-        url = f"sqlite:///{folder / 'db.sqlite'}"
-    app = make_app(url, folder / "data")
+    app = make_app(database_for_test(migrated_database, folder), folder / "data")
     with app.app_context():
         world = build_world()
         db.session.remove()
