@@ -78,7 +78,7 @@ def prepare(app) -> None:
     all (a learner and curator in that unit): the "broad" principal set of the benchmarks."""
     from flask_migrate import upgrade
 
-    from lms.admin.services import UserInput, create_unit_path, create_user
+    from lms.accounts.services import UserInput, create_unit_path, create_user
     from lms.catalog.collections import create_collection
     from lms.extensions import db
 

@@ -389,9 +389,9 @@ def run_app_backend(name: str, work: Path, repeat: int) -> dict:
     from sqlalchemy import select
 
     from lms import create_app
+    from lms.accounts.models import User
     from lms.discovery import services
     from lms.extensions import db
-    from lms.models import User
 
     app = create_app()
     with app.app_context():

@@ -77,6 +77,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     _init_jobs(app)
 
+    from lms.training.sync import connect as connect_training
+
+    connect_training(app)  # audiences and enrolments follow people's changes
+
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
@@ -85,7 +89,7 @@ def _init_extensions(app: Flask) -> None:
     from lms.catalog.display import format_name
 
     app.jinja_env.filters["format_label"] = format_name
-    from lms.admin.forms import ROLE_LABELS
+    from lms.accounts.models import ROLE_LABELS
 
     app.jinja_env.filters["role_label"] = lambda name: str(ROLE_LABELS.get(name, name))
 
@@ -109,13 +113,19 @@ def _init_extensions(app: Flask) -> None:
 def _init_jobs(app: Flask) -> None:
     """Wire the job queue with every module that declares jobs (the worker runs these)."""
     from lms import jobs
+    from lms.accounts import jobs as accounts_jobs
     from lms.catalog import jobs as catalog_jobs
     from lms.discovery import jobs as search_jobs
     from lms.files import jobs as files_jobs
+    from lms.harvest import jobs as harvest_jobs
     from lms.ingest import jobs as ingest_jobs
     from lms.jobs import scheduled
+    from lms.training import assignments as training_enrolment
+    from lms.training import sync as training_sync
 
-    jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs])
+    jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
+                        accounts_jobs, training_enrolment, training_sync,
+                        harvest_jobs])
 
 
 def _json_text(value: object) -> str:
@@ -126,27 +136,37 @@ def _json_text(value: object) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from lms.admin.people_views import bp as people_admin_bp
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.discovery.views import bp as discovery_bp
+    from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
+    from lms.harvest.views import bp as harvest_bp
     from lms.ingest.views import bp as ingest_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.main.views import bp as main_bp
     from lms.oai.views import bp as oai_bp
+    from lms.training.train_views import bp as train_bp
+    from lms.training.views import bp as learn_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(people_admin_bp, url_prefix="/admin/people")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(catalog_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(discovery_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(train_bp, url_prefix="/train")
+    app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
 
 
 def _check_production_accounts(app: Flask) -> None:
@@ -156,9 +176,9 @@ def _check_production_accounts(app: Flask) -> None:
     from sqlalchemy import inspect, select
     from sqlalchemy.exc import OperationalError
 
+    from lms.accounts.models import User
     from lms.config import ConfigurationError
     from lms.extensions import db
-    from lms.models import User
 
     with app.app_context():
         try:

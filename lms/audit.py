@@ -9,9 +9,10 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Select, insert, select
 
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import AuditEvent, User
+from lms.models import AuditEvent
 
 MAX_DETAIL_CHARS = 2000
 

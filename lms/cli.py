@@ -14,6 +14,7 @@ from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
 from flask_migrate.cli import db as db_group
 
 from lms.errors import ServiceError
+from lms.harvest.cli import harvest_group
 
 
 def _create_app():
@@ -53,15 +54,15 @@ def user_group() -> None:
 def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, full_name: str,
                 password_stdin: bool) -> None:
     """Create an account. Without --password-stdin a one-time password is printed."""
-    from lms.admin.services import UserInput, create_user
+    from lms.accounts.services import Profile, UserInput, create_user
 
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
         user, generated = create_user(None, UserInput(
-            username=username, full_name=full_name, password=password, roles=roles,
-            unit_path=unit_path))
+            username=username, profile=Profile(full_name=full_name), password=password,
+            roles=roles, unit_path=unit_path))
     except ServiceError as error:
         fail(error.message)
     click.echo(f"Created {user.username} ({', '.join(role.name for role in user.roles)}).")
@@ -78,7 +79,7 @@ def unit_group() -> None:
 @click.argument("path")
 def unit_create(path: str) -> None:
     """Create the unit at PATH (e.g. "Học viện Hậu cần/Khoa Tài chính"), with missing parents."""
-    from lms.admin.services import create_unit_path
+    from lms.accounts.services import create_unit_path
 
     try:
         unit, created = create_unit_path(None, path)
@@ -89,6 +90,67 @@ def unit_create(path: str) -> None:
             click.echo(f"Created {new.path}")
     else:
         click.echo(f"{unit.path} already exists.")
+
+
+@cli.group("people", help="People: import from CSV or XLSX.")
+def people_group() -> None:
+    pass
+
+
+@people_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row; change nothing.")
+@click.option("--create-units", is_flag=True, help="Create the units the file names that do "
+              "not exist yet (default: such rows are refused).")
+@click.option("--passwords-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the new people's one-time passwords (default: "
+                   "people-passwords-<date>.csv here). The file is created, never overwritten.")
+def people_import(path: Path, dry_run: bool, create_units: bool,
+                  passwords_file: Path | None) -> None:
+    """Import people from PATH (.csv or .xlsx) with the columns username, full_name,
+    person_code, unit, rank, position, cohort, target_group, roles, email.
+
+    A row updates the person with the same username (or person code); a row is applied whole
+    or not at all. Prints every refused row with its reasons; exits 1 if any row was refused.
+    New people's one-time passwords go to a file readable only by you, and are stored
+    nowhere else.
+    """
+    import os
+    from datetime import datetime
+
+    from lms.accounts.people_import import (
+        PeopleImportOptions,
+        import_people,
+        issue_passwords,
+        passwords_csv,
+    )
+
+    target = passwords_file or Path(f"people-passwords-{datetime.now():%Y%m%d-%H%M%S}.csv")
+    if not dry_run and target.exists():
+        fail(f"{target} exists; choose another --passwords-file.")
+    try:
+        report = import_people(None, path, PeopleImportOptions(
+            dry_run=dry_run, create_units=create_units, via="cli"))
+    except ServiceError as error:
+        fail(error.message)
+    for row in report.rows:
+        if row.outcome == "error":
+            click.echo(f"row {row.number} ({row.username or '-'}): " + " ".join(row.errors))
+    counts = report.counts
+    prefix = "Dry run: would have " if dry_run else ""
+    click.echo(f"{prefix}{counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged, {counts['error']} refused.")
+    for unit_path in report.created_units:
+        click.echo(f"{'Would create' if dry_run else 'Created'} unit {unit_path}")
+    if report.batch_id is not None:
+        issued = issue_passwords(report.batch_id)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(passwords_csv(issued))
+        click.echo(f"One-time passwords of {len(issued)} new people written to {target}; "
+                   "hand them out and delete the file.")
+    if report.failed:
+        sys.exit(1)
 
 
 @cli.group("collection", help="Manage the collection tree.")
@@ -229,6 +291,9 @@ def oai_rebuild() -> None:
     click.echo(f"OAI-PMH projection refreshed for {count} records.")
 
 
+cli.add_command(harvest_group)
+
+
 @cli.command("demo")
 def demo_command() -> None:
     """Load demo units and one account per role (idempotent; refused in production)."""
@@ -237,10 +302,13 @@ def demo_command() -> None:
     if current_app.config["ENV"] == "production":
         fail("lms demo is refused in production: demo accounts have printed passwords.")
     from lms.catalog.demo import load_catalog_demo
+    from lms.training.demo import COURSE_TITLE, load_training_demo
 
     logins = load_demo(Path(current_app.instance_path))
     created = load_catalog_demo()
     click.echo(f"Demo collections ready; {created} demo materials published.")
+    if load_training_demo():
+        click.echo(f"Demo course \"{COURSE_TITLE}\" assigned to the demo learner's class.")
     click.echo("Demo accounts (username / password / roles):")
     for login in logins:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")

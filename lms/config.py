@@ -89,6 +89,13 @@ class Config:
     # Bulk import: search and OAI-PMH are updated once per this many lines.
     IMPORT_BATCH_SIZE = 200
 
+    # People import (CSV/XLSX): a larger file is refused whole, before anything is changed.
+    PEOPLE_IMPORT_MAX_ROWS = 20_000
+    # Training: a rule change that moves more people than this is applied by the worker.
+    AUDIENCE_INLINE_CHANGES = 500
+    # Learners per page on a trainer's assignment page.
+    TRAINING_PAGE_SIZE = 50
+
     # Search: "whoosh" (default, pure Python) or "tantivy"; ranking weights (see
     # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
     SEARCH_BACKEND = "whoosh"
@@ -109,6 +116,18 @@ class Config:
     OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"
     OAI_ADMIN_EMAIL = "thuvien@hvhc.edu.vn"
     OAI_PAGE_SIZE = 100
+
+    # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
+    SITEMAP_PAGE_SIZE = 50_000
+    FEED_SIZE = 30
+
+    # Harvesting other repositories (lms/harvest): limits on what one source may make us
+    # fetch. Each response: time and size; each run: resumption pages (a longer list goes on
+    # in the next run); redirects only to the registered host.
+    HARVEST_TIMEOUT_SECONDS = 60
+    HARVEST_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+    HARVEST_MAX_PAGES = 100
+    HARVEST_MAX_REDIRECTS = 3
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,3 +84,33 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: bulk statements keep under the backends'
+    limits on bound parameters (SQLite: 32,766; PostgreSQL: 65,535)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class RowPage:
+    """A page of rows of several columns, shaped like Flask-SQLAlchemy's ``Pagination`` (whose
+    ``db.paginate`` keeps only the first column of each row)."""
+
+    def __init__(self, items: list, page: int, per_page: int, total: int) -> None:
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, -(-total // per_page)) if total else 0
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None
+
+
+def paginate_rows(session, stmt, page: int, per_page: int) -> RowPage:
+    """Page ``page`` (1-based; out of range gives an empty page) of a multi-column select."""
+    from sqlalchemy import func
+
+    page = max(page, 1)
+    total = session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)
+                           .order_by(None)) or 0
+    items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return RowPage(list(items), page, per_page, total)

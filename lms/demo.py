@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lms.admin.services import UserInput, create_unit_path, create_user
+from lms.accounts.models import Group, RoleName
+from lms.accounts.services import Profile, UserInput, create_unit_path, create_user
 from lms.auth.services import find_user
 from lms.extensions import db
-from lms.models import Group, RoleName
 from lms.passwords import hash_password, verify_password
 from lms.uow import unit_of_work
 
@@ -43,7 +43,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin", "Quản trị hệ thống", RoleName.ADMIN, f"{ACADEMY}/Phòng Đào tạo"),
     DemoAccount("thuthu", "Nguyễn Thị Thư", RoleName.CURATOR, f"{ACADEMY}/Thư viện"),
     DemoAccount("giangvien", "Trần Văn Giảng", RoleName.INSTRUCTOR, f"{ACADEMY}/Khoa Hậu cần"),
-    DemoAccount("huanluyen", "Lê Văn Huấn", RoleName.TRAINER, f"{ACADEMY}/Phòng Đào tạo"),
+    # The training officer organises training for the whole academy: their unit is its root,
+    # so the audiences of every faculty and class are theirs to manage.
+    DemoAccount("huanluyen", "Lê Văn Huấn", RoleName.TRAINER, ACADEMY),
     DemoAccount("hocvien", "Phạm Văn Học", RoleName.LEARNER,
                 f"{ACADEMY}/Khoa Hậu cần/Lớp Hậu cần 1"),
 )
@@ -83,7 +85,8 @@ def load_demo(instance: Path) -> list[DemoLogin]:
         user = find_user(account.username)
         if user is None:
             user, _ = create_user(None, UserInput(
-                username=account.username, full_name=account.full_name, password=password,
+                username=account.username, profile=Profile(full_name=account.full_name),
+                password=password,
                 roles=(str(account.role),), unit_path=account.unit, is_demo=True))
         elif user.is_demo and not verify_password(user.password_hash, password):
             with unit_of_work():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -143,7 +143,13 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         status = error.code or 500
         if status == 405 or status not in ERROR_TITLES:
-            return error_response(status if status < 500 else 500, str(GENERIC_MESSAGES[400]))
+            response = make_response(error_response(status if status < 500 else 500,
+                                                    str(GENERIC_MESSAGES[400])))
+            # RFC 9110: a 405 names the methods the resource allows.
+            for name, value in error.get_headers():
+                if name == "Allow":
+                    response.headers["Allow"] = value
+            return response
         return error_response(status)
 
     @app.errorhandler(Exception)

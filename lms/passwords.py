@@ -98,3 +98,13 @@ def password_weakness(password: str, *, username: str = "", full_name: str = "",
     if longest["pattern"] == "dictionary":
         return Weakness.COMMON
     return _PATTERN_WEAKNESS.get(longest["pattern"], Weakness.GUESSABLE)
+# A generated one-time password has 96 random bits: no guessing attack can search that space,
+# so key stretching buys nothing and the cheapest argon2id settings suffice. Importing 10,000
+# people would otherwise spend half an hour hashing. verify_password reads the settings from
+# the hash; needs_rehash() flags it, and the first login must replace the password anyway.
+_generated_hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+
+
+def hash_generated_password(password: str) -> str:
+    """Hash a password made by ``secrets`` (never one a person chose)."""
+    return _generated_hasher.hash(password)

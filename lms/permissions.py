@@ -1,8 +1,8 @@
 """The policy: who may do what, decided in one place on the object.
 
 Every decision is a named rule, ``<object>.<action>`` (``record.view``, ``file.download``,
-``review.accept``, ``user.manage``...). Core rules (people, organisation, jobs) are stated
-here; each feature states its own in its ``access`` module as a ``RULES`` mapping, and the
+``review.accept``, ``user.manage``...). The platform's own rules (jobs) are stated here; each
+feature states its own in its ``access`` module as a ``RULES`` mapping, and the
 policy is the union of them all (a name defined twice is an error). Services call
 :func:`require`; templates call :func:`can` to decide whether to show a button; no view,
 service or template tests a role itself. A rule handed ``None`` (or the wrong kind of object)
@@ -15,24 +15,25 @@ Who may not know an object exists gets 404 from the service that looked it up (i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import import_module
 from typing import Any
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.errors import PermissionDenied
-from lms.extensions import db
-from lms.models import Job, Role, RoleName, User
+from lms.models import Job
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]
 
 # Feature modules whose ``RULES`` join the policy. Imported on first use, not at import time,
 # because those modules import this one for ``Principal`` and the helpers below.
-FEATURE_RULE_MODULES: tuple[str, ...] = ("lms.catalog.access", "lms.files.access")
+FEATURE_RULE_MODULES: tuple[str, ...] = (
+    "lms.accounts.access", "lms.catalog.access", "lms.files.access", "lms.training.access",
+    "lms.harvest.access")
 
 
 def is_user(user: Principal) -> bool:
@@ -45,47 +46,13 @@ def admin_only(user: Principal, obj: Any = None) -> bool:
     return is_user(user) and user.is_admin
 
 
-def _self(user: Principal, obj: Any) -> bool:
-    return is_user(user) and isinstance(obj, User) and obj.id == user.id
-
-
-# --- accounts ---------------------------------------------------------------------------
-
-#: The roles a new account gets unless others are chosen.
-DEFAULT_ROLES: tuple[str, ...] = (RoleName.LEARNER,)
-
-
-def grants_admin(role_names: Iterable[str]) -> bool:
-    return RoleName.ADMIN in set(role_names)
-
-
-def is_last_active_admin(user: User) -> bool:
-    """Whether taking ``user``'s administrator role (or account) away would leave none."""
-    if not (user.active and user.is_admin):
-        return False
-    others = db.session.scalar(
-        select(func.count(User.id)).join(User.roles)
-        .where(Role.name == RoleName.ADMIN, User.active.is_(True), User.id != user.id))
-    return not others
-
-
-def _account(user: Principal, obj: Any) -> bool:
-    return admin_only(user) and isinstance(obj, User)
-
-
 def _job_owner(user: Principal, obj: Any) -> bool:
     return is_user(user) and isinstance(obj, Job) and (obj.owner_id == user.id
                                                         or user.is_admin)
 
 
 CORE_RULES: dict[str, Rule] = {
-    # People, roles and organisation: admins only (the services keep the last admin).
-    "user.manage": admin_only,
-    "role.assign": _account,  # ``obj``: the account whose roles change
-    "unit.manage": admin_only,
-    "group.manage": admin_only,
-    "audit.view": admin_only,
-    "user.change_password": _self,  # ``obj``: the account; one's own only
+    # A background job's page: its owner and admins (``obj``: the job).
     "job.view": _job_owner,
 }
 

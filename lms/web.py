@@ -6,10 +6,20 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from flask import Flask, Request, Response, abort, current_app, g, has_request_context, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    request,
+)
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
@@ -20,6 +30,10 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+if TYPE_CHECKING:
+    from flask_babel import LazyString
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -155,3 +169,19 @@ def init_request_hooks(app: Flask) -> None:
 def no_store() -> None:
     """Ask that the current response is never cached (auth and admin pages)."""
     g.no_store = True
+
+
+def guard_blueprint(bp: Blueprint, rule: str, message: LazyString | str | None = None) -> None:
+    """Every page of ``bp`` needs a login and the policy's ``rule`` (403 otherwise, with
+    ``message``); none of them is cached."""
+    from flask_login import current_user, login_required
+
+    from lms.errors import PermissionDenied
+    from lms.permissions import can
+
+    @bp.before_request
+    @login_required
+    def _guard() -> None:
+        no_store()
+        if not can(current_user, rule):
+            raise PermissionDenied(str(message) if message else None)

@@ -13,8 +13,11 @@ from metadata.crosswalks import (
     get_format,
     head_tags,
     import_csv,
+    marcxml_fragment,
+    mods_fragment,
     oai_dc_element,
     oai_dc_fragment,
+    qdc_fragment,
     serialize,
 )
 from metadata.errors import ProfileError
@@ -30,5 +33,6 @@ __all__ = [
     "Format", "Metadata", "Problem", "Profile", "ProfileError", "RecordContext", "ShapeError",
     "Statement", "TermSpec", "ValidationResult", "Vocabulary", "default_profile", "export_csv",
     "get_format", "head_tags", "import_csv", "is_incomplete", "load_profile",
-    "oai_dc_element", "oai_dc_fragment", "serialize", "validate",
+    "marcxml_fragment", "mods_fragment", "oai_dc_element", "oai_dc_fragment", "qdc_fragment",
+    "serialize", "validate",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import factory
 from sqlalchemy import select
 
+from lms.accounts.models import Group, Role, Unit, User
 from lms.extensions import db
-from lms.models import Group, Role, Unit, User
 from lms.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"

@@ -48,38 +48,71 @@ def load_schema(name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(folder / name), parser))
 
 
-# A stand-in for the DSpace qualified-DC wrapper, whose schema is not among the official
-# files: it declares the root element and lets its dc/dcterms children through unchecked.
-QDC_STAND_IN = b"""<?xml version="1.0"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
-  targetNamespace="http://dspace.org/qualifieddc/" elementFormDefault="qualified">
-  <xs:element name="qualifieddc">
-    <xs:complexType><xs:sequence>
-      <xs:any namespace="##other" processContents="skip" minOccurs="0" maxOccurs="unbounded"/>
-    </xs:sequence><xs:anyAttribute processContents="skip"/></xs:complexType>
-  </xs:element>
-</xs:schema>"""
+def shared_standards() -> Path:
+    """The folder of every official schema, with its catalog.xml."""
+    standards_dir()  # fails with the helpful message when shared/ is missing
+    return shared_dir() / "standards"
 
 
-def oai_pmh_schema() -> etree.XMLSchema:
-    """OAI-PMH.xsd with oai_dc, oai-identifier (and the qdc stand-in) for strict payloads."""
-    folder = standards_dir()
+def _parser() -> etree.XMLParser:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    parser.resolvers.add(CatalogResolver(shared_standards() / "catalog.xml"))
+    return parser
+
+
+def load_standard(relative: str) -> etree.XMLSchema:
+    """Compile ``standards/<relative>`` (``marc/MARC21slim.xsd``, ``mods/mods-3-7.xsd``,
+    ``qdc/dspace-qualifieddc.xsd``...) with imports resolved through the shared catalog."""
+    return etree.XMLSchema(etree.parse(str(shared_standards() / relative), _parser()))
+
+
+def marcxml_schema() -> etree.XMLSchema:
+    return load_standard("marc/MARC21slim.xsd")
+
+
+def mods_schema() -> etree.XMLSchema:
+    return load_standard("mods/mods-3-7.xsd")
+
+
+def qdc_schema() -> etree.XMLSchema:
+    """DSpace's qualifieddc wrapper (DCMI's 2008 qualifieddc.xsd in DSpace's namespace)."""
+    return load_standard("qdc/dspace-qualifieddc.xsd")
+
+
+# Per metadata prefix: the payload schema imported beside OAI-PMH.xsd. oai_dc and qdc both
+# define the dc namespace differently, so each prefix gets a schema object of its own.
+PAYLOAD_SCHEMAS = {
+    "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai-pmh/oai_dc.xsd"),
+    "qdc": ("http://dspace.org/qualifieddc/", "qdc/dspace-qualifieddc.xsd"),
+    "marcxml": ("http://www.loc.gov/MARC21/slim", "marc/MARC21slim.xsd"),
+    "mods": ("http://www.loc.gov/mods/v3", "mods/mods-3-7.xsd"),
+}
+
+
+def oai_pmh_schema(prefix: str = "oai_dc") -> etree.XMLSchema:
+    """OAI-PMH.xsd with oai-identifier and the official schema of ``prefix``'s payload, so
+    ``<metadata>`` is checked strictly (its xs:any is processContents="strict")."""
+    standards = shared_standards()
+    namespace, relative = PAYLOAD_SCHEMAS[prefix]
     driver = f"""<?xml version="1.0"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:lms:driver">
   <xs:import namespace="http://www.openarchives.org/OAI/2.0/"
-             schemaLocation="{(folder / 'OAI-PMH.xsd').as_uri()}"/>
-  <xs:import namespace="http://www.openarchives.org/OAI/2.0/oai_dc/"
-             schemaLocation="{(folder / 'oai_dc.xsd').as_uri()}"/>
+             schemaLocation="{(standards / 'oai-pmh' / 'OAI-PMH.xsd').as_uri()}"/>
   <xs:import namespace="http://www.openarchives.org/OAI/2.0/oai-identifier"
-             schemaLocation="{(folder / 'oai-identifier.xsd').as_uri()}"/>
-  <xs:import namespace="http://dspace.org/qualifieddc/" schemaLocation="urn:lms:qdc"/>
+             schemaLocation="{(standards / 'oai-pmh' / 'oai-identifier.xsd').as_uri()}"/>
+  <xs:import namespace="{namespace}" schemaLocation="{(standards / relative).as_uri()}"/>
 </xs:schema>"""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    parser.resolvers.add(CatalogResolver(folder / "catalog.xml"))
-    parser.resolvers.add(_StandIn())
-    return etree.XMLSchema(etree.fromstring(driver.encode(), parser, base_url=str(folder) + "/"))
+    return etree.XMLSchema(etree.fromstring(driver.encode(), _parser(),
+                                            base_url=str(standards) + "/"))
 
 
-class _StandIn(etree.Resolver):
-    def resolve(self, url, public_id, context):  # type: ignore[no-untyped-def]
-        return self.resolve_string(QDC_STAND_IN, context) if url == "urn:lms:qdc" else None
+def payload_prefix(document: etree._Element) -> str:
+    """The metadata prefix of an OAI-PMH response's payload (``oai_dc`` when it has none)."""
+    request = document.find("{http://www.openarchives.org/OAI/2.0/}request")
+    prefix = request.get("metadataPrefix") if request is not None else None
+    if prefix in PAYLOAD_SCHEMAS:
+        return prefix
+    for metadata in document.iter("{http://www.openarchives.org/OAI/2.0/}metadata"):
+        namespace = etree.QName(metadata[0]).namespace
+        return next(p for p, (ns, _r) in PAYLOAD_SCHEMAS.items() if ns == namespace)
+    return "oai_dc"

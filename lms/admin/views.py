@@ -3,20 +3,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from lms import audit
-from lms.admin import services
-from lms.admin.forms import GroupForm, UnitForm, UserForm
+from lms.accounts import services
+from lms.accounts.access import DEFAULT_ROLES
+from lms.accounts.models import ROLE_LABELS, Group, PersonTerm, RoleName, TermKind, User
+from lms.admin.forms import GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import Group, RoleName
-from lms.permissions import DEFAULT_ROLES, can
+from lms.permissions import can
 from lms.web import no_store
 
 bp = Blueprint("admin", __name__)
@@ -51,6 +53,39 @@ def _optional_unit(unit_id: int | None):
     return services.get_unit(unit_id) if unit_id else None
 
 
+def _term_choices(kind: TermKind, current: PersonTerm | None = None) -> list[SelectChoice]:
+    """Entries in use, plus the person's current one even if it was retired since."""
+    lang = str(get_locale() or "vi")
+    terms = services.list_terms(kind, active_only=True)
+    if current is not None and current not in terms:
+        terms.append(current)
+    return [SelectChoice(0, "—")] + [SelectChoice(t.id, t.label(lang)) for t in terms]
+
+
+def _prepare_user_form(form: UserForm, user: User | None) -> None:
+    form.unit_id.choices = _unit_choices()
+    form.groups.choices = _group_choices()
+    form.rank_id.choices = _term_choices(TermKind.RANK, user.rank if user else None)
+    form.position_id.choices = _term_choices(TermKind.POSITION,
+                                             user.position if user else None)
+    form.target_group_id.choices = _term_choices(TermKind.TARGET_GROUP,
+                                                 user.target_group if user else None)
+
+
+def _profile_from(form: UserForm) -> services.Profile:
+    return services.Profile(
+        full_name=form.full_name.data or "",
+        email=form.email.data,
+        person_code=form.person_code.data,
+        rank=services.get_term(form.rank_id.data, TermKind.RANK),
+        position=services.get_term(form.position_id.data, TermKind.POSITION),
+        target_group=services.get_term(form.target_group_id.data, TermKind.TARGET_GROUP),
+        cohort=form.cohort.data,
+        class_name=form.class_name.data,
+        cohort_year=form.cohort_year.data,
+    )
+
+
 # --- users ---------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -69,31 +104,55 @@ def users():
     stmt = services.list_users(query=query, role=role, unit_id=unit_id, active=active)
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=50,
                        error_out=False)
+    move_form = MovePeopleForm()
+    move_form.unit_id.choices = _unit_choices()
     return render_template("admin/users.html", page=page, units=_unit_options(),
                            filters={"q": query, "role": role, "unit": unit_id or 0,
-                                    "status": status}, action_form=EmptyForm())
+                                    "status": status}, action_form=EmptyForm(),
+                           move_form=move_form, role_labels=ROLE_LABELS)
+
+
+@bp.post("/users/move")
+def users_move():
+    """Move the people ticked on the list to one unit (their audiences follow)."""
+    form = MovePeopleForm()
+    form.unit_id.choices = _unit_choices()
+    if form.validate_on_submit():
+        ids = request.form.getlist("user_ids", type=int)
+        if not ids:
+            flash(_("Tick the people to move first."), "error")
+        else:
+            unit = _optional_unit(form.unit_id.data)
+            moved = services.move_people(current_user, ids, unit)
+            flash(_("%(n)d people moved to %(unit)s.", n=moved,
+                    unit=unit.path if unit else "—"), "success")
+    return redirect(request.form.get("back") if _is_users_url(request.form.get("back"))
+                    else url_for("admin.users"))
+
+
+def _is_users_url(url: str | None) -> bool:
+    # Back to the filtered list the form came from, and nowhere else.
+    return bool(url) and url.startswith("/admin/users") and "//" not in url \
+        and "\\" not in url
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new():
     form = UserForm()
-    form.unit_id.choices = _unit_choices()
-    form.groups.choices = _group_choices()
+    _prepare_user_form(form, None)
     if request.method == "GET":
         form.roles.data = list(DEFAULT_ROLES)
     if form.validate_on_submit():
         unit = _optional_unit(form.unit_id.data)
-        data = services.UserInput(
-            username=form.username.data,
-            full_name=form.full_name.data or "",
-            password=form.password.data or None,
-            roles=tuple(form.roles.data),
-            unit_path=unit.path if unit else None,
-            rank=form.rank.data,
-            email=form.email.data,
-            groups=tuple(services.get_group(g) for g in form.groups.data or ()),
-        )
         try:
+            data = services.UserInput(
+                username=form.username.data,
+                profile=_profile_from(form),
+                password=form.password.data or None,
+                roles=tuple(form.roles.data),
+                unit_path=unit.path if unit else None,
+                groups=tuple(services.get_group(g) for g in form.groups.data or ()),
+            )
             user, generated = services.create_user(current_user, data)
         except FORM_ERRORS as error:
             flash(error.message, "error")
@@ -112,20 +171,21 @@ def user_new():
 def user_edit(user_id: int):
     user = services.get_user(user_id)
     form = UserForm(obj=user if request.method == "GET" else None)
-    form.unit_id.choices = _unit_choices()
-    form.groups.choices = _group_choices()
+    _prepare_user_form(form, user)
     # The username is fixed once created; the form shows it read-only.
     form.username.data = user.username
     if request.method == "GET":
         form.unit_id.data = user.unit_id or 0
+        form.rank_id.data = user.rank_id or 0
+        form.position_id.data = user.position_id or 0
+        form.target_group_id.data = user.target_group_id or 0
         form.roles.data = [role.name for role in user.roles]
         form.groups.data = [g.id for g in user.groups]
     if form.validate_on_submit():
         try:
             services.update_user(
                 current_user, user,
-                full_name=form.full_name.data or "",
-                rank=form.rank.data, email=form.email.data,
+                profile=_profile_from(form),
                 unit=_optional_unit(form.unit_id.data),
                 roles=form.roles.data,
                 groups=[services.get_group(g) for g in form.groups.data or []],
@@ -159,6 +219,51 @@ def user_set_active(user_id: int):
         services.set_active(current_user, user, active)
         flash(_("Account enabled.") if active else _("Account disabled."), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- controlled lists: ranks, positions, target groups -------------------------------------
+
+@bp.route("/lists/<kind>", methods=["GET", "POST"])
+def terms(kind: str):
+    term_kind = services.term_kind(kind)
+    form = TermForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.save_term(current_user, term_kind, None, name=form.name.data,
+                               name_en=form.name_en.data or "",
+                               sort_order=form.sort_order.data, active=True)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("%(name)s added.", name=form.name.data.strip()), "success")
+            return redirect(url_for("admin.terms", kind=kind))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/terms.html", kind=term_kind, form=form,
+                           kind_label=services.TERM_KIND_LABELS[term_kind],
+                           terms=services.list_terms(term_kind),
+                           kinds=services.TERM_KIND_LABELS), status
+
+
+@bp.post("/lists/<kind>/<int:term_id>")
+def term_edit(kind: str, term_id: int):
+    term_kind = services.term_kind(kind)
+    term = services.get_term(term_id, term_kind)
+    form = TermForm()
+    if form.validate_on_submit():
+        try:
+            services.save_term(current_user, term_kind, term, name=form.name.data,
+                               name_en=form.name_en.data or "",
+                               sort_order=form.sort_order.data, active=form.active.data)
+        except FORM_ERRORS as error:
+            flash(error.message, "error")
+        else:
+            flash(_("%(name)s saved.", name=term.name), "success")
+    else:
+        flash(_("The entry was not saved: check the name."), "error")
+    return redirect(url_for("admin.terms", kind=kind))
 
 
 # --- units ---------------------------------------------------------------------------------

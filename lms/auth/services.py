@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.auth.models import UserSession
 from lms.db import utcnow
 from lms.errors import PermissionDenied, TooManyAttempts, ValidationError
 from lms.extensions import db
-from lms.models import User
 from lms.passwords import Weakness, hash_password, needs_rehash, password_weakness, verify_password
 from lms.permissions import require
 from lms.throttle import counter_store

@@ -18,6 +18,7 @@ from typing import Any
 from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from lms.accounts.models import RoleName, User
 from lms.catalog.models import (
     AccessLevel,
     AccessRequest,
@@ -34,7 +35,6 @@ from lms.catalog.models import (
 )
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import RoleName, User
 from lms.permissions import admin_only
 
 Principal = User | AnonymousUserMixin

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from lms import audit
+from lms.accounts.models import Group, Unit, User
 from lms.catalog import hooks
 from lms.catalog.access_settings import (
     AccessSettings,
@@ -29,7 +30,6 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.files.upload import apply_file_access, check_file_level, file_access_summary
-from lms.models import Group, Unit, User
 from lms.permissions import can, require
 from lms.uow import unit_of_work
 

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from lms import audit
+from lms.accounts.models import Group, RoleName, Unit, User
 from lms.catalog import hooks
 from lms.catalog.audience import Audience, RecordAccess, widened_parts
 from lms.catalog.models import AccessLevel, AccessRequest, AccessRequestStatus, Record
@@ -29,7 +30,6 @@ from lms.catalog.workflow import mark_public, record_history
 from lms.db import utcnow
 from lms.errors import ValidationError
 from lms.extensions import db
-from lms.models import Group, RoleName, Unit, User
 from lms.permissions import can, require
 from lms.uow import unit_of_work
 

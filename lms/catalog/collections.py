@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, or_, select
 
 from lms import audit
-from lms.admin.services import clean_text
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import Principal, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.models import User
 from lms.permissions import can, require
+from lms.text import clean_text
 from lms.uow import unit_of_work
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

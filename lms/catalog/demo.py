@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.catalog import access_settings, collections, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.extensions import db
-from lms.models import Group
 from lms.uow import unit_of_work
 from metadata import Statement
 

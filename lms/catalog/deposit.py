@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access_settings import (
     AccessSettings,
@@ -28,7 +29,6 @@ from lms.db import utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.models import User
 from lms.permissions import can, require
 from lms.uow import unit_of_work
 from metadata import Metadata, Statement

@@ -15,12 +15,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lms.accounts.models import Group, RoleName, Unit
 from lms.auth.services import find_user
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import AccessLevel
 from lms.errors import ValidationError
 from lms.extensions import db
-from lms.models import Group, RoleName, Unit
 from metadata import Metadata, Problem, Profile, Statement, TermSpec, default_profile
 
 FIELD = re.compile(r"^dc\.([A-Za-z]+)\.(\d{1,4})\.value$")

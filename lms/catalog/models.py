@@ -18,9 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.accounts.models import Group, Unit, User
 from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
-from lms.models import Group, Unit, User
 from metadata import Metadata, Statement
 
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 
+from lms.accounts.models import User
 from lms.catalog.models import Notification
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import User
 from lms.uow import unit_of_work
 
 

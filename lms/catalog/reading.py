@@ -4,11 +4,11 @@ editing, or for a curator's action. Whoever may not know a record exists gets
 
 from __future__ import annotations
 
+from lms.accounts.models import User
 from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
 from lms.errors import NotFound
 from lms.extensions import db
-from lms.models import User
 from lms.permissions import can, require
 
 

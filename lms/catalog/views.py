@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 from flask import (
@@ -9,6 +10,7 @@ from flask import (
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -34,11 +36,13 @@ from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
 from lms.catalog.notifications import mark_notifications_read, notifications_for, unread_count
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.exports import links
 from lms.extensions import db
 from lms.files import serving
+from lms.harvest import services as harvest_services
 from lms.permissions import can, require
-from lms.web import external_url, no_store
-from metadata import Metadata, RecordContext, Statement, default_profile, get_format, head_tags
+from lms.web import no_store
+from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
 
@@ -61,12 +65,6 @@ def _unread_notifications() -> int:
 
 def _lang() -> str:
     return str(get_locale() or "vi")
-
-
-def _context(record: Record) -> RecordContext:
-    return RecordContext(identifier=f"record:{record.id}",
-                         url=external_url("catalog.show", record_id=record.id),
-                         lang=_lang())
 
 
 # --- deposit and edit ----------------------------------------------------------------------
@@ -190,33 +188,53 @@ def _readable(record_id: int) -> Record:
     return record
 
 
-def _render_record(record: Record, version: RecordVersion | None):
+def _render_record(record: Record, version: RecordVersion | None,
+                   files: serving.FileList | None = None):
     working = version is None
     metadata = record.dc if working else version.dc
     privileged = can(current_user, "record.view_working_copy", record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
-    context = _context(record)
+    if files is None:
+        files = serving.files_for_display(current_user, record, version)
+    context = links.record_context(record, files, _lang())
     return render_template(
         "catalog/record.html", record=record, version=version, metadata=metadata,
         title=record.title if working else version.title,
         working=working, profile=default_profile(), lang=_lang(),
         head=head_tags(metadata, context) if not working else "",
-        formats=["oai_dc", "qdc", "jsonld", "ttl", "rdf", "bibtex", "ris", "csv"],
+        formats=[(name, links.FORMAT_LABELS[name], links.media_type(name))
+                 for name in links.EXPORTS],
         embargoed=embargo_active(record), privileged=privileged,
         all_collections=collection_tree() if can(current_user, "record.map", record) else [],
-        files=serving.files_for_display(current_user, record, version),
+        files=files, harvested=harvest_services.provenance(record),
     )
+
+
+def _published_view(record: Record) -> tuple[Metadata, serving.FileList]:
+    """What a reader of the latest published version sees: its metadata and their files."""
+    version = record.latest_version
+    metadata = version.dc if version else record.dc
+    return metadata, serving.files_for_display(current_user, record, version)
 
 
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = _readable(record_id)
     version = record.latest_version
-    if version is None:
+    negotiated = links.negotiated_format(request.accept_mimetypes)
+    if negotiated is not None and version is not None:
+        response = export(record_id, negotiated)
+        del response.headers["Content-Disposition"]  # the record itself, not a download
+    elif version is None:
         # Never published: only its depositor and curators get here; show the working copy.
-        return _render_record(record, None)
-    return _render_record(record, version)
+        response = make_response(_render_record(record, None))
+    else:
+        metadata, files = _published_view(record)
+        response = make_response(_render_record(record, version, files))
+        response.headers["Link"] = links.header(links.landing_links(record, metadata, files))
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/records/<int:record_id>/draft")
@@ -256,12 +274,37 @@ def export(record_id: int, name: str):
         fmt = get_format(name)
     except KeyError:
         raise NotFound() from None
-    version = record.latest_version
-    metadata = version.dc if version else record.dc
-    body = fmt.serialize(metadata, _context(record))
-    response = Response(body, mimetype=fmt.media_type)
+    metadata, files = _published_view(record)
+    body = fmt.serialize(metadata, links.record_context(record, files, _lang()))
+    response = _machine_response(record, body, fmt.media_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="record-{record.id}.{fmt.extension}"')
+    response.headers["Link"] = links.header([links.describes_link(record)])
+    return response
+
+
+@bp.get("/records/<int:record_id>/linkset")
+def linkset(record_id: int):
+    """The record's Signposting links as an RFC 9264 linkset (``application/linkset``)."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    return _machine_response(record, links.linkset_text(links.linkset(record, metadata, files)),
+                             links.LINKSET)
+
+
+@bp.get("/records/<int:record_id>/linkset.json")
+def linkset_json(record_id: int):
+    """The same linkset as ``application/linkset+json``."""
+    record = _readable(record_id)
+    metadata, files = _published_view(record)
+    body = json.dumps(links.linkset_json(links.linkset(record, metadata, files)),
+                      ensure_ascii=False, indent=2)
+    return _machine_response(record, body, links.LINKSET_JSON)
+
+
+def _machine_response(record: Record, body: str, content_type: str) -> Response:
+    # content_type, not mimetype: export types already carry their charset.
+    response = Response(body, content_type=content_type)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.models import (
     AccessLevel,
@@ -32,7 +33,6 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.models import User
 from lms.permissions import can, require
 from lms.uow import AfterCommit, unit_of_work
 from metadata import Statement, ValidationResult, validate

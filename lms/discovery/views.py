@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from lms.catalog.collections import find_collection
 from lms.catalog.display import format_name, language_name
 from lms.discovery import services
+from lms.feeds.views import search_feed
 from lms.search import FACETS, Notice, SearchResult
 from lms.search.document import MAX_PAGE_SIZE, SORTS
 from lms.web import no_store
@@ -49,13 +50,13 @@ def parse_params(args: MultiDict) -> Params:
     """:raise BadParameter: a malformed page, size, sort or facet filter."""
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = args.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise BadParameter(f"'{name}' must be a whole number from {low} to {high}.")
         return int(raw)
 
-    sort = args.get("sort") or "relevance"
+    sort = args.get("sort", "relevance")
     if sort not in SORTS:
         raise BadParameter(f"'sort' must be one of {', '.join(SORTS)}.")
     filters: dict[str, list[str]] = {}
@@ -67,6 +68,8 @@ def parse_params(args: MultiDict) -> Params:
             values = [v for v in args.getlist(key) if v]
             if any(len(v) > 200 for v in values) or len(values) > 50:
                 raise BadParameter(f"Too many or too long values for '{key[:40]}'.")
+            if facet == "has_files" and not set(values) <= {"true", "false"}:
+                raise BadParameter("'f.has_files' must be true or false.")
             filters[facet] = values
         elif key not in ("q", "page", "size", "sort"):
             raise BadParameter(f"Unknown parameter '{key[:40]}'.")
@@ -175,13 +178,19 @@ def _toggle(args: Mapping[str, list[str]], facet: str, value: str) -> dict[str, 
 def search_page():
     no_store()
     lang = str(get_locale())
+    args = request.args.copy()
+    as_atom = args.get("format") == "atom"
+    if as_atom:
+        del args["format"]
     try:
-        params = parse_params(request.args)
+        params = parse_params(args)
     except BadParameter as error:
         return render_template("discovery/search.html", error=str(error), params=None,
                                result=None, lang=lang), 400
     result = services.search(current_user, params.q, filters=params.filters, sort=params.sort,
                              page=params.page, size=params.size)
+    if as_atom:
+        return search_feed(params.q, [hit.id for hit in result.hits], args)
     args = request.args.to_dict(flat=False)
     return render_template(
         "discovery/search.html", params=params, result=result, lang=lang, error=None,

@@ -9,13 +9,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.models import BAD_FIXITY, Blob, RecordFile, ThumbnailStatus
 from lms.files.storage import LocalStorage, get_storage
 from lms.files.thumbnails import make_thumbnail
 from lms.jobs import enqueue
-from lms.models import User
 from lms.uow import unit_of_work
 
 

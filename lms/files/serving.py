@@ -30,6 +30,7 @@ from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.wsgi import wrap_file
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog.access import Principal
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.errors import NotFound, ServiceError
@@ -42,7 +43,6 @@ from lms.files.maintenance import record_fixity
 from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
 from lms.files.storage import CHUNK_SIZE, BlobNotFound, Storage, get_storage, validate_key
-from lms.models import User
 from lms.permissions import can
 from lms.uow import unit_of_work
 
@@ -243,10 +243,11 @@ def send_blob(
     ``media_type`` is the *sniffed* type and ``sniff_mismatch`` says whether the content
     disagreed with the name (:class:`lms.files.sniff.Sniffed`). The response is inline only
     for :data:`INLINE_TYPES` without a mismatch; anything else is an
-    ``application/octet-stream`` attachment (so is everything with ``force_attachment``, for
-    explicit download links). Every response (200, 206, 304, 412, 416) carries
-    ``nosniff``, a CSP, ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store``
-    unless ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
+    ``application/octet-stream`` attachment. ``force_attachment`` (explicit download links)
+    makes every response an attachment, keeping the true type of the allow-listed ones. Every
+    response (200, 206, 304, 412, 416) carries ``nosniff``, a CSP,
+    ``Cross-Origin-Resource-Policy: same-origin`` and ``private, no-store`` unless
+    ``is_public``. ``ETag`` is the strong ``"<etag_base>"`` (default: the key, i.e. the
     SHA-256); ``Last-Modified`` is sent when given (timezone-aware).
 
     :raise lms.files.storage.BlobNotFound: the blob is missing (a fixity failure, not a 404).
@@ -260,7 +261,11 @@ def send_blob(
     modified = _http_seconds(last_modified) if last_modified is not None else None
     size = storage.size(key)
 
-    inline = not force_attachment and media_type in INLINE_TYPES and not sniff_mismatch
+    # The true type only for allow-listed types whose content agreed with their name; an
+    # explicit download of one keeps it (a reference manager, a PDF reader's "open with")
+    # but comes as an attachment under the same CSP.
+    trusted_type = media_type in INLINE_TYPES and not sniff_mismatch
+    inline = not force_attachment and trusted_type
     is_pdf = inline and media_type == PDF
     response = BlobResponse()
     headers = response.headers
@@ -281,7 +286,7 @@ def send_blob(
         del headers["Content-Type"]
         return response
 
-    headers["Content-Type"] = media_type if inline else OCTET_STREAM
+    headers["Content-Type"] = media_type if trusted_type else OCTET_STREAM
     headers["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", display_name
     )

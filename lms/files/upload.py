@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from lms import audit
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access_settings import (
     AccessSettings,
@@ -52,7 +53,6 @@ from lms.files.serving import INLINE_TYPES
 from lms.files.sniff import has_active_markup, sniff_stream
 from lms.files.storage import FileTooLarge, Readable, Storage, StoredBlob, get_storage
 from lms.files.thumbnails import THUMBNAIL_TYPES
-from lms.models import User
 from lms.permissions import can, require
 from lms.uow import unit_of_work
 

@@ -26,9 +26,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
-from lms.errors import FORM_ERRORS, error_response, wants_json
+from lms.errors import FORM_ERRORS, ValidationError, error_response, wants_json
+from lms.exports import links
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
+from lms.files.storage import CHUNK_SIZE, FileTooLarge
 from lms.files.upload import (
     Upload,
     change_file_access,
@@ -52,6 +54,23 @@ def upload_route(view: Callable) -> Callable:
     request class applies it before the body is read (``lms.web.AppRequest``)."""
     view.upload_limit = lambda: current_app.config["MAX_UPLOAD_BYTES"] + MULTIPART_OVERHEAD
     return view
+
+
+def save_upload(stream, target) -> None:
+    """Copy an uploaded file to ``target`` (a new file), within ``MAX_UPLOAD_BYTES``.
+
+    :raise FileTooLarge: over the limit. :raise ValidationError: empty.
+    """
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    size = 0
+    with target.open("xb") as out:
+        while chunk := stream.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(_("The file is larger than the upload limit."))
+            out.write(chunk)
+    if size == 0:
+        raise ValidationError(_("The file is empty."))
 
 
 @bp.app_template_filter("text_outcome")
@@ -141,13 +160,17 @@ def access(record_id: int, file_id: int):
 @bp.get("/records/<int:record_id>/files/<int:file_id>")
 def download(record_id: int, file_id: int):
     record, file = serving.get_readable_file(current_user, record_id, file_id)
-    return serving.serve_file(current_user, record, file, request, download=True)
+    response = serving.serve_file(current_user, record, file, request, download=True)
+    response.headers["Link"] = links.header([links.collection_link(record)])  # Signposting
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/preview")
 def preview(record_id: int, file_id: int):
     record, file = serving.get_readable_file(current_user, record_id, file_id)
-    return serving.serve_file(current_user, record, file, request, download=False)
+    response = serving.serve_file(current_user, record, file, request, download=False)
+    response.headers["Link"] = links.header([links.collection_link(record)])
+    return response
 
 
 @bp.get("/records/<int:record_id>/files/<int:file_id>/thumbnail")

@@ -28,7 +28,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group, User
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.catalog import hooks
 from lms.catalog.access_settings import AccessSettings
@@ -50,7 +51,6 @@ from lms.ingest.packages import (
     unpacked,
 )
 from lms.jobs import enqueue
-from lms.models import Group, User
 from metadata import Metadata, validate
 
 log = logging.getLogger(__name__)

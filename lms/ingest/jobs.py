@@ -9,10 +9,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from lms.accounts.models import User
 from lms.extensions import db
 from lms.ingest.imports import ImportOptions, run_import
 from lms.jobs import JobContext, job
-from lms.models import User
 
 #: Uploaded packages wait here (under DATA_DIR) for their job, which removes them.
 UPLOADS = ("tmp", "import-uploads")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.catalog.collections import collection_tree
 from lms.errors import PermissionDenied, ValidationError
 from lms.files.names import clean_filename
-from lms.files.storage import CHUNK_SIZE, FileTooLarge
-from lms.files.views import upload_route
+from lms.files.storage import FileTooLarge
+from lms.files.views import save_upload, upload_route
 from lms.ingest.jobs import upload_root
 from lms.jobs import enqueue, visible_job
 from lms.permissions import can
@@ -57,7 +57,7 @@ def start():
     folder = upload_root() / token
     folder.mkdir(parents=True, mode=0o700)
     try:
-        _save(package.stream, folder / ("package" + name[name.rfind("."):].lower()))
+        save_upload(package.stream, folder / ("package" + name[name.rfind("."):].lower()))
     except (FileTooLarge, ValidationError) as error:
         import shutil
 
@@ -67,19 +67,6 @@ def start():
                   dry_run=bool(request.form.get("dry_run")),
                   review=bool(request.form.get("review")))
     return redirect(url_for("ingest.report", job_id=job.id))
-
-
-def _save(stream, target) -> None:
-    limit = current_app.config["MAX_UPLOAD_BYTES"]
-    size = 0
-    with target.open("xb") as out:
-        while chunk := stream.read(CHUNK_SIZE):
-            size += len(chunk)
-            if size > limit:
-                raise FileTooLarge(_("The file is larger than the upload limit."))
-            out.write(chunk)
-    if size == 0:
-        raise ValidationError(_("The file is empty."))
 
 
 @bp.get("/<int:job_id>")

@@ -20,11 +20,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.errors import NotFound
 from lms.extensions import db
 from lms.jobs.registry import JobFunction, JobSpec, jobs_in, spec_of
-from lms.models import Job, JobStatus, User
+from lms.models import Job, JobStatus
 from lms.permissions import Principal, can
 from lms.uow import unit_of_work
 

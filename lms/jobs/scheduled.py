@@ -8,12 +8,13 @@ from flask import current_app
 from huey import crontab
 from sqlalchemy import delete, select
 
+from lms.accounts.models import User
 from lms.auth.models import UserSession
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs.queue import JobContext
 from lms.jobs.registry import job
-from lms.models import ThrottleCounter, User
+from lms.models import ThrottleCounter
 
 
 @job("maintenance.expire_throttle_counters", schedule=crontab(minute="*/30"))

@@ -7,11 +7,14 @@ from alembic import context
 from flask import current_app
 
 # Every model module, so that autogenerate sees the whole schema.
+import lms.accounts.models
 import lms.auth.models
 import lms.catalog.models
 import lms.files.models
+import lms.harvest.models
 import lms.models
-import lms.oai.models  # noqa: F401
+import lms.oai.models
+import lms.training.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not current_app.testing:

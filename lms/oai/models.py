@@ -27,6 +27,9 @@ class OaiItem(db.Model):
     set_specs: Mapped[str] = mapped_column(Text, default="")
     oai_dc: Mapped[str] = mapped_column(Text, default="")
     qdc: Mapped[str] = mapped_column(Text, default="")
+    # Empty in rows written before these formats existed: rendered on request until refreshed.
+    marcxml: Mapped[str] = mapped_column(Text, default="", server_default="")
+    mods: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class OaiItemSet(db.Model):

@@ -20,7 +20,18 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
 from lms.web import external_url, public_base_url
-from metadata import Metadata, RecordContext, oai_dc_fragment, serialize
+from metadata import (
+    Metadata,
+    RecordContext,
+    marcxml_fragment,
+    mods_fragment,
+    oai_dc_fragment,
+    qdc_fragment,
+)
+
+# Each metadata prefix, the projection column holding it and the crosswalk writing it.
+RENDERERS = {"oai_dc": oai_dc_fragment, "qdc": qdc_fragment, "marcxml": marcxml_fragment,
+             "mods": mods_fragment}
 
 
 def oai_identifier(record_id: int) -> str:
@@ -48,14 +59,23 @@ def set_specs(record: Record, metadata: Metadata) -> list[str]:
     return sorted(specs)
 
 
-def _rendered(record: Record) -> tuple[list[str], str, str]:
+def _rendered(record: Record) -> tuple[list[str], dict[str, str]]:
     version = record.latest_version
     assert version is not None
     metadata = version.dc
     context = RecordContext(identifier=oai_identifier(record.id),
                             url=_landing_page(record.id), lang="vi")
-    qdc = serialize("qdc", metadata, context).split("\n", 1)[1].strip()  # no XML declaration
-    return set_specs(record, metadata), oai_dc_fragment(metadata, context), qdc
+    return set_specs(record, metadata), {
+        prefix: render(metadata, context) for prefix, render in RENDERERS.items()}
+
+
+def render_missing(record_id: int, prefix: str) -> str:
+    """The ``prefix`` metadata of a harvestable item whose stored rendering is empty (rows
+    written before the format existed), rendered now; "" if it is no longer harvestable."""
+    record = db.session.get(Record, record_id)
+    if record is None or not harvestable(record):
+        return ""
+    return _rendered(record)[1][prefix]
 
 
 def _landing_page(record_id: int) -> str | None:
@@ -75,27 +95,43 @@ def refresh(record_id: int) -> None:
     if record is None:
         return
     if harvestable(record):
-        specs, oai_dc, qdc = _rendered(record)
-        state = (False, " ".join(specs), oai_dc, qdc)
+        specs, rendered = _rendered(record)
+        state = (False, " ".join(specs), rendered)
     elif item is not None or record.ever_public:
         # Deleted: keep the last set membership so set-selective harvesters see it go.
         specs = item.set_specs.split() if item is not None else []
-        state = (True, " ".join(specs), "", "")
+        state = (True, " ".join(specs), dict.fromkeys(RENDERERS, ""))
     else:
         return
-    if item is not None and (item.deleted, item.set_specs, item.oai_dc, item.qdc) == state:
+    if item is not None and _unchanged(item, *state):
         return
     now = utcnow()
     if item is None:
         item = OaiItem(record_id=record_id)
         db.session.add(item)
-    item.deleted, item.set_specs, item.oai_dc, item.qdc = state
+    item.deleted, item.set_specs = state[0], state[1]
+    for prefix, text in state[2].items():
+        setattr(item, prefix, text)
     item.datestamp = now
     db.session.flush()
     db.session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
     db.session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
                        for spec in item.set_specs.split())
     db.session.commit()
+
+
+def _unchanged(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
+    """Whether the item already says this. A rendering stored empty (a row written before its
+    format existed) is filled in without a new datestamp: what harvesters saw is the same."""
+    if (item.deleted, item.set_specs) != (deleted, specs) or any(
+            getattr(item, prefix) not in ("", text) for prefix, text in rendered.items()):
+        return False
+    missing = {p: text for p, text in rendered.items() if getattr(item, p) != text}
+    for prefix, text in missing.items():
+        setattr(item, prefix, text)
+    if missing:
+        db.session.commit()
+    return True
 
 
 def refresh_collection(collection_id: int) -> None:

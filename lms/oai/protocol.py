@@ -1,8 +1,9 @@
 """OAI-PMH 2.0: argument rules, errors, resumption tokens and the six verbs.
 
-Responses are written as strings (every value escaped) around metadata that the projection
-pre-rendered, and List verbs page by a keyset on (datestamp, record id): fast on large
-repositories and stable while records are added or withdrawn during a harvest.
+Responses are written with :mod:`metadata.xmlwriter` (the one XML writer of the code base:
+every value escaped) around metadata that the projection pre-rendered, and List verbs page by
+a keyset on (datestamp, record id): fast on large repositories and stable while records are
+added or withdrawn during a harvest.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from xml.sax.saxutils import escape, quoteattr
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -21,18 +21,27 @@ from lms.catalog.models import Collection
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
+from lms.oai.projection import render_missing
 from metadata import default_profile
+from metadata import xmlwriter as xml
+from metadata.crosswalks.marcxml import MARC_NS, MARC_SCHEMA
+from metadata.crosswalks.mods import MODS_NS, MODS_SCHEMA
+from metadata.crosswalks.oai_dc import OAI_DC_NS, OAI_DC_SCHEMA
+from metadata.crosswalks.qdc import QDC_NS, QDC_SCHEMA
 from metadata.terms import DCMI_TYPES
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+OAI_IDENTIFIER_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 TOKEN_LIFETIME = timedelta(hours=48)
 
+# prefix: (schema, namespace), as ListMetadataFormats declares them. qdc names DSpace's
+# wrapper schema for its root namespace, as DSpace does (dcterms.xsd has another namespace).
 FORMATS = {
-    "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
-               "http://www.openarchives.org/OAI/2.0/oai_dc/"),
-    "qdc": ("http://dublincore.org/schemas/xmls/qdc/2008/02/11/dcterms.xsd",
-            "http://dspace.org/qualifieddc/"),
+    "oai_dc": (OAI_DC_SCHEMA, OAI_DC_NS),
+    "qdc": (QDC_SCHEMA, QDC_NS),
+    "marcxml": (MARC_SCHEMA, MARC_NS),
+    "mods": (MODS_SCHEMA, MODS_NS),
 }
 
 VERBS: dict[str, tuple[set[str], set[str]]] = {
@@ -113,7 +122,7 @@ def _header(item_id: int, datestamp: datetime, deleted: bool, specs: str) -> str
     # The hot path of every List page. The identifier needs no escaping: the repository id
     # is checked against the oai-identifier pattern at startup and the id is an integer.
     status = ' status="deleted"' if deleted else ""
-    sets = "".join(f"<setSpec>{escape(s)}</setSpec>" for s in specs.split()) if specs else ""
+    sets = "".join(xml.element("setSpec", s) for s in specs.split()) if specs else ""
     return (f"<header{status}><identifier>oai:{_repository_id()}:{item_id}</identifier>"
             f"<datestamp>{datestamp.strftime('%Y-%m-%dT%H:%M:%SZ')}</datestamp>{sets}</header>")
 
@@ -163,27 +172,23 @@ def identify(base_url: str) -> str:
     config = current_app.config
     earliest = db.session.scalar(select(func.min(OaiItem.datestamp))) or utcnow()
     repository_id = config["OAI_REPOSITORY_ID"]
-    return (
-        "<Identify>"
-        f"<repositoryName>{escape(config['OAI_REPOSITORY_NAME'])}</repositoryName>"
-        f"<baseURL>{escape(base_url)}</baseURL>"
-        "<protocolVersion>2.0</protocolVersion>"
-        f"<adminEmail>{escape(config['OAI_ADMIN_EMAIL'])}</adminEmail>"
-        f"<earliestDatestamp>{stamp(earliest)}</earliestDatestamp>"
-        "<deletedRecord>persistent</deletedRecord>"
-        f"<granularity>{GRANULARITY}</granularity>"
-        "<description><oai-identifier "
-        'xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai-identifier '
-        'http://www.openarchives.org/OAI/2.0/oai-identifier.xsd">'
-        "<scheme>oai</scheme>"
-        f"<repositoryIdentifier>{escape(repository_id)}</repositoryIdentifier>"
-        "<delimiter>:</delimiter>"
-        f"<sampleIdentifier>oai:{escape(repository_id)}:1</sampleIdentifier>"
-        "</oai-identifier></description>"
-        "</Identify>"
-    )
+    oai_identifier = xml.wrap("oai-identifier", "".join((
+        xml.element("scheme", "oai"),
+        xml.element("repositoryIdentifier", repository_id),
+        xml.element("delimiter", ":"),
+        xml.element("sampleIdentifier", f"oai:{repository_id}:1"),
+    )), xml.namespaces({"": OAI_IDENTIFIER_NS}, [
+        (OAI_IDENTIFIER_NS, "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd")]))
+    return xml.wrap("Identify", "".join((
+        xml.element("repositoryName", config["OAI_REPOSITORY_NAME"]),
+        xml.element("baseURL", base_url),
+        xml.element("protocolVersion", "2.0"),
+        xml.element("adminEmail", config["OAI_ADMIN_EMAIL"]),
+        xml.element("earliestDatestamp", stamp(earliest)),
+        xml.element("deletedRecord", "persistent"),
+        xml.element("granularity", GRANULARITY),
+        xml.wrap("description", oai_identifier),
+    )))
 
 
 def _known_item(identifier: str) -> OaiItem:
@@ -201,9 +206,8 @@ def list_metadata_formats(identifier: str | None) -> str:
             # A deleted item has no metadata left to disseminate in any format.
             raise OaiError("noMetadataFormats", "This item was deleted.")
     formats = "".join(
-        f"<metadataFormat><metadataPrefix>{prefix}</metadataPrefix>"
-        f"<schema>{escape(schema)}</schema>"
-        f"<metadataNamespace>{escape(namespace)}</metadataNamespace></metadataFormat>"
+        xml.wrap("metadataFormat", xml.element("metadataPrefix", prefix)
+                 + xml.element("schema", schema) + xml.element("metadataNamespace", namespace))
         for prefix, (schema, namespace) in FORMATS.items()
     )
     return f"<ListMetadataFormats>{formats}</ListMetadataFormats>"
@@ -219,8 +223,15 @@ def get_record(identifier: str, prefix: str) -> str:
     _check_prefix(prefix)
     item = _known_item(identifier)
     record = _record(item.record_id, item.datestamp, item.deleted, item.set_specs,
-                     getattr(item, prefix))
+                     _metadata(item.record_id, item.deleted, prefix, getattr(item, prefix)))
     return f"<GetRecord>{record}</GetRecord>"
+
+
+def _metadata(record_id: int, deleted: bool, prefix: str, stored: str) -> str:
+    if stored or deleted:
+        return stored
+    # A row from before this format existed: render it now (lms oai rebuild stores it).
+    return render_missing(record_id, prefix)
 
 
 def _record(record_id: int, datestamp: datetime, deleted: bool, specs: str,
@@ -256,8 +267,8 @@ def list_sets(token: str | None, base_page: int) -> str:
         state = _load_token(token, "ListSets")
         offset = state["offset"]
     page = sets[offset: offset + base_page]
-    body = "".join(f"<set><setSpec>{escape(spec)}</setSpec><setName>{escape(name)}</setName>"
-                   f"</set>" for spec, name in page)
+    body = "".join(xml.wrap("set", xml.element("setSpec", spec) + xml.element("setName", name))
+                   for spec, name in page)
     more = offset + base_page < len(sets)
     next_token = _dump_token({"verb": "ListSets", "offset": offset + base_page}) if more \
         else None
@@ -285,12 +296,12 @@ def _load_token(token: str, verb: str) -> dict:
 def _token_element(next_token: str | None, total: int, cursor: int, previous: str | None) -> str:
     if next_token is None and previous is None:
         return ""
+    counts = {"completeListSize": str(total), "cursor": str(cursor)}
     if next_token is None:
         # The last page of a resumed list: an empty token closes it.
-        return f'<resumptionToken completeListSize="{total}" cursor="{cursor}"/>'
-    expires = stamp(utcnow() + TOKEN_LIFETIME)
-    return (f'<resumptionToken completeListSize="{total}" cursor="{cursor}" '
-            f'expirationDate="{expires}">{escape(next_token)}</resumptionToken>')
+        return xml.element("resumptionToken", None, counts)
+    return xml.element("resumptionToken", next_token,
+                       {**counts, "expirationDate": stamp(utcnow() + TOKEN_LIFETIME)})
 
 
 @dataclass(frozen=True)
@@ -360,7 +371,8 @@ def list_items(verb: str, values: Mapping[str, str]) -> str:
     for row in rows:
         if verb == "ListRecords":
             parts.append(_record(row.record_id, row.datestamp, row.deleted, row.set_specs,
-                                 row.metadata))
+                                 _metadata(row.record_id, row.deleted, query.prefix,
+                                           row.metadata)))
         else:
             parts.append(_header(row.record_id, row.datestamp, row.deleted, row.set_specs))
     next_token = None
@@ -418,24 +430,22 @@ def _count(query: ListQuery):
 
 # --- envelope ------------------------------------------------------------------------------
 
+_ENVELOPE_START = xml.start("OAI-PMH", xml.namespaces(
+    {"": OAI_NS}, [(OAI_NS, "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd")]))
+
 def envelope(base_url: str, response: Response) -> Iterator[str]:
-    yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
-           f'<OAI-PMH xmlns="{OAI_NS}" '
-           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-           'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ '
-           'http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
-           f"<responseDate>{stamp(utcnow())}</responseDate>")
+    yield (xml.DECLARATION + _ENVELOPE_START
+           + xml.element("responseDate", stamp(utcnow())))
     # Arguments are echoed only when the request was well formed (badVerb/badArgument: none).
-    attributes = ""
+    attributes: list[tuple[str, str]] = []
     if not any(e.code in ("badVerb", "badArgument") for e in response.errors):
         echoed = {"verb": response.verb, **response.arguments} if response.verb else {}
-        attributes = "".join(
-            f" {name}={quoteattr(value)}" for name, value in echoed.items()
-            if name not in _ECHO_PATTERNS or _ECHO_PATTERNS[name].match(value))
-    yield f"<request{attributes}>{escape(base_url)}</request>"
+        attributes = [(name, value) for name, value in echoed.items()
+                      if name not in _ECHO_PATTERNS or _ECHO_PATTERNS[name].match(value)]
+    yield xml.element("request", base_url, attributes)
     if response.errors:
         for error in response.errors:
-            yield f'<error code="{error.code}">{escape(error.message)}</error>'
+            yield xml.element("error", error.message, {"code": error.code})
     elif isinstance(response.body, str):
         yield response.body
     else:

@@ -90,20 +90,3 @@ def preferred(items: list[Display], lang: str) -> Display | None:
             ):
                 return item
     return items[0] if items else None
-
-
-# Characters not allowed in XML 1.0 documents.
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def xml_text(value: str) -> str:
-    """Escape text content for XML; characters XML cannot carry become U+FFFD."""
-    value = _XML_INVALID.sub("\N{REPLACEMENT CHARACTER}", value)
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\r", "&#13;"))
-
-
-def xml_attr(value: str) -> str:
-    """Escape an attribute value for XML (double-quoted)."""
-    return (xml_text(value).replace('"', "&quot;").replace("\t", "&#9;")
-            .replace("\n", "&#10;"))

@@ -1,17 +1,23 @@
 """Reference-manager formats: BibTeX (``bibtex``) and RIS (``ris``), UTF-8 text.
 
+Entry types come from :mod:`metadata.crosswalks.genre` (DCMI Type, and a text's genre).
 Single-valued fields (title, abstract) take the value in ``context.lang`` (default "vi");
-RIS also lists other-language titles as TT (translated title). DCMI ``Text`` becomes
-``@book`` / ``TY  - BOOK``; other types become ``@misc`` and the matching RIS type.
-Vietnamese personal names are written whole ("Nguyễn Văn An"), in braces in BibTeX, so
-that no tool re-orders them as Western given/family names.
+titles in other languages follow (BibTeX ``titleaddon``, RIS ``TT``). People are written
+``Family, Given`` (:mod:`metadata.agents`: "Trần, Văn Giảng"), which every BibTeX and RIS
+reader splits into family and given names as a Vietnamese name means; organisations are kept
+whole (in braces in BibTeX). Identifiers go to their own fields (DOI, ISBN, ISSN, URLs; others
+RIS ``AN`` / BibTeX ``note``); rights, license, audience and education level, which have no
+field of their own, are kept in notes (RIS ``N1``, BibTeX ``note``) with their labels.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+from metadata.agents import Agent, agent
 from metadata.crosswalks.base import RecordContext, display, displays, preferred
+from metadata.crosswalks.genre import genre_of
 from metadata.model import Metadata
 from metadata.profile import Profile
 from metadata.schemes import parse_w3cdtf
@@ -38,11 +44,54 @@ def _single(metadata: Metadata, term: str, context: RecordContext) -> str | None
     return item.text if item else None
 
 
-def _doi(metadata: Metadata) -> str | None:
-    for value in metadata.values("identifier"):
-        if value.lower().startswith("doi:"):
-            return value[4:]
-    return None
+def agents(metadata: Metadata, term: str) -> list[Agent]:
+    """The creators (or contributors) of a record as agents, in statement order."""
+    return [agent(value) for value in dict.fromkeys(metadata.values(term))]
+
+
+@dataclass
+class Identifiers:
+    """A record's identifiers sorted by kind (prefixes removed where a field implies them)."""
+
+    doi: list[str] = field(default_factory=list)
+    isbn: list[str] = field(default_factory=list)
+    issn: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+
+_ID_PREFIXES = (("doi:", "doi"), ("https://doi.org/", "doi"), ("urn:isbn:", "isbn"),
+                ("urn:issn:", "issn"))
+
+
+def identifiers(metadata: Metadata) -> Identifiers:
+    found = Identifiers()
+    for value in dict.fromkeys(metadata.values("identifier")):
+        lowered = value.lower()
+        for prefix, kind in _ID_PREFIXES:
+            if lowered.startswith(prefix):
+                getattr(found, kind).append(value[len(prefix):])
+                break
+        else:
+            (found.urls if lowered.startswith(("http://", "https://")) else found.other) \
+                .append(value)
+    return found
+
+
+NOTE_TERMS = ("rights", "license", "audience", "educationLevel", "contributor")
+
+
+def notes(metadata: Metadata, context: RecordContext, terms: tuple[str, ...] = NOTE_TERMS
+          ) -> list[str]:
+    """``Label: values`` for terms with no field of their own (labels in ``context.lang``)."""
+    profile = context.resolved_profile
+    lang = "en" if context.lang.lower().startswith("en") else "vi"
+    out = []
+    for term in terms:
+        values = labels_in(metadata, term, profile, context.lang)
+        if values:
+            out.append(f"{profile.term(term).label(lang)}: {'; '.join(values)}")
+    return out
 
 
 # --- BibTeX -------------------------------------------------------------------------------
@@ -70,59 +119,66 @@ def bibtex_key(identifier: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]+", "_", identifier) or "record"
 
 
+def _bibtex_name(person: Agent) -> str:
+    if person.is_organisation:
+        return "{" + bibtex_escape(person.name) + "}"
+    return bibtex_escape(person.inverted)
+
+
 def to_bibtex(metadata: Metadata, context: RecordContext) -> str:
     """One BibTeX entry."""
     profile = context.resolved_profile
-    entry_type = "book" if "Text" in metadata.values("type") else "misc"
+    genre = genre_of(metadata)
+    titles = displays(metadata, "title", profile)
+    title = preferred(titles, context.lang)
+    ids = identifiers(metadata)
     issued = parse_w3cdtf(metadata.first("issued") or "")
     fields: list[tuple[str, str | None]] = [
-        ("title", _single(metadata, "title", context)),
-        ("author", " and ".join(
-            "{" + bibtex_escape(name) + "}"
-            for name in labels_in(metadata, "creator", profile, context.lang)
-        ) or None),
+        ("title", title.text if title else None),
+        ("titleaddon", " = ".join(t.text for t in titles if t != title) or None),
         ("year", str(issued.year) if issued else None),
         ("date", issued.text[:10] if issued else None),
         ("publisher", _single(metadata, "publisher", context)),
+        ("type", genre.label if genre.bibtex in ("misc", "techreport") else None),
         ("abstract", _single(metadata, "abstract", context)),
         ("keywords", ", ".join(labels_in(metadata, "subject", profile, context.lang)) or None),
         ("language", ", ".join(metadata.values("language")) or None),
+        ("isbn", ", ".join(ids.isbn) or None),
+        ("issn", ", ".join(ids.issn) or None),
+        ("copyright", "; ".join(labels_in(metadata, "rights", profile, context.lang)) or None),
+        ("note", ". ".join([*notes(metadata, context, NOTE_TERMS[1:]), *ids.other]) or None),
     ]
-    lines = [f"@{entry_type}{{{bibtex_key(context.identifier)},"]
+    lines = [f"@{genre.bibtex}{{{bibtex_key(context.identifier)},"]
+    authors = " and ".join(_bibtex_name(a) for a in agents(metadata, "creator"))
+    if authors:
+        lines.append(f"  author = {{{authors}}},")
     for name, value in fields:
         if value:
-            escaped = value if name == "author" else bibtex_escape(value)
-            lines.append(f"  {name} = {{{escaped}}},")
-    doi = _doi(metadata)
-    if doi:
-        lines.append(f"  doi = {{{_bibtex_url(doi)}}},")
-    if context.url:
-        lines.append(f"  url = {{{_bibtex_url(context.url)}}},")
+            lines.append(f"  {name} = {{{bibtex_escape(value)}}},")
+    if ids.doi:
+        lines.append(f"  doi = {{{_bibtex_url(ids.doi[0])}}},")
+    url = context.url or (ids.urls[0] if ids.urls else None)
+    if url:
+        lines.append(f"  url = {{{_bibtex_url(url)}}},")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 # --- RIS ----------------------------------------------------------------------------------
 
-_RIS_TYPES = {
-    "Text": "BOOK", "MovingImage": "VIDEO", "Sound": "SOUND", "Dataset": "DATA",
-    "Software": "COMP", "Image": "ART", "StillImage": "ART", "InteractiveResource": "ELEC",
-}
-
-
 def to_ris(metadata: Metadata, context: RecordContext) -> str:
     """One RIS record, CRLF line ends, closed by ``ER  - ``."""
     profile = context.resolved_profile
-    types = metadata.values("type")
-    ris_type = _RIS_TYPES.get(types[0], "GEN") if types else "GEN"
+    genre = genre_of(metadata)
     titles = displays(metadata, "title", profile)
     title = preferred(titles, context.lang)
     issued = parse_w3cdtf(metadata.first("issued") or "")
-    lines: list[tuple[str, str | None]] = [("TY", ris_type), ("ID", context.identifier)]
+    ids = identifiers(metadata)
+    lines: list[tuple[str, str | None]] = [("TY", genre.ris), ("ID", context.identifier)]
     lines.append(("TI", title.text if title else None))
     lines += [("TT", item.text) for item in titles if item != title]
-    lines += [("AU", name) for name in labels_in(metadata, "creator", profile, context.lang)]
-    lines += [("A2", name) for name in labels_in(metadata, "contributor", profile, context.lang)]
+    lines += [("AU", person.inverted) for person in agents(metadata, "creator")]
+    lines += [("A2", person.inverted) for person in agents(metadata, "contributor")]
     if issued:
         month = f"{issued.month:02d}" if issued.month else ""
         day = f"{issued.day:02d}" if issued.day else ""
@@ -131,10 +187,13 @@ def to_ris(metadata: Metadata, context: RecordContext) -> str:
     lines += [("KW", kw) for kw in labels_in(metadata, "subject", profile, context.lang)]
     lines.append(("PB", _single(metadata, "publisher", context)))
     lines += [("LA", code) for code in metadata.values("language")]
-    lines.append(("DO", _doi(metadata)))
-    lines.append(("UR", context.url))
+    lines.append(("M3", genre.label))
+    lines += [("DO", doi) for doi in ids.doi]
+    lines += [("SN", number) for number in [*ids.isbn, *ids.issn]]
+    lines += [("AN", other) for other in ids.other]
+    lines += [("UR", url) for url in dict.fromkeys([context.url, *ids.urls]) if url]
     lines.append(("L1", context.pdf_url))
+    lines += [("N1", note) for note in notes(metadata, context, NOTE_TERMS[:-1])]
     out = [f"{tag}  - {_one_line(value)}" for tag, value in lines if value]
     out.append("ER  - ")
     return "\r\n".join(out) + "\r\n"
-

@@ -1,5 +1,10 @@
 """Tags for the ``<head>`` of a record page: DC-HTML, Highwire Press ``citation_*`` and JSON-LD.
 
+DC-HTML (DCMI 2008): a value with a syntax encoding scheme carries it (``scheme=
+"DCTERMS.W3CDTF"``, ``DCTERMS.DCMIType``, ``DCTERMS.RFC4646``, ``DCTERMS.IMT``,
+``DCTERMS.URI`` for a literal written as a URI, such as an identifier); a value that *is* a
+URI (relations, source, license) is a ``<link rel="DCTERMS.…" href="…">``.
+
 All text is HTML-escaped; the JSON-LD block also escapes ``<``, ``>`` and ``&`` as ``\\u003c``
 etc., so no value can close the ``<script>`` element.
 """
@@ -13,16 +18,29 @@ from metadata.crosswalks.base import RecordContext, displays, preferred
 from metadata.crosswalks.citation import labels_in
 from metadata.crosswalks.jsonld import jsonld_object
 from metadata.model import Metadata
-from metadata.schemes import parse_w3cdtf
-from metadata.terms import ELEMENTS, is_term
+from metadata.schemes import parse_uri, parse_w3cdtf
+from metadata.terms import ELEMENTS, Syntax, is_term, syntax_of
 
 DC_SCHEMA = "http://purl.org/dc/elements/1.1/"
 DCTERMS_SCHEMA = "http://purl.org/dc/terms/"
 
 
-def _meta(name: str, content: str, lang: str | None = None) -> str:
+_SCHEMES = {Syntax.W3CDTF: "DCTERMS.W3CDTF", Syntax.DCMI_TYPE: "DCTERMS.DCMIType",
+            Syntax.LANGUAGE: "DCTERMS.RFC4646", Syntax.IMT: "DCTERMS.IMT",
+            Syntax.URI: "DCTERMS.URI"}
+# Terms whose range is a literal: a URI value stays a meta with scheme DCTERMS.URI.
+_LITERAL_RANGE = frozenset({"identifier"})
+
+
+def _meta(name: str, content: str, lang: str | None = None, scheme: str | None = None) -> str:
     lang_attr = f' lang="{html.escape(lang)}"' if lang else ""
-    return f'<meta name="{html.escape(name)}"{lang_attr} content="{html.escape(content)}">'
+    scheme_attr = f' scheme="{html.escape(scheme)}"' if scheme else ""
+    return (f'<meta name="{html.escape(name)}"{lang_attr}{scheme_attr} '
+            f'content="{html.escape(content)}">')
+
+
+def _link(rel: str, href: str) -> str:
+    return f'<link rel="{html.escape(rel)}" href="{html.escape(href)}">'
 
 
 def dc_html_tags(metadata: Metadata, context: RecordContext) -> list[str]:
@@ -33,9 +51,13 @@ def dc_html_tags(metadata: Metadata, context: RecordContext) -> list[str]:
     for term in metadata.terms():
         if not is_term(term):
             continue
-        prefix = "DC" if term in ELEMENTS else "DCTERMS"
+        name = f"{'DC' if term in ELEMENTS else 'DCTERMS'}.{term}"
+        syntax = syntax_of(term)
         for item in displays(metadata, term, profile):
-            tags.append(_meta(f"{prefix}.{term}", item.text, item.lang))
+            if syntax is Syntax.URI and term not in _LITERAL_RANGE and parse_uri(item.text):
+                tags.append(_link(name, item.text))
+            else:
+                tags.append(_meta(name, item.text, item.lang, _SCHEMES.get(syntax)))
     return tags
 
 

@@ -1,8 +1,13 @@
 """``jsonld``: schema.org ``LearningResource`` JSON-LD.
 
-Mapping: title -> name, alternative -> alternateName, creator -> author (Person),
-contributor -> contributor (Person), abstract -> abstract, description -> description,
-issued/created/modified -> datePublished/dateCreated/dateModified, language -> inLanguage,
+The context is written inline (no processor has to fetch https://schema.org on a closed
+network): ``@vocab`` is schema.org's own vocabulary IRI, ``http://schema.org/``, as in the
+context schema.org publishes, and the properties whose values are links are typed ``@id``.
+
+Mapping: title -> name, alternative -> alternateName, creator -> author and contributor ->
+contributor (Person with familyName/givenName, or Organization: :mod:`metadata.agents`),
+abstract -> abstract, description -> description, issued/created/modified ->
+datePublished/dateCreated/dateModified, language -> inLanguage,
 subject -> keywords (+ about: DefinedTerm for vocabulary subjects), educationLevel ->
 educationalLevel, audience -> audience (EducationalAudience, educationalRole = slug),
 type -> learningResourceType, instructionalMethod -> educationalUse, format ->
@@ -18,11 +23,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from metadata.agents import agent
 from metadata.crosswalks.base import Display, RecordContext, displays
 from metadata.model import Metadata
 from metadata.profile import Profile
 
 JsonValue = str | dict[str, Any]
+
+SCHEMA_ORG = "http://schema.org/"
+CONTEXT: dict[str, Any] = {
+    "@vocab": SCHEMA_ORG,
+    "schema": SCHEMA_ORG,
+    **{name: {"@type": "@id"} for name in ("url", "license", "contentUrl", "sameAs")},
+}
 
 
 def _value(item: Display) -> JsonValue:
@@ -35,6 +48,22 @@ def _one_or_many(items: list[Any]) -> Any:
 
 def _agents(kind: str, items: list[Display]) -> list[dict[str, Any]]:
     return [{"@type": kind, "name": _value(item)} for item in items]
+
+
+def _people_or_organisations(metadata: Metadata, term: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for value in dict.fromkeys(metadata.values(term)):
+        who = agent(value)
+        if who.is_organisation:
+            out.append({"@type": "Organization", "name": who.name})
+            continue
+        person: dict[str, Any] = {"@type": "Person", "name": who.name}
+        if who.family:
+            person["familyName"] = who.family
+        if who.given:
+            person["givenName"] = who.given
+        out.append(person)
+    return out
 
 
 def _defined_terms(metadata: Metadata, term: str, profile: Profile) -> list[dict[str, Any]]:
@@ -80,15 +109,15 @@ def jsonld_object(metadata: Metadata, context: RecordContext) -> dict[str, Any]:
     identifiers = [context.identifier, *(i for i in metadata.values("identifier")
                                          if i != context.identifier)]
     fields: list[tuple[str, Any]] = [
-        ("@context", "https://schema.org"),
+        ("@context", CONTEXT),
         ("@type", "LearningResource"),
         ("@id", context.url),
         ("url", context.url),
         ("identifier", _one_or_many(identifiers)),
         ("name", text("title")),
         ("alternateName", text("alternative")),
-        ("author", _agents("Person", displays(metadata, "creator", profile))),
-        ("contributor", _agents("Person", displays(metadata, "contributor", profile))),
+        ("author", _people_or_organisations(metadata, "creator")),
+        ("contributor", _people_or_organisations(metadata, "contributor")),
         ("abstract", text("abstract")),
         ("description", text("description")),
         ("datePublished", metadata.first("issued")),

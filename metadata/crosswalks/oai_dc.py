@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from lxml import etree
 
-from metadata.crosswalks.base import Display, RecordContext, display, xml_attr, xml_text
+from metadata import xmlwriter as xml
+from metadata.crosswalks.base import Display, RecordContext, display
 from metadata.model import Metadata
 from metadata.terms import DC_NS, ELEMENT_OF
 
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_LOCATION = f"{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+SCHEMA_LOCATION = f"{OAI_DC_NS} {OAI_DC_SCHEMA}"
 ELEMENT_ORDER = ("title", "creator", "subject", "description", "publisher", "contributor",
                  "date", "type", "format", "identifier", "source", "language", "relation",
                  "coverage", "rights")
 
-_OPEN = (
-    f'<oai_dc:dc xmlns:oai_dc="{OAI_DC_NS}" xmlns:dc="{DC_NS}" xmlns:xsi="{XSI_NS}" '
-    f'xsi:schemaLocation="{SCHEMA_LOCATION}">'
-)
+_ROOT_ATTRIBUTES = xml.namespaces({"oai_dc": OAI_DC_NS, "dc": DC_NS},
+                                  [(OAI_DC_NS, OAI_DC_SCHEMA)])
 
 
 def simple_dc(metadata: Metadata, context: RecordContext) -> list[tuple[str, Display]]:
@@ -47,11 +46,10 @@ def simple_dc(metadata: Metadata, context: RecordContext) -> list[tuple[str, Dis
 
 def oai_dc_fragment(metadata: Metadata, context: RecordContext) -> str:
     """The ``<oai_dc:dc>`` element as a string, without XML declaration, for embedding."""
-    lines = [_OPEN]
+    lines = [xml.start("oai_dc:dc", _ROOT_ATTRIBUTES)]
     for element, item in simple_dc(metadata, context):
-        lang = f' xml:lang="{xml_attr(item.lang)}"' if item.lang else ""
-        lines.append(f"  <dc:{element}{lang}>{xml_text(item.text)}</dc:{element}>")
-    lines.append("</oai_dc:dc>")
+        lines.append("  " + xml.element(f"dc:{element}", item.text, {"xml:lang": item.lang}))
+    lines.append(xml.end("oai_dc:dc"))
     return "\n".join(lines)
 
 
@@ -63,4 +61,4 @@ def oai_dc_element(metadata: Metadata, context: RecordContext) -> etree._Element
 
 def to_oai_dc(metadata: Metadata, context: RecordContext) -> str:
     """A standalone oai_dc XML document."""
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + oai_dc_fragment(metadata, context) + "\n"
+    return xml.DECLARATION + oai_dc_fragment(metadata, context) + "\n"

@@ -11,16 +11,19 @@ their vi and en labels; language-tagged values carry ``xml:lang``. Order: statem
 
 from __future__ import annotations
 
-from metadata.crosswalks.base import RecordContext, display, xml_attr, xml_text
+from metadata import xmlwriter as xml
+from metadata.crosswalks.base import RecordContext, display
 from metadata.model import Metadata
 from metadata.terms import DC_NS, DCTERMS_NS, ELEMENTS, Syntax, is_term, syntax_of
 
 QDC_NS = "http://dspace.org/qualifieddc/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_LOCATION = (
-    f"{DC_NS} http://dublincore.org/schemas/xmls/qdc/2008/02/11/dc.xsd "
-    f"{DCTERMS_NS} http://dublincore.org/schemas/xmls/qdc/2008/02/11/dcterms.xsd "
-    f"{QDC_NS} http://www.ukoln.ac.uk/metadata/dcmi/xmlschema/qualifieddc.xsd"
+# DSpace's qdc format declares this wrapper schema for its namespace (ListMetadataFormats
+# names it too); dc and dcterms point at DCMI's 2008-02-11 schemas.
+QDC_SCHEMA = "http://www.ukoln.ac.uk/metadata/dcmi/xmlschema/qualifieddc.xsd"
+SCHEMA_LOCATIONS = (
+    (DC_NS, "http://dublincore.org/schemas/xmls/qdc/2008/02/11/dc.xsd"),
+    (DCTERMS_NS, "http://dublincore.org/schemas/xmls/qdc/2008/02/11/dcterms.xsd"),
+    (QDC_NS, QDC_SCHEMA),
 )
 _XSI_TYPE = {
     Syntax.W3CDTF: "dcterms:W3CDTF",
@@ -29,28 +32,31 @@ _XSI_TYPE = {
     Syntax.LANGUAGE: "dcterms:RFC4646",
     Syntax.DCMI_TYPE: "dcterms:DCMIType",
 }
-_OPEN = (
-    f'<qdc:qualifieddc xmlns:qdc="{QDC_NS}" xmlns:dc="{DC_NS}" xmlns:dcterms="{DCTERMS_NS}" '
-    f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{SCHEMA_LOCATION}">'
-)
+_ROOT_ATTRIBUTES = xml.namespaces({"qdc": QDC_NS, "dc": DC_NS, "dcterms": DCTERMS_NS},
+                                  SCHEMA_LOCATIONS)
 
 
-def to_qdc(metadata: Metadata, context: RecordContext) -> str:
-    """The record as a qualified DC XML document (terms that are not DCMI terms are skipped)."""
+def qdc_fragment(metadata: Metadata, context: RecordContext) -> str:
+    """The ``<qdc:qualifieddc>`` element, without XML declaration (terms that are not DCMI
+    terms are skipped)."""
     profile = context.resolved_profile
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', _OPEN]
+    lines = [xml.start("qdc:qualifieddc", _ROOT_ATTRIBUTES)]
     seen: set[tuple[str, str, str | None]] = set()
     for statement in metadata:
         if not is_term(statement.term):
             continue
         name = f"dc:{statement.term}" if statement.term in ELEMENTS else f"dcterms:{statement.term}"
         xsi_type = _XSI_TYPE.get(syntax_of(statement.term))
-        type_attr = f' xsi:type="{xsi_type}"' if xsi_type else ""
         for item in display(statement, profile):
             if (name, item.text, item.lang) in seen:
                 continue
             seen.add((name, item.text, item.lang))
-            lang = f' xml:lang="{xml_attr(item.lang)}"' if item.lang else ""
-            lines.append(f"  <{name}{type_attr}{lang}>{xml_text(item.text)}</{name}>")
-    lines.append("</qdc:qualifieddc>")
-    return "\n".join(lines) + "\n"
+            lines.append("  " + xml.element(name, item.text,
+                                            [("xsi:type", xsi_type), ("xml:lang", item.lang)]))
+    lines.append(xml.end("qdc:qualifieddc"))
+    return "\n".join(lines)
+
+
+def to_qdc(metadata: Metadata, context: RecordContext) -> str:
+    """The record as a qualified DC XML document."""
+    return xml.DECLARATION + qdc_fragment(metadata, context) + "\n"

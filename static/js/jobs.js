@@ -8,7 +8,7 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (job) {
           if (!job) { return; }
-          box.querySelector(".job-status").textContent = job.status;
+          box.querySelector(".job-status").textContent = job.status_label || job.status;
           box.querySelector(".job-message").textContent = job.message || "";
           var bar = box.querySelector(".job-progress");
           if (job.progress.percent !== null) { bar.value = job.progress.percent; }

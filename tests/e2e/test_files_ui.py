@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.catalog import deposit
 from lms.extensions import db
 from lms.files.models import RecordFile
-from lms.models import User
 from tests.e2e.test_ui import log_in
 from tests.factories import make_collection, statements
 

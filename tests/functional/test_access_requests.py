@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lms.accounts.models import Group, User
 from lms.catalog import access_requests, access_settings
 from lms.catalog.models import (
     AccessLevel,
@@ -30,7 +31,7 @@ from lms.errors import Conflict, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.files.models import RecordFile
 from lms.files.upload import Upload, upload_files
-from lms.models import AuditEvent, Group, User
+from lms.models import AuditEvent
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, publish_record
 

@@ -19,11 +19,12 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group, PersonTerm, Unit, User
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.errors import NotFound
 from lms.extensions import db
-from lms.models import AuditEvent, Group, Unit, User
+from lms.models import AuditEvent
 from lms.passwords import verify_password
 from tests.conftest import Browser, csrf_token
 from tests.factories import PASSWORD, GroupFactory, UnitFactory, UserFactory
@@ -92,6 +93,7 @@ def account(app: Flask, username: str) -> dict | None:
             "username": user.username,
             "full_name": user.full_name,
             "email": user.email,
+            "rank": user.rank.name if user.rank else None,
             "roles": user.role_names,
             "unit": user.unit.path if user.unit else None,
             "groups": sorted(g.name for g in user.groups),
@@ -141,10 +143,20 @@ def audit_events(app: Flask, action: str) -> list[AuditEvent]:
         return list(events)
 
 
+EMPTY_PROFILE = {"person_code": "", "rank_id": "0", "position_id": "0", "target_group_id": "0",
+                 "cohort": "", "class_name": "", "cohort_year": ""}
+
+
+def term_id(app: Flask, kind: str, code: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(PersonTerm.id).where(PersonTerm.kind == kind,
+                                                             PersonTerm.code == code))
+
+
 def user_form(**fields) -> dict:
     """The "new user" form as a browser sends it (no unit, learner, generated password)."""
-    data = {"username": "", "full_name": "", "rank": "", "email": "", "unit_id": "0",
-            "roles": ["learner"], "password": ""}
+    data = {"username": "", "full_name": "", "email": "", "unit_id": "0",
+            "roles": ["learner"], "password": "", **EMPTY_PROFILE}
     data.update(fields)
     return data
 
@@ -153,7 +165,12 @@ def edit_form(app: Flask, username: str, **changes) -> dict:
     """The edit form for ``username`` as the page shows it, with ``changes`` applied."""
     with app.app_context():
         user = find_user(username)
-        data = {"full_name": user.full_name, "rank": user.rank or "", "email": user.email or "",
+        data = {"full_name": user.full_name, "email": user.email or "",
+                "person_code": user.person_code or "", "rank_id": str(user.rank_id or 0),
+                "position_id": str(user.position_id or 0),
+                "target_group_id": str(user.target_group_id or 0),
+                "cohort": user.cohort or "", "class_name": user.class_name or "",
+                "cohort_year": str(user.cohort_year or ""),
                 "unit_id": str(user.unit_id or 0), "roles": sorted(user.role_names),
                 "groups": [str(g.id) for g in user.groups]}
     data.update(changes)
@@ -277,7 +294,8 @@ def test_user_search_ignores_case_of_vietnamese_letters(app, admin):
 def test_admin_creates_a_user_with_a_password(app, admin):
     unit_id = make(app, UnitFactory, name="Thư viện")
     response = admin.post("/admin/users/new", user_form(
-        username="thuthu2", full_name="Nguyễn Thị Thư", rank="Đại úy", unit_id=str(unit_id),
+        username="thuthu2", full_name="Nguyễn Thị Thư", unit_id=str(unit_id),
+        rank_id=str(term_id(app, "rank", "dai-uy")),
         roles=["curator", "learner"], password="a good long password"))
     stored = account(app, "thuthu2")
     assert stored is not None
@@ -288,6 +306,7 @@ def test_admin_creates_a_user_with_a_password(app, admin):
     assert stored["full_name"] == "Nguyễn Thị Thư"
     assert stored["roles"] == {"curator", "learner"}
     assert stored["unit"] == "Thư viện"
+    assert stored["rank"] == "Đại úy"
     assert stored["must_change_password"] is False
     assert verify_password(stored["password_hash"], "a good long password")
 

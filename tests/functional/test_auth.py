@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from lms.accounts.models import User
 from lms.auth.models import UserSession
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import AuditEvent, ThrottleCounter, User
+from lms.models import AuditEvent, ThrottleCounter
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.functional

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from lms.accounts.models import User
 from lms.catalog import access_settings
 from lms.catalog.models import AccessLevel
 from lms.extensions import db
-from lms.models import User
 from tests.factories import make_collection, publish_record
 
 pytestmark = pytest.mark.functional
@@ -48,6 +48,16 @@ def channels(record_id: int) -> dict[str, str]:
         "OAI ListIdentifiers": (oai.format("ListIdentifiers"), f"{BASE}/oai"),
         "OAI error": ("/oai?verb=Nonsense", f"{BASE}/oai"),
     }
+    urls.update({
+        "linkset": (f"/records/{record_id}/linkset", landing),
+        "linkset JSON": (f"/records/{record_id}/linkset.json", landing),
+        "sitemap index": ("/sitemap.xml", f"{BASE}/sitemaps/1.xml"),
+        "sitemap": ("/sitemaps/1.xml", landing),
+        "robots.txt": ("/robots.txt", f"{BASE}/sitemap.xml"),
+        "OpenSearch": ("/opensearch.xml", f"{BASE}/search"),
+        "Atom feed": ("/feeds/newest.atom", landing),
+        "collection feed": ("/collections/khoa-hau-can/feed.atom", landing),
+    })
     for name in ("oai_dc", "jsonld", "ttl", "rdf", "bibtex", "ris"):
         urls[f"export {name}"] = (f"/records/{record_id}/export/{name}", landing)
     for name in ("qdc", "csv"):  # no URL in these: only the absence of the Host is checked
@@ -59,7 +69,8 @@ def test_host_header_never_changes_an_absolute_url(client, record_id):
     failures = []
     for name, (url, expected) in channels(record_id).items():
         response = client.get(url, headers={"Host": EVIL})
-        body = response.get_data(as_text=True)
+        # The Link header (Signposting) is a channel too.
+        body = response.get_data(as_text=True) + response.headers.get("Link", "")
         if response.status_code != 200 or EVIL in body or expected not in body:
             failures.append(f"{name}: {response.status_code}, evil={EVIL in body}, "
                             f"base={expected in body}")

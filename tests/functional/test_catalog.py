@@ -8,11 +8,12 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog import deposit, workflow
 from lms.catalog.models import Record, RecordStatus, RecordVersion, ReviewTask, WorkflowEvent
 from lms.errors import Conflict, PermissionDenied, ValidationError
 from lms.extensions import db
-from lms.models import AuditEvent, User
+from lms.models import AuditEvent
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_collection, publish_record, statements
 

@@ -20,12 +20,13 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
-from lms.admin.services import find_unit
+from lms.accounts.models import Group, Unit, User
+from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.cli import cli
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import AuditEvent, Group, Job, ThrottleCounter, Unit, User
+from lms.models import AuditEvent, Job, ThrottleCounter
 from lms.passwords import verify_password
 from tests.conftest import Browser, make_app
 from tests.factories import UnitFactory

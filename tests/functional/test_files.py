@@ -19,6 +19,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
+from lms.accounts.models import Group, User
 from lms.catalog import access_settings, deposit, hooks, workflow
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
@@ -26,7 +27,7 @@ from lms.extensions import db
 from lms.files.models import Blob, DownloadEvent, FixityCheck, RecordFile
 from lms.files.storage import get_storage
 from lms.jobs import enqueue
-from lms.models import AuditEvent, Group, User
+from lms.models import AuditEvent
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, make_collection, statements
 
@@ -313,7 +314,7 @@ def test_download_and_preview_headers(app, users, collection, samples):
     download = reader.client.get(url)
     assert download.status_code == 200 and download.data == samples["pdf"]
     headers = download.headers
-    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Type"] == "application/pdf"  # the true type, as an attachment
     assert headers["Content-Disposition"] == (
         'attachment; filename="Giao trinh Hau can _ De cuong.pdf"; '
         "filename*=UTF-8''Gi%C3%A1o%20tr%C3%ACnh%20H%E1%BA%ADu%20c%E1%BA%A7n%20%E2%80%94%20"

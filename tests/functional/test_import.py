@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.models import Collection, Record, RecordVersion, ReviewTask
 from lms.cli import cli
@@ -34,7 +35,7 @@ from lms.extract.samples import (
 )
 from lms.files.models import FileText, RecordFile
 from lms.files.storage import get_storage
-from lms.models import AuditEvent, Job, User
+from lms.models import AuditEvent, Job
 from tests.conftest import Browser, ClosingClient
 from tests.encodings import to_cp1258
 from tests.factories import (

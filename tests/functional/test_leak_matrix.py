@@ -12,21 +12,23 @@ from readers while the page stays visible).
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from lms.accounts.models import Group, Unit, User
 from lms.catalog import access_settings, deposit, workflow
 from lms.catalog.models import AccessLevel
 from lms.discovery.services import backend
 from lms.errors import PermissionDenied
 from lms.extensions import db
 from lms.files.upload import Upload, upload_files
-from lms.models import Group, Unit, User
 from lms.search import BACKENDS
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, statements
@@ -217,6 +219,24 @@ CHANNELS = {
     "oai_list_records": (lambda w: "/oai?verb=ListRecords&metadataPrefix=oai_dc", "oai"),
     "oai_list_set": (lambda w: "/oai?verb=ListIdentifiers&metadataPrefix=oai_dc"
                      f"&set=collection:{w.collection_slug}", "oai_id"),
+    # Issue 20: the library formats, negotiation, Signposting, discovery channels.
+    "export_marcxml": (lambda w: f"/records/{w.record_id}/export/marcxml", "page"),
+    "export_mods": (lambda w: f"/records/{w.record_id}/export/mods", "page"),
+    "export_csl": (lambda w: f"/records/{w.record_id}/export/csl", "page"),
+    "export_ris": (lambda w: f"/records/{w.record_id}/export/ris", "page"),
+    "negotiated_jsonld": (lambda w: f"/records/{w.record_id}", "page",
+                          {"Accept": "application/ld+json"}),
+    "negotiated_marcxml": (lambda w: f"/records/{w.record_id}", "page",
+                           {"Accept": "application/marcxml+xml"}),
+    "linkset": (lambda w: f"/records/{w.record_id}/linkset", "linkset"),
+    "linkset_json": (lambda w: f"/records/{w.record_id}/linkset.json", "linkset"),
+    "oai_get_marcxml": (lambda w: "/oai?verb=GetRecord&metadataPrefix=marcxml&identifier="
+                        f"oai:kho.hvhc.edu.vn:{w.record_id}", "oai"),
+    "oai_list_mods": (lambda w: "/oai?verb=ListRecords&metadataPrefix=mods", "oai"),
+    "sitemap": (lambda w: "/sitemap.xml", "sitemap"),
+    "feed_newest": (lambda w: "/feeds/newest.atom", "feed"),
+    "feed_collection": (lambda w: f"/collections/{w.collection_slug}/feed.atom", "feed"),
+    "feed_search": (lambda w: f"/search?q={SECRET_WORD}&format=atom", "feed"),
 }
 FILE_SIGNATURES = (b"%PDF-", b"\x89PNG")
 
@@ -252,9 +272,27 @@ def matrix_failures(app, world: World, setting: Setting,
     failures = []
     for kind in USER_KINDS:
         client = client_for(app, kind)
-        for channel, (url_of, what) in CHANNELS.items():
-            response = client.get(url_of(world))
+        for channel, (url_of, what, *headers) in CHANNELS.items():
+            response = client.get(url_of(world), headers=headers[0] if headers else {})
             body = response.get_data().decode("utf-8", "replace")
+            if what == "sitemap":  # the index, then every page it names
+                body = "".join(client.get(urlsplit(page).path).get_data(as_text=True)
+                               for page in re.findall(r"<loc>([^<]+)</loc>", body))
+                listed = f"/records/{world.record_id}<" in body
+                if listed != may_harvest(setting):
+                    failures.append(f"{kind}/{channel}: listed={listed}")
+                continue
+            if what == "feed":
+                shown = SECRET_TITLE in body
+                if shown != may_find(kind, setting) or response.status_code != 200:
+                    failures.append(f"{kind}/{channel}: shown={shown}, "
+                                    f"expected {may_find(kind, setting)}")
+                continue
+            if channel == "page":
+                # Signposting names a file only to those who may fetch it.
+                named = f"/files/{world.file_id}>" in response.headers.get("Link", "")
+                if named != (may_read_files(kind, setting) and setting.published):
+                    failures.append(f"{kind}/page Link item: named={named}")
             if what == "file":
                 expected = may_read_files(kind, setting) and (
                     file_readers is None or kind in file_readers
@@ -304,9 +342,12 @@ def matrix_failures(app, world: World, setting: Setting,
             visible = may_see_page(kind, setting)
             if channel == "version" and not setting.published:
                 visible = False  # there is no version 1 to show
+            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != (
+                    may_read_files(kind, setting)):
+                failures.append(f"{kind}/{channel}: file named against its access")
             if visible:
                 ok = response.status_code == 200 and (
-                    SECRET_TITLE in body or channel in ("history",))
+                    SECRET_TITLE in body or channel in ("history", "linkset", "linkset_json"))
             elif gone_for(kind, setting):
                 ok = response.status_code == 410 and SECRET_WORD not in body
             else:
@@ -433,7 +474,7 @@ def test_access_change_takes_effect_at_once(app, search_backend):
     world = build_world(app, Setting("public", AccessLevel.PUBLIC))
     anonymous = client_for(app, "anonymous")
     assert anonymous.get(f"/records/{world.record_id}").status_code == 200
-    for url_of, what in CHANNELS.values():
+    for url_of, what, *_headers in CHANNELS.values():
         if what == "file":
             assert anonymous.get(url_of(world)).status_code == 200
     with app.app_context():
@@ -444,8 +485,8 @@ def test_access_change_takes_effect_at_once(app, search_backend):
         settings = access_settings.AccessSettings.of(record)
         settings.level = AccessLevel.INTERNAL
         access_settings.change_access(curator, record, settings)
-    for url_of, what in CHANNELS.values():
-        response = anonymous.get(url_of(world))
+    for url_of, what, *headers in CHANNELS.values():
+        response = anonymous.get(url_of(world), headers=headers[0] if headers else {})
         assert SECRET_TITLE not in response.get_data().decode("utf-8", "replace")
         if what == "file":
             assert response.status_code == 404

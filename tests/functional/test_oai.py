@@ -9,13 +9,13 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
+from lms.accounts.models import User
 from lms.catalog import access_settings, workflow
 from lms.catalog.models import AccessLevel, Collection
 from lms.extensions import db
-from lms.models import User
 from lms.oai.models import OaiItem, OaiItemSet
 from tests.factories import make_collection, publish_record
-from tests.schemas import oai_pmh_schema
+from tests.schemas import PAYLOAD_SCHEMAS, oai_pmh_schema, payload_prefix
 
 pytestmark = pytest.mark.functional
 
@@ -27,7 +27,8 @@ REPO = "kho.hvhc.edu.vn"
 
 @pytest.fixture(scope="module")
 def schema():
-    return oai_pmh_schema()
+    """One schema per metadata prefix: the official OAI-PMH.xsd plus that payload's schema."""
+    return {prefix: oai_pmh_schema(prefix) for prefix in PAYLOAD_SCHEMAS}
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def oai(client, schema):
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/xml")
         document = etree.fromstring(response.get_data())
-        schema.assertValid(document)
+        schema[payload_prefix(document)].assertValid(document)
         dates = (f"{{{NS['o']}}}responseDate", f"{{{NS['o']}}}datestamp")
         for date in document.iter(*dates):
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", date.text), date.text
@@ -111,8 +112,20 @@ def test_identify_uses_the_public_base_url(app, oai):
 
 def test_list_metadata_formats(oai, world):
     document = oai("verb=ListMetadataFormats")
-    prefixes = [e.text for e in document.iterfind(".//o:metadataPrefix", NS)]
-    assert prefixes == ["oai_dc", "qdc"]
+    declared = {f.findtext("o:metadataPrefix", namespaces=NS): (
+        f.findtext("o:schema", namespaces=NS), f.findtext("o:metadataNamespace", namespaces=NS))
+        for f in document.iterfind(".//o:metadataFormat", NS)}
+    assert declared == {
+        "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
+                   "http://www.openarchives.org/OAI/2.0/oai_dc/"),
+        # DSpace's wrapper schema, whose namespace is the root's (not dcterms.xsd).
+        "qdc": ("http://www.ukoln.ac.uk/metadata/dcmi/xmlschema/qualifieddc.xsd",
+                "http://dspace.org/qualifieddc/"),
+        "marcxml": ("http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd",
+                    "http://www.loc.gov/MARC21/slim"),
+        "mods": ("http://www.loc.gov/standards/mods/v3/mods-3-7.xsd",
+                 "http://www.loc.gov/mods/v3"),
+    }
     assert oai(f"verb=ListMetadataFormats&identifier={oai_id(world['a'])}") is not None
     missing = oai(f"verb=ListMetadataFormats&identifier={oai_id(world['internal'])}")
     assert error_code(missing) == "idDoesNotExist"
@@ -407,3 +420,65 @@ def test_sickle_harvests_everything_over_several_pages(app, live_server, world):
     assert "Tài liệu A" in titles and "Thêm 2" in titles
     identify = harvester.Identify()
     assert identify.repositoryName == "Kho học liệu số - Học viện Hậu cần"
+
+
+@pytest.mark.parametrize("prefix", sorted(PAYLOAD_SCHEMAS))
+def test_sickle_harvests_each_format_with_every_page_schema_valid(app, live_server, world,
+                                                                 schema, prefix):
+    from sickle import Sickle
+
+    class RecordingSickle(Sickle):
+        pages: list[str] = []
+
+        def harvest(self, **kwargs):
+            response = super().harvest(**kwargs)
+            self.pages.append(response.raw)
+            return response
+
+    app.config["OAI_PAGE_SIZE"] = 1
+    harvester = RecordingSickle(f"{live_server}/oai", max_retries=0, timeout=30)
+    records = list(harvester.ListRecords(metadataPrefix=prefix))
+    assert len(records) == 3 and len(harvester.pages) == 3
+    for page in harvester.pages:
+        schema[prefix].assertValid(etree.fromstring(page.encode("utf-8")))
+    titles = set()
+    for record in records:
+        payload = record.xml.find(".//o:metadata", NS)[0]
+        titles.update(t.strip() for t in payload.itertext() if t.strip().startswith("Tài liệu"))
+    assert titles == {"Tài liệu A", "Tài liệu B", "Tài liệu C"}
+
+
+def test_marcxml_and_mods_map_the_record(oai, world):
+    marc = oai(f"verb=GetRecord&metadataPrefix=marcxml&identifier={oai_id(world['a'])}")
+    m = {"m": "http://www.loc.gov/MARC21/slim"}
+    assert marc.xpath("//m:datafield[@tag='245']/m:subfield[@code='a']/text()",
+                      namespaces=m) == ["Tài liệu A"]
+    assert marc.xpath("//m:datafield[@tag='100']/m:subfield[@code='a']/text()",
+                      namespaces=m) == ["Nguyễn, Văn A"]
+    mods = oai(f"verb=GetRecord&metadataPrefix=mods&identifier={oai_id(world['a'])}")
+    v3 = {"v": "http://www.loc.gov/mods/v3"}
+    assert mods.xpath("//v:titleInfo/v:title/text()", namespaces=v3) == ["Tài liệu A"]
+    assert mods.xpath("//v:recordInfo/v:recordIdentifier/text()", namespaces=v3) == [
+        oai_id(world["a"])]
+
+
+def test_rows_from_before_marcxml_and_mods_are_rendered_until_refreshed(app, oai, world):
+    """After the migration, existing items have empty renderings: served rendered all the
+    same, and filled in by a rebuild without a new datestamp."""
+    with app.app_context():
+        before = {i.record_id: i.datestamp for i in db.session.scalars(db.select(OaiItem))}
+        db.session.execute(update(OaiItem).values(marcxml="", mods=""))
+        db.session.commit()
+    listed = oai("verb=ListRecords&metadataPrefix=mods")
+    assert len(listed.xpath("//v:mods", namespaces={"v": "http://www.loc.gov/mods/v3"})) == 3
+    got = oai(f"verb=GetRecord&metadataPrefix=marcxml&identifier={oai_id(world['a'])}")
+    assert got.find(".//{http://www.loc.gov/MARC21/slim}record") is not None
+    from lms.cli import cli
+
+    result = app.test_cli_runner().invoke(cli, ["oai", "rebuild"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        items = db.session.scalars(db.select(OaiItem)).all()
+        assert all(item.marcxml.startswith("<record") and item.mods.startswith("<mods")
+                   for item in items)
+        assert {i.record_id: i.datestamp for i in items} == before

@@ -8,10 +8,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from lms import audit
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job, register
-from lms.models import AuditEvent, Job, ThrottleCounter, User
+from lms.models import AuditEvent, Job, ThrottleCounter
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.functional
@@ -118,7 +119,7 @@ def test_progress_is_shown_at_once_but_never_commits_the_jobs_work(app, test_job
 
 def test_job_status_is_visible_to_its_owner_only(app, browser, users, client, test_jobs):
     with app.app_context():
-        from lms.models import User
+        from lms.accounts.models import User
 
         owner = db.session.get(User, users["learner"].id)
         job_id = enqueue("tests.count_to", owner=owner, n=2).id

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from lms.accounts.models import User
 from lms.catalog import access_settings, collections, workflow
 from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.extensions import db
-from lms.models import User
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_collection, publish_record
 

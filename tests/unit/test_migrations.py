@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
 
+from lms.accounts.models import Role, RoleName
 from lms.extensions import db
-from lms.models import Role, RoleName
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_app
 
 

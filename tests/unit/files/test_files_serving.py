@@ -118,6 +118,21 @@ def test_allowlisted_media_is_inline_under_the_strict_csp(served, media_type):
     assert_hardened(response)
 
 
+@pytest.mark.parametrize("media_type", sorted(INLINE_TYPES))
+def test_a_forced_download_keeps_the_true_type_of_allowlisted_media(served, media_type):
+    key = served.add(media_type=media_type, force_attachment=True)
+    response = served.get(key)
+    assert response.headers["Content-Type"] == media_type
+    assert parse_options_header(response.headers["Content-Disposition"])[0] == "attachment"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert_hardened(response)
+
+
+def test_a_forced_download_of_a_mismatch_stays_an_octet_stream(served):
+    key = served.add(media_type="application/pdf", sniff_mismatch=True, force_attachment=True)
+    assert served.get(key).headers["Content-Type"] == "application/octet-stream"
+
+
 @pytest.mark.parametrize(
     "media_type",
     [

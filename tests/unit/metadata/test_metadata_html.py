@@ -84,3 +84,41 @@ def test_jsonld_script_escapes_markup_characters():
     body = script.removeprefix('<script type="application/ld+json">').removesuffix("</script>")
     assert not re.search(r"[<>&]", body)
     assert "a\\u003cb\\u003e\\u0026c" in body
+
+
+def test_extruct_reads_dc_html_with_schemes_and_links(record, context):
+    import extruct
+
+    page = f"<!doctype html><html><head>{head_tags(record, context)}</head><body></body></html>"
+    [dublincore] = extruct.extract(page, syntaxes=["dublincore"],
+                                   base_url=context.url)["dublincore"]
+    assert dublincore["namespaces"] == {"DC": "http://purl.org/dc/elements/1.1/",
+                                        "DCTERMS": "http://purl.org/dc/terms/"}
+    found = dublincore["elements"] + dublincore["terms"]
+
+    def attributes(name: str) -> list[dict[str, str]]:
+        return [{k: v for k, v in item.items() if k != "URI"} for item in found
+                if item.get("name", item.get("rel")) == name]
+
+    assert attributes("DCTERMS.issued") == [
+        {"name": "DCTERMS.issued", "scheme": "DCTERMS.W3CDTF", "content": "2024-09-05"}]
+    assert attributes("DC.type") == [
+        {"name": "DC.type", "scheme": "DCTERMS.DCMIType", "content": "Text"}]
+    assert attributes("DC.language") == [
+        {"name": "DC.language", "scheme": "DCTERMS.RFC4646", "content": "vi"}]
+    assert attributes("DC.identifier") == [
+        {"name": "DC.identifier", "scheme": "DCTERMS.URI",
+         "content": "doi:10.1234/hvhc.2024.42"}]
+    assert attributes("DCTERMS.license") == [
+        {"rel": "DCTERMS.license", "href": "https://creativecommons.org/licenses/by-nc/4.0/"}]
+    assert attributes("DCTERMS.isPartOf") == [
+        {"rel": "DCTERMS.isPartOf", "href": "urn:isbn:9786040000000"}]
+
+
+def test_extruct_reads_the_inline_json_ld_offline(record, context):
+    import extruct
+
+    page = f"<!doctype html><html><head>{head_tags(record, context)}</head><body></body></html>"
+    [item] = extruct.extract(page, syntaxes=["json-ld"])["json-ld"]
+    assert item["@type"] == "LearningResource"
+    assert item["encoding"]["contentUrl"] == context.pdf_url

@@ -37,3 +37,21 @@ def test_encoding_schemes_and_languages(record, context):
     assert [a.get(XML_LANG) for a in abstracts] == ["vi", "en"]
     audiences = [(a.text, a.get(XML_LANG)) for a in root.findall(f"{{{DCTERMS_NS}}}audience")]
     assert ("Học viên năm thứ ba", "vi") in audiences and ("Third-year cadets", "en") in audiences
+
+
+def test_valid_against_dspace_qualifieddc_schema(record, context):
+    from tests.schemas import qdc_schema
+
+    schema = qdc_schema()
+    schema.assertValid(parse(to_qdc(record, context)))
+    # The schema does check: an element outside dc/dcterms is refused.
+    wrong = parse(to_qdc(record, context))
+    wrong.append(etree.Element("{http://example.org/}title"))
+    assert not schema.validate(wrong)
+
+
+def test_schema_location_names_dspace_wrapper(record, context):
+    root = parse(to_qdc(record, context))
+    locations = root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation").split()
+    pairs = dict(zip(locations[::2], locations[1::2], strict=True))
+    assert pairs[QDC_NS] == "http://www.ukoln.ac.uk/metadata/dcmi/xmlschema/qualifieddc.xsd"

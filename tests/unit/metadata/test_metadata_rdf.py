@@ -1,6 +1,6 @@
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCMITYPE, DCTERMS, XSD
+from rdflib.namespace import DCMITYPE, DCTERMS, FOAF, RDF, XSD
 
 from metadata import Metadata, RecordContext, Statement
 from metadata.crosswalks.rdf import to_graph, to_rdfxml, to_turtle
@@ -16,9 +16,6 @@ def expected_graph() -> Graph:
         (d.title, Literal("Giáo trình Hậu cần xăng dầu", lang="vi")),
         (d.title, Literal("Petroleum Logistics: a Textbook", lang="en")),
         (d.alternative, Literal("Xăng dầu quân sự & an toàn <cơ bản>", lang="vi")),
-        (d.creator, Literal("Nguyễn Văn An")),
-        (d.creator, Literal("Trần Thị Bích Ngọc")),
-        (d.contributor, Literal("Lê Đức Thắng")),
         (d.subject, Literal("Xăng dầu", lang="vi")),
         (d.subject, Literal("Petroleum, oil and lubricants", lang="en")),
         (d.subject, Literal("Kho xăng dầu dã chiến", lang="vi")),
@@ -26,7 +23,6 @@ def expected_graph() -> Graph:
                              "và 100% an toàn.", lang="vi")),
         (d.abstract, Literal("The textbook covers fuel supply, field depots & safety_rules.",
                              lang="en")),
-        (d.publisher, Literal("Học viện Hậu cần", lang="vi")),
         (d.issued, Literal("2024-09-05", datatype=XSD.date)),
         (d.created, Literal("2023", datatype=XSD.gYear)),
         (d.type, DCMITYPE.Text),
@@ -49,13 +45,28 @@ def expected_graph() -> Graph:
     ]
     for predicate, obj in triples:
         graph.add((SUBJECT, predicate, obj))
+    # Creators, contributors and publishers are agents (DCMI's range), not literals.
+    agents = [
+        (d.creator, FOAF.Person, Literal("Nguyễn Văn An"), "Nguyễn", "Văn An"),
+        (d.creator, FOAF.Person, Literal("Trần Thị Bích Ngọc"), "Trần", "Thị Bích Ngọc"),
+        (d.contributor, FOAF.Person, Literal("Lê Đức Thắng"), "Lê", "Đức Thắng"),
+        (d.publisher, FOAF.Organization, Literal("Học viện Hậu cần", lang="vi"), None, None),
+    ]
+    for predicate, kind, name, family, given in agents:
+        node = BNode()
+        graph.add((SUBJECT, predicate, node))
+        graph.add((node, RDF.type, DCTERMS.Agent))
+        graph.add((node, RDF.type, kind))
+        graph.add((node, FOAF.name, name))
+        if family:
+            graph.add((node, FOAF.familyName, Literal(family)))
+            graph.add((node, FOAF.givenName, Literal(given)))
     return graph
 
 
 def test_graph_mapping(record, context):
     graph = to_graph(record, context)
-    assert isomorphic(graph, expected_graph()), sorted(
-        set(graph) ^ set(expected_graph()))
+    assert isomorphic(graph, expected_graph()), graph.serialize(format="turtle")
 
 
 def test_turtle_exact_output_and_meaning(record, context, golden):
@@ -93,3 +104,14 @@ def test_hostile_literals_round_trip_through_rdfxml():
     parsed = Graph().parse(data=to_rdfxml(md, context), format="xml")
     assert isomorphic(parsed, graph)
     assert isomorphic(Graph().parse(data=to_turtle(md, context), format="turtle"), graph)
+
+
+def test_organisation_creators_are_organisations():
+    md = Metadata([Statement("title", "Tin tức", "vi"), Statement("creator", "VnExpress"),
+                   Statement("creator", "Phòng Đào tạo"), Statement("creator", "Trần Văn Giảng")])
+    graph = Graph().parse(data=to_rdfxml(md, RecordContext("https://x.test/r/1")), format="xml")
+    kinds = {str(graph.value(node, FOAF.name)): set(graph.objects(node, RDF.type))
+             for node in graph.objects(URIRef("https://x.test/r/1"), DCTERMS.creator)}
+    assert kinds == {"VnExpress": {DCTERMS.Agent, FOAF.Organization},
+                     "Phòng Đào tạo": {DCTERMS.Agent, FOAF.Organization},
+                     "Trần Văn Giảng": {DCTERMS.Agent, FOAF.Person}}

@@ -2,7 +2,8 @@ import pytest
 
 from metadata import FORMATS, RecordContext, get_format, serialize
 
-NAMES = ["oai_dc", "qdc", "ttl", "rdf", "jsonld", "bibtex", "ris", "csv"]
+NAMES = ["oai_dc", "qdc", "marcxml", "mods", "ttl", "rdf", "jsonld", "csl", "bibtex", "ris",
+         "csv"]
 
 
 def test_format_names_are_exactly_these():

@@ -1,7 +1,7 @@
 """user sessions: one row per login, deleted at logout
 
-Revision ID: 0006_user_sessions
-Revises: 0005_ingest
+Revision ID: 0010_user_sessions
+Revises: 0009_harvest
 
 Sessions opened before this revision carried "<user id>:<session version>" and are no longer
 accepted: everyone logs in once more.
@@ -11,8 +11,8 @@ from alembic import op
 
 import lms.db
 
-revision = '0006_user_sessions'
-down_revision = '0005_ingest'
+revision = '0010_user_sessions'
+down_revision = '0009_harvest'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """access requests: a depositor's widening of a published record's access waits for a curator
 
-Revision ID: 0007_access_requests
-Revises: 0006_user_sessions
+Revision ID: 0011_access_requests
+Revises: 0010_user_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
 import lms.db
 
-revision = '0007_access_requests'
-down_revision = '0006_user_sessions'
+revision = '0011_access_requests'
+down_revision = '0010_user_sessions'
 branch_labels = None
 depends_on = None
 

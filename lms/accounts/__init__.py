@@ -1,0 +1,1 @@
+"""People, units, groups and roles: one home for people's data."""

@@ -1,0 +1,1 @@
+"""Discovery for crawlers and feed readers: robots.txt, sitemaps, Atom feeds, OpenSearch."""

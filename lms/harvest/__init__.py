@@ -1,0 +1,1 @@
+"""Harvesting other repositories over OAI-PMH into records marked as harvested."""

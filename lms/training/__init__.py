@@ -1,0 +1,1 @@
+"""Training: audiences, courses and tracks from repository materials, assignments, progress."""
