@@ -272,6 +272,9 @@ def matrix_failures(app, world: World, setting: Setting,
     failures = []
     for kind in USER_KINDS:
         client = client_for(app, kind)
+        reads_file = may_read_files(kind, setting) and (
+            file_readers is None or kind in file_readers
+            or kind in ("instructor_owner", "curator", "admin"))
         for channel, (url_of, what, *headers) in CHANNELS.items():
             response = client.get(url_of(world), headers=headers[0] if headers else {})
             body = response.get_data().decode("utf-8", "replace")
@@ -291,12 +294,10 @@ def matrix_failures(app, world: World, setting: Setting,
             if channel == "page":
                 # Signposting names a file only to those who may fetch it.
                 named = f"/files/{world.file_id}>" in response.headers.get("Link", "")
-                if named != (may_read_files(kind, setting) and setting.published):
+                if named != (reads_file and setting.published):
                     failures.append(f"{kind}/page Link item: named={named}")
             if what == "file":
-                expected = may_read_files(kind, setting) and (
-                    file_readers is None or kind in file_readers
-                    or kind in ("instructor_owner", "curator", "admin"))
+                expected = reads_file
                 served = response.status_code == 200 and response.data.startswith(
                     FILE_SIGNATURES)
                 hidden = response.status_code == 404 and "ETag" not in response.headers \
@@ -342,8 +343,7 @@ def matrix_failures(app, world: World, setting: Setting,
             visible = may_see_page(kind, setting)
             if channel == "version" and not setting.published:
                 visible = False  # there is no version 1 to show
-            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != (
-                    may_read_files(kind, setting)):
+            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != reads_file:
                 failures.append(f"{kind}/{channel}: file named against its access")
             if visible:
                 ok = response.status_code == 200 and (
