@@ -101,9 +101,11 @@ def _init_extensions(app: Flask) -> None:
         from flask_login import current_user
 
         from lms.permissions import can
+        from lms.web import external_url
 
         return {
             "can": lambda action, obj=None: can(current_user, action, obj),
+            "external_url": external_url,
             "current_locale": str(get_locale()),
             "request_path": request.full_path.rstrip("?") if request else "/",
         }

@@ -102,7 +102,7 @@ def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, fu
             roles=roles, unit_path=unit_path))
     except ServiceError as error:
         fail(error.message)
-    click.echo(f"Created {user.username} ({', '.join(sorted(user.role_names))}).")
+    click.echo(f"Created {user.username} ({', '.join(role.name for role in user.roles)}).")
     if generated:
         click.echo(f"One-time password (must be changed at first login): {generated}")
 
@@ -253,11 +253,12 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     from lms.auth.services import find_user
     from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
+    from lms.permissions import can
 
     actor = None
     if username:
         actor = find_user(username)
-        if actor is None or not actor.active or not actor.is_admin:
+        if actor is None or not can(actor, "record.import"):
             fail(f"{username} is not an active administrator.")
     if collection:
         try:
@@ -535,7 +536,8 @@ def run_command(host: str, port: int) -> None:
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        click.echo(f"Kho học liệu số is running at http://{shown}:{port}/")
+        address = app.config["PUBLIC_BASE_URL"] or f"http://{shown}:{port}"
+        click.echo(f"Kho học liệu số is running at {address}/")
         from lms.serving import RequestHandler
 
         app.run(host=host, port=port, debug=False, use_reloader=False,

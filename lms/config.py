@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -57,6 +58,11 @@ class Config:
     LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 1024
+    # Words a password must not be built on besides the person's own (ASVS 5.0 V6.2.11): the
+    # academy's and the site's names, compared without accents, case or punctuation.
+    PASSWORD_CONTEXT_WORDS: tuple[str, ...] = (
+        "hvhc", "hocvienhaucan", "haucan", "khohoclieuso", "khohoclieu", "hoclieu",
+        "quandoi", "matkhau")
 
     # Background jobs: tests set JOBS_IMMEDIATE to run jobs inline.
     JOBS_IMMEDIATE = False
@@ -117,14 +123,16 @@ class Config:
     # per core, at most 4. Engines that cannot use them (Whoosh) read in one process.
     SEARCH_REBUILD_PROCESSES = 0
 
-    # OAI-PMH. The base URL defaults to the address the request came to.
+    # The public address of the site (scheme, host, any path prefix), the base of every
+    # absolute URL it writes: OAI-PMH, JSON-LD, canonical links, exports, feeds, e-mails.
+    # Unset (development only), links follow the address of each request.
+    PUBLIC_BASE_URL: str | None = None
+
+    # OAI-PMH; its base URL is PUBLIC_BASE_URL + "/oai".
     OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"
     OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"
     OAI_ADMIN_EMAIL = "thuvien@hvhc.edu.vn"
-    OAI_BASE_URL: str | None = None
     OAI_PAGE_SIZE = 100
-    # The public address of the site, for links inside exported metadata (optional).
-    PUBLIC_BASE_URL: str | None = None
 
     # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
     SITEMAP_PAGE_SIZE = 50_000
@@ -173,6 +181,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
             "LMS_OAI_REPOSITORY_ID must be a dotted domain-like name (e.g. kho.hvhc.edu.vn), "
             "as the oai-identifier scheme requires."
         )
+    _check_addresses(app.config)
     if production:
         _check_production(app.config, url)
         app.config.update(
@@ -192,6 +201,30 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def _check_addresses(config: dict[str, Any]) -> None:
+    """Normalise and check ``PUBLIC_BASE_URL`` and ``TRUSTED_HOSTS``.
+
+    :raise ConfigurationError: the removed ``OAI_BASE_URL`` is set, or the base URL is not an
+        absolute http(s) URL without credentials, query or fragment.
+    """
+    if config.get("OAI_BASE_URL"):
+        raise ConfigurationError(
+            "LMS_OAI_BASE_URL was removed: set LMS_PUBLIC_BASE_URL to the site's address "
+            "(the OAI-PMH base URL is that address followed by /oai).")
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(str(base))
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+                or parts.password or parts.query or parts.fragment:
+            raise ConfigurationError(
+                "LMS_PUBLIC_BASE_URL must be an absolute http(s) address such as "
+                "https://kho.hvhc.edu.vn, without user, query or fragment.")
+        config["PUBLIC_BASE_URL"] = str(base).rstrip("/")
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):  # LMS_TRUSTED_HOSTS="kho.hvhc.edu.vn, 10.0.0.7"
+        config["TRUSTED_HOSTS"] = [h for h in re.split(r"[\s,]+", hosts) if h]
+
+
 def _check_production(config: Mapping[str, Any], url: str) -> None:
     if not config["SECRET_KEY"]:
         raise ConfigurationError(
@@ -200,6 +233,14 @@ def _check_production(config: Mapping[str, Any], url: str) -> None:
         )
     if len(str(config["SECRET_KEY"])) < 32:
         raise ConfigurationError("LMS_SECRET_KEY must be at least 32 characters in production.")
+    if not config["PUBLIC_BASE_URL"]:
+        raise ConfigurationError(
+            "LMS_PUBLIC_BASE_URL must be set in production (the address users and harvesters "
+            "reach the site at, e.g. https://kho.hvhc.edu.vn): every absolute URL comes from it.")
+    if not config["TRUSTED_HOSTS"]:
+        raise ConfigurationError(
+            "LMS_TRUSTED_HOSTS must be set in production (the host names the site answers to, "
+            "e.g. kho.hvhc.edu.vn): requests for other hosts are then refused.")
     if url.startswith("sqlite") and not config["ALLOW_SQLITE_IN_PRODUCTION"]:
         raise ConfigurationError(
             "SQLite is for the embedded demo. Set LMS_DATABASE_URL to PostgreSQL, or "

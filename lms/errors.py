@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,14 @@ def register_error_handlers(app: Flask) -> None:
             str(_l("Your form has expired or was not sent from this site. "
                    "Please reload the page and try again.")),
         )
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError):
+        # The Host is not in TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        log.warning("refused request for an untrusted host (request %s)",
+                    getattr(g, "request_id", "-"))
+        return Response("400 Bad Request: unknown host name.\n", 400,
+                        mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

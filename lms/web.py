@@ -6,10 +6,20 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from flask import Blueprint, Flask, Request, Response, abort, current_app, g, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    request,
+)
 
 from lms.serving import URI_CUT
 
@@ -39,6 +49,36 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if _SAFE_NEXT.match(target) and _SAFE_NEXT.match(decoded):
         return target
     return default
+
+
+def public_base_url() -> str | None:
+    """``PUBLIC_BASE_URL`` without its trailing slash, or ``None`` when it is not set."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return str(base).rstrip("/") if base else None
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (from the site's root, starting with ``/``) as an absolute URL.
+
+    Every absolute URL the site writes (OAI-PMH, JSON-LD, canonical links, exports, feeds,
+    e-mails) comes from here: under ``PUBLIC_BASE_URL`` when it is set, so the ``Host`` header
+    never changes it; otherwise (development) the address of the request, which
+    ``TRUSTED_HOSTS`` vets.
+
+    :raise RuntimeError: no base URL is set and there is no request to take one from.
+    """
+    base = public_base_url()
+    if base is not None:
+        return base + path
+    if not has_request_context():
+        raise RuntimeError("an absolute URL outside a request needs PUBLIC_BASE_URL")
+    return request.url_root.rstrip("/") + path
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` (values not in the route become the query string)."""
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return absolute_url(path)
 
 
 # Uploaded files up to this size stay in memory while the form is parsed; larger ones spool

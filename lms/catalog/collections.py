@@ -12,11 +12,11 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import Principal, may_deposit_in, published_clause, visible_records
+from lms.catalog.access import Principal, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.text import clean_text
 from lms.uow import unit_of_work
 
@@ -57,7 +57,7 @@ def create_collection(actor: User | None, slug: str, title: str, *,
     :raise Conflict: the slug is taken.
     """
     if actor is not None:
-        require(actor, "manage_collections")
+        require(actor, "collection.manage")
     slug = check_slug(slug)
     if db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None:
         raise Conflict(_("The collection slug %(slug)s is already taken.", slug=slug))
@@ -79,7 +79,7 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
                       workflow_steps: int, curators: Iterable[User],
                       single_reviewer: bool = False) -> None:
     """:raise Conflict: ``parent`` is the collection itself or below it."""
-    require(actor, "manage_collections")
+    require(actor, "collection.manage")
     node = parent
     while node is not None:
         if node.id == collection.id:
@@ -130,7 +130,7 @@ def collection_tree() -> list[tuple[Collection, int]]:
 
 
 def deposit_collections(user: User) -> list[Collection]:
-    return [c for c, _depth in collection_tree() if may_deposit_in(user, c)]
+    return [c for c, _depth in collection_tree() if can(user, "collection.deposit", c)]
 
 
 # --- the records under a collection --------------------------------------------------------

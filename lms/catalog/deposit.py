@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import can_edit, may_deposit_in
 from lms.catalog.access_settings import (
     AccessSettings,
     access_summary,
@@ -38,7 +37,7 @@ from lms.db import utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.uow import unit_of_work
 from metadata import Metadata, Problem, Statement, validate
 
@@ -60,7 +59,7 @@ def create_draft(user: User, collection: Collection, statements: Iterable[Statem
     :raise PermissionDenied: ``user`` may not deposit in ``collection``.
     :raise MetadataInvalid: the metadata has errors.
     """
-    if not may_deposit_in(user, collection):
+    if not can(user, "collection.deposit", collection):
         raise PermissionDenied(_("You may not deposit in this collection."))
     result = check_metadata(statements, deposit=False)
     access = access or AccessSettings(level=collection.default_access)
@@ -90,8 +89,7 @@ def save_metadata(user: User, record: Record, statements: Iterable[Statement],
     :raise Conflict: the form is older than the record (optimistic locking).
     :raise MetadataInvalid: the metadata has errors.
     """
-    if not can_edit(user, record):
-        raise PermissionDenied()
+    require(user, "record.edit", record)
     check_lock(record, lock_version)
     in_review = record.status == RecordStatus.SUBMITTED
     result = check_metadata(statements, deposit=in_review)
@@ -143,7 +141,7 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
     :raise ValidationError: the existing record is withdrawn or purged, or access is invalid.
     """
     if actor is not None:
-        require(actor, "import_records")
+        require(actor, "record.import")
     access.check()
     record = None
     if external_id is not None:

@@ -18,7 +18,6 @@ from sqlalchemy import func, select, update
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import is_curator_of, may_deposit_in
 from lms.catalog.models import (
     AccessLevel,
     Collection,
@@ -34,7 +33,7 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.uow import AfterCommit, unit_of_work
 from metadata import Statement, ValidationResult, validate
 
@@ -112,7 +111,7 @@ def working_copy_changed(user: User, record: Record, action: str,
     at once.
     """
     before = record.status
-    if record.status == RecordStatus.PUBLISHED and not is_curator_of(user, record):
+    if record.status == RecordStatus.PUBLISHED and not can(user, "record.curate", record):
         record.status = RecordStatus.DRAFT
     record.updated_at = utcnow()
     record_history(record, user, action, before, record.status)
@@ -127,10 +126,8 @@ def submit(user: User, record: Record, lock_version: int) -> None:
     :raise PermissionDenied: only the depositor submits, a draft or returned record.
     :raise MetadataInvalid: deposit-required metadata is missing or wrong.
     """
-    if record.owner_id != user.id or record.status not in (RecordStatus.DRAFT,
-                                                          RecordStatus.RETURNED):
-        raise PermissionDenied()
-    if not may_deposit_in(user, record.collection):
+    require(user, "record.submit", record)
+    if not can(user, "collection.deposit", record.collection):
         raise PermissionDenied(_("You may not deposit in this collection."))
     check_lock(record, lock_version)
     check_metadata(record.dc, deposit=True)
@@ -179,7 +176,7 @@ def claim(user: User, task_id: int) -> ReviewTask:
     :raise Conflict: someone else claimed it first, or ``user`` decided an earlier step.
     """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "review.claim", task):
         raise NotFound()
     if (refused := step_refused(user, task)) is not None:
         raise Conflict(refused)
@@ -199,10 +196,16 @@ def claim(user: User, task_id: int) -> ReviewTask:
     return task
 
 
-def _claimed_task(user: User, task_id: int) -> ReviewTask:
+def _claimed_task(user: User, task_id: int, rule: str) -> ReviewTask:
+    """The task ``user`` claimed, if ``rule`` lets them act on it.
+
+    :raise NotFound: no such task, or one ``user`` may not know of.
+    :raise Conflict: ``user`` has not claimed it.
+    """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "record.curate", task.record):
         raise NotFound()
+    require(user, rule, task)
     if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
         raise Conflict(_("Claim this task before acting on it."))
     return task
@@ -230,7 +233,7 @@ def _decide(user: User, task: ReviewTask) -> None:
 
 def release(user: User, task_id: int) -> None:
     """Put a claimed task back into the pool."""
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.release")
     with unit_of_work():
         task.status, task.claimed_by_id, task.claimed_at = TaskStatus.POOL, None, None
         record_history(task.record, user, "release", task.record.status, task.record.status)
@@ -241,7 +244,7 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
 
     :raise MetadataInvalid: deposit-required metadata is missing (a curator may fix it first).
     """
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.accept")
     if (refused := step_refused(user, task)) is not None:
         raise Conflict(refused)  # claimed before the collection's rule changed
     record = task.record
@@ -271,7 +274,7 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError(_("Tell the depositor what to change."))
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.return")
     record = task.record
     with unit_of_work():
         _decide(user, task)
@@ -287,8 +290,7 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
 
 def withdraw(user: User, record: Record, reason: str) -> None:
     """:raise PermissionDenied: only curators of its collections and admins withdraw."""
-    if not is_curator_of(user, record) or not record.is_published:
-        raise PermissionDenied()
+    require(user, "record.withdraw", record)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for the withdrawal."))
@@ -304,8 +306,7 @@ def withdraw(user: User, record: Record, reason: str) -> None:
 
 
 def restore(user: User, record: Record) -> None:
-    if not is_curator_of(user, record) or record.status != RecordStatus.WITHDRAWN:
-        raise PermissionDenied()
+    require(user, "record.restore", record)
     with unit_of_work():
         record.status = RecordStatus.PUBLISHED
         record.withdrawn_at = None
@@ -317,7 +318,7 @@ def restore(user: User, record: Record) -> None:
 
 def purge(user: User, record: Record, reason: str) -> None:
     """Legal removal: metadata and versions go, a tombstone row stays. Admins only."""
-    require(user, "purge_records")
+    require(user, "record.purge", record)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the legal reason for the purge."))
@@ -344,13 +345,11 @@ def map_record(actor: User, record: Record, collections: Iterable[Collection]) -
 
     :raise PermissionDenied: ``actor`` does not curate the record, or one of the targets.
     """
-    if not is_curator_of(actor, record):
-        raise PermissionDenied()
+    require(actor, "record.map", record)
     targets = [c for c in dict.fromkeys(collections) if c.id != record.collection_id]
     current = {c.id for c in record.mapped_collections}
     for collection in targets:
-        if collection.id not in current and not (
-                actor.is_admin or actor in collection.curators):
+        if collection.id not in current and not can(actor, "collection.curate", collection):
             raise PermissionDenied(_("You may map records only into collections you curate."))
     before = sorted(c.slug for c in record.mapped_collections)
     with unit_of_work():
@@ -383,7 +382,7 @@ def review_queue(user: User) -> ReviewQueue:
     )
     queue = ReviewQueue()
     for task in tasks:
-        if not is_curator_of(user, task.record):
+        if not can(user, "record.curate", task.record):
             continue
         if task.status == TaskStatus.POOL:
             queue.pool.append(task)
@@ -408,7 +407,7 @@ def get_task(user: User, task_id: int) -> ReviewTask:
     :raise NotFound: no such task, or not one ``user`` curates.
     """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "record.curate", task.record):
         raise NotFound()
     return task
 

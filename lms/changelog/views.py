@@ -22,7 +22,7 @@ KIND_LABELS = {"missing": _l("missing"), "extra": _l("should not be there"),
 @login_required
 def status():
     no_store()
-    require(current_user, "check_mirrors")
+    require(current_user, "mirror.check")
     return render_template("admin/mirrors.html", job=last_check(), pending=pending_counts(),
                            oldest=oldest_pending_age(), mirror_labels=MIRROR_LABELS,
                            kind_labels=KIND_LABELS)

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from lms.catalog import hooks
-from lms.catalog.access import Principal, is_curator_of
+from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
 from lms.db import utcnow
 from lms.extensions import db
@@ -41,6 +41,7 @@ from lms.files.models import (
 )
 from lms.files.storage import LocalStorage, get_storage
 from lms.jobs import enqueue
+from lms.permissions import can
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ def problem_files(user: Principal, limit: int = 500) -> list[RecordFile]:
         .order_by(RecordFile.record_id.desc(), RecordFile.id))
     shown = []
     for file in files:
-        if is_curator_of(user, file.record):
+        if can(user, "record.curate", file.record):
             shown.append(file)
             if len(shown) >= limit:
                 break

@@ -422,7 +422,7 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
     from lms.permissions import require
 
     if actor is not None:
-        require(actor, "import_records")
+        require(actor, "record.import")
     report = ImportReport(source=path.name, dry_run=options.dry_run, review=options.review)
     batch = max(1, options.batch_size or int(current_app.config["IMPORT_BATCH_SIZE"]))
     try:

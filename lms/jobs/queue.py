@@ -187,7 +187,7 @@ def resume(user: User | None, job_id: int) -> Job:
     if job is None:
         raise NotFound()
     if user is not None:
-        require(user, "resume_job", job)
+        require(user, "job.resume", job)
     spec = current_app.extensions["jobs"].get(job.name)
     if spec is None or not spec.resumable:
         raise Conflict(_("This kind of job cannot be resumed; start it again."))
@@ -224,7 +224,7 @@ def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job
     """
     job = db.session.get(Job, job_id)
     if job is None or (name is not None and job.name != name) or \
-            not can(user, "view_job", job):
+            not can(user, "job.view", job):
         raise NotFound()
     return job
 
@@ -237,7 +237,7 @@ def jobs_listing(user: Principal, *, everyone: bool = False, status: str = "",
     :raise PermissionDenied: ``everyone`` for someone who may not see every job.
     """
     if everyone:
-        require(user, "view_all_jobs")
+        require(user, "job.view_all")
     stmt = select(Job).order_by(Job.id.desc())
     if not everyone:
         if not isinstance(user, User):

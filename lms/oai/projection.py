@@ -27,6 +27,7 @@ from lms.changelog.mirrors import Progress
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
+from lms.web import external_url, public_base_url
 from metadata import (
     Metadata,
     RecordContext,
@@ -99,8 +100,8 @@ def render_missing(record_id: int, prefix: str) -> str:
 
 
 def _landing_page(record_id: int) -> str | None:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/records/{record_id}" if base else None
+    # Stored for every harvester: never taken from the request that happened to cause it.
+    return external_url("catalog.show", record_id=record_id) if public_base_url() else None
 
 
 def expected_state(record: Record, item: OaiItem | None) -> State | None:
