@@ -462,9 +462,10 @@ def review_action(task_id: int, action: str):
             flash(problem.message(_lang()), "error")
         return redirect(url_for("catalog.review_task", task_id=task_id))
     except Conflict as error:
-        # Someone (or another click) was first: say so with 409 on the queue as it stands now.
         flash(error.message, "error")
-        return review(), 409
+        if action in ("accept", "return"):
+            # Decided meanwhile (another click, another tab): 409 on the queue as it stands.
+            return review(), 409
     except FORM_ERRORS as error:
         flash(error.message, "error")
         if action in ("accept", "return"):  # the comment and the decision stay at hand

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms.changelog.check import last_check
 from lms.db import utcnow
 from lms.display import job_message, job_status_label
 from lms.errors import Conflict
@@ -70,7 +71,8 @@ def _listing(everyone: bool):
                        error_out=False)
     return render_template("jobs/list.html", page=page, everyone=everyone, status=status,
                            name=name, names=job_names() if everyone else [],
-                           owners=owners_of(page.items), now=utcnow())
+                           owners=owners_of(page.items), now=utcnow(),
+                           mirror_check=last_check() if everyone else None)
 
 
 @bp.get("/")

@@ -322,6 +322,11 @@ def test_the_daily_job_repairs_and_keeps_its_result_for_the_admin_page(app, peop
     assert f'/jobs/{job.id}">#{job.id}</a>' in page
     assert f'/records/{record_id}">#{record_id}</a>' in page
     assert client_status(browser, "/admin/mirrors/", "learner") == 403
+    # The admin jobs page shows the last result too.
+    jobs_page = browser.client.get("/admin/jobs/").get_data(as_text=True)
+    summary = jobs_page.split('<p class="mirror-check">', 1)[1].split("</p>", 1)[0]
+    assert f'/jobs/{job.id}">#{job.id}</a>' in summary
+    assert "Tìm thấy và đã sửa 1 chỗ khác biệt, còn lại 0." in summary
 
 
 def client_status(browser, url: str, username: str) -> int:
