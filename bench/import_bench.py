@@ -1,21 +1,26 @@
 """Bulk-import benchmark: the first N VNTC articles through the ``lms import`` code path.
 
     .venv/bin/python bench/import_bench.py --docs 1000 --docs 10000
+    git archive main | tar -x -C /tmp/main        # another version, to compare with:
+    .venv/bin/python bench/import_bench.py --docs 2000 --compare /tmp/main \
+        [--database postgresql://user@host/db_to_empty]
 
 For each N, a fresh subprocess (so peak RSS is per run) builds a temporary instance (SQLite,
-its own DATA_DIR), converts the first N articles to the JSONL import shape (the body as a
-``.txt`` file beside the JSONL, the title and category as metadata, public access), and
-imports them with ``lms.ingest.imports.run_import``, the service behind ``lms import``, with
-text extraction done before it returns (no ``--async``). The time is end to end: reading the
-package, storing blobs, one transaction per line, extraction, search and OAI indexing in
-batches. A second run of the same package (every line unchanged) is timed too. The corpus is
-test data only: the temporary instance is deleted at the end.
+or the emptied PostgreSQL database of ``--database``; its own DATA_DIR), converts the first N
+articles to the JSONL import shape (the body as a ``.txt`` file beside the JSONL, the title
+and category as metadata, public access), and imports them with
+``lms.ingest.imports.run_import``, the service behind ``lms import``, with text extraction
+done before it returns (no ``--async``). The time is end to end: reading the package, storing
+blobs, one transaction per line, extraction, search and OAI indexing in batches. A second run
+of the same package (every line unchanged) is timed too. The corpus is test data only: the
+temporary instance is deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -29,6 +34,14 @@ import instance  # bench/instance.py: scripts run from bench/
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (extraction workers): a measure
+    that other work on a shared machine disturbs far less than elapsed time."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                         resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def child(docs: int, batch: int | None) -> dict:
@@ -47,8 +60,10 @@ def child(docs: int, batch: int | None) -> dict:
 
         app = create_app()
         instance.prepare(app)
+        cpu = cpu_seconds()
         first = instance.import_package(app, package, batch_size=batch,
                                         progress=instance.progress_printer())
+        cpu = cpu_seconds() - cpu
         again = instance.import_package(app, package)
         with app.app_context():
             extracted = db.session.scalar(select(func.count()).select_from(RecordFile).where(
@@ -56,7 +71,8 @@ def child(docs: int, batch: int | None) -> dict:
             hits = app.test_client().get("/api/v1/search",
                                          query_string={"q": "bóng đá"}).get_json()
         return {"docs": docs, "convert_s": convert, "import_s": first["seconds"],
-                "records_per_s": docs / first["seconds"], "peak_rss_mb": peak_rss_mb(),
+                "records_per_s": docs / first["seconds"], "cpu_s": cpu,
+                "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak_rss_mb(),
                 "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
                 "rerun_s": again["seconds"], "rerun_unchanged": again["unchanged"]}
@@ -70,26 +86,47 @@ def main(argv: list[str] | None = None) -> int:
                         help="articles to import (repeatable; default 1000)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="lines per search/OAI batch (default IMPORT_BATCH_SIZE)")
+    parser.add_argument("--compare", type=Path, default=None, metavar="DIR",
+                        help="also run another checkout of the code (e.g. `git archive main | "
+                             "tar -x -C DIR`), alternating with this one, and print the ratio")
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help="a PostgreSQL database to use (it is emptied) instead of SQLite")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.batch_size)))
         return 0
+    sources = [("this", None)] + ([("compare", args.compare.resolve())] if args.compare else [])
     results = []
     for docs in args.docs or [1000]:
-        print(f"importing {docs} VNTC articles…", file=sys.stderr, flush=True)
-        command = [sys.executable, __file__, "--child", str(docs)]
-        if args.batch_size:
-            command += ["--batch-size", str(args.batch_size)]
-        done = subprocess.run(command, check=True, capture_output=False,
-                              stdout=subprocess.PIPE, text=True)
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"{'docs':>7} {'import s':>9} {'records/s':>10} {'peak MB':>8} {'created':>8} "
-          f"{'failed':>7} {'text ok':>8} {'search':>7} {'rerun s':>8} {'unchanged':>10}")
+        for label, source in reversed(sources):  # the other checkout first, then this one
+            print(f"importing {docs} VNTC articles ({label})…", file=sys.stderr, flush=True)
+            command = [sys.executable, __file__, "--child", str(docs)]
+            if args.batch_size:
+                command += ["--batch-size", str(args.batch_size)]
+            env = {k: v for k, v in os.environ.items() if k not in ("LMS_BENCH_SOURCE",
+                                                                   "LMS_BENCH_DATABASE_URL")}
+            if source is not None:
+                env["LMS_BENCH_SOURCE"] = str(source)
+            if args.database:
+                env["LMS_BENCH_DATABASE_URL"] = args.database
+            done = subprocess.run(command, check=True, capture_output=False, env=env,
+                                  stdout=subprocess.PIPE, text=True)
+            results.append({"source": label, **json.loads(done.stdout.strip().splitlines()[-1])})
+    print(f"{'source':>8} {'docs':>7} {'import s':>9} {'records/s':>10} {'CPU s':>7} "
+          f"{'rec/CPU s':>10} {'peak MB':>8} {'created':>8} {'failed':>7} {'text ok':>8} "
+          f"{'search':>7} {'rerun s':>8} {'unchanged':>10}")
     for r in results:
-        print(f"{r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
+        print(f"{r['source']:>8} {r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
+              f"{r['cpu_s']:>7.1f} {r['records_per_cpu_s']:>10.1f} "
               f"{r['peak_rss_mb']:>8.0f} {r['created']:>8} {r['failed']:>7} {r['text_ok']:>8} "
               f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10}")
+    if args.compare:  # results come in pairs: the other checkout, then this one
+        for other, this in zip(results[::2], results[1::2], strict=True):
+            print(f"{this['docs']} docs: this / compare = "
+                  f"{this['records_per_s'] / other['records_per_s']:.3f} (records/s), "
+                  f"{this['records_per_cpu_s'] / other['records_per_cpu_s']:.3f} "
+                  f"(records per CPU second)")
     return 0
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from corpus import read_vntc  # bench/corpus.py: scripts run from bench/
 
-ROOT = Path(__file__).resolve().parents[1]
+# LMS_BENCH_SOURCE: another checkout of the code to measure (import_bench.py --compare), e.g.
+# `git archive main | tar -x -C /tmp/main`; its ``lms`` is imported instead of this one's.
+ROOT = Path(os.environ.get("LMS_BENCH_SOURCE") or Path(__file__).resolve().parents[1])
 COLLECTION = "vntc"
 UNIT_PATH = "Học viện Hậu cần/Phòng Đào tạo"
 READER = "bench-reader"
@@ -62,7 +64,9 @@ def use_instance(work: Path, backend: str | None = None) -> None:
     os.environ.update({
         "LMS_INSTANCE_PATH": str(work / "instance"),
         "LMS_DATA_DIR": str(work / "data"),
-        "LMS_DATABASE_URL": f"sqlite:///{work / 'bench.sqlite'}",
+        # LMS_BENCH_DATABASE_URL: a PostgreSQL database to empty and use instead of SQLite.
+        "LMS_DATABASE_URL": os.environ.get("LMS_BENCH_DATABASE_URL")
+        or f"sqlite:///{work / 'bench.sqlite'}",
         "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
         # The benchmark rebuilds the index itself, timed; never inline on first use.
         "LMS_SEARCH_INLINE_REBUILD_MAX": "0",
@@ -83,6 +87,12 @@ def prepare(app) -> None:
     from lms.extensions import db
 
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
         upgrade()
         create_collection(None, COLLECTION, "Tin tức VNTC", default_access="public")
         create_unit_path(None, UNIT_PATH)

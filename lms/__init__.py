@@ -81,6 +81,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_session_user)
     _init_jobs(app)
+    _init_mirrors(app)
 
     from lms.certificates.issuing import connect as connect_certificates
     from lms.training.sync import connect as connect_training
@@ -107,9 +108,11 @@ def _init_extensions(app: Flask) -> None:
         from flask_login import current_user
 
         from lms.permissions import can
+        from lms.web import external_url
 
         return {
             "can": lambda action, obj=None: can(current_user, action, obj),
+            "external_url": external_url,
             "current_locale": str(get_locale()),
             "request_path": request.full_path.rstrip("?") if request else "/",
         }
@@ -121,6 +124,7 @@ def _init_jobs(app: Flask) -> None:
     from lms.accounts import jobs as accounts_jobs
     from lms.catalog import jobs as catalog_jobs
     from lms.certificates import jobs as certificate_jobs
+    from lms.changelog import jobs as changelog_jobs
     from lms.discovery import jobs as search_jobs
     from lms.files import jobs as files_jobs
     from lms.harvest import jobs as harvest_jobs
@@ -132,9 +136,18 @@ def _init_jobs(app: Flask) -> None:
     from lms.training import assignments as training_enrolment
     from lms.training import sync as training_sync
 
-    jobs.init_app(app, [scheduled, catalog_jobs, search_jobs, files_jobs, ingest_jobs,
-                        accounts_jobs, training_enrolment, training_sync,
+    jobs.init_app(app, [scheduled, catalog_jobs, changelog_jobs, search_jobs, files_jobs,
+                        ingest_jobs, accounts_jobs, training_enrolment, training_sync,
                         harvest_jobs, quiz_jobs, notify_jobs, certificate_jobs, report_jobs])
+
+
+def _init_mirrors(app: Flask) -> None:
+    """The copies of the database that the change log keeps up to date (``lms.changelog``)."""
+    from lms import changelog
+    from lms.discovery.mirror import SearchMirror
+    from lms.oai.projection import OaiMirror
+
+    changelog.init_app(app, [SearchMirror(), OaiMirror()])
 
 
 def _json_text(value: object) -> str:
@@ -152,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.catalog.views import bp as catalog_bp
     from lms.certificates.train_views import bp as certificates_train_bp
     from lms.certificates.views import bp as certificates_bp
+    from lms.changelog.views import bp as mirrors_bp
     from lms.discovery.views import bp as discovery_bp
     from lms.feeds.views import bp as feeds_bp
     from lms.files.views import bp as files_bp
@@ -182,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oai_bp, url_prefix="/oai")
     app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
     app.register_blueprint(ingest_bp, url_prefix="/admin/import")
+    app.register_blueprint(mirrors_bp, url_prefix="/admin/mirrors")
     app.register_blueprint(stats_bp, url_prefix="/admin/stats")
     app.register_blueprint(learn_bp)
     app.register_blueprint(train_bp, url_prefix="/train")

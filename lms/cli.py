@@ -23,7 +23,44 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=AppGroup, help="Kho học liệu số: service, worker and maintenance commands.")
+#: Commands that work before the schema exists (or never touch it).
+NO_SCHEMA_NEEDED = frozenset({"db", "shell", "routes"})
+#: Exit status of a command refused because the database is not ready for it.
+EXIT_NOT_READY = 2
+
+
+class LmsGroup(AppGroup):
+    """The top-level group: a command that needs the schema is refused with a clear message
+    (exit status 2) while the database has none or an older one, instead of a traceback."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if name not in NO_SCHEMA_NEEDED and not ctx.resilient_parsing and "--help" not in rest:
+            _require_schema(ctx)
+        return name, command, rest
+
+
+def _require_schema(ctx: click.Context) -> None:
+    from lms.schema import SchemaState, schema_state
+
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        state = schema_state()
+    if state is SchemaState.CURRENT:
+        return
+    message = {
+        SchemaState.UNREACHABLE: "the database cannot be reached; check LMS_DATABASE_URL and "
+                                 "that the server is running, then run `lms db upgrade` first "
+                                 "if it is new.",
+        SchemaState.MISSING: "this database has no schema yet: run `lms db upgrade` first.",
+        SchemaState.OUTDATED: "the database schema is older than this version of the "
+                              "application: run `lms db upgrade` first.",
+    }[state]
+    click.echo(f"Error: {message}", err=True)
+    ctx.exit(EXIT_NOT_READY)
+
+
+@click.group(cls=LmsGroup, help="Kho học liệu số: service, worker and maintenance commands.")
 def cli() -> None:
     """The command group; every subcommand runs inside an application context."""
 
@@ -65,7 +102,7 @@ def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, fu
             roles=roles, unit_path=unit_path))
     except ServiceError as error:
         fail(error.message)
-    click.echo(f"Created {user.username} ({', '.join(sorted(user.role_names))}).")
+    click.echo(f"Created {user.username} ({', '.join(role.name for role in user.roles)}).")
     if generated:
         click.echo(f"One-time password (must be changed at first login): {generated}")
 
@@ -216,11 +253,12 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     from lms.auth.services import find_user
     from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
+    from lms.permissions import can
 
     actor = None
     if username:
         actor = find_user(username)
-        if actor is None or not actor.active or not actor.is_admin:
+        if actor is None or not can(actor, "record.import"):
             fail(f"{username} is not an active administrator.")
     if collection:
         try:
@@ -241,6 +279,12 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
             report = run_import(actor, path.resolve(), options, progress)
         except ServiceError as error:
             fail(error.message)
+    if not dry_run:
+        # Also what an earlier, interrupted run left for search and OAI-PMH (the worker would
+        # do it too; an instance run from the command line alone may have none).
+        from lms.changelog import drain
+
+        drain(wait=current_app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"])
     for text in format_report(report):
         click.echo(text)
     if report.failed:
@@ -267,6 +311,41 @@ def reindex_command() -> None:
         count = rebuild_index(progress)
     click.echo(f"Search index ({current_app.config['SEARCH_BACKEND']}) rebuilt: "
                f"{count} records.")
+
+
+@cli.command("check")
+@click.option("--repair", is_flag=True, help="Repair every difference found, then check again.")
+def check_command(repair: bool) -> None:
+    """Compare search and OAI-PMH with the database: which records each holds, who may find
+    them, and their content. Prints each difference; exits 1 if any (after --repair: any
+    left)."""
+    from tqdm import tqdm
+
+    from lms.changelog.check import check_mirrors
+
+    bars: list[tqdm] = []
+
+    def progress(name: str):
+        bars.append(tqdm(unit="record", desc=f"checking {name}", disable=None, file=sys.stderr))
+        return bars[-1].update
+
+    try:
+        report = check_mirrors(repair=repair, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    for difference in report.repaired:
+        click.echo(f"repaired  {difference.mirror:<8} record {difference.record_id:<8} "
+                   f"{difference.kind:<10} {difference.detail}")
+    for difference in report.differences:
+        click.echo(f"differs   {difference.mirror:<8} record {difference.record_id:<8} "
+                   f"{difference.kind:<10} {difference.detail}")
+    pending = ", ".join(f"{name} {count}" for name, count in report.pending.items() if count)
+    click.echo(f"{len(report.differences)} difference(s)"
+               + (f", {len(report.repaired)} repaired" if repair else "")
+               + (f"; changes still being applied: {pending}" if pending else "") + ".")
+    if report.differences:
+        sys.exit(1)
 
 
 @cli.group("oai", help="OAI-PMH maintenance.")
@@ -418,8 +497,15 @@ def restore_command(src: Path, force: bool) -> None:
 @cli.command("worker")
 @click.option("--threads", type=int, default=None, help="Worker threads (default: config).")
 def worker_command(threads: int | None) -> None:
-    """Run background jobs and schedules until SIGTERM or Ctrl-C (finishing running jobs)."""
-    from lms.jobs import huey_for
+    """Run background jobs and schedules until SIGTERM or Ctrl-C (finishing running jobs).
+
+    Beside the jobs it keeps a heartbeat, marks jobs of workers that died as interrupted,
+    and applies the change log to search and OAI-PMH (what requests could not) every
+    CHANGE_LOG_POLL_SECONDS, starting at once.
+    """
+    from lms import changelog
+    from lms.ingest.jobs import remove_stale_uploads
+    from lms.jobs import Duty, Worker, huey_for
 
     app = current_app._get_current_object()
     if app.config["JOBS_IMMEDIATE"]:
@@ -432,8 +518,53 @@ def worker_command(threads: int | None) -> None:
         graceful_signal="TERM",
         max_delay=1.0,  # an idle worker still picks up new jobs within a second
     )
+    worker = Worker(app, [
+        Duty("change log", float(app.config["CHANGE_LOG_POLL_SECONDS"]), changelog.drain),
+        Duty("change log pruning", 60.0, changelog.prune_applied),
+        Duty("temporary import folders", 600.0, remove_stale_uploads),
+    ])
+    worker.start()
     click.echo("Worker started; stop with Ctrl-C or SIGTERM.")
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        worker.stop()
+
+
+@cli.group("jobs", help="Background jobs: list them, resume interrupted ones.")
+def jobs_group() -> None:
+    pass
+
+
+@jobs_group.command("list")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["queued", "running", "done", "failed", "interrupted"]),
+              help="Only jobs in this state (repeatable).")
+@click.option("--limit", default=50, show_default=True, type=int)
+def jobs_list(statuses: tuple[str, ...], limit: int) -> None:
+    """The most recent jobs, newest first: id, kind, state, progress, owner, message."""
+    from lms.jobs.queue import recent_jobs
+
+    for job, owner in recent_jobs(statuses, limit):
+        progress = f"{job.progress_done}/{job.progress_total or '?'}"
+        owner = owner or "-"
+        when = (job.started_at or job.created_at).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{job.id:>6}  {job.name:<28} {job.status:<11} {progress:>11}  {owner:<12} "
+                   f"{when}  {job.message[:80]}")
+
+
+@jobs_group.command("resume")
+@click.argument("job_id", type=int)
+def jobs_resume(job_id: int) -> None:
+    """Queue an interrupted job again; it goes on from where it stopped (imports: after the
+    last line committed). The worker runs it."""
+    from lms.jobs import resume
+
+    try:
+        job = resume(None, job_id)
+    except ServiceError as error:
+        fail(error.message)
+    click.echo(f"Job {job.id} ({job.name}) resumed: {job.status}.")
 
 
 def _address(host: str, port: int) -> str:
@@ -483,8 +614,12 @@ def run_command(host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "lms", "worker"])
     try:
-        click.echo(f"Kho học liệu số is running at {_address(host, port)}")
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        address = app.config["PUBLIC_BASE_URL"] or _address(host, port).rstrip("/")
+        click.echo(f"Kho học liệu số is running at {address}/")
+        from lms.serving import RequestHandler
+
+        app.run(host=host, port=port, debug=False, use_reloader=False,
+                request_handler=RequestHandler)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -44,6 +45,8 @@ class Config:
     MAX_CONTENT_LENGTH = 100 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 500_000
     MAX_FORM_PARTS = 1000
+    # Longest query string the JSON API accepts (414 above it); the search page cuts instead.
+    MAX_URL_BYTES = 8192
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
@@ -55,10 +58,21 @@ class Config:
     LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 1024
+    # Words a password must not be built on besides the person's own (ASVS 5.0 V6.2.11): the
+    # academy's and the site's names, compared without accents, case or punctuation.
+    PASSWORD_CONTEXT_WORDS: tuple[str, ...] = (
+        "hvhc", "hocvienhaucan", "haucan", "khohoclieuso", "khohoclieu", "hoclieu",
+        "quandoi", "matkhau")
 
     # Background jobs: tests set JOBS_IMMEDIATE to run jobs inline.
     JOBS_IMMEDIATE = False
     WORKER_THREADS = 2
+    # A worker writes its heartbeat this often; one silent for longer than WORKER_DEAD_AFTER
+    # is dead, and its running jobs are marked interrupted by the next worker.
+    WORKER_HEARTBEAT_SECONDS = 10.0
+    WORKER_DEAD_AFTER_SECONDS = 30.0
+    # An interrupted import keeps its uploaded package this long for a resume.
+    IMPORT_RESUME_HOURS = 72
 
     AUDIT_PAGE_SIZE = 50
 
@@ -82,6 +96,14 @@ class Config:
     EXTRACT_TEXT_IN_PROCESS_BYTES = 8 * 1024 * 1024
     # Bulk import: search and OAI-PMH are updated once per this many lines.
     IMPORT_BATCH_SIZE = 200
+
+    # The change log (lms.changelog): how long a request waits for a mirror another process
+    # is applying before leaving its own changes to the worker, and how often the worker
+    # looks for changes left over.
+    CHANGE_LOG_INLINE_WAIT_SECONDS = 5.0
+    CHANGE_LOG_POLL_SECONDS = 1.0
+    # /health is "degraded" while a change has waited longer than this for a mirror.
+    CHANGE_LOG_STALE_SECONDS = 300
 
     # People import (CSV/XLSX): a larger file is refused whole, before anything is changed.
     PEOPLE_IMPORT_MAX_ROWS = 20_000
@@ -140,16 +162,16 @@ class Config:
     # per core, at most 4. Engines that cannot use them (Whoosh) read in one process.
     SEARCH_REBUILD_PROCESSES = 0
 
-    # OAI-PMH. The base URL defaults to the address the request came to.
+    # The public address of the site (scheme, host, any path prefix), the base of every
+    # absolute URL it writes: OAI-PMH, JSON-LD, canonical links, exports, feeds, e-mails.
+    # Unset (development only), links follow the address of each request.
+    PUBLIC_BASE_URL: str | None = None
+
+    # OAI-PMH; its base URL is PUBLIC_BASE_URL + "/oai".
     OAI_REPOSITORY_ID = "kho.hvhc.edu.vn"
     OAI_REPOSITORY_NAME = "Kho học liệu số - Học viện Hậu cần"
     OAI_ADMIN_EMAIL = "thuvien@hvhc.edu.vn"
-    OAI_BASE_URL: str | None = None
     OAI_PAGE_SIZE = 100
-    # The public address of the site (LMS_PUBLIC_BASE_URL), for every absolute link it writes:
-    # exported metadata, the verify URL in certificates' QR codes, e-mails. Unset, pages use
-    # the address of the request; certificates issued by the worker then need it.
-    PUBLIC_BASE_URL: str | None = None
 
     # Discovery: URLs per sitemap page (the protocol's maximum is 50,000), entries per feed.
     SITEMAP_PAGE_SIZE = 50_000
@@ -228,6 +250,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
             "as the oai-identifier scheme requires."
         )
     _check_deployment(app.config)
+    _check_addresses(app.config)
     if production:
         _check_production(app.config, url)
         app.config.update(
@@ -260,6 +283,30 @@ def _check_deployment(config: Mapping[str, Any]) -> None:
             "LMS_X_ACCEL_REDIRECT must be an nginx location path such as /protected/.")
 
 
+def _check_addresses(config: dict[str, Any]) -> None:
+    """Normalise and check ``PUBLIC_BASE_URL`` and ``TRUSTED_HOSTS``.
+
+    :raise ConfigurationError: the removed ``OAI_BASE_URL`` is set, or the base URL is not an
+        absolute http(s) URL without credentials, query or fragment.
+    """
+    if config.get("OAI_BASE_URL"):
+        raise ConfigurationError(
+            "LMS_OAI_BASE_URL was removed: set LMS_PUBLIC_BASE_URL to the site's address "
+            "(the OAI-PMH base URL is that address followed by /oai).")
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(str(base))
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+                or parts.password or parts.query or parts.fragment:
+            raise ConfigurationError(
+                "LMS_PUBLIC_BASE_URL must be an absolute http(s) address such as "
+                "https://kho.hvhc.edu.vn, without user, query or fragment.")
+        config["PUBLIC_BASE_URL"] = str(base).rstrip("/")
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):  # LMS_TRUSTED_HOSTS="kho.hvhc.edu.vn, 10.0.0.7"
+        config["TRUSTED_HOSTS"] = [h for h in re.split(r"[\s,]+", hosts) if h]
+
+
 def _check_production(config: Mapping[str, Any], url: str) -> None:
     if not config["SECRET_KEY"]:
         raise ConfigurationError(
@@ -268,6 +315,14 @@ def _check_production(config: Mapping[str, Any], url: str) -> None:
         )
     if len(str(config["SECRET_KEY"])) < 32:
         raise ConfigurationError("LMS_SECRET_KEY must be at least 32 characters in production.")
+    if not config["PUBLIC_BASE_URL"]:
+        raise ConfigurationError(
+            "LMS_PUBLIC_BASE_URL must be set in production (the address users and harvesters "
+            "reach the site at, e.g. https://kho.hvhc.edu.vn): every absolute URL comes from it.")
+    if not config["TRUSTED_HOSTS"]:
+        raise ConfigurationError(
+            "LMS_TRUSTED_HOSTS must be set in production (the host names the site answers to, "
+            "e.g. kho.hvhc.edu.vn): requests for other hosts are then refused.")
     if url.startswith("sqlite") and not config["ALLOW_SQLITE_IN_PRODUCTION"]:
         raise ConfigurationError(
             "SQLite is for the embedded demo. Set LMS_DATABASE_URL to PostgreSQL, or "

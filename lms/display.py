@@ -12,8 +12,7 @@ from flask import Flask
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import RoleName
-from lms.accounts.services import ROLE_LABELS
+from lms.accounts.models import ROLE_LABELS, RoleName
 from lms.models import JobStatus
 
 # Access levels: a short name for tables and pickers, and who that means in plain words.
@@ -52,6 +51,7 @@ JOB_STATUS_LABELS: Mapping[str, LazyString] = {
     JobStatus.RUNNING: _l("Running"),
     JobStatus.DONE: _l("Finished"),
     JobStatus.FAILED: _l("Failed"),
+    JobStatus.INTERRUPTED: _l("Interrupted"),
 }
 
 JOB_NAME_LABELS: Mapping[str, LazyString] = {
@@ -61,9 +61,10 @@ JOB_NAME_LABELS: Mapping[str, LazyString] = {
     "files.fixity": _l("Check file integrity"),
     "files.gc": _l("Delete unreferenced stored files"),
     "ingest.import": _l("Import records"),
-    "search.index": _l("Update the search index"),
+    "mirrors.check": _l("Check search and OAI-PMH against the database"),
     "search.rebuild": _l("Rebuild the search index"),
     "maintenance.expire_throttle_counters": _l("Expire login-throttle counters"),
+    "maintenance.expire_sessions": _l("Delete ended sessions"),
     "accounts.people_import": _l("Import people"),
     "harvest.run": _l("Harvest an OAI-PMH source"),
     "harvest.scheduled": _l("Harvest the sources due"),
@@ -90,6 +91,9 @@ WORKFLOW_ACTION_LABELS: Mapping[str, LazyString] = {
     "restore": _l("Restored"),
     "purge": _l("Purged"),
     "access_change": _l("Access changed"),
+    "access_request": _l("Access change asked for (waits for a curator)"),
+    "access_approve": _l("Access change approved"),
+    "access_reject": _l("Access change rejected"),
     "mapping": _l("Shown in other collections"),
     "files_add": _l("Files added"),
     "files_remove": _l("File removed"),
@@ -132,6 +136,8 @@ AUDIT_ACTION_LABELS: Mapping[str, LazyString] = {
     "password_change": _l("Password changed"),
     "password_reset": _l("Password reset"),
     "record_access_change": _l("Record access changed"),
+    "access_request": _l("Access change asked for"),
+    "access_request_reject": _l("Access change rejected"),
     "record_create": _l("Record created"),
     "record_import": _l("Record imported"),
     "record_mapping": _l("Record shown in other collections"),
@@ -244,6 +250,11 @@ def role_labels(codes: Iterable[object]) -> str:
     return ", ".join(role_label(r) for r in RoleName if str(r) in wanted)
 
 
+def account_roles(user: object) -> str:
+    """The roles an account holds, by their display names (shown, never decided on)."""
+    return role_labels(getattr(user, "role_names", ()))
+
+
 def access_label(code: object) -> str:
     return _label(ACCESS_LABELS, code)
 
@@ -295,6 +306,7 @@ def fixity_status_label(code: object) -> str:
 FILTERS = {
     "role_label": role_label,
     "role_labels": role_labels,
+    "account_roles": account_roles,
     "access_label": access_label,
     "access_audience": access_audience,
     "status_label": status_label,

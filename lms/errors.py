@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ ERROR_TITLES = {
     409: _l("Conflict"),
     410: _l("No longer available"),
     413: _l("Too large"),
+    414: _l("Address too long"),
     422: _l("Invalid data"),
     429: _l("Too many requests"),
     500: _l("Internal error"),
@@ -80,6 +81,8 @@ GENERIC_MESSAGES = {
     404: _l("The page or object you asked for does not exist."),
     410: _l("This item has been withdrawn."),
     413: _l("The upload or form is larger than the allowed limit."),
+    414: _l("The address is too long. Shorten the search or remove some filters, then try "
+            "again."),
     429: _l("Too many attempts. Please wait a few minutes and try again."),
     500: _l("Something went wrong on our side. The error has been recorded."),
     503: _l("The service is temporarily unavailable."),
@@ -130,6 +133,14 @@ def register_error_handlers(app: Flask) -> None:
             str(_l("Your form has expired or was not sent from this site. "
                    "Please reload the page and try again.")),
         )
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError):
+        # The Host is not in TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        log.warning("refused request for an untrusted host (request %s)",
+                    getattr(g, "request_id", "-"))
+        return Response("400 Bad Request: unknown host name.\n", 400,
+                        mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

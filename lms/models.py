@@ -41,6 +41,7 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its worker died; resumable jobs may be resumed
 
 
 class Job(db.Model):
@@ -60,12 +61,28 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # The worker running it (see WorkerHeartbeat), and where a resumable job has got to.
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def percent(self) -> int | None:
         if not self.progress_total:
             return None
         return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class WorkerHeartbeat(db.Model):
+    """A running worker process: it updates ``beat_at`` every few seconds. A job whose worker
+    stopped beating is marked interrupted by the next worker."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
 class ThrottleCounter(db.Model):

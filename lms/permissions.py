@@ -1,10 +1,16 @@
 """The policy: who may do what, decided in one place on the object.
 
-Every decision is a named rule. Core rules (people, organisation, jobs) are stated here;
-each feature states its own in its ``access`` module as a ``RULES`` mapping, and the policy
-is the union of them all (a name defined twice is an error). Services call :func:`require`;
-templates may call :func:`can` to decide whether to show a button. A rule handed ``None``
+Every decision is a named rule, ``<object>.<action>`` (``record.view``, ``file.download``,
+``review.accept``, ``user.manage``...). The platform's own rules (jobs) are stated here; each
+feature states its own in its ``access`` module as a ``RULES`` mapping, and the
+policy is the union of them all (a name defined twice is an error). Services call
+:func:`require`; templates call :func:`can` to decide whether to show a button; no view,
+service or template tests a role itself. A rule handed ``None`` (or the wrong kind of object)
 where it expects an object denies.
+
+Who may not know an object exists gets 404 from the service that looked it up (it asks
+``record.view`` or the like first); a forbidden action on an object the user can see is 403
+(:class:`~lms.errors.PermissionDenied`, raised by :func:`require`).
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from typing import Any
 
 from flask_login import AnonymousUserMixin
 
-from lms.accounts.models import RoleName, User
+from lms.accounts.models import User
 from lms.errors import PermissionDenied
+from lms.models import Job
 
 Principal = User | AnonymousUserMixin
 Rule = Callable[[Principal, Any], bool]
@@ -25,8 +32,9 @@ Rule = Callable[[Principal, Any], bool]
 # Feature modules whose ``RULES`` join the policy. Imported on first use, not at import time,
 # because those modules import this one for ``Principal`` and the helpers below.
 FEATURE_RULE_MODULES: tuple[str, ...] = (
-    "lms.training.access", "lms.harvest.access", "lms.quizzes.access", "lms.certificates.access",
-    "lms.reports.access")
+    "lms.accounts.access", "lms.catalog.access", "lms.files.access", "lms.training.access",
+    "lms.harvest.access", "lms.stats.access", "lms.changelog.access", "lms.quizzes.access",
+    "lms.certificates.access", "lms.reports.access")
 
 
 def is_user(user: Principal) -> bool:
@@ -34,42 +42,23 @@ def is_user(user: Principal) -> bool:
     return isinstance(user, User) and user.is_authenticated and user.active
 
 
-def has_role(role: RoleName) -> Rule:
-    return lambda user, obj: is_user(user) and user.has_role(role)
-
-
-def _admin(user: Principal, obj: Any) -> bool:
+def admin_only(user: Principal, obj: Any = None) -> bool:
+    """The rule of what only administrators do."""
     return is_user(user) and user.is_admin
 
 
-def _self(user: Principal, obj: Any) -> bool:
-    return is_user(user) and isinstance(obj, User) and obj.id == user.id
+def _job_owner(user: Principal, obj: Any) -> bool:
+    return is_user(user) and isinstance(obj, Job) and (obj.owner_id == user.id
+                                                        or user.is_admin)
 
 
 CORE_RULES: dict[str, Rule] = {
-    # People, roles and organisation: admins only (the services keep the last admin).
-    "manage_users": _admin,
-    "assign_roles": _admin,
-    "manage_units": _admin,
-    "manage_groups": _admin,
-    "view_audit_log": _admin,
-    "change_own_password": _self,
-    "view_job": lambda user, obj: is_user(user)
-    and obj is not None
-    and (obj.owner_id == user.id or user.is_admin),
-    "manage_collections": _admin,
-    "view_usage_reports": _admin,
-    "view_all_jobs": _admin,
-    "purge_records": _admin,
-    "manage_files": _admin,  # fixity reports, storage maintenance
-    "import_records": _admin,  # bulk import publishes directly, in any collection
-    # Record rules need the object's collections and access lists: lms.catalog.access.
-    "deposit": has_role(RoleName.INSTRUCTOR),
-    "curate": has_role(RoleName.CURATOR),
-    # The review queue and its task pages: curators (of some collection) and admins.
-    "review_deposits": lambda user, obj: is_user(user)
-    and (user.is_admin or user.has_role(RoleName.CURATOR)),
-    "train": has_role(RoleName.TRAINER),
+    # A background job's page: its owner and admins (``obj``: the job).
+    "job.view": _job_owner,
+    # Queue an interrupted job again (an import goes on after its last committed line).
+    "job.resume": _job_owner,
+    # Every job, scheduled ones included (/admin/jobs).
+    "job.view_all": admin_only,
 }
 
 

@@ -66,6 +66,9 @@ class ServerOptions:
             "timeout": self.timeout,
             "graceful_timeout": 30,
             "keepalive": 5,
+            # gunicorn's longest request line (its maximum): long search addresses then reach
+            # the app, which cuts them with a notice (or answers the API's JSON 414).
+            "limit_request_line": 8190,
             # Recycle a worker now and then (gracefully), so a slow leak never grows unbounded.
             "max_requests": 5000,
             "max_requests_jitter": 500,

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from lms.extensions import db
 
 AfterCommit = Callable[[Callable[[], object]], None]
+
+
+@dataclass
+class Work:
+    """The unit of work in progress: its after-commit callbacks, and what helpers keep for
+    it (the change log collects the rows this use case wrote, to apply them after commit)."""
+
+    callbacks: list[Callable[[], object]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+_current: ContextVar[Work | None] = ContextVar("unit_of_work", default=None)
 
 
 @contextmanager
@@ -16,12 +31,21 @@ def unit_of_work() -> Iterator[AfterCommit]:
 
     Any exception rolls the session back and propagates; callbacks then never run.
     """
-    callbacks: list[Callable[[], object]] = []
+    work = Work()
+    token = _current.set(work)
     try:
-        yield callbacks.append
+        yield work.callbacks.append
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    for callback in callbacks:
+    finally:
+        _current.reset(token)
+    for callback in work.callbacks:
         callback()
+
+
+def current_work() -> Work | None:
+    """The unit of work whose transaction is open in this context, or None (outside one, or
+    while its after-commit callbacks run)."""
+    return _current.get()

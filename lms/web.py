@@ -6,7 +6,7 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from flask import (
@@ -20,6 +20,8 @@ from flask import (
     has_request_context,
     request,
 )
+
+from lms.serving import URI_CUT
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
@@ -49,20 +51,34 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default
 
 
+def public_base_url() -> str | None:
+    """``PUBLIC_BASE_URL`` without its trailing slash, or ``None`` when it is not set."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return str(base).rstrip("/") if base else None
+
+
 def absolute_url(path: str) -> str:
-    """``path`` (from the site's root, starting with ``/``) as an absolute URL: under
-    ``PUBLIC_BASE_URL`` (``LMS_PUBLIC_BASE_URL``) when it is set, so that neither the ``Host``
-    header nor the process (a worker has no request) changes it; otherwise the address of
-    the current request.
+    """``path`` (from the site's root, starting with ``/``) as an absolute URL.
+
+    Every absolute URL the site writes (OAI-PMH, JSON-LD, canonical links, exports, feeds,
+    e-mails) comes from here: under ``PUBLIC_BASE_URL`` when it is set, so the ``Host`` header
+    never changes it; otherwise (development) the address of the request, which
+    ``TRUSTED_HOSTS`` vets.
 
     :raise RuntimeError: no base URL is set and there is no request to take one from.
     """
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return str(base).rstrip("/") + path
+    base = public_base_url()
+    if base is not None:
+        return base + path
     if not has_request_context():
-        raise RuntimeError("an absolute URL outside a request needs LMS_PUBLIC_BASE_URL")
+        raise RuntimeError("an absolute URL outside a request needs PUBLIC_BASE_URL")
     return request.url_root.rstrip("/") + path
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` (values not in the route become the query string)."""
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return absolute_url(path)
 
 
 # Uploaded files up to this size stay in memory while the form is parsed; larger ones spool
@@ -137,6 +153,17 @@ def init_request_hooks(app: Flask) -> None:
                           if not k.startswith("dc."))
         if any("\x00" in v or "\ufffd" in v for v in values):
             abort(400)
+
+    @app.before_request
+    def refuse_over_long_addresses() -> None:
+        # The search page cuts an over-long query itself (with a notice); the API and other
+        # pages answer 414 in their own format (JSON for the API, see lms.errors).
+        cut = bool(request.environ.get(URI_CUT))
+        if request.path.startswith("/api/"):
+            if cut or len(request.query_string) > current_app.config["MAX_URL_BYTES"]:
+                abort(414)
+        elif cut and request.endpoint != "discovery.search_page":
+            abort(414)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

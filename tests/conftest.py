@@ -127,15 +127,19 @@ def _empty_postgres_tables(app: Flask) -> None:
         db.engine.dispose()
 
 
+def database_for_test(migrated_database: str, folder: Path) -> str:
+    """A migrated database of the test's own: a copy of the template (SQLite), or the test
+    database, emptied by whoever used it before (PostgreSQL)."""
+    if ON_POSTGRES:
+        return migrated_database
+    shutil.copyfile(migrated_database, folder / "test.sqlite")
+    return f"sqlite:///{folder / 'test.sqlite'}"
+
+
 @pytest.fixture
 def app(migrated_database: str, tmp_path: Path, monkeypatch) -> Iterator[Flask]:
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
-    if ON_POSTGRES:
-        url = migrated_database
-    else:
-        shutil.copyfile(migrated_database, tmp_path / "test.sqlite")
-        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
-    application = make_app(url, tmp_path / "data")
+    application = make_app(database_for_test(migrated_database, tmp_path), tmp_path / "data")
     yield application
     with application.app_context():
         db.session.remove()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +20,16 @@ class RoleName(enum.StrEnum):
     INSTRUCTOR = "instructor"
     TRAINER = "trainer"
     LEARNER = "learner"
+
+
+#: How the roles are shown (a role code is never shown raw).
+ROLE_LABELS = {
+    RoleName.ADMIN: _l("Administrator"),
+    RoleName.CURATOR: _l("Curator (librarian)"),
+    RoleName.INSTRUCTOR: _l("Instructor"),
+    RoleName.TRAINER: _l("Training officer"),
+    RoleName.LEARNER: _l("Learner / staff"),
+}
 
 
 user_roles = link_table(
@@ -145,7 +156,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # Bumped whenever existing sessions must stop working (logout everywhere, password
-    # change, deactivation, role change); it is part of the session cookie's user id.
+    # change, deactivation, role change): a login session (lms.auth.models.UserSession)
+    # made under an older version is dead.
     session_version: Mapped[int] = mapped_column(default=1)
     is_demo: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(8))
@@ -162,8 +174,14 @@ class User(UserMixin, db.Model):
         secondary=group_members, back_populates="members", order_by=Group.name
     )
 
+    # The token of the login session this object was loaded for (lms.auth.services); a plain
+    # attribute, not a column (an annotation would make the ORM map it).
+    login_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the cookie: the server-side session's token (an empty
+        string, which loads nobody, if no session was started)."""
+        return self.login_token or ""
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this

@@ -35,11 +35,11 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import audit
 from lms.accounts import events
+from lms.accounts.access import DEFAULT_ROLES, grants_admin
 from lms.accounts.models import (
     PeopleImportBatch,
     PersonTerm,
     Role,
-    RoleName,
     TermKind,
     Unit,
     User,
@@ -375,7 +375,7 @@ def _check_row(number: int, cells: dict[str, str], known: _Known, duplicates: di
     if cells.get("roles"):
         plan.roles = _roles(cells["roles"], known, existing, errors)
     elif existing is None:
-        plan.roles = {str(RoleName.LEARNER)}
+        plan.roles = set(DEFAULT_ROLES)
     return plan
 
 
@@ -396,8 +396,8 @@ def _roles(cell: str, known: _Known, existing: dict | None, errors: list[str]) -
     if unknown:
         errors.append(_("Unknown role: %(roles)s. Known roles: %(valid)s.",
                         roles=", ".join(sorted(unknown)), valid=", ".join(sorted(known.roles))))
-    had_admin = existing is not None and RoleName.ADMIN in known.roles_of.get(existing["id"], ())
-    if (RoleName.ADMIN in names) != had_admin:
+    had_admin = existing is not None and grants_admin(known.roles_of.get(existing["id"], ()))
+    if grants_admin(names) != had_admin:
         # Granting or taking administration goes through the account form, one at a time.
         errors.append(_("The administrator role is granted and removed in the account form, "
                         "not by import."))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 
 from lms import audit
 from lms.accounts import events
+from lms.accounts.access import DEFAULT_ROLES, grants_admin, is_last_active_admin
 from lms.accounts.models import (
     Group,
     PersonTerm,
@@ -59,16 +60,8 @@ def roles_by_name(names: Iterable[str]) -> list[Role]:
     return list(db.session.scalars(select(Role).where(Role.name.in_(names)).order_by(Role.name)))
 
 
-def _active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count(User.id))
-        .join(User.roles)
-        .where(Role.name == RoleName.ADMIN, User.active.is_(True))
-    ) or 0
-
-
 def _guard_last_admin(user: User, *, loses_admin: bool) -> None:
-    if loses_admin and user.is_admin and user.active and _active_admin_count() <= 1:
+    if loses_admin and is_last_active_admin(user):
         raise Conflict(
             _("%(name)s is the last active administrator and cannot be demoted or disabled.",
               name=user.username)
@@ -177,7 +170,7 @@ class UserInput:
     username: str
     profile: Profile = field(default_factory=Profile)
     password: str | None = None
-    roles: tuple[str, ...] = (RoleName.LEARNER,)
+    roles: tuple[str, ...] = DEFAULT_ROLES
     unit_path: str | None = None
     is_demo: bool = False
     groups: tuple[Group, ...] = ()
@@ -203,7 +196,7 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
     :raise Conflict: the username or person code is taken.
     """
     if actor is not None:
-        require(actor, "manage_users")
+        require(actor, "user.manage")
     username = check_username(data.username)
     if find_user(username) is not None:
         raise Conflict(_("The username %(name)s is already taken.", name=username))
@@ -214,7 +207,8 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
     if password is None:
         password = generated = secrets.token_urlsafe(12)
     else:
-        check_password_rules(password)
+        check_password_rules(password, username=username,
+                             full_name=_clean_full_name(data.profile.full_name))
     with unit_of_work() as on_commit:
         user = User(
             username=username,
@@ -257,12 +251,13 @@ def update_user(
     :raise Conflict: the change would remove the last active administrator, or the person
         code belongs to someone else.
     """
-    require(actor, "manage_users")
-    require(actor, "assign_roles", user)
+    require(actor, "user.manage")
+    require(actor, "role.assign", user)
     new_roles = roles_by_name(roles)
     new_role_names = {r.name for r in new_roles}
-    _guard_last_admin(user, loses_admin=RoleName.ADMIN not in new_role_names)
-    before = {"roles": sorted(user.role_names), "unit": user.unit.path if user.unit else None,
+    _guard_last_admin(user, loses_admin=not grants_admin(new_role_names))
+    before = {"roles": [role.name for role in user.roles],
+              "unit": user.unit.path if user.unit else None,
               "groups": sorted(g.name for g in user.groups)}
     with unit_of_work() as on_commit:
         _apply_profile(user, profile)
@@ -288,7 +283,7 @@ def move_people(actor: User, user_ids: Collection[int], unit: Unit | None) -> in
 
     :raise PermissionDenied: ``actor`` may not manage users.
     """
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     ids = sorted(set(user_ids))
     target = unit.id if unit is not None else None
     with unit_of_work() as on_commit:
@@ -312,7 +307,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
     :raise Conflict: ``user`` is the last active administrator.
     """
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     if not active:
         _guard_last_admin(user, loses_admin=True)
     if user.active == active:
@@ -325,7 +320,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
 def reset_password(actor: User, user: User) -> str:
     """Give ``user`` a new random password that must be changed at next login."""
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     password = secrets.token_urlsafe(12)
     with unit_of_work():
         user.password_hash = hash_generated_password(password)
@@ -392,7 +387,7 @@ def _sibling_exists(parent: Unit | None, name: str, exclude: Unit | None = None)
 def create_unit(actor: User | None, name: str, parent: Unit | None) -> Unit:
     """:raise ValidationError: bad name. :raise Conflict: a sibling has the same name."""
     if actor is not None:
-        require(actor, "manage_units")
+        require(actor, "unit.manage")
     name = clean_text(name, max_length=200, what=_("Unit name"))
     if UNIT_SEPARATOR in name:
         raise ValidationError(_("A unit name must not contain '/'."))
@@ -426,7 +421,7 @@ def update_unit(actor: User, unit: Unit, *, name: str, parent: Unit | None) -> N
     :raise Conflict: ``parent`` is the unit itself or one of its descendants, or a sibling
         there has the same name.
     """
-    require(actor, "manage_units")
+    require(actor, "unit.manage")
     name = clean_text(name, max_length=200, what=_("Unit name"))
     if UNIT_SEPARATOR in name:
         raise ValidationError(_("A unit name must not contain '/'."))
@@ -449,7 +444,7 @@ def update_unit(actor: User, unit: Unit, *, name: str, parent: Unit | None) -> N
 
 def delete_unit(actor: User, unit: Unit) -> None:
     """:raise Conflict: the unit still has members or sub-units."""
-    require(actor, "manage_units")
+    require(actor, "unit.manage")
     if unit.members:
         raise Conflict(_("%(name)s still has %(n)d members; move them first.",
                          name=unit.name, n=len(unit.members)))
@@ -469,7 +464,7 @@ def set_commanders(actor: User, unit: Unit, usernames: Iterable[str]) -> list[Us
 
     :raise ValidationError: a name that is no active account.
     """
-    require(actor, "manage_units")
+    require(actor, "unit.manage")
     wanted: dict[int, User] = {}
     unknown = []
     for name in usernames:
@@ -548,7 +543,7 @@ def save_group(actor: User, group: Group | None, *, name: str, description: str,
 
     :raise Conflict: another group has this name.
     """
-    require(actor, "manage_groups")
+    require(actor, "group.manage")
     name = clean_text(name, max_length=120, what=_("Group name"))
     clash = db.session.scalar(select(Group).where(func.lower(Group.name) == name.lower()))
     if clash is not None and clash is not group:
@@ -585,13 +580,6 @@ def get_unit(unit_id: int) -> Unit:
 
 # --- controlled lists: ranks, positions, target groups -------------------------------------
 
-ROLE_LABELS = {
-    RoleName.ADMIN: _l("Administrator"),
-    RoleName.CURATOR: _l("Curator (librarian)"),
-    RoleName.INSTRUCTOR: _l("Instructor"),
-    RoleName.TRAINER: _l("Training officer"),
-    RoleName.LEARNER: _l("Learner / staff"),
-}
 
 TERM_KIND_LABELS = {
     TermKind.RANK: _l("Rank"),
@@ -636,7 +624,7 @@ def save_term(actor: User, kind: TermKind, term: PersonTerm | None, *, name: str
     :raise ValidationError: empty or too long name.
     :raise Conflict: another entry of the list has this name.
     """
-    require(actor, "manage_users")
+    require(actor, "user.manage")
     name = clean_text(name, max_length=120, what=_("Name"))
     name_en = clean_text(name_en, max_length=120, what=_("English name")) \
         if name_en and name_en.strip() else ""

@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.accounts.services import ROLE_LABELS
+from lms.accounts.models import ROLE_LABELS
 
 
 class CheckboxListField(SelectMultipleField):

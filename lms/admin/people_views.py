@@ -36,7 +36,7 @@ from lms.models import Job
 from lms.web import guard_blueprint
 
 bp = Blueprint("people_admin", __name__)
-guard_blueprint(bp, "manage_users")
+guard_blueprint(bp, "user.manage")
 SUFFIXES = (".csv", ".xlsx")
 
 

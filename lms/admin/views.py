@@ -11,7 +11,8 @@ from wtforms import SelectChoice
 
 from lms import audit
 from lms.accounts import services
-from lms.accounts.models import Group, PersonTerm, RoleName, TermKind, User
+from lms.accounts.access import DEFAULT_ROLES
+from lms.accounts.models import ROLE_LABELS, Group, PersonTerm, RoleName, TermKind, User
 from lms.admin.forms import GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
@@ -27,7 +28,7 @@ bp = Blueprint("admin", __name__)
 @login_required
 def _admins_only():
     no_store()
-    if not can(current_user, "manage_users"):
+    if not can(current_user, "user.manage"):
         raise PermissionDenied()
 
 
@@ -108,7 +109,7 @@ def users():
     return render_template("admin/users.html", page=page, units=_unit_options(),
                            filters={"q": query, "role": role, "unit": unit_id or 0,
                                     "status": status}, action_form=EmptyForm(),
-                           move_form=move_form, role_labels=services.ROLE_LABELS)
+                           move_form=move_form, role_labels=ROLE_LABELS)
 
 
 @bp.post("/users/move")
@@ -140,7 +141,7 @@ def user_new():
     form = UserForm()
     _prepare_user_form(form, None)
     if request.method == "GET":
-        form.roles.data = [str(RoleName.LEARNER)]
+        form.roles.data = list(DEFAULT_ROLES)
     if form.validate_on_submit():
         unit = _optional_unit(form.unit_id.data)
         try:
@@ -178,7 +179,7 @@ def user_edit(user_id: int):
         form.rank_id.data = user.rank_id or 0
         form.position_id.data = user.position_id or 0
         form.target_group_id.data = user.target_group_id or 0
-        form.roles.data = sorted(user.role_names)
+        form.roles.data = [role.name for role in user.roles]
         form.groups.data = [g.id for g in user.groups]
     if form.validate_on_submit():
         try:
@@ -381,7 +382,7 @@ def _parse_day(value: str | None, end: bool = False) -> datetime | None:
 
 @bp.get("/audit")
 def audit_log():
-    if not can(current_user, "view_audit_log"):
+    if not can(current_user, "audit.view"):
         raise PermissionDenied()
     args = request.args
     filters = {key: args.get(key, "")[:64] for key in ("action", "actor", "outcome", "since",

@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms import audit
 from lms.auth import services
 from lms.auth.forms import ChangePasswordForm, LoginForm
 from lms.errors import PermissionDenied, ValidationError
@@ -42,6 +41,7 @@ def login():
         target = safe_next(form.next.data, url_for("main.index"))
         # A fresh session on login: nothing planted before it (fixation) survives.
         _fresh_session()
+        services.start_session(user, request.remote_addr, request.user_agent.string)
         login_user(user)
         if user.must_change_password:
             flash(_("Please choose a new password before you continue."), "info")
@@ -56,7 +56,7 @@ def login():
 def logout():
     # Logout is a POST with a CSRF token (checked globally), so no site can log users out.
     if current_user.is_authenticated:
-        audit.record("logout", actor=current_user, obj=current_user, standalone=True)
+        services.end_session(current_user)
     logout_user()
     _fresh_session()
     flash(_("You have been logged out."), "info")
@@ -85,9 +85,10 @@ def change_password():
         except (PermissionDenied, ValidationError) as error:
             flash(error.message, "error")
             return render_template("auth/password.html", form=form), error.status
-        # The session version changed: log in again on this device only.
+        # Every session ended with the change: log in again on this device only.
         user = current_user._get_current_object()
         _fresh_session()
+        services.start_session(user, request.remote_addr, request.user_agent.string)
         login_user(user)
         flash(_("Your password has been changed. Other sessions were logged out."), "success")
         return redirect(url_for("main.index"))

@@ -1,6 +1,7 @@
-"""Who may see and do what with records: one rule, used by every channel.
+"""Who may see and do what with records, collections and reviews: one rule, used by every
+channel, and the named rules (``RULES``) the policy in ``lms.permissions`` is made of.
 
-Three forms of the same rule, kept side by side so they cannot drift apart:
+Three forms of the reading rule, kept side by side so they cannot drift apart:
 
 - :func:`can_view` decides for one record (pages, exports, OAI GetRecord, files);
 - :func:`visible_records` is the same rule as a SQL filter (listings, browse, exports,
@@ -12,6 +13,7 @@ Three forms of the same rule, kept side by side so they cannot drift apart:
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -19,10 +21,12 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from lms.accounts.models import RoleName, User
 from lms.catalog.models import (
     AccessLevel,
+    AccessRequest,
     Collection,
     Record,
     RecordAccessRole,
     RecordStatus,
+    ReviewTask,
     collection_curators,
     record_access_groups,
     record_access_units,
@@ -31,6 +35,7 @@ from lms.catalog.models import (
 )
 from lms.db import utcnow
 from lms.extensions import db
+from lms.permissions import admin_only
 
 Principal = User | AnonymousUserMixin
 
@@ -268,8 +273,100 @@ def user_principals(user: Principal) -> frozenset[str]:
 
 
 def may_deposit_in(user: Principal, collection: Collection | None) -> bool:
+    """Instructors anywhere; curators (and admins) in the collections they curate."""
     u = _user(user)
     if u is None or collection is None:
         return False
-    return u.is_admin or u.has_role(RoleName.INSTRUCTOR) or (
-        u.has_role(RoleName.CURATOR) and collection.id in curated_collection_ids(u))
+    return u.has_role(RoleName.INSTRUCTOR) or curates_collection(u, collection)
+
+
+def curates_collection(user: Principal, collection: Collection | None) -> bool:
+    """Admins, and the curators named on ``collection``."""
+    u = _user(user)
+    if u is None or collection is None:
+        return False
+    return u.is_admin or (u.has_role(RoleName.CURATOR)
+                          and collection.id in curated_collection_ids(u))
+
+
+def _record(obj: Any) -> Record | None:
+    return obj if isinstance(obj, Record) else None
+
+
+def _collection(obj: Any) -> Collection | None:
+    return obj if isinstance(obj, Collection) else None
+
+
+def _task_record(obj: Any) -> Record | None:
+    return obj.record if isinstance(obj, ReviewTask) else None
+
+
+def _may_edit(user: Principal, record: Record | None) -> bool:
+    u = _user(user)
+    return u is not None and record is not None and can_edit(u, record)
+
+
+def may_widen_access_now(user: Principal, record: Record | None) -> bool:
+    """May ``user`` let more people see ``record`` without a curator's review?
+
+    Curators of its collections and admins may (audited). So may the depositor while no
+    version is published (the review before publication looks at the access settings too);
+    once readers can see it, a depositor's widening waits for a curator
+    (``lms.catalog.access_requests``).
+    """
+    if not _may_edit(user, record):
+        return False
+    return is_curator_of(user, record) or not record.is_published
+
+
+def may_submit(user: Principal, record: Record | None) -> bool:
+    u = _user(user)
+    return u is not None and record is not None and record.owner_id == u.id and \
+        record.status in (RecordStatus.DRAFT, RecordStatus.RETURNED)
+
+
+def sees_full_history(user: Principal, record: Record | None) -> bool:
+    """The review conversation is for those who took part; readers see the versions only."""
+    return sees_working_copy(user, record) or is_curator_of(user, record)
+
+
+def reviews_anything(user: Principal) -> bool:
+    """Curators and admins have a review queue (possibly empty)."""
+    u = _user(user)
+    return u is not None and (u.is_admin or u.has_role(RoleName.CURATOR))
+
+
+#: The named rules of records, collections and reviews. ``obj`` is the record unless named.
+RULES = {
+    "record.view": lambda user, obj: can_view(user, _record(obj)),
+    "record.view_working_copy": lambda user, obj: sees_working_copy(user, _record(obj)),
+    "record.view_history": lambda user, obj: sees_full_history(user, _record(obj)),
+    "record.view_tombstone": lambda user, obj: could_have_seen(user, _record(obj)),
+    "record.read_files": lambda user, obj: can_read_files(user, _record(obj)),
+    "record.edit": lambda user, obj: _may_edit(user, _record(obj)),
+    "record.submit": lambda user, obj: may_submit(user, _record(obj)),
+    # Those who may edit it; whether a change waits for a curator: ``record.widen_access``.
+    "record.change_access": lambda user, obj: _may_edit(user, _record(obj)),
+    "record.widen_access": lambda user, obj: may_widen_access_now(user, _record(obj)),
+    "record.curate": lambda user, obj: is_curator_of(user, _record(obj)),
+    "record.withdraw": lambda user, obj: is_curator_of(user, _record(obj)) and obj.is_published,
+    "record.restore": lambda user, obj: is_curator_of(user, _record(obj))
+    and obj.status == RecordStatus.WITHDRAWN,
+    "record.map": lambda user, obj: is_curator_of(user, _record(obj)),
+    "record.purge": lambda user, obj: admin_only(user) and _record(obj) is not None,
+    # Bulk import publishes directly, in any collection.
+    "record.import": admin_only,
+    # ``obj``: a collection.
+    "collection.deposit": lambda user, obj: may_deposit_in(user, _collection(obj)),
+    "collection.curate": lambda user, obj: curates_collection(user, _collection(obj)),
+    "collection.manage": admin_only,
+    # ``obj``: none (the queue page) or a review task.
+    "review.queue": lambda user, obj: reviews_anything(user),
+    "review.claim": lambda user, obj: is_curator_of(user, _task_record(obj)),
+    "review.release": lambda user, obj: is_curator_of(user, _task_record(obj)),
+    "review.accept": lambda user, obj: is_curator_of(user, _task_record(obj)),
+    "review.return": lambda user, obj: is_curator_of(user, _task_record(obj)),
+    # ``obj``: an access request (a depositor's widening, lms.catalog.access_settings).
+    "access_request.decide": lambda user, obj: isinstance(obj, AccessRequest)
+    and is_curator_of(user, obj.record) and obj.requested_by_id != user.id,
+}

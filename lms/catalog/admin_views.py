@@ -20,7 +20,7 @@ bp = Blueprint("collections_admin", __name__)
 @login_required
 def _admins_only():
     no_store()
-    if not can(current_user, "manage_collections"):
+    if not can(current_user, "collection.manage"):
         raise PermissionDenied()
 
 

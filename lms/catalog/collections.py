@@ -12,11 +12,11 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import Principal, may_deposit_in, published_clause, visible_records
+from lms.catalog.access import Principal, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.text import clean_text
 from lms.uow import unit_of_work
 
@@ -57,7 +57,7 @@ def create_collection(actor: User | None, slug: str, title: str, *,
     :raise Conflict: the slug is taken.
     """
     if actor is not None:
-        require(actor, "manage_collections")
+        require(actor, "collection.manage")
     slug = check_slug(slug)
     if db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None:
         raise Conflict(_("The collection slug %(slug)s is already taken.", slug=slug))
@@ -79,13 +79,13 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
                       workflow_steps: int, curators: Iterable[User],
                       single_reviewer: bool = False) -> None:
     """:raise Conflict: ``parent`` is the collection itself or below it."""
-    require(actor, "manage_collections")
+    require(actor, "collection.manage")
     node = parent
     while node is not None:
         if node.id == collection.id:
             raise Conflict(_("A collection cannot be moved under itself or its descendants."))
         node = node.parent
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         _apply_collection(collection, title=title, title_en=title_en, description=description,
                           parent=parent, default_access=default_access,
                           workflow_steps=workflow_steps, single_reviewer=single_reviewer,
@@ -93,7 +93,7 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
         audit.record("collection_update", actor=actor, obj=collection,
                      details={"curators": sorted(u.username for u in collection.curators)})
         # Curators and the collection path are part of every record's search entry.
-        on_commit(lambda: hooks.collection_changed(collection.id))
+        hooks.collection_changed(collection.id)
 
 
 def _apply_collection(collection: Collection, *, title: str, title_en: str, description: str,
@@ -130,7 +130,7 @@ def collection_tree() -> list[tuple[Collection, int]]:
 
 
 def deposit_collections(user: User) -> list[Collection]:
-    return [c for c, _depth in collection_tree() if may_deposit_in(user, c)]
+    return [c for c, _depth in collection_tree() if can(user, "collection.deposit", c)]
 
 
 # --- the records under a collection --------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import can_edit, may_deposit_in
 from lms.catalog.access_settings import (
     AccessSettings,
     access_summary,
@@ -38,7 +37,7 @@ from lms.db import utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.uow import unit_of_work
 from metadata import Metadata, Problem, Statement, validate
 
@@ -60,7 +59,7 @@ def create_draft(user: User, collection: Collection, statements: Iterable[Statem
     :raise PermissionDenied: ``user`` may not deposit in ``collection``.
     :raise MetadataInvalid: the metadata has errors.
     """
-    if not may_deposit_in(user, collection):
+    if not can(user, "collection.deposit", collection):
         raise PermissionDenied(_("You may not deposit in this collection."))
     result = check_metadata(statements, deposit=False)
     access = access or AccessSettings(level=collection.default_access)
@@ -90,8 +89,7 @@ def save_metadata(user: User, record: Record, statements: Iterable[Statement],
     :raise Conflict: the form is older than the record (optimistic locking).
     :raise MetadataInvalid: the metadata has errors.
     """
-    if not can_edit(user, record):
-        raise PermissionDenied()
+    require(user, "record.edit", record)
     check_lock(record, lock_version)
     in_review = record.status == RecordStatus.SUBMITTED
     result = check_metadata(statements, deposit=in_review)
@@ -123,7 +121,8 @@ class _DryRun(Exception):
 def import_record(actor: User | None, *, external_id: str | None, collection: Collection,
                   metadata: Metadata, incomplete: bool, access: AccessSettings,
                   files: Sequence[record_files.NewFile], review: bool,
-                  source: dict[str, object], dry_run: bool = False) -> ImportResult:
+                  source: dict[str, object], dry_run: bool = False,
+                  in_transaction: Callable[[str, int], None] | None = None) -> ImportResult:
     """Create or update the record of one import line: all of it or nothing, one transaction.
 
     The record with ``external_id`` is updated when there is one, created otherwise. Unless
@@ -132,7 +131,9 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
     and the set of file blobs equal the record's, and its status is already the one asked
     for, nothing is written ("unchanged"). ``actor`` None is the command line (operator);
     the record's owner is ``actor``. ``source`` (import file hash, line number) goes to the
-    audit log. A ``dry_run`` does everything, then rolls back.
+    audit log. A ``dry_run`` does everything, then rolls back. ``in_transaction(action,
+    record_id)`` is called last inside the transaction (a resumable import records its place
+    there, so that it commits with the record).
 
     The blobs of ``files`` must already be stored (``lms.files.storage``).
 
@@ -140,7 +141,7 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
     :raise ValidationError: the existing record is withdrawn or purged, or access is invalid.
     """
     if actor is not None:
-        require(actor, "import_records")
+        require(actor, "record.import")
     access.check()
     record = None
     if external_id is not None:
@@ -153,7 +154,7 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
                                                 target):
         return ImportResult("unchanged", record.id, record.current_version or None)
     try:
-        with unit_of_work() as on_commit:
+        with unit_of_work():
             action = "updated" if record is not None else "created"
             before = record.status if record is not None else None
             if record is None:
@@ -187,10 +188,11 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
                 "files": [[f.name, f.key] for f in files][:50]})
             result = ImportResult(action, record.id, version, [f.id for f in added],
                                   [f.id for f in added if f.thumbnail_status == "pending"])
+            hooks.record_changed(record.id)
             if dry_run:
                 raise _DryRun()
-            record_id = record.id
-            on_commit(lambda: hooks.record_changed(record_id))
+            if in_transaction is not None:
+                in_transaction(action, record.id)
     except _DryRun:
         result.record_id = result.record_id if action == "updated" else None
         result.new_file_ids, result.thumbnail_file_ids = [], []

@@ -1,65 +1,24 @@
-"""After-commit notifications of repository changes, for the channels that mirror records.
+"""What services call when they change something that search and OAI-PMH mirror.
 
-The search index and the OAI-PMH projection register listeners; services call these only
-after their transaction committed, so a listener never sees uncommitted state. A bulk import
-wraps its work in :func:`batched`, so that listeners get one call per batch of records
-instead of one per record.
+Call these inside the unit of work that makes the change: each writes a change-log row in
+the same transaction (``lms.changelog``), so the mirrors learn of the change even if this
+process dies right after the commit. A bulk import wraps its work in :func:`batched`, so that
+the mirrors are brought up to date once per batch of records instead of once per record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from lms.changelog import ChangeKind, batched, log_change
 
-RecordsListener = Callable[[Sequence[int]], None]
-CollectionListener = Callable[[int], None]
-
-_record_listeners: list[RecordsListener] = []
-_collection_listeners: list[CollectionListener] = []
-_pending: ContextVar[list[int] | None] = ContextVar("pending_record_changes", default=None)
-
-
-def on_records_changed(listener: RecordsListener) -> RecordsListener:
-    """Register ``listener(record_ids)``, called after commits that changed those records."""
-    _record_listeners.append(listener)
-    return listener
-
-
-def on_collection_changed(listener: CollectionListener) -> CollectionListener:
-    _collection_listeners.append(listener)
-    return listener
+__all__ = ["batched", "collection_changed", "record_changed"]
 
 
 def record_changed(record_id: int) -> None:
-    pending = _pending.get()
-    if pending is not None:
-        pending.append(record_id)
-        return
-    _notify([record_id])
-
-
-def _notify(record_ids: Sequence[int]) -> None:
-    for listener in _record_listeners:
-        listener(record_ids)
-
-
-@contextmanager
-def batched() -> Iterator[None]:
-    """Collect record changes inside the block; notify them together when it ends."""
-    if _pending.get() is not None:  # already batching: the outer block notifies
-        yield
-        return
-    pending: list[int] = []
-    token = _pending.set(pending)
-    try:
-        yield
-    finally:
-        _pending.reset(token)
-        if pending:
-            _notify(list(dict.fromkeys(pending)))
+    """The record (metadata, status, access, files, mapping...) changed."""
+    log_change(ChangeKind.RECORD, record_id)
 
 
 def collection_changed(collection_id: int) -> None:
-    for listener in _collection_listeners:
-        listener(collection_id)
+    """The collection's name, place in the tree or curators changed: every record filed
+    under it shows them."""
+    log_change(ChangeKind.COLLECTION, collection_id)

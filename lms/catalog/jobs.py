@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from huey import crontab
 from sqlalchemy import select
 
@@ -28,11 +26,11 @@ def lift_embargoes(ctx: JobContext) -> dict[str, object]:
     records = list(db.session.scalars(
         select(Record).where(Record.embargo_until.is_not(None), Record.embargo_until <= today)
         .order_by(Record.id)))
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         for record in records:
             audit.record("embargo_lift", obj=record,
                          details={"embargo_until": record.embargo_until.isoformat()})
             record_history(record, None, "embargo_lift", record.status, record.status)
             record.embargo_until = None
-            on_commit(partial(hooks.record_changed, record.id))
+            hooks.record_changed(record.id)
     return {"lifted": [r.id for r in records]}

@@ -296,3 +296,44 @@ class WorkflowEvent(db.Model):
 
     record: Mapped[Record] = relationship()
     actor: Mapped[User | None] = relationship()
+
+
+class AccessRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # replaced by a newer request or a curator's own change
+
+
+class AccessRequest(db.Model):
+    """A depositor's change that would let more people see a published record (or one of
+    its files), waiting for a curator of the collection to approve or reject it.
+
+    ``requested`` holds only the parts that wait, under the names of
+    ``lms.catalog.access_settings.settings_summary`` (ids for units, users and groups): for
+    the record, ``level`` with its lists, ``embargo_until`` (with ``embargo_reason``) and/or
+    ``discoverable``; for a file, ``level`` (``None``: follow the record) with its lists.
+    ``before`` is the summary of the settings when it was asked, for the curator to compare.
+    """
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           index=True)
+    file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_files.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=AccessRequestStatus.PENDING,
+                                        index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    record: Mapped[Record] = relationship()
+    file: Mapped[Any] = relationship("RecordFile")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

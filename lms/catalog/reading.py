@@ -5,18 +5,11 @@ editing, or for a curator's action. Whoever may not know a record exists gets
 from __future__ import annotations
 
 from lms.accounts.models import User
-from lms.catalog.access import (
-    Principal,
-    can_edit,
-    can_view,
-    could_have_seen,
-    is_curator_of,
-    sees_working_copy,
-)
+from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
-from lms.errors import NotFound, PermissionDenied
+from lms.errors import NotFound
 from lms.extensions import db
-from lms.permissions import can
+from lms.permissions import can, require
 
 
 def get_record(user: User, record_id: int, *, for_edit: bool = False) -> Record:
@@ -26,10 +19,11 @@ def get_record(user: User, record_id: int, *, for_edit: bool = False) -> Record:
     :raise PermissionDenied: ``for_edit`` and ``user`` sees it but may not edit it.
     """
     record = db.session.get(Record, record_id)
-    if record is None or not (can_view(user, record) or sees_working_copy(user, record)):
+    if record is None or not (can(user, "record.view", record)
+                              or can(user, "record.view_working_copy", record)):
         raise NotFound()
-    if for_edit and not can_edit(user, record):
-        raise PermissionDenied()
+    if for_edit:
+        require(user, "record.edit", record)
     return record
 
 
@@ -45,12 +39,12 @@ def record_for_page(user: Principal, record_id: int) -> tuple[Record, bool]:
     if record is None:
         raise NotFound()
     if record.status in (RecordStatus.WITHDRAWN, RecordStatus.PURGED):
-        if is_curator_of(user, record) and record.status == RecordStatus.WITHDRAWN:
+        if can(user, "record.restore", record):
             return record, False
-        if not could_have_seen(user, record):
+        if not can(user, "record.view_tombstone", record):
             raise NotFound()
         return record, True
-    if not can_view(user, record):
+    if not can(user, "record.view", record):
         raise NotFound()
     return record, False
 
@@ -61,7 +55,7 @@ def curated_record(user: Principal, record_id: int) -> Record:
     :raise NotFound: it does not exist or ``user`` does not curate it.
     """
     record = db.session.get(Record, record_id)
-    if record is None or not is_curator_of(user, record):
+    if record is None or not can(user, "record.curate", record):
         raise NotFound()
     return record
 
@@ -69,6 +63,6 @@ def curated_record(user: Principal, record_id: int) -> Record:
 def record_to_purge(user: Principal, record_id: int) -> Record:
     """:raise NotFound: it does not exist or ``user`` may not purge records."""
     record = db.session.get(Record, record_id)
-    if record is None or not can(user, "purge_records"):
+    if record is None or not can(user, "record.purge", record):
         raise NotFound()
     return record

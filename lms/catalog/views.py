@@ -19,8 +19,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.catalog import browse, deposit, workflow
-from lms.catalog.access import can_edit, embargo_active, is_curator_of, sees_working_copy
+from lms.catalog import access_requests, browse, deposit, workflow
+from lms.catalog.access import embargo_active
 from lms.catalog.access_settings import access_choices, change_access
 from lms.catalog.collections import (
     collection_tree,
@@ -33,7 +33,7 @@ from lms.catalog.models import AccessLevel, Record, RecordStatus, RecordVersion
 from lms.catalog.reading import curated_record, get_record, record_for_page, record_to_purge
 from lms.catalog.summaries import summarize
 from lms.discovery.services import collection_counts
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.errors import FORM_ERRORS, Conflict, NotFound, PermissionDenied
 from lms.exports import links
 from lms.extensions import db
 from lms.files import serving
@@ -139,19 +139,30 @@ def edit(record_id: int):
 @login_required
 def access(record_id: int):
     no_store()
-    record = get_record(current_user, record_id, for_edit=True)
+    record = get_record(current_user, record_id)
+    require(current_user, "record.change_access", record)
     if request.method == "POST":
         try:
-            change_access(current_user, record, parse_access(request.form))
+            pending = change_access(current_user, record, parse_access(request.form))
         except FORM_ERRORS as error:
             flash(error.message, "error")
-            return render_template("catalog/access.html", record=record,
-                                   **access_choices()), 422
+            return _access_page(record), 422
+        if pending is not None:
+            flash(_("Your change lets more people see this record: it waits for a curator of "
+                    "the collection to approve it. Until then the current settings stay; "
+                    "anything that narrows access was saved."), "info")
+            return redirect(url_for("catalog.access", record_id=record.id))
         flash(_("Access settings saved."), "success")
         if deposit.in_wizard(current_user, record):
             return redirect(url_for("catalog.submit", record_id=record.id))
         return redirect(url_for("catalog.show", record_id=record.id))
-    return render_template("catalog/access.html", record=record, **access_choices())
+    return _access_page(record)
+
+
+def _access_page(record: Record) -> str:
+    return render_template("catalog/access.html", record=record,
+                           pending=access_requests.pending_requests(record.id),
+                           describe=access_requests.describe, **access_choices())
 
 
 @bp.route("/records/<int:record_id>/submit", methods=["GET", "POST"])
@@ -192,7 +203,7 @@ def _render_record(record: Record, version: RecordVersion | None,
                    files: serving.FileList | None = None):
     working = version is None
     metadata = record.dc if working else version.dc
-    privileged = sees_working_copy(current_user, record)
+    privileged = can(current_user, "record.view_working_copy", record)
     if record.access_level != AccessLevel.PUBLIC or not record.is_published:
         no_store()
     if files is None:
@@ -206,12 +217,7 @@ def _render_record(record: Record, version: RecordVersion | None,
         formats=[(name, links.FORMAT_LABELS[name], links.media_type(name))
                  for name in links.EXPORTS],
         embargoed=embargo_active(record), privileged=privileged,
-        may_edit=can_edit(current_user, record) if current_user.is_authenticated
-        else False,
-        may_curate=is_curator_of(current_user, record),
-        all_collections=collection_tree() if is_curator_of(current_user, record)
-        else [],
-        may_purge=can(current_user, "purge_records"),
+        all_collections=collection_tree() if can(current_user, "record.map", record) else [],
         files=files, harvested=harvest_services.provenance(record),
         usage=stats.monthly_usage(record) if not working else None,
         usage_totals=stats.usage_totals(record) if not working else None,
@@ -251,7 +257,7 @@ def show(record_id: int):
 @login_required
 def draft(record_id: int):
     record = get_record(current_user, record_id)
-    if not sees_working_copy(current_user, record):
+    if not can(current_user, "record.view_working_copy", record):
         raise NotFound()
     return _render_record(record, None)
 
@@ -268,7 +274,7 @@ def version(record_id: int, number: int):
 @bp.get("/records/<int:record_id>/history")
 def history(record_id: int):
     record = _readable(record_id)
-    if not sees_working_copy(current_user, record) and not is_curator_of(current_user, record):
+    if not can(current_user, "record.view_history", record):
         # Readers see the versions; the review conversation is for those who took part.
         events = [e for e in workflow.history(record) if e.action in ("publish", "withdraw",
                                                                        "restore")]
@@ -392,7 +398,7 @@ POOL_PAGE = 25
 @bp.get("/review")
 @login_required
 def review():
-    require(current_user, "review_deposits")
+    require(current_user, "review.queue")
     from lms.files.extraction import problem_count
 
     queue = workflow.review_queue(current_user)
@@ -400,6 +406,8 @@ def review():
     number = min(max(request.args.get("page", 1, type=int), 1), pages)
     return render_template("catalog/review.html", queue=queue, number=number, pages=pages,
                            pool=queue.pool[(number - 1) * POOL_PAGE:number * POOL_PAGE],
+                           access_requests=access_requests.requests_to_decide(current_user),
+                           describe=access_requests.describe,
                            extraction_problems=problem_count(current_user), lang=_lang())
 
 
@@ -408,7 +416,7 @@ def review():
 def review_task(task_id: int):
     """One task: the deposit's metadata, files and access, and the decisions together."""
     no_store()
-    require(current_user, "review_deposits")
+    require(current_user, "review.queue")
     task = workflow.get_task(current_user, task_id)
     record = task.record
     return render_template(
@@ -444,10 +452,33 @@ def review_action(task_id: int, action: str):
         for problem in error.result.errors[:5]:
             flash(problem.message(_lang()), "error")
         return redirect(url_for("catalog.review_task", task_id=task_id))
+    except Conflict as error:
+        flash(error.message, "error")
+        if action in ("accept", "return"):
+            # Decided meanwhile (another click, another tab): 409 on the queue as it stands.
+            return review(), 409
     except FORM_ERRORS as error:
         flash(error.message, "error")
         if action in ("accept", "return"):  # the comment and the decision stay at hand
             return redirect(url_for("catalog.review_task", task_id=task_id))
+    return redirect(url_for("catalog.review"))
+
+
+@bp.post("/review/access/<int:request_id>/<action>")
+@login_required
+def access_request_action(request_id: int, action: str):
+    """A curator approves or rejects a depositor's widening of access."""
+    try:
+        if action == "approve":
+            access_requests.approve(current_user, request_id, request.form.get("comment", ""))
+            flash(_("Approved: the new access settings apply."), "success")
+        elif action == "reject":
+            access_requests.reject(current_user, request_id, request.form.get("comment", ""))
+            flash(_("Rejected; the depositor was told why."), "success")
+        else:
+            raise NotFound()
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
     return redirect(url_for("catalog.review"))
 
 

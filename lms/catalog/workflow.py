@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -19,7 +18,6 @@ from sqlalchemy import func, select, update
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import is_curator_of, may_deposit_in
 from lms.catalog.models import (
     AccessLevel,
     Collection,
@@ -35,7 +33,7 @@ from lms.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.notify.services import notify
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.uow import AfterCommit, unit_of_work
 from metadata import Statement, ValidationResult, validate
 
@@ -103,22 +101,23 @@ def publish(user: User, record: Record) -> int:
 
 
 def working_copy_changed(user: User, record: Record, action: str,
-                         on_commit: AfterCommit) -> None:
+                         on_commit: AfterCommit | None = None) -> None:
     """What an edit of the working copy (metadata or files) does to the record, inside the
-    caller's unit of work.
+    caller's unit of work (``on_commit`` is no longer used: the record's change-log row is
+    written in that transaction).
 
     A published record edited by its depositor becomes the draft of its next version (the
     published version stays visible); a curator's correction of a published record publishes
     at once.
     """
     before = record.status
-    if record.status == RecordStatus.PUBLISHED and not is_curator_of(user, record):
+    if record.status == RecordStatus.PUBLISHED and not can(user, "record.curate", record):
         record.status = RecordStatus.DRAFT
     record.updated_at = utcnow()
     record_history(record, user, action, before, record.status)
     if record.status == RecordStatus.PUBLISHED:
         publish(user, record)
-    on_commit(partial(hooks.record_changed, record.id))
+    hooks.record_changed(record.id)
 
 
 def submit(user: User, record: Record, lock_version: int) -> None:
@@ -127,10 +126,8 @@ def submit(user: User, record: Record, lock_version: int) -> None:
     :raise PermissionDenied: only the depositor submits, a draft or returned record.
     :raise MetadataInvalid: deposit-required metadata is missing or wrong.
     """
-    if record.owner_id != user.id or record.status not in (RecordStatus.DRAFT,
-                                                          RecordStatus.RETURNED):
-        raise PermissionDenied()
-    if not may_deposit_in(user, record.collection):
+    require(user, "record.submit", record)
+    if not can(user, "collection.deposit", record.collection):
         raise PermissionDenied(_("You may not deposit in this collection."))
     check_lock(record, lock_version)
     check_metadata(record.dc, deposit=True)
@@ -179,7 +176,7 @@ def claim(user: User, task_id: int) -> ReviewTask:
     :raise Conflict: someone else claimed it first, or ``user`` decided an earlier step.
     """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "review.claim", task):
         raise NotFound()
     if (refused := step_refused(user, task)) is not None:
         raise Conflict(refused)
@@ -199,18 +196,44 @@ def claim(user: User, task_id: int) -> ReviewTask:
     return task
 
 
-def _claimed_task(user: User, task_id: int) -> ReviewTask:
+def _claimed_task(user: User, task_id: int, rule: str) -> ReviewTask:
+    """The task ``user`` claimed, if ``rule`` lets them act on it.
+
+    :raise NotFound: no such task, or one ``user`` may not know of.
+    :raise Conflict: ``user`` has not claimed it.
+    """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "record.curate", task.record):
         raise NotFound()
+    require(user, rule, task)
     if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
         raise Conflict(_("Claim this task before acting on it."))
     return task
 
 
+def _decide(user: User, task: ReviewTask) -> None:
+    """Take a claimed task out of play as the first write of the caller's unit of work.
+
+    The guarded UPDATE is the arbiter between two decisions on one task at the same moment
+    (a double click, two tabs): the second waits for the first to commit, then matches no row.
+
+    :raise Conflict: the task was decided meanwhile.
+    """
+    won = db.session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.id == task.id, ReviewTask.status == TaskStatus.CLAIMED,
+               ReviewTask.claimed_by_id == user.id)
+        .values(status=TaskStatus.DONE)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not won:
+        raise Conflict(_("This task has already been decided, in another window or by another "
+                         "request. Reload the review queue to see where it stands."))
+
+
 def release(user: User, task_id: int) -> None:
     """Put a claimed task back into the pool."""
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.release")
     with unit_of_work():
         task.status, task.claimed_by_id, task.claimed_at = TaskStatus.POOL, None, None
         record_history(task.record, user, "release", task.record.status, task.record.status)
@@ -221,14 +244,14 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
 
     :raise MetadataInvalid: deposit-required metadata is missing (a curator may fix it first).
     """
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.accept")
     if (refused := step_refused(user, task)) is not None:
         raise Conflict(refused)  # claimed before the collection's rule changed
     record = task.record
     check_metadata(record.dc, deposit=True)
     steps = record.collection.workflow_steps if record.collection else 1
-    with unit_of_work() as on_commit:
-        task.status = TaskStatus.DONE
+    with unit_of_work():
+        _decide(user, task)
         if task.step < steps:
             db.session.add(ReviewTask(record=record, step=task.step + 1))
             record_history(record, user, "accept", record.status, record.status, comment)
@@ -242,7 +265,7 @@ def accept(user: User, task_id: int, comment: str = "") -> Record:
             if record.owner_id:
                 notify([record.owner_id], "published", {"title": record.title},
                         f"/records/{record.id}")
-            on_commit(lambda: hooks.record_changed(record.id))
+            hooks.record_changed(record.id)
     return record
 
 
@@ -251,10 +274,10 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError(_("Tell the depositor what to change."))
-    task = _claimed_task(user, task_id)
+    task = _claimed_task(user, task_id, "review.return")
     record = task.record
     with unit_of_work():
-        task.status = TaskStatus.DONE
+        _decide(user, task)
         before = record.status
         record.status = RecordStatus.RETURNED
         record.lock_version += 1
@@ -267,12 +290,11 @@ def return_to_depositor(user: User, task_id: int, comment: str) -> None:
 
 def withdraw(user: User, record: Record, reason: str) -> None:
     """:raise PermissionDenied: only curators of its collections and admins withdraw."""
-    if not is_curator_of(user, record) or not record.is_published:
-        raise PermissionDenied()
+    require(user, "record.withdraw", record)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give a reason for the withdrawal."))
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         before = record.status
         record.status = RecordStatus.WITHDRAWN
         record.withdrawn_at = utcnow()
@@ -280,24 +302,23 @@ def withdraw(user: User, record: Record, reason: str) -> None:
         record.lock_version += 1
         record_history(record, user, "withdraw", before, RecordStatus.WITHDRAWN, reason)
         audit.record("record_withdraw", actor=user, obj=record, details={"reason": reason})
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def restore(user: User, record: Record) -> None:
-    if not is_curator_of(user, record) or record.status != RecordStatus.WITHDRAWN:
-        raise PermissionDenied()
-    with unit_of_work() as on_commit:
+    require(user, "record.restore", record)
+    with unit_of_work():
         record.status = RecordStatus.PUBLISHED
         record.withdrawn_at = None
         record.lock_version += 1
         record_history(record, user, "restore", RecordStatus.WITHDRAWN, RecordStatus.PUBLISHED)
         audit.record("record_restore", actor=user, obj=record)
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def purge(user: User, record: Record, reason: str) -> None:
     """Legal removal: metadata and versions go, a tombstone row stays. Admins only."""
-    require(user, "purge_records")
+    require(user, "record.purge", record)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the legal reason for the purge."))
@@ -312,7 +333,7 @@ def purge(user: User, record: Record, reason: str) -> None:
         record.withdrawn_at = record.withdrawn_at or utcnow()
         record.lock_version += 1
         record_history(record, user, "purge", None, RecordStatus.PURGED, reason)
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 def map_record(actor: User, record: Record, collections: Iterable[Collection]) -> None:
@@ -324,16 +345,14 @@ def map_record(actor: User, record: Record, collections: Iterable[Collection]) -
 
     :raise PermissionDenied: ``actor`` does not curate the record, or one of the targets.
     """
-    if not is_curator_of(actor, record):
-        raise PermissionDenied()
+    require(actor, "record.map", record)
     targets = [c for c in dict.fromkeys(collections) if c.id != record.collection_id]
     current = {c.id for c in record.mapped_collections}
     for collection in targets:
-        if collection.id not in current and not (
-                actor.is_admin or actor in collection.curators):
+        if collection.id not in current and not can(actor, "collection.curate", collection):
             raise PermissionDenied(_("You may map records only into collections you curate."))
     before = sorted(c.slug for c in record.mapped_collections)
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         record.mapped_collections = targets
         after = sorted(c.slug for c in targets)
         if before != after:
@@ -342,7 +361,7 @@ def map_record(actor: User, record: Record, collections: Iterable[Collection]) -
                          details={"before": before, "after": after})
             record_history(record, actor, "mapping", record.status, record.status,
                      ", ".join(after))
-        on_commit(lambda: hooks.record_changed(record.id))
+        hooks.record_changed(record.id)
 
 
 @dataclass
@@ -363,7 +382,7 @@ def review_queue(user: User) -> ReviewQueue:
     )
     queue = ReviewQueue()
     for task in tasks:
-        if not is_curator_of(user, task.record):
+        if not can(user, "record.curate", task.record):
             continue
         if task.status == TaskStatus.POOL:
             queue.pool.append(task)
@@ -388,7 +407,7 @@ def get_task(user: User, task_id: int) -> ReviewTask:
     :raise NotFound: no such task, or not one ``user`` curates.
     """
     task = db.session.get(ReviewTask, task_id)
-    if task is None or not is_curator_of(user, task.record):
+    if task is None or not can(user, "record.curate", task.record):
         raise NotFound()
     return task
 

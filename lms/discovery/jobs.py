@@ -1,4 +1,4 @@
-"""Background jobs of search: indexing deferred by a busy index, and full rebuilds."""
+"""Background jobs of search: full rebuilds (changes reach the index through the change log)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from sqlalchemy import select
 
 from lms.catalog.access import published_clause
 from lms.catalog.models import Record
-from lms.discovery.services import index_records, rebuild_index
+from lms.discovery.services import rebuild_index
 from lms.extensions import db
 from lms.jobs import JobContext, job
-
-
-@job("search.index")
-def index_job(ctx: JobContext, record_ids: list[int]) -> dict[str, int]:
-    index_records(record_ids)
-    return {"indexed": len(record_ids)}
 
 
 @job("search.rebuild")

@@ -1,8 +1,10 @@
-"""Search for the app: one backend per process, indexing after commits, queries per user.
+"""Search for the app: one backend per process, the index as a mirror, queries per user.
 
-The index follows the database: every committed change of a record reaches it through
-``lms.catalog.hooks`` (so an access change takes effect on search at once), and
-``lms reindex`` rebuilds it from the database.
+The index follows the database as a mirror of the change log (:mod:`lms.discovery.mirror`):
+a committed change reaches it right after the commit, or through the worker. What it returns
+is checked against the database on the way out (:func:`shown_to`), so an index lagging
+behind an access change shows nothing the database no longer allows. ``lms reindex``
+rebuilds it from the database.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.catalog import hooks
-from lms.catalog.access import can_view, published_clause, user_principals
-from lms.catalog.collections import record_ids_under
+from lms.catalog.access import can_view, published_clause, user_principals, visible_records
 from lms.catalog.models import Record
 from lms.catalog.summaries import RecordSummary, summarize
+from lms.changelog import mirror_lock, pending_records_clause
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
 from lms.jobs import enqueue
 from lms.search import (
     BACKENDS,
+    Admit,
     DocumentSource,
     FacetValue,
     SearchBackend,
@@ -39,6 +41,8 @@ from lms.search import (
 
 log = logging.getLogger(__name__)
 BATCH = 500
+#: The search index's name among the change log's mirrors.
+MIRROR = "search"
 
 
 def backend() -> SearchBackend:
@@ -64,10 +68,12 @@ def _ensure_built(engine: SearchBackend) -> None:
         return
     count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
     if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
-        engine.rebuild(searchable_documents())  # in this process: it may be serving requests
-    else:
-        log.warning("search index is outdated; a rebuild of %d records was queued", count)
-        enqueue("search.rebuild")
+        with mirror_lock(MIRROR, wait=INLINE_REBUILD_LOCK_WAIT) as held:  # see rebuild_index
+            if held:
+                engine.rebuild(searchable_documents())  # in this process: it may be serving
+                return
+    log.warning("search index is outdated; a rebuild of %d records was queued", count)
+    enqueue("search.rebuild")
 
 
 def searchable_documents(progress: Callable[[int], None] | None = None,
@@ -114,21 +120,37 @@ def _shard_source(app: Flask, shard: int, shards: int) -> DocumentSource:
     return documents
 
 
+#: How long a rebuild waits for the applier holding the index (one batch at most), and a
+#: small rebuild in a request before leaving it to the worker.
+REBUILD_LOCK_WAIT = 600.0
+INLINE_REBUILD_LOCK_WAIT = 10.0
+
+
 def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the search index from the database (``lms reindex``, the rebuild job), the
     records read in parallel shards when the engine can use them. ``progress(n)`` gets the
-    number of records indexed so far."""
+    number of records indexed so far.
+
+    The index's change-log lock is held throughout: an update applied by another process
+    meanwhile would go to the index being replaced. Changes committed during the rebuild stay
+    pending and are applied once it is swapped in.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     shards = int(app.config["SEARCH_REBUILD_PROCESSES"]) or min(os.cpu_count() or 1, 4)
     sources = [_shard_source(app, k, shards) for k in range(max(shards, 1))]
-    return backend().rebuild_parallel(sources, progress)
+    with mirror_lock(MIRROR, wait=REBUILD_LOCK_WAIT) as held:
+        if not held:
+            raise SearchError("the search index stayed busy; try the rebuild again later")
+        return backend().rebuild_parallel(sources, progress)
 
 
-def index_records(record_ids: Sequence[int]) -> None:
-    """Put these records' current state into the index (or take them out)."""
+def index_records(record_ids: Sequence[int], session: Session | None = None) -> None:
+    """Put these records' current state, read through ``session`` (default: the app's), into
+    the index, or take them out of it."""
     engine = backend()
+    session = session or db.session
     ids = list(dict.fromkeys(record_ids))
-    records = db.session.scalars(
+    records = session.scalars(
         select(Record).where(Record.id.in_(ids)).options(*RECORD_LOADS)).all()
     documents = documents_for(records)
     gone = [record_id for record_id in ids if record_id not in documents]
@@ -138,33 +160,31 @@ def index_records(record_ids: Sequence[int]) -> None:
         engine.index([documents[i] for i in ids if i in documents])
 
 
-def _index_after_commit(record_ids: Sequence[int]) -> None:
-    try:
-        index_records(record_ids)
-    except SearchError:
-        # The index is busy (another writer held the lock too long): the worker retries.
-        log.warning("indexing records %s deferred to the worker", record_ids, exc_info=True)
-        enqueue("search.index", record_ids=list(record_ids))
+def shown_to(user) -> Admit:
+    """The database's answer to "may ``user`` be shown these hits?", for a page of ids in one
+    query: the records are published, discoverable and visible to ``user`` now (the SQL form
+    of ``can_view``), and the index holds their latest state (no change of theirs is still
+    pending for it: a file made stricter must not show its old text in a snippet)."""
 
+    def admit(ids: Sequence[int]) -> set[int]:
+        stmt = visible_records(user, listing=True).with_only_columns(Record.id).where(
+            Record.id.in_(list(ids)), published_clause(), Record.discoverable.is_(True),
+            ~pending_records_clause(MIRROR, Record.id))
+        return set(db.session.scalars(stmt))
 
-def _reindex_collection(collection_id: int) -> None:
-    # A collection's path is in the entry of every record filed under it, deep or mapped.
-    ids = record_ids_under(collection_id, published_clause())
-    for start in range(0, len(ids), BATCH):
-        index_records(ids[start:start + BATCH])
-
-
-hooks.on_records_changed(_index_after_commit)
-hooks.on_collection_changed(_reindex_collection)
+    return admit
 
 
 def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
            sort: str = "relevance", page: int = 1, size: int = 10,
            highlight: bool = True, facets: bool = True) -> SearchResult:
-    """Run a query as ``user``: only what they may see is found, counted and suggested."""
+    """Run a query as ``user``: only what they may see is found, counted and suggested, and
+    the hits and suggestions shown are checked against the database (:func:`shown_to`).
+    Totals and facet counts come from the index alone: they may include a record whose
+    change the index has not applied yet."""
     return backend().query(SearchQuery(
         q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
-        page=page, size=size, highlight=highlight, facets=facets))
+        page=page, size=size, highlight=highlight, facets=facets), admit=shown_to(user))
 
 
 def facet_counts(user) -> dict[str, list[FacetValue]]:
@@ -190,10 +210,12 @@ def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSumm
     if not ids:
         return {}
     records = db.session.scalars(select(Record).where(Record.id.in_(ids))).all()
-    # The index may lag a moment behind the database: a record no longer visible is left out.
+    # The hits were admitted by the database already (shown_to); checked again, as they are
+    # read here anyway, in case the record changed in between.
     visible = [r for r in records if can_view(user, r)]
     return summarize(user, visible, lang)
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:
-    return backend().autocomplete(prefix, user_principals(user), limit=limit)
+    return backend().autocomplete(prefix, user_principals(user), limit=limit,
+                                  admit=shown_to(user))

@@ -17,7 +17,7 @@ the repository's search for their name, the address this repository gives them.
 
 Every function takes what the reader may see (the files they may read come from
 ``lms.files.serving.files_for_display``), so the links never name a file they may not read.
-URLs are absolute (``url_for(..., _external=True)``): a linkset must be.
+URLs are absolute (``lms.web.external_url``, under ``PUBLIC_BASE_URL``): a linkset must be.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MIMEAccept
 
 from lms.catalog.models import Record
 from lms.files.models import RecordFile
 from lms.files.serving import FileList
+from lms.web import external_url
 from metadata import FORMATS, Metadata, RecordContext
 from metadata.crosswalks.citation import identifiers
 
@@ -102,15 +102,15 @@ def header(links: Iterable[Link]) -> str:
 
 
 def landing_page(record: Record) -> str:
-    return url_for("catalog.show", record_id=record.id, _external=True)
+    return external_url("catalog.show", record_id=record.id)
 
 
 def export_url(record: Record, name: str) -> str:
-    return url_for("catalog.export", record_id=record.id, name=name, _external=True)
+    return external_url("catalog.export", record_id=record.id, name=name)
 
 
 def file_url(record: Record, file: RecordFile) -> str:
-    return url_for("files.download", record_id=record.id, file_id=file.id, _external=True)
+    return external_url("files.download", record_id=record.id, file_id=file.id)
 
 
 def main_pdf(files: FileList) -> RecordFile | None:
@@ -144,12 +144,12 @@ def landing_links(record: Record, metadata: Metadata, files: FileList) -> list[L
               for view in files.shown if not view.damaged]
     links += [Link(SCHEMA_ORG + "AboutPage", "type"),
               Link(SCHEMA_ORG + "LearningResource", "type")]
-    links += [Link(url_for("discovery.search_page", q=f'creator:"{name}"', _external=True),
+    links += [Link(external_url("discovery.search_page", q=f'creator:"{name}"'),
                    "author") for name in dict.fromkeys(metadata.values("creator"))]
     links += [Link(value, "license") for value in metadata.values("license")]
-    links += [Link(url_for("catalog.linkset", record_id=record.id, _external=True),
+    links += [Link(external_url("catalog.linkset", record_id=record.id),
                    "linkset", LINKSET),
-              Link(url_for("catalog.linkset_json", record_id=record.id, _external=True),
+              Link(external_url("catalog.linkset_json", record_id=record.id),
                    "linkset", LINKSET_JSON)]
     return links
 

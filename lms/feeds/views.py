@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,6 +17,7 @@ from lms.catalog.collections import get_collection
 from lms.catalog.models import Record
 from lms.errors import NotFound
 from lms.feeds import documents, services
+from lms.web import external_url
 from metadata import default_profile
 from metadata.crosswalks.base import displays, preferred
 from metadata.crosswalks.citation import labels_in
@@ -28,15 +29,6 @@ XML = "application/xml; charset=utf-8"
 # Working pages, machine interfaces and endless result lists are no use to a crawler.
 ROBOTS_DISALLOWED = ("/admin/", "/api/", "/oai", "/search", "/jobs/", "/login", "/logout",
                      "/deposits", "/review", "/notifications", "/records/new", "/language")
-
-
-def absolute(endpoint: str, **values: object) -> str:
-    """An absolute URL: under ``PUBLIC_BASE_URL`` when it is set, else the request's host
-    (which ``TRUSTED_HOSTS`` vets)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def _response(body: str, content_type: str, *, personal: bool = False) -> Response:
@@ -51,14 +43,14 @@ def _response(body: str, content_type: str, *, personal: bool = False) -> Respon
 
 @bp.get("/robots.txt")
 def robots():
-    return _response(documents.robots(absolute("feeds.sitemap"), ROBOTS_DISALLOWED),
+    return _response(documents.robots(external_url("feeds.sitemap"), ROBOTS_DISALLOWED),
                      "text/plain; charset=utf-8")
 
 
 @bp.get("/sitemap.xml")
 def sitemap():
     size = current_app.config["SITEMAP_PAGE_SIZE"]
-    pages = [(absolute("feeds.sitemap_page", number=page.number), page.lastmod)
+    pages = [(external_url("feeds.sitemap_page", number=page.number), page.lastmod)
              for page in services.sitemap_pages(size)]
     return _response(documents.sitemap_index(pages), XML)
 
@@ -70,7 +62,8 @@ def sitemap_page(number: int):
     if not urls:
         raise NotFound()
     return _response(documents.urlset(
-        (absolute("catalog.show", record_id=record_id), lastmod) for record_id, lastmod in urls),
+        (external_url("catalog.show", record_id=record_id), lastmod)
+        for record_id, lastmod in urls),
         XML)
 
 
@@ -79,9 +72,9 @@ def opensearch():
     return _response(documents.opensearch(
         short_name=_("HVHC library"),
         description=_("Search the digital learning repository of the Logistics Academy."),
-        html_template=absolute("discovery.search_page") + "?q={searchTerms}",
-        atom_template=absolute("discovery.search_page") + "?q={searchTerms}&format=atom",
-        json_template=absolute("discovery.api_search") + "?q={searchTerms}",
+        html_template=external_url("discovery.search_page") + "?q={searchTerms}",
+        atom_template=external_url("discovery.search_page") + "?q={searchTerms}&format=atom",
+        json_template=external_url("discovery.api_search") + "?q={searchTerms}",
     ), "application/opensearchdescription+xml; charset=utf-8")
 
 
@@ -94,7 +87,7 @@ def _entry(record: Record, lang: str) -> documents.Entry:
     title = preferred(displays(metadata, "title", profile), lang)
     summary = preferred(displays(metadata, "abstract", profile), lang) or \
         preferred(displays(metadata, "description", profile), lang)
-    url = absolute("catalog.show", record_id=record.id)
+    url = external_url("catalog.show", record_id=record.id)
     published = record.published_at
     return documents.Entry(
         id=url, title=title.text if title else record.title, url=url,
@@ -120,7 +113,7 @@ def _lang() -> str:
 @bp.get("/feeds/newest.atom")
 def newest():
     records = services.newest(current_user, current_app.config["FEED_SIZE"])
-    return _feed(_("Newest materials"), absolute("feeds.newest"), absolute("main.index"),
+    return _feed(_("Newest materials"), external_url("feeds.newest"), external_url("main.index"),
                  records, _lang())
 
 
@@ -129,14 +122,14 @@ def collection_feed(slug: str):
     collection = get_collection(slug)
     records = services.newest(current_user, current_app.config["FEED_SIZE"], collection)
     return _feed(_("Newest in %(collection)s", collection=collection.display_title(_lang())),
-                 absolute("feeds.collection_feed", slug=slug),
-                 absolute("catalog.collection", slug=slug), records, _lang())
+                 external_url("feeds.collection_feed", slug=slug),
+                 external_url("catalog.collection", slug=slug), records, _lang())
 
 
 def search_feed(q: str, hit_ids: Sequence[int], args: MultiDict) -> Response:
     """The Atom feed of a page of search hits (already filtered for the reader); ``args``
     are the search's arguments without ``format``."""
-    page = absolute("discovery.search_page", **args.to_dict(flat=False))
-    feed = absolute("discovery.search_page", **args.to_dict(flat=False), format="atom")
+    page = external_url("discovery.search_page", **args.to_dict(flat=False))
+    feed = external_url("discovery.search_page", **args.to_dict(flat=False), format="atom")
     return _feed(_("Search: %(q)s", q=q) if q else _("All materials"), feed, page,
                  services.records_in_order(hit_ids), _lang())

@@ -15,6 +15,8 @@ thumbnails) asks :func:`may_read_file`; nothing else decides.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import exists, select
 
 from lms.catalog.access import (
@@ -23,11 +25,13 @@ from lms.catalog.access import (
     embargo_active,
     is_curator_of,
     level_allows,
+    reviews_anything,
     sees_working_copy,
 )
 from lms.catalog.models import ACCESS_RANK, AccessLevel, Record, RecordStatus
 from lms.extensions import db
 from lms.files.models import RecordFile, record_version_files
+from lms.permissions import admin_only
 
 
 def in_published_version(file: RecordFile) -> bool:
@@ -70,3 +74,18 @@ def is_public(record: Record, file: RecordFile) -> bool:
     """Readable by anyone, no embargo: a shared cache may keep the response (revalidated)."""
     return (record.is_published and effective_level(record, file) == AccessLevel.PUBLIC
             and not embargo_active(record))
+
+
+def _file(obj: Any) -> RecordFile | None:
+    return obj if isinstance(obj, RecordFile) else None
+
+
+#: The named rules of files. ``obj`` is the file (its record is ``file.record``).
+RULES = {
+    "file.download": lambda user, obj: (f := _file(obj)) is not None
+    and may_read_file(user, f.record, f),
+    # Fixity reports and storage maintenance.
+    "file.maintain": admin_only,
+    # The files whose text could not be extracted, of the collections one curates.
+    "extraction.view_report": lambda user, obj: reviews_anything(user),
+}

@@ -7,7 +7,7 @@ outcome on the row (``text_status``, ``text_message``) and the text, whole, in
 new blob, so a new row, so a new extraction, except that the text of an identical blob
 extracted before (same SHA-256 and type) is copied instead of extracted again.
 
-Once the outcome is committed the record is re-indexed (``hooks.record_changed``). A file
+The outcome and the record's change-log row (``hooks.record_changed``) commit together. A file
 whose extraction failed, timed out or found no text is listed for curators
 (:func:`problem_files`), never silently indexed as empty.
 """
@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from lms.catalog import hooks
-from lms.catalog.access import Principal, is_curator_of
+from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
 from lms.db import utcnow
 from lms.extensions import db
@@ -41,6 +41,7 @@ from lms.files.models import (
 )
 from lms.files.storage import BlobNotFound, get_storage
 from lms.jobs import enqueue
+from lms.permissions import can
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def extract_file(file_id: int) -> Outcome:
             as_text = _run(key, "text/plain")
             if as_text.status == TextStatus.OK:
                 result = as_text
-    with unit_of_work() as on_commit:
+    with unit_of_work():
         # The guarded UPDATE decides between two runs racing on one file: one writes.
         won = db.session.execute(
             update(RecordFile)
@@ -97,7 +98,7 @@ def extract_file(file_id: int) -> Outcome:
         if won and result.status == TextStatus.OK:
             db.session.add(FileText(file_id=file_id, text=result.text))
         if won:
-            on_commit(lambda: hooks.record_changed(record_id))
+            hooks.record_changed(record_id)
     db.session.expire(file)
     if result.status in TEXT_PROBLEMS:
         log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)
@@ -225,7 +226,7 @@ def problem_files(user: Principal, limit: int = 500) -> list[RecordFile]:
         .order_by(RecordFile.record_id.desc(), RecordFile.id))
     shown = []
     for file in files:
-        if is_curator_of(user, file.record):
+        if can(user, "record.curate", file.record):
             shown.append(file)
             if len(shown) >= limit:
                 break

@@ -37,7 +37,7 @@ from lms.catalog.models import AccessLevel, Record, RecordVersion
 from lms.errors import NotFound, ServiceError
 from lms.extensions import db
 from lms.files import records as record_files
-from lms.files.access import effective_level, may_read_file
+from lms.files.access import effective_level
 from lms.files.access import is_public as is_public_file
 from lms.files.fixity import FixityResult, FixityStatus
 from lms.files.maintenance import record_fixity
@@ -51,6 +51,7 @@ from lms.files.storage import (
     get_storage,
     validate_key,
 )
+from lms.permissions import can
 from lms.stats.services import is_robot, visitor_key
 from lms.uow import unit_of_work
 
@@ -366,7 +367,8 @@ def get_readable_file(user: Principal, record_id: int, file_id: int) -> tuple[Re
     """
     record = db.session.get(Record, record_id)
     file = db.session.get(RecordFile, file_id)
-    if not may_read_file(user, record, file):
+    if record is None or file is None or file.record_id != record.id \
+            or not can(user, "file.download", file):
         if record is not None and file is not None and file.record_id == record.id:
             audit.record("file_access_denied", outcome="denied", obj=file,
                          actor=user if isinstance(user, User) else None,
@@ -463,7 +465,7 @@ def _anyone_may_read(record: Record, file: RecordFile) -> bool:
     """Whether an anonymous reader may read ``file``: only then may its bytes leave through
     a URL that works for whoever holds it (a presigned redirect can be forwarded, logged by a
     proxy or kept in a browser history until it expires)."""
-    return may_read_file(AnonymousUserMixin(), record, file)
+    return can(AnonymousUserMixin(), "file.download", file)
 
 
 def _count(user: Principal, record: Record, file: RecordFile, kind: str,
@@ -516,7 +518,7 @@ def files_for_display(user: Principal, record: Record,
         Blob.key.in_({f.blob_key for f in files}), Blob.fixity_status.in_(BAD_FIXITY)))) \
         if files else set()
     for file in files:
-        if not may_read_file(user, record, file):
+        if not can(user, "file.download", file):
             result.hidden += 1
             continue
         inline = file.media_type in INLINE_TYPES and not file.sniff_mismatch

@@ -26,12 +26,20 @@ from flask_babel import gettext as _
 from lms import audit
 from lms.accounts.models import User
 from lms.catalog import hooks
-from lms.catalog.access import can_edit
-from lms.catalog.access_settings import AccessSettings
-from lms.catalog.models import ACCESS_RANK, AccessLevel, Record
+from lms.catalog.access_settings import (
+    AccessSettings,
+    access_summary,
+    audience,
+    level_summary,
+    open_request,
+    supersede_requests,
+    unit_chain,
+)
+from lms.catalog.audience import file_widens
+from lms.catalog.models import ACCESS_RANK, AccessLevel, AccessRequest, Record
 from lms.catalog.workflow import working_copy_changed
 from lms.db import utcnow
-from lms.errors import NotFound, PermissionDenied, ServiceError, ValidationError
+from lms.errors import NotFound, ServiceError, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.access import in_published_version
@@ -45,6 +53,7 @@ from lms.files.serving import INLINE_TYPES
 from lms.files.sniff import has_active_markup, sniff_stream
 from lms.files.storage import FileTooLarge, Readable, Storage, StoredBlob, get_storage
 from lms.files.thumbnails import THUMBNAIL_TYPES
+from lms.permissions import can, require
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -132,8 +141,7 @@ def upload_files(user: User, record: Record, uploads: Sequence[Upload]) -> list[
     :raise FileTooLarge: a file is larger than ``MAX_UPLOAD_BYTES`` (413).
     :raise StorageFailed: the disk failed (503); no row was created.
     """
-    if not can_edit(user, record):
-        raise PermissionDenied()
+    require(user, "record.edit", record)
     uploads = [u for u in uploads if u.filename or u.claimed_type]
     if not uploads:
         raise ValidationError(_("Choose at least one file to upload."))
@@ -245,8 +253,7 @@ def remove_file(user: User, record: Record, file: RecordFile) -> None:
 
     :raise PermissionDenied: ``user`` may not edit the record now.
     """
-    if not can_edit(user, record):
-        raise PermissionDenied()
+    require(user, "record.edit", record)
     if file.record_id != record.id or file.removed_at is not None:
         raise NotFound()
     with unit_of_work() as on_commit:
@@ -263,38 +270,64 @@ def remove_file(user: User, record: Record, file: RecordFile) -> None:
 
 
 def file_access_summary(file: RecordFile) -> dict[str, object]:
-    return {"level": file.access_level, "units": sorted(u.id for u in file.access_units),
-            "roles": sorted(file.access_roles), "users": sorted(u.id for u in file.access_users),
-            "groups": sorted(g.id for g in file.access_groups)}
+    return level_summary(file.access_level, file.access_units, file.access_roles,
+                         file.access_users, file.access_groups)
+
+
+def apply_file_access(file: RecordFile, settings: AccessSettings | None) -> None:
+    """Give ``file`` its own level (``settings``), or ``None`` to follow its record."""
+    level = settings.level if settings is not None else None
+    file.access_level = level
+    file.access_units = list(settings.units) if level == AccessLevel.UNIT else []
+    file.access_roles = list(settings.roles) if level == AccessLevel.ROLE else []
+    restricted = level == AccessLevel.RESTRICTED
+    file.access_users = list(settings.users) if restricted and settings else []
+    file.access_groups = list(settings.groups) if restricted and settings else []
+
+
+def check_file_level(record: Record, settings: AccessSettings | None) -> None:
+    """:raise ValidationError: the level is looser than the record's, or its lists are
+    missing."""
+    if settings is None:
+        return
+    settings.check()
+    if ACCESS_RANK[AccessLevel(settings.level)] < ACCESS_RANK[AccessLevel(record.access_level)]:
+        raise ValidationError(_("A file may be stricter than its record, never looser."))
 
 
 def change_file_access(user: User, record: Record, file: RecordFile,
-                       settings: AccessSettings | None) -> None:
+                       settings: AccessSettings | None) -> AccessRequest | None:
     """Give ``file`` a level of its own (``settings``), or ``None`` to follow the record.
+
+    A depositor's change that lets more of the record's readers get a file of a published
+    version waits for a curator (``lms.catalog.access_settings``): it is returned as the
+    pending request, and nothing changes until then.
 
     :raise PermissionDenied: ``user`` may not edit the record now.
     :raise ValidationError: the level is looser than the record's, or its lists are missing.
     """
-    if not can_edit(user, record):
-        raise PermissionDenied()
+    require(user, "record.edit", record)
     if file.record_id != record.id:
         raise NotFound()
-    if settings is not None:
-        settings.check()
-        if ACCESS_RANK[AccessLevel(settings.level)] < \
-                ACCESS_RANK[AccessLevel(record.access_level)]:
-            raise ValidationError(_("A file may be stricter than its record, never looser."))
+    check_file_level(record, settings)
     before = file_access_summary(file)
-    with unit_of_work() as on_commit:
-        level = settings.level if settings is not None else None
-        file.access_level = level
-        file.access_units = list(settings.units) if level == AccessLevel.UNIT else []
-        file.access_roles = list(settings.roles) if level == AccessLevel.ROLE else []
-        restricted = level == AccessLevel.RESTRICTED
-        file.access_users = list(settings.users) if restricted and settings else []
-        file.access_groups = list(settings.groups) if restricted and settings else []
-        after = file_access_summary(file)
-        if before != after:
-            audit.record("file_access_change", actor=user, obj=file,
-                         details={"record": record.id, "before": before, "after": after})
-        on_commit(lambda: hooks.record_changed(record.id))
+    wanted = level_summary(settings.level, settings.units, settings.roles, settings.users,
+                           settings.groups) if settings is not None else level_summary(
+        None, (), (), (), ())
+    widens = not can(user, "record.widen_access", record) and in_published_version(file) \
+        and file_widens(audience(access_summary(record)),
+                        audience(before) if before["level"] else None,
+                        audience(wanted) if wanted["level"] else None, unit_chain)
+    request = None
+    with unit_of_work():
+        supersede_requests(record, file.id)
+        if widens:
+            request = open_request(user, record, file.id, before, wanted)
+        else:
+            apply_file_access(file, settings)
+            after = file_access_summary(file)
+            if before != after:
+                audit.record("file_access_change", actor=user, obj=file,
+                             details={"record": record.id, "before": before, "after": after})
+            hooks.record_changed(record.id)
+    return request

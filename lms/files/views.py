@@ -23,11 +23,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from lms.accounts.models import RoleName
 from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
-from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError, error_response, wants_json
+from lms.errors import FORM_ERRORS, ValidationError, error_response, wants_json
 from lms.exports import links
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
@@ -143,11 +142,16 @@ def access(record_id: int, file_id: int):
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \
             else parse_access(request.form)
-        change_file_access(current_user, record, file, settings)
+        pending = change_file_access(current_user, record, file, settings)
     except FORM_ERRORS as error:
         flash(error.message, "error")
     else:
-        flash(_("Access to %(name)s saved.", name=file.name), "success")
+        if pending is not None:
+            flash(_("Your change lets more people get %(name)s: it waits for a curator of the "
+                    "collection to approve it. Until then the file keeps its current access.",
+                    name=file.name), "info")
+        else:
+            flash(_("Access to %(name)s saved.", name=file.name), "success")
     return redirect(url_for("files.manage", record_id=record.id))
 
 
@@ -182,8 +186,7 @@ def thumbnail(record_id: int, file_id: int):
 def extraction_report():
     """Files whose text could not be extracted, in the collections the user curates."""
     no_store()
-    if not (current_user.is_admin or current_user.has_role(RoleName.CURATOR)):
-        raise PermissionDenied()
+    require(current_user, "extraction.view_report")
     return render_template("files/extraction.html",
                            files=extraction.problem_files(current_user))
 
@@ -192,6 +195,6 @@ def extraction_report():
 @login_required
 def fixity_report():
     no_store()
-    require(current_user, "manage_files")
+    require(current_user, "file.maintain")
     return render_template("files/fixity.html", problems=maintenance.fixity_problems(),
                            checks=maintenance.recent_fixity_checks())

@@ -3,13 +3,6 @@ once, in any collection, like a bulk import)."""
 
 from __future__ import annotations
 
-from typing import Any
+from lms.permissions import Rule, admin_only
 
-from lms.permissions import Principal, Rule, is_user
-
-
-def _admin(user: Principal, obj: Any) -> bool:
-    return is_user(user) and user.is_admin
-
-
-RULES: dict[str, Rule] = {"manage_harvest": _admin}
+RULES: dict[str, Rule] = {"harvest.manage": admin_only}

@@ -36,7 +36,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lms import audit
 from lms.accounts.models import User
-from lms.catalog.access import is_curator_of
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.collections import get_collection
 from lms.catalog.deposit import import_record
@@ -57,7 +56,7 @@ from lms.harvest.client import (
 )
 from lms.harvest.mapping import NAMESPACES, Unmappable, map_record
 from lms.harvest.models import HarvestedRecord, HarvestRun, HarvestSource, RunStatus, Schedule
-from lms.permissions import require
+from lms.permissions import can, require
 from lms.uow import unit_of_work
 from metadata import Metadata
 
@@ -126,7 +125,7 @@ def register_source(actor: User, data: SourceInput) -> HarvestSource:
     :raise ValidationError: a field is wrong. :raise NotFound: no such collection.
     :raise Conflict: the name is taken.
     """
-    require(actor, "manage_harvest")
+    require(actor, "harvest.manage")
     values = _checked(data)
     if db.session.scalar(select(HarvestSource.id).where(HarvestSource.name == values["name"])):
         raise Conflict(_("A source with this name exists."))
@@ -144,7 +143,7 @@ def update_source(actor: User, source: HarvestSource, data: SourceInput) -> None
 
     :raise PermissionDenied, ValidationError, NotFound, Conflict: as :func:`register_source`.
     """
-    require(actor, "manage_harvest")
+    require(actor, "harvest.manage")
     values = _checked(data)
     clash = db.session.scalar(select(HarvestSource.id).where(
         HarvestSource.name == values["name"], HarvestSource.id != source.id))
@@ -368,7 +367,7 @@ class _Harvest:
 
     def _acting_admin(self) -> User:
         admin = self.source.registered_by
-        if admin is None or not admin.active or not admin.is_admin:
+        if admin is None or not can(admin, "harvest.manage"):
             raise ValidationError("no active administrator registered this source; register "
                                   "it again to withdraw or restore its records")
         return admin
@@ -416,7 +415,7 @@ class _Harvest:
         if record is None or record.status != RecordStatus.PUBLISHED:
             return "unchanged"
         admin = self._acting_admin()
-        if not is_curator_of(admin, record):
+        if not can(admin, "record.withdraw", record):
             raise ValidationError("the registering administrator may not withdraw this record")
         with force_locale("vi"):  # stored like a curator's reason, in the repository language
             reason = _("Deleted at the harvested source %(source)s.", source=self.source.title)

@@ -33,7 +33,7 @@ ACCESS_LABELS = {"public": _l("Public"), "internal": _l("Internal (logged-in use
 @login_required
 def _admins_only():
     no_store()
-    if not can(current_user, "manage_harvest"):
+    if not can(current_user, "harvest.manage"):
         raise PermissionDenied()
 
 

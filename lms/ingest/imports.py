@@ -7,8 +7,10 @@ line either is imported whole or leaves nothing but unreferenced blobs (which ``
 removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
 ones retried, pending text extractions finished.
 
-Search and OAI-PMH are told about the changes in batches (``hooks.batched``), after each
-batch's extractions, so a record reaches the index once, with its text.
+Each line's transaction writes its change-log row; search and OAI-PMH apply them in batches
+(``hooks.batched``), after each batch's extractions, so a record reaches the index once, with
+its text. Rows left pending by an interrupted run are applied by the worker, or by the next
+run's end.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lms.accounts.models import Group, User
 from lms.accounts.services import find_unit
@@ -113,6 +115,21 @@ class ImportReport:
                 "counts": self.counts, "lines": [line.as_dict() for line in self.lines]}
 
 
+class ImportJournal(Protocol):
+    """Where a resumable import keeps its place (the import job: ``lms.ingest.jobs``)."""
+
+    #: Lines up to this number were imported by an earlier, interrupted run: skipped now.
+    resume_after: int
+    #: Their reports, which begin this run's report.
+    previous: list[LineReport]
+
+    def committing(self, report: LineReport) -> None:
+        """Called inside the line's transaction, so that the place commits with the record."""
+
+    def processed(self, report: LineReport) -> None:
+        """Called after each line, whatever its outcome."""
+
+
 # --- reading the package -------------------------------------------------------------------
 
 def _sha256(path: Path) -> str:
@@ -180,11 +197,12 @@ class _Run:
     """What one import run keeps between lines: options, caches, the report."""
 
     def __init__(self, actor: User | None, options: ImportOptions, report: ImportReport,
-                 source_name: str) -> None:
+                 source_name: str, journal: ImportJournal | None = None) -> None:
         self.actor_id = actor.id if actor is not None else None
         self.options = options
         self.report = report
         self.source_name = source_name
+        self.journal = journal
         self.collections: dict[str, int] = {}
 
     @property
@@ -205,7 +223,14 @@ class _Run:
     def line(self, line: ImportLine) -> LineReport:
         report = LineReport(line.number, line.external_id)
         try:
-            self._import(line, report)
+            try:
+                self._import(line, report)
+            except IntegrityError:
+                # Another import created the same record meanwhile: this line is now an
+                # update of it (or unchanged), so it is tried once more.
+                db.session.rollback()
+                report = LineReport(line.number, line.external_id)
+                self._import(line, report)
         except LineError as error:
             report.outcome, report.record_id = "error", None
             report.errors.extend(error.messages)
@@ -249,12 +274,19 @@ class _Run:
         report.warnings.extend(p.message(self.options.lang)
                                for p in result.warnings)
         files = self._files(line.files, report)
+
+        def committing(action: str, record_id: int) -> None:
+            assert self.journal is not None
+            self.journal.committing(LineReport(report.number, report.external_id, action,  # type: ignore[arg-type]
+                                               record_id, [], list(report.warnings)))
+
         outcome = import_record(
             self.actor, external_id=line.external_id, collection=collection,
             metadata=result.statements, incomplete=result.incomplete, access=access,
             files=files, review=self.options.review, dry_run=self.options.dry_run,
             source={"via": self.options.via, "file": self.source_name[:200],
-                    "sha256": self.report.sha256, "line": line.number})
+                    "sha256": self.report.sha256, "line": line.number},
+            in_transaction=committing if self.journal is not None else None)
         report.outcome, report.record_id = outcome.action, outcome.record_id  # type: ignore[assignment]
         if self.options.dry_run or outcome.record_id is None:
             return
@@ -376,33 +408,42 @@ def parse_access(data: dict[str, Any], default_level: str) -> AccessSettings:
 # --- the run -------------------------------------------------------------------------------
 
 def run_import(actor: User | None, path: Path, options: ImportOptions,
-               progress: Progress | None = None) -> ImportReport:
+               progress: Progress | None = None,
+               journal: ImportJournal | None = None) -> ImportReport:
     """Import every line of the package at ``path``; return the per-line report.
 
     Returns once every line is committed (or refused), its files' text extracted (or queued,
     with ``options.extract == "queue"``) and search told. ``progress(done, total)`` is called
-    after each line. ``actor`` None is the command line.
+    after each line. ``actor`` None is the command line. A ``journal`` makes the run
+    resumable: it skips the lines an earlier run got through and records its own place.
 
     :raise PermissionDenied: ``actor`` may not import.
     """
     from lms.permissions import require
 
     if actor is not None:
-        require(actor, "import_records")
+        require(actor, "record.import")
     report = ImportReport(source=path.name, dry_run=options.dry_run, review=options.review)
     batch = max(1, options.batch_size or int(current_app.config["IMPORT_BATCH_SIZE"]))
     try:
         with opened(path) as (digest, total, lines):
             report.sha256 = digest
-            run = _Run(actor, options, report, path.name)
+            run = _Run(actor, options, report, path.name, journal)
             done = 0
+            skip = journal.resume_after if journal is not None else 0
+            if journal is not None:
+                report.lines.extend(journal.previous)
             iterator = iter(lines)
             while chunk := list(islice(iterator, batch)):
-                # Listeners (search, OAI-PMH) get one call per batch, after its extractions.
+                # Mirrors (search, OAI-PMH) apply the batch at once, after its extractions.
                 with hooks.batched():
                     for line in chunk:
-                        report.lines.append(run.line(line))
                         done += 1
+                        if line.number <= skip:
+                            continue
+                        report.lines.append(run.line(line))
+                        if journal is not None:
+                            journal.processed(report.lines[-1])
                         if progress is not None:
                             progress(done, total)
     except PackageError as error:

@@ -7,6 +7,7 @@ against their declared and their actual sizes before and while they are unpacked
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import stat
@@ -36,6 +37,9 @@ class Limits:
     max_ratio: int = 100  # uncompressed / compressed, for entries above ratio_floor
     ratio_floor: int = 1024 * 1024
     max_line_bytes: int = 10 * 1024 * 1024
+    # A record line needs four levels ({"metadata": {"title": [{"value": …}]}}); anything far
+    # deeper is hostile, and a parser or a walk over it could exhaust the stack.
+    max_nesting: int = 16
 
 
 @dataclass
@@ -96,12 +100,38 @@ def read_jsonl(path: Path, limits: Limits = Limits()) -> Iterator[ImportLine]:
                 line.errors.append(f"not valid JSON ({error.__class__.__name__})")
                 yield line
                 continue
+            except RecursionError:
+                data = _TOO_DEEP  # deeper than the parser's own limit
+            if data is _TOO_DEEP or _nesting_exceeds(data, limits.max_nesting):
+                line.errors.append(f"the line is nested too deeply (more than "
+                                   f"{limits.max_nesting} levels of arrays and objects)")
+                yield line
+                continue
             if not isinstance(data, dict):
                 line.errors.append("a line must be a JSON object")
                 yield line
                 continue
             _fill(line, data, root, seen_ids)
             yield line
+
+
+_TOO_DEEP = object()
+
+
+def _nesting_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``data`` nest deeper than ``limit`` (walked without
+    recursion, so a hostile value cannot exhaust the stack here either)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _fill(line: ImportLine, data: dict[str, Any], root: Path, seen_ids: dict[str, int]) -> None:
@@ -229,15 +259,44 @@ def _check_entry(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None
 def unpacked(archive: Path, workdir: Path, limits: Limits = Limits()) -> Iterator[Path]:
     """Unpack a ZIP into a private folder under ``workdir``, removed afterwards.
 
+    While in use the folder's lock file (``<folder>.lock``) is held, so that the folder of an
+    import killed half-way can be told apart from one in use
+    (:func:`remove_abandoned_unpacked`).
+
     :raise PackageError: the archive is unreadable or breaks a rule; nothing is left behind.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix="import-", dir=workdir))
-    try:
-        _unpack(archive, target, limits)
-        yield target
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+    lock_path = target.with_name(target.name + ".lock")
+    with lock_path.open("wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _unpack(archive, target, limits)
+            yield target
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+
+
+def remove_abandoned_unpacked(workdir: Path) -> list[str]:
+    """Remove the folders :func:`unpacked` left behind when its process died (their lock is
+    free); returns their names."""
+    removed: list[str] = []
+    if not workdir.is_dir():
+        return removed
+    for folder in workdir.glob("import-*"):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        lock_path = folder.with_name(folder.name + ".lock")
+        try:
+            with lock_path.open("ab") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)
+                lock_path.unlink(missing_ok=True)
+        except BlockingIOError:
+            continue  # in use by a live import
+        removed.append(folder.name)
+    return removed
 
 
 def _unpack(archive: Path, target: Path, limits: Limits) -> None:

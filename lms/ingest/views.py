@@ -26,7 +26,7 @@ SUFFIXES = (".jsonl", ".zip")
 @login_required
 def _admins_only():
     no_store()
-    if not can(current_user, "import_records"):
+    if not can(current_user, "record.import"):
         raise PermissionDenied()
 
 

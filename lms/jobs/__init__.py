@@ -4,8 +4,17 @@
 This package imports no feature: features import it.
 """
 
-from lms.jobs.queue import JobContext, enqueue, huey_for, init_app, register, visible_job
+from lms.jobs.queue import (
+    JobContext,
+    enqueue,
+    huey_for,
+    init_app,
+    register,
+    resume,
+    visible_job,
+)
 from lms.jobs.registry import job, jobs_in
+from lms.jobs.worker import Duty, Worker, owner_language, recover_interrupted_jobs
 
-__all__ = ["JobContext", "enqueue", "huey_for", "init_app", "job", "jobs_in", "register",
-           "visible_job"]
+__all__ = ["Duty", "JobContext", "Worker", "enqueue", "huey_for", "init_app", "job", "jobs_in",
+           "owner_language", "recover_interrupted_jobs", "register", "resume", "visible_job"]

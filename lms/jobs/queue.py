@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -22,9 +23,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.accounts.models import User
 from lms.db import utcnow
-from lms.errors import NotFound, PermissionDenied
+from lms.errors import Conflict, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.jobs.registry import JobFunction, JobSpec, jobs_in, spec_of
+from lms.jobs.worker import current_worker_id
 from lms.models import Job, JobStatus
 from lms.permissions import Principal, can, require
 from lms.uow import unit_of_work
@@ -134,6 +136,7 @@ def execute(name: str, job_id: int) -> None:
         log.warning("job %s (%s) vanished before it ran", job_id, name)
         return
     row.status, row.started_at = JobStatus.RUNNING, utcnow()
+    row.worker_id = current_worker_id()
     db.session.commit()
     function = current_app.extensions["jobs"][name].function
     try:
@@ -172,6 +175,47 @@ def enqueue(name: str, *, owner: User | None = None, **params: Any) -> Job:
     return db.session.get(Job, job_id)
 
 
+def resume(user: User | None, job_id: int) -> Job:
+    """Queue an interrupted, resumable job again: it goes on from its checkpoint. ``user``
+    None is the operator (``lms jobs resume``).
+
+    :raise NotFound: no such job, or not ``user``'s.
+    :raise Conflict: the job is not interrupted (or was resumed meanwhile), or its kind
+        cannot be resumed.
+    """
+    job = db.session.get(Job, job_id) if user is None else visible_job(user, job_id)
+    if job is None:
+        raise NotFound()
+    if user is not None:
+        require(user, "job.resume", job)
+    spec = current_app.extensions["jobs"].get(job.name)
+    if spec is None or not spec.resumable:
+        raise Conflict(_("This kind of job cannot be resumed; start it again."))
+    task = current_app.extensions["huey_tasks"][job.name]
+    with unit_of_work() as on_commit:
+        # The guarded UPDATE decides between two resumes at once (a double click): one wins.
+        won = db.session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.INTERRUPTED)
+            .values(status=JobStatus.QUEUED, finished_at=None,
+                    message=_("Resumed; waiting for the worker."))
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if won:
+            on_commit(lambda: task(job_id))
+    if not won:
+        raise Conflict(_("Only an interrupted job can be resumed."))
+    db.session.refresh(job)
+    return job
+
+
+def recent_jobs(statuses: Iterable[str] = (), limit: int = 50) -> list[tuple[Job, str | None]]:
+    """The newest jobs first, each with its owner's username (``lms jobs list``)."""
+    stmt = select(Job, User.username).outerjoin(User, User.id == Job.owner_id) \
+        .order_by(Job.id.desc()).limit(limit)
+    if statuses:
+        stmt = stmt.where(Job.status.in_(list(statuses)))
+    return [(job, username) for job, username in db.session.execute(stmt)]
+
+
 def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job:
     """Job ``job_id`` (of the kind ``name``, if given) for its page.
 
@@ -180,7 +224,7 @@ def visible_job(user: Principal, job_id: int, *, name: str | None = None) -> Job
     """
     job = db.session.get(Job, job_id)
     if job is None or (name is not None and job.name != name) or \
-            not can(user, "view_job", job):
+            not can(user, "job.view", job):
         raise NotFound()
     return job
 
@@ -193,7 +237,7 @@ def jobs_listing(user: Principal, *, everyone: bool = False, status: str = "",
     :raise PermissionDenied: ``everyone`` for someone who may not see every job.
     """
     if everyone:
-        require(user, "view_all_jobs")
+        require(user, "job.view_all")
     stmt = select(Job).order_by(Job.id.desc())
     if not everyone:
         if not isinstance(user, User):

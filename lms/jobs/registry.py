@@ -21,14 +21,18 @@ class JobSpec:
     name: str
     function: JobFunction
     schedule: crontab | None = None
+    resumable: bool = False
 
 
-def job(name: str, *, schedule: crontab | None = None) -> Callable[[JobFunction], JobFunction]:
+def job(name: str, *, schedule: crontab | None = None,
+        resumable: bool = False) -> Callable[[JobFunction], JobFunction]:
     """Declare ``function(ctx, **params)`` as the background job ``name``; ``schedule`` makes
-    it periodic. The job runs once its module is among those given to ``init_app``."""
+    it periodic; ``resumable`` means that, interrupted by the death of its worker, it may be
+    queued again and goes on from ``ctx.job.checkpoint``. The job runs once its module is
+    among those given to ``init_app``."""
 
     def decorator(function: JobFunction) -> JobFunction:
-        setattr(function, SPEC_ATTRIBUTE, JobSpec(name, function, schedule))
+        setattr(function, SPEC_ATTRIBUTE, JobSpec(name, function, schedule, resumable))
         return function
 
     return decorator

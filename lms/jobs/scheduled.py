@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from flask import current_app
 from huey import crontab
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from lms.accounts.models import User
+from lms.auth.models import UserSession
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs.queue import JobContext
@@ -22,5 +24,17 @@ def expire_throttle_counters(ctx: JobContext) -> dict[str, int]:
     result = db.session.execute(
         delete(ThrottleCounter).where(ThrottleCounter.window_start < utcnow() - window)
     )
+    db.session.commit()
+    return {"deleted": result.rowcount}
+
+
+@job("maintenance.expire_sessions", schedule=crontab(minute="15,45"))
+def expire_sessions(ctx: JobContext) -> dict[str, int]:
+    """Delete login sessions that expired or were revoked by a session-version bump (they
+    are refused already; this only keeps the table small)."""
+    current = select(User.session_version).where(User.id == UserSession.user_id)
+    result = db.session.execute(delete(UserSession).where(
+        (UserSession.expires_at < utcnow())
+        | (UserSession.user_version != current.scalar_subquery())))
     db.session.commit()
     return {"deleted": result.rowcount}

@@ -1,4 +1,5 @@
-"""Health checks for ``GET /health``: database, data folder, job queue and file fixity."""
+"""Health checks for ``GET /health``: database, data folder, job queue, file fixity, search
+and the change log's mirrors."""
 
 from __future__ import annotations
 
@@ -68,14 +69,33 @@ def check_search() -> str:
         return DEGRADED
 
 
+def check_mirrors() -> str:
+    """Degraded while a change waits longer than it should for search or OAI-PMH (the worker
+    is not running, or a mirror keeps failing), or the last daily check left differences."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lms.changelog.check import last_check, oldest_pending_age
+
+    try:
+        age = oldest_pending_age()
+        job = last_check()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return FAIL
+    if age is not None and age > current_app.config["CHANGE_LOG_STALE_SECONDS"]:
+        return DEGRADED
+    if job is not None and (job.status != "done" or (job.result or {}).get("differences")):
+        return DEGRADED
+    return OK
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "data_dir": check_data_dir,
     "jobs": check_jobs,
     "fixity": check_fixity,
-
-
     "search": check_search,
+    "mirrors": check_mirrors,
 }
 
 

@@ -8,8 +8,10 @@ from flask import current_app
 
 # Every model module, so that autogenerate sees the whole schema.
 import lms.accounts.models
+import lms.auth.models
 import lms.catalog.models
 import lms.certificates.models
+import lms.changelog.models
 import lms.files.models
 import lms.harvest.models
 import lms.models

@@ -44,6 +44,9 @@ KINDS: dict[str, Kind] = {
     "task_waiting": Kind(_l("A deposit waits for my review")),
     "published": Kind(_l("My deposit is published")),
     "returned": Kind(_l("My deposit is returned")),
+    "access_request_waiting": Kind(_l("A wider access to a record waits for my approval")),
+    "access_approved": Kind(_l("My access change is approved")),
+    "access_rejected": Kind(_l("My access change is rejected")),
 }
 
 

@@ -4,6 +4,11 @@ A record is harvestable while it is published, public and discoverable (its meta
 shown even under an embargo: only files wait). Once harvestable it stays in the projection
 for good (``deletedRecord=persistent``): withdrawn, purged or no longer public, it becomes a
 deleted header. A record that was never harvestable is unknown to OAI-PMH.
+
+The projection is a mirror of the change log (:class:`OaiMirror`): its rows and the change
+log's "applied" marks are written in one transaction. The protocol also checks
+:func:`harvestable_clause` when it serves an item, so a record that stopped being harvestable
+is served as deleted at once, whether or not its change was applied yet.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy.orm import Session
 
-from lms.catalog import hooks
+from lms.catalog.access import published_clause
 from lms.catalog.collections import record_ids_under
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.changelog import Difference, Mirror, mirror_lock
+from lms.changelog.mirrors import Progress
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
+from lms.web import external_url, public_base_url
 from metadata import (
     Metadata,
     RecordContext,
@@ -32,6 +41,13 @@ from metadata import (
 RENDERERS = {"oai_dc": oai_dc_fragment, "qdc": qdc_fragment, "marcxml": marcxml_fragment,
              "mods": mods_fragment}
 
+#: The projection's name among the change log's mirrors.
+MIRROR = "oai"
+BATCH = 200
+
+#: (deleted, space-separated setSpecs, rendering per metadata prefix) of an item.
+State = tuple[bool, str, dict[str, str]]
+
 
 def oai_identifier(record_id: int) -> str:
     return f"oai:{current_app.config['OAI_REPOSITORY_ID']}:{record_id}"
@@ -40,6 +56,12 @@ def oai_identifier(record_id: int) -> str:
 def harvestable(record: Record) -> bool:
     return (record.is_published and record.access_level == AccessLevel.PUBLIC
             and record.discoverable)
+
+
+def harvestable_clause() -> ColumnElement[bool]:
+    """:func:`harvestable` as SQL on ``Record``."""
+    return and_(published_clause(), Record.access_level == AccessLevel.PUBLIC,
+                Record.discoverable.is_(True))
 
 
 def collection_specs(collection: Collection) -> list[str]:
@@ -78,77 +100,151 @@ def render_missing(record_id: int, prefix: str) -> str:
 
 
 def _landing_page(record_id: int) -> str | None:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/records/{record_id}" if base else None
+    # Stored for every harvester: never taken from the request that happened to cause it.
+    return external_url("catalog.show", record_id=record_id) if public_base_url() else None
 
 
-def refresh_many(record_ids: Sequence[int]) -> None:
-    for record_id in record_ids:
-        refresh(record_id)
-
-
-def refresh(record_id: int) -> None:
-    """Bring one record's projection up to date; a change gets a new datestamp."""
-    record = db.session.get(Record, record_id)
-    item = db.session.get(OaiItem, record_id)
-    if record is None:
-        return
+def expected_state(record: Record, item: OaiItem | None) -> State | None:
+    """What the projection should hold for ``record`` (given its current ``item``): a live
+    item, a deleted header (keeping its last set membership, so set-selective harvesters see
+    it go), or nothing (never harvestable)."""
     if harvestable(record):
         specs, rendered = _rendered(record)
-        state = (False, " ".join(specs), rendered)
-    elif item is not None or record.ever_public:
-        # Deleted: keep the last set membership so set-selective harvesters see it go.
-        specs = item.set_specs.split() if item is not None else []
-        state = (True, " ".join(specs), dict.fromkeys(RENDERERS, ""))
-    else:
+        return False, " ".join(specs), rendered
+    if item is not None or record.ever_public:
+        return True, item.set_specs if item is not None else "", dict.fromkeys(RENDERERS, "")
+    return None
+
+
+def refresh(session: Session, record_id: int, *, force: bool = False) -> None:
+    """Bring one record's projection up to date in ``session`` (the caller commits); a change
+    gets a new datestamp. ``force`` rewrites the item and its set rows even if they look
+    current (``lms check --repair``)."""
+    record = session.get(Record, record_id)
+    item = session.get(OaiItem, record_id)
+    if record is None:
+        if item is not None:
+            session.delete(item)
         return
-    if item is not None and _unchanged(item, *state):
+    state = expected_state(record, item)
+    if state is None:
+        return
+    if not force and item is not None and _unchanged(item, *state):
         return
     now = utcnow()
     if item is None:
         item = OaiItem(record_id=record_id)
-        db.session.add(item)
+        session.add(item)
     item.deleted, item.set_specs = state[0], state[1]
     for prefix, text in state[2].items():
         setattr(item, prefix, text)
     item.datestamp = now
-    db.session.flush()
-    db.session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
-    db.session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
-                       for spec in item.set_specs.split())
-    db.session.commit()
+    session.flush()
+    session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
+    session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
+                    for spec in item.set_specs.split())
+    session.flush()
+
+
+def _same(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
+    """Whether the item says this, a rendering stored empty (a row written before its format
+    existed, rendered when served) counting as the same."""
+    return (item.deleted, item.set_specs) == (deleted, specs) and all(
+        getattr(item, prefix) in ("", text) for prefix, text in rendered.items())
 
 
 def _unchanged(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
-    """Whether the item already says this. A rendering stored empty (a row written before its
-    format existed) is filled in without a new datestamp: what harvesters saw is the same."""
-    if (item.deleted, item.set_specs) != (deleted, specs) or any(
-            getattr(item, prefix) not in ("", text) for prefix, text in rendered.items()):
+    """Whether the item already says this. A rendering stored empty is filled in without a
+    new datestamp: what harvesters saw is the same."""
+    if not _same(item, deleted, specs, rendered):
         return False
-    missing = {p: text for p, text in rendered.items() if getattr(item, p) != text}
-    for prefix, text in missing.items():
-        setattr(item, prefix, text)
-    if missing:
-        db.session.commit()
+    for prefix, text in rendered.items():
+        if getattr(item, prefix) != text:
+            setattr(item, prefix, text)
     return True
 
 
-def refresh_collection(collection_id: int) -> None:
-    """Set membership follows the collection tree: refresh every record filed under it."""
-    for record_id in record_ids_under(collection_id):
-        refresh(record_id)
-
-
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
-    """Refresh every record's projection (after an upgrade or a restore); returns the count."""
+    """Refresh every record's projection (after an upgrade or a restore); returns the count.
+
+    Holds the projection's change-log lock, so no applier writes the same rows meanwhile.
+    """
     count = 0
-    for record_id in list(db.session.scalars(select(Record.id).order_by(Record.id))):
-        refresh(record_id)
-        count += 1
-        if progress is not None:
-            progress(1)
+    with mirror_lock(MIRROR, wait=600.0) as held, Session(db.engine) as session:
+        if not held:
+            raise RuntimeError("the OAI-PMH projection stayed busy; try again later")
+        ids = list(session.scalars(select(Record.id).order_by(Record.id)))
+        for start in range(0, len(ids), BATCH):
+            for record_id in ids[start:start + BATCH]:
+                refresh(session, record_id)
+            session.commit()
+            count += len(ids[start:start + BATCH])
+            if progress is not None:
+                progress(len(ids[start:start + BATCH]))
     return count
 
 
-hooks.on_records_changed(refresh_many)
-hooks.on_collection_changed(refresh_collection)
+class OaiMirror(Mirror):
+    name = MIRROR
+
+    def apply(self, session: Session, record_ids: Sequence[int],
+              collection_ids: Sequence[int]) -> None:
+        ids = set(record_ids)
+        for collection_id in collection_ids:
+            # Set membership follows the collection tree: every record filed under it.
+            ids.update(record_ids_under(collection_id))
+        for record_id in sorted(ids):
+            refresh(session, record_id)
+
+    def compare(self, session: Session, progress: Progress | None = None) -> list[Difference]:
+        differences: list[Difference] = []
+        last_id = 0
+        while True:
+            records = session.scalars(select(Record).where(Record.id > last_id)
+                                      .order_by(Record.id).limit(BATCH)).all()
+            if not records:
+                break
+            ids = [r.id for r in records]
+            items = {i.record_id: i for i in session.scalars(
+                select(OaiItem).where(OaiItem.record_id.in_(ids)))}
+            sets: dict[int, list[tuple[str, object]]] = {}
+            for row in session.execute(select(OaiItemSet.record_id, OaiItemSet.set_spec,
+                                              OaiItemSet.datestamp)
+                                       .where(OaiItemSet.record_id.in_(ids))):
+                sets.setdefault(row.record_id, []).append((row.set_spec, row.datestamp))
+            for record in records:
+                found = _item_difference(record, items.get(record.id), sets.get(record.id, []))
+                if found is not None:
+                    differences.append(Difference(self.name, record.id, *found))
+            last_id = ids[-1]
+            session.expunge_all()
+            if progress is not None:
+                progress(len(records))
+        orphans = session.scalars(select(OaiItem.record_id).where(
+            OaiItem.record_id.not_in(select(Record.id))))
+        differences.extend(Difference(self.name, rid, "extra", "item without a record")
+                           for rid in orphans)
+        return sorted(differences)
+
+    def repair(self, session: Session, differences: Sequence[Difference]) -> None:
+        for record_id in sorted({d.record_id for d in differences}):
+            refresh(session, record_id, force=True)
+        session.commit()
+
+
+def _item_difference(record: Record, item: OaiItem | None,
+                     sets: list[tuple[str, object]]) -> tuple[str, str] | None:
+    """(kind, detail) of how ``item`` differs from what ``record`` says, or None."""
+    wanted = expected_state(record, item)
+    if wanted is None:
+        return None
+    if item is None:
+        return "missing", "no item" if not wanted[0] else "no deleted header"
+    if item.deleted != wanted[0]:
+        return "visibility", ("served as deleted, but harvestable" if item.deleted
+                              else "served with metadata, but not harvestable")
+    if not _same(item, *wanted):
+        return "content", "metadata or sets differ"
+    if sorted(sets) != sorted((spec, item.datestamp) for spec in item.set_specs.split()):
+        return "content", "set index differs"
+    return None

@@ -3,7 +3,9 @@
 Responses are written with :mod:`metadata.xmlwriter` (the one XML writer of the code base:
 every value escaped) around metadata that the projection pre-rendered, and List verbs page by
 a keyset on (datestamp, record id): fast on large repositories and stable while records are
-added or withdrawn during a harvest.
+added or withdrawn during a harvest. Every item is served with metadata only while the
+database still says its record is harvestable; otherwise as deleted, even before the
+projection has caught up with the change.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select
 
-from lms.catalog.models import Collection
+from lms.catalog.models import Collection, Record
 from lms.db import utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
-from lms.oai.projection import render_missing
+from lms.oai.projection import harvestable_clause, render_missing
 from metadata import default_profile
 from metadata import xmlwriter as xml
 from metadata.crosswalks.marcxml import MARC_NS, MARC_SCHEMA
@@ -191,18 +193,21 @@ def identify(base_url: str) -> str:
     )))
 
 
-def _known_item(identifier: str) -> OaiItem:
+def _known_item(identifier: str) -> tuple[OaiItem, bool]:
+    """The item and whether it is deleted: in the projection, or in the database already."""
     record_id = record_id_of(identifier)
     item = db.session.get(OaiItem, record_id) if record_id is not None else None
     if item is None:
         raise OaiError("idDoesNotExist", "No item has this identifier.")
-    return item
+    live = db.session.scalar(select(Record.id).where(Record.id == item.record_id,
+                                                     harvestable_clause()))
+    return item, item.deleted or live is None
 
 
 def list_metadata_formats(identifier: str | None) -> str:
     if identifier is not None:
-        item = _known_item(identifier)
-        if item.deleted:
+        _item, deleted = _known_item(identifier)
+        if deleted:
             # A deleted item has no metadata left to disseminate in any format.
             raise OaiError("noMetadataFormats", "This item was deleted.")
     formats = "".join(
@@ -221,9 +226,9 @@ def _check_prefix(prefix: str) -> None:
 
 def get_record(identifier: str, prefix: str) -> str:
     _check_prefix(prefix)
-    item = _known_item(identifier)
-    record = _record(item.record_id, item.datestamp, item.deleted, item.set_specs,
-                     _metadata(item.record_id, item.deleted, prefix, getattr(item, prefix)))
+    item, deleted = _known_item(identifier)
+    record = _record(item.record_id, item.datestamp, deleted, item.set_specs,
+                     _metadata(item.record_id, deleted, prefix, getattr(item, prefix)))
     return f"<GetRecord>{record}</GetRecord>"
 
 
@@ -369,12 +374,13 @@ def list_items(verb: str, values: Mapping[str, str]) -> str:
     rows = rows[:page_size]
     parts: list[str] = [f"<{verb}>"]
     for row in rows:
+        deleted = row.deleted or not row.live
         if verb == "ListRecords":
-            parts.append(_record(row.record_id, row.datestamp, row.deleted, row.set_specs,
-                                 _metadata(row.record_id, row.deleted, query.prefix,
+            parts.append(_record(row.record_id, row.datestamp, deleted, row.set_specs,
+                                 _metadata(row.record_id, deleted, query.prefix,
                                            row.metadata)))
         else:
-            parts.append(_header(row.record_id, row.datestamp, row.deleted, row.set_specs))
+            parts.append(_header(row.record_id, row.datestamp, deleted, row.set_specs))
     next_token = None
     if more:
         last = rows[-1]
@@ -399,7 +405,9 @@ def _bounds(query: ListQuery, datestamp):
 
 def _select(query: ListQuery, after: tuple[datetime, int] | None, limit: int, *,
             with_metadata: bool):
-    columns = [OaiItem.record_id, OaiItem.datestamp, OaiItem.deleted, OaiItem.set_specs]
+    # "live": the database's word now, whatever the projection says (see the module doc).
+    columns = [OaiItem.record_id, OaiItem.datestamp, OaiItem.deleted, OaiItem.set_specs,
+               harvestable_clause().label("live")]
     if with_metadata:
         columns.append(getattr(OaiItem, query.prefix).label("metadata"))
     if query.set_spec is None:
@@ -409,6 +417,7 @@ def _select(query: ListQuery, after: tuple[datetime, int] | None, limit: int, *,
         stamp_col, id_col = OaiItemSet.datestamp, OaiItemSet.record_id
         stmt = select(*columns).join(OaiItemSet, OaiItemSet.record_id == OaiItem.record_id) \
             .where(OaiItemSet.set_spec == query.set_spec)
+    stmt = stmt.outerjoin(Record, Record.id == OaiItem.record_id)
     conditions = _bounds(query, stamp_col)
     if after is not None:
         # State the lower bound on its own too: SQLite's planner then seeks the index

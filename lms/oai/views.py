@@ -10,6 +10,7 @@ from lms.oai import (
     protocol,
 )
 from lms.oai.protocol import OaiError
+from lms.web import external_url
 
 bp = Blueprint("oai", __name__)
 
@@ -29,7 +30,7 @@ def _arguments() -> dict[str, list[str]]:
 @bp.route("", methods=["GET", "POST"])
 @csrf.exempt  # a machine protocol with no session or state change; harvesters send no token
 def endpoint() -> Response:
-    base_url = current_app.config.get("OAI_BASE_URL") or request.base_url
+    base_url = external_url("oai.endpoint")
     verb, values = None, {}
     try:
         verb, values = protocol.check_arguments(_arguments())

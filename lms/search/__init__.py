@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .analysis import ANALYZER_VERSION
-from .backend import SearchBackend
+from .backend import Admit, SearchBackend
 from .document import (
     FACETS,
     DocumentSource,
     FacetValue,
     Hit,
+    IndexedEntry,
     Notice,
     SearchDocument,
     SearchError,
@@ -45,9 +46,11 @@ __all__ = [
     "ANALYZER_VERSION",
     "BACKENDS",
     "FACETS",
+    "Admit",
     "DocumentSource",
     "FacetValue",
     "Hit",
+    "IndexedEntry",
     "Notice",
     "SearchBackend",
     "SearchDocument",

@@ -15,7 +15,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from html import escape
@@ -33,6 +33,7 @@ from .document import (
     DocumentSource,
     FacetValue,
     Hit,
+    IndexedEntry,
     Notice,
     SearchDocument,
     SearchQuery,
@@ -50,6 +51,12 @@ MAX_FACET_VALUES = 200
 PROGRESS_EVERY = 500
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _YEAR_RANGE_RE = re.compile(r"^\s*(\d{1,4})\s*(?:(?:-|–|\.\.)\s*(\d{1,4}))?\s*$")
+
+
+#: Given the ids of documents about to be shown (hits, or those suggestions come from), the
+#: ids that may be shown: the app checks them against the database, so that an index lagging
+#: behind an access change shows nothing the database no longer allows.
+Admit = Callable[[Sequence[int]], Container[int]]
 
 
 # --- facet keys, shared by every engine ------------------------------------------------------
@@ -277,6 +284,11 @@ class SearchBackend(ABC):
     @abstractmethod
     def doc_count(self) -> int: ...
 
+    def inventory(self) -> Iterator[IndexedEntry]:
+        """Every indexed document's id, access principals and :meth:`SearchDocument.digest`,
+        in no particular order (``lms check`` compares them with the database)."""
+        raise NotImplementedError(f"the {self.name} backend cannot list its documents")
+
     @property
     @abstractmethod
     def needs_rebuild(self) -> bool: ...
@@ -367,7 +379,7 @@ class SearchBackend(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, q: SearchQuery) -> SearchResult:
+    def query(self, q: SearchQuery, *, admit: Admit | None = None) -> SearchResult:
         notices: list[Notice] = []
         size = min(max(int(q.size or 10), 1), MAX_PAGE_SIZE)
         page = max(int(q.page or 1), 1)
@@ -405,6 +417,8 @@ class SearchBackend(ABC):
                 if raw_or.total:
                     raw, fell_back = raw_or, True
                     notices.append(Notice("or_fallback", {}))
+        if admit is not None:
+            raw.hits = _admitted(raw.hits, admit, lambda h: h.doc.id)
         result.total = raw.total
         notices.extend(raw.notices)
         words, prefixes = highlight_terms(parsed)
@@ -413,7 +427,8 @@ class SearchBackend(ABC):
             result.facets = _format_facets(raw.facets)
         else:
             result.facets = {}
-        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, plan)
+        result.suggestion = self._suggestion(q.q, parsed, raw, principals, fell_back, plan,
+                                             admit)
         return result
 
     def _hit(
@@ -443,14 +458,16 @@ class SearchBackend(ABC):
         principals: tuple[str, ...],
         fell_back: bool,
         plan: Plan,
+        admit: Admit | None,
     ) -> str | None:
         # Records holding every word were found: nothing to suggest (not even the accented
         # spelling of an unaccented query, which matched it already).
         if raw.total and not fell_back:
             return None
-        return self._did_you_mean(q, parsed, principals, plan)
+        return self._did_you_mean(q, parsed, principals, plan, admit)
 
-    def suggest(self, q: str, principals: Iterable[str]) -> str | None:
+    def suggest(self, q: str, principals: Iterable[str], *,
+                admit: Admit | None = None) -> str | None:
         """"Did you mean": a respelling of ``q`` from documents ``principals`` may see."""
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(q, str):
@@ -462,17 +479,20 @@ class SearchBackend(ABC):
                     offset=0, limit=1, facets=False)
         if self._execute(plan).total:
             return None
-        return self._did_you_mean(q, parsed, pr, plan)
+        return self._did_you_mean(q, parsed, pr, plan, admit)
 
     def _did_you_mean(
-        self, q: str, parsed: ParsedQuery, principals: tuple[str, ...], plan: Plan
+        self, q: str, parsed: ParsedQuery, principals: tuple[str, ...], plan: Plan,
+        admit: Admit | None = None,
     ) -> str | None:
-        """A respelling built from words of visible documents, offered only if it finds
-        records holding all its words (which ``q`` did not)."""
+        """A respelling built from words of visible documents (those ``admit`` lets through),
+        offered only if it finds records holding all its words (which ``q`` did not)."""
         words = parsed.plain_words()[:8]
         if not words:
             return None
         docs = self._fuzzy_candidates([w.folded for w in words], principals, limit=40)
+        if admit is not None:
+            docs = _admitted(docs, admit, lambda d: d.id)
         if not docs:
             return None
         texts = [t for d in docs for t in (*d.titles, *d.subjects, d.text)]
@@ -491,7 +511,8 @@ class SearchBackend(ABC):
                     sort="relevance", offset=0, limit=1, facets=False)
         return plan.parsed.searchable and self._execute(plan).total > 0
 
-    def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8) -> list[str]:
+    def autocomplete(self, prefix: str, principals: Iterable[str], limit: int = 8, *,
+                     admit: Admit | None = None) -> list[str]:
         """Completions of ``prefix`` from titles and subjects of visible documents."""
         pr = tuple(clean_principals(principals or ()))
         if not pr or not isinstance(prefix, str) or not prefix.strip():
@@ -508,8 +529,17 @@ class SearchBackend(ABC):
             return []
         folded = [t.folded for t in complete]
         docs = self._complete_candidates(folded, partial, pr, limit=60)
+        if admit is not None:
+            docs = _admitted(docs, admit, lambda d: d.id)
         values = [[*d.titles, *d.subjects] for d in docs]
         return suggest.completions(folded, partial, partial_acc, values, max(1, min(limit, 50)))
+
+
+def _admitted(items: list, admit: Admit, id_of: Callable[[Any], int]) -> list:
+    if not items:
+        return items
+    allowed = admit([id_of(item) for item in items])
+    return [item for item in items if id_of(item) in allowed]
 
 
 def _changed(q: str, rewritten: str) -> str | None:

@@ -7,6 +7,8 @@ engine or Flask.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -88,6 +90,33 @@ class SearchDocument:
             return 0.0
         when = self.published_at
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+    def digest(self) -> str:
+        """A fingerprint of what the index holds of this document, except the download count
+        (it changes without a re-index). Engines store it; ``lms check`` compares it with the
+        digest of the document the database gives now."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "downloads":
+                continue
+            if isinstance(value, datetime):
+                value = (value if value.tzinfo else value.replace(tzinfo=UTC)) \
+                    .astimezone(UTC).isoformat()
+            elif isinstance(value, Sequence) and not isinstance(value, str):
+                value = [str(v) for v in value]
+            values[f.name] = value
+        encoded = json.dumps(values, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    """What a backend reports of one indexed document for ``lms check``."""
+
+    id: int
+    principals: tuple[str, ...]
+    digest: str | None  # None: indexed before digests were kept
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def _collection_ids():
 @login_required
 def _reports_only():
     no_store()
-    require(current_user, "view_usage_reports")
+    require(current_user, "stats.view")
 
 
 @bp.get("/")

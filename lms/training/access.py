@@ -27,6 +27,9 @@ from lms.training.models import (
     track_owners,
 )
 
+#: The roles whose holders may own courses (a first filter; ``course.own`` decides).
+COURSE_OWNER_ROLES = (RoleName.TRAINER, RoleName.ADMIN)
+
 
 def _admin(user: Principal) -> bool:
     return is_user(user) and user.is_admin

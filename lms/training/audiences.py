@@ -410,8 +410,8 @@ def freeze_for_deleted_units(unit_ids: Collection[int]) -> None:
 def rule_value_names(lang: str) -> dict[tuple[str, object], str]:
     """(field, value) → what a person reads, for showing rules: unit paths, list labels, role
     names, audience names."""
-    from lms.accounts.models import TermKind
-    from lms.accounts.services import ROLE_LABELS, list_terms, unit_tree
+    from lms.accounts.models import ROLE_LABELS, TermKind
+    from lms.accounts.services import list_terms, unit_tree
 
     names: dict[tuple[str, object], str] = {}
     for unit, _depth in unit_tree():

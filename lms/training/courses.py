@@ -178,10 +178,11 @@ def set_owners(actor: User, course: Course, owners: Collection[User],
 
 def owner_candidates() -> list[User]:
     """Active people who may own a course (training officers and admins)."""
-    from lms.accounts.models import Role, RoleName
+    from lms.accounts.models import Role
+    from lms.training.access import COURSE_OWNER_ROLES
 
     found = db.session.scalars(select(User).join(User.roles).where(
-        Role.name.in_([RoleName.TRAINER, RoleName.ADMIN]), User.active.is_(True))
+        Role.name.in_(COURSE_OWNER_ROLES), User.active.is_(True))
         .order_by(User.username)).unique()
     return [user for user in found if can(user, "course.own")]
 

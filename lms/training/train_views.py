@@ -535,7 +535,7 @@ def _rule_editor(found: Audience, data: dict, groups: int, status: int = 200):
             if condition.field == "unit":
                 values["subunits"] = condition.subunits
         chosen.append(values)
-    from lms.accounts.services import ROLE_LABELS
+    from lms.accounts.models import ROLE_LABELS
 
     return render_template(
         "training/train/audience_rule.html", audience=found, combine=rule.combine,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lms.accounts.models import User
+from lms.auth.models import UserSession
+from lms.db import utcnow
 from lms.extensions import db
 from lms.models import AuditEvent, ThrottleCounter
 from tests.factories import PASSWORD
@@ -158,6 +162,34 @@ def test_password_change_ends_other_sessions(app, users):
     assert "password_change" in audit_actions(app)
 
 
+@pytest.mark.parametrize("new, message", [
+    ("aaaaaaaaaa", "repeats the same characters"),
+    ("1234567890", "one of the most common passwords"),
+    ("gv2gv2gv2gv2", "repeats the same characters"),
+    ("qwertyuiop[]", "keyboard"),
+    ("learner-2025-learner", "your username or your name"),
+    ("Nguyễn Văn Học 1990", "your username or your name"),
+    ("hocvienhaucan2025", "name of the academy"),
+])
+def test_guessable_passwords_are_refused_with_the_reason(app, browser, users, new, message):
+    """Issue 14, observation 8; ASVS 5.0 V6.2: common passwords, patterns, the account's own
+    username and name, and the academy's name are refused, and the message says why."""
+    with app.app_context():
+        learner = db.session.scalar(select(User).where(User.username == "learner"))
+        learner.full_name = "Nguyễn Văn Học"
+        db.session.commit()
+        stored = learner.password_hash
+    browser.post("/language", {"language": "en"})
+    browser.login("learner", PASSWORD)
+    response = browser.post("/account/password", {
+        "current_password": PASSWORD, "new_password": new, "confirm": new},
+        page="/account/password")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, users["learner"].id).password_hash == stored
+
+
 @pytest.mark.parametrize("new, confirm, current, message", [
     ("short", "short", PASSWORD, "at least"),
     ("a brand new passphrase", "something else!", PASSWORD, "do not match"),
@@ -184,18 +216,49 @@ def test_logout_everywhere_revokes_copied_cookies(app, users):
 
 
 def test_cookie_copied_before_logout_is_useless_after_it(app, browser, users, client):
+    """Issue 14, observation 7: logout revokes the session on the server, so a replayed copy
+    of the cookie is anonymous (nothing else bumped)."""
     browser.login("learner", PASSWORD)
     cookie = client.get_cookie("session").value
+    assert client.get("/account/password").status_code == 200
     browser.logout()
     thief = app.test_client()
     thief.set_cookie("session", cookie)
-    # Flask's cookie session cannot be revoked by itself; logout clears this browser only.
-    # Logging out everywhere (or any session-version bump) is what kills copies:
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.username == "learner"))
-        user.session_version += 1
-        db.session.commit()
     assert thief.get("/account/password").status_code == 302
+    assert 'action="/logout"' not in thief.get("/").get_data(as_text=True)  # anonymous
+    with app.app_context():
+        learner = db.session.scalar(select(User).where(User.username == "learner"))
+        assert db.session.scalar(select(func.count()).select_from(UserSession)
+                                 .where(UserSession.user_id == learner.id)) == 0
+
+
+def test_logout_ends_only_this_session(app, users):
+    from tests.conftest import Browser
+
+    phone, laptop = Browser(app.test_client()), Browser(app.test_client())
+    phone.login("learner", PASSWORD)
+    laptop.login("learner", PASSWORD)
+    laptop.logout()
+    assert laptop.client.get("/account/password").status_code == 302
+    assert phone.client.get("/account/password").status_code == 200
+
+
+@pytest.mark.parametrize("forged", ["0" * 43, "", "2:1", "x" * 5000])
+def test_a_session_id_never_issued_is_anonymous(app, browser, users, client, forged):
+    """A signed cookie naming a session id the server never issued (or the old
+    "<user id>:<version>" form) is anonymous."""
+    browser.login("learner", PASSWORD)
+    with client.session_transaction() as session:
+        session["_user_id"] = forged
+    assert client.get("/account/password").status_code == 302
+
+
+def test_expired_session_is_anonymous(app, browser, users, client):
+    browser.login("learner", PASSWORD)
+    with app.app_context():
+        db.session.execute(update(UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert client.get("/account/password").status_code == 302
 
 
 def test_forced_password_change_blocks_other_pages(app, browser, users, client):

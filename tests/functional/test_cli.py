@@ -238,7 +238,9 @@ def test_demo_is_idempotent_and_its_logins_work(app, runner):
 def test_demo_is_refused_in_production(app, tmp_path):
     production = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "prod-data",
                           ENV="production", SECRET_KEY=SECRET_KEY,
-                          ALLOW_SQLITE_IN_PRODUCTION=True)
+                          ALLOW_SQLITE_IN_PRODUCTION=True,
+                          PUBLIC_BASE_URL="https://kho.hvhc.edu.vn",
+                          TRUSTED_HOSTS=["kho.hvhc.edu.vn"])
     try:
         result = production.test_cli_runner().invoke(cli, ["demo"])
         assert_refused(result, "lms demo is refused in production")
@@ -277,7 +279,7 @@ def test_a_fresh_worker_knows_every_job(tmp_path):
     assert result.returncode == 0, result.stderr
     wired, declared = result.stdout.splitlines()
     assert wired == declared
-    assert "'search.rebuild'" in wired and "'search.index'" in wired
+    assert "'search.rebuild'" in wired and "'mirrors.check'" in wired
 
 
 def test_worker_refuses_to_run_when_jobs_run_inline(runner):
@@ -356,7 +358,8 @@ def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
             env=subprocess_env(INSTANCE_PATH=str(tmp_path / "instance"),
                                DATA_DIR=str(tmp_path / "data"),
                                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                               SECRET_KEY=SECRET_KEY))
+                               SECRET_KEY=SECRET_KEY,
+                               PUBLIC_BASE_URL=f"http://localhost:{port}"))
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -367,6 +370,10 @@ def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
             except OSError:
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.3)
+        # It prints the address every absolute URL is written under (scripts/start sets it).
+        assert f"running at http://localhost:{port}/" in log_path.read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/oai?verb=Identify") as r:
+            assert f"<baseURL>http://localhost:{port}/oai</baseURL>" in r.read().decode()
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) == 1  # the worker
         server.send_signal(stop)

@@ -19,7 +19,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from lms.accounts.models import Group, User
-from lms.catalog import access_settings, demo_library, deposit, hooks, workflow
+from lms.catalog import access_settings, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
@@ -30,6 +30,7 @@ from lms.models import AuditEvent
 from tests import storage_tools
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, make_collection, statements
+from tests.mirrors import recording
 
 pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("file_store")]
 
@@ -509,7 +510,8 @@ def test_bad_names_are_stored_with_a_clean_display_name(app, users, collection, 
     assert {p.name for p in tmp_path.iterdir()} <= {
         "data", "instance", "test.sqlite", "test.sqlite-wal", "test.sqlite-shm"}
     assert not (tmp_path.parent / "x").exists()
-    assert {p.name for p in (tmp_path / "data").iterdir()} <= {"blobs", "tmp", "search"}
+    assert {p.name for p in (tmp_path / "data").iterdir()} <= {"blobs", "tmp", "search",
+                                                               "locks"}
     download = as_user(app, "instructor").client.get(f"/records/{record_id}/files/{file.id}")
     disposition = download.headers["Content-Disposition"]
     assert "\r" not in disposition and "\n" not in disposition and "/" not in disposition
@@ -632,21 +634,16 @@ def test_embargoed_files_are_hidden_until_lifted(app, users, collection, samples
     for name in ("instructor", "curator", "admin"):
         assert as_user(app, name).client.get(base + "/preview").status_code == 200
 
-    # The nightly job lifts embargoes whose date has come, audits it and notifies listeners.
+    # The nightly job lifts embargoes whose date has come, audits it and tells the mirrors.
     with app.app_context():
         record = db.session.get(Record, record_id)
         record.embargo_until = date.today()
         db.session.commit()
-    changed: list[int] = []
-    listener = hooks.on_records_changed(changed.extend)
-    try:
-        with app.app_context():
-            job = enqueue("catalog.lift_embargoes")
-            assert job.status == "done", job.message
-            assert job.result == {"lifted": [record_id]}
-    finally:
-        hooks._record_listeners.remove(listener)
-    assert changed == [record_id]
+    with recording(app) as mirror, app.app_context():
+        job = enqueue("catalog.lift_embargoes")
+        assert job.status == "done", job.message
+        assert job.result == {"lifted": [record_id]}
+    assert mirror.records == [record_id]
     assert record_state(app, record_id).embargo_until is None
     assert [e.object_id for e in audits(app, "embargo_lift")] == [str(record_id)]
     assert as_user(app, None).client.get(base).status_code == 200

@@ -23,7 +23,6 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.catalog import hooks
 from lms.catalog.models import Collection, Record, RecordVersion, ReviewTask
 from lms.cli import cli
 from lms.extensions import db
@@ -45,6 +44,7 @@ from tests.factories import (
     make_collection,
     publish_record,
 )
+from tests.mirrors import recording
 
 pytestmark = pytest.mark.functional
 
@@ -719,6 +719,22 @@ def test_bad_lines_fail_alone_with_clear_messages(app, collection, tmp_path):
     assert "bí mật" not in out
 
 
+@pytest.mark.parametrize("depth", [100_000, 200])
+def test_a_line_nested_too_deeply_fails_alone(app, collection, tmp_path, depth):
+    """Observation 10: 100,000 nested arrays made the whole job fail (RecursionError) and the
+    valid line before it was lost. Any nesting beyond what a record needs is a line error."""
+    deep = '{"id": "deep", "metadata": {"title": ' + "[" * depth + "]" * depth + "}}"
+    path = write_jsonl(tmp_path / "pkg", [line("before"), deep, line("after")])
+
+    result = run_import(app, path, "--collection", collection)
+
+    assert result.exit_code == 1, result.output
+    assert set(records(app)) == {"before", "after"}
+    assert "line      2  error" in result.output
+    assert "nested too deeply" in result.output
+    assert "2 created" in result.output and "1 failed" in result.output
+
+
 def test_dry_run_commits_nothing_and_writes_no_blob(app, collection, tmp_path):
     package = tmp_path / "pkg"
     package.mkdir()
@@ -747,16 +763,14 @@ def test_dry_run_commits_nothing_and_writes_no_blob(app, collection, tmp_path):
     assert len(files_of(app, "d-1")) == 1
 
 
-def test_listeners_are_told_in_batches(app, collection, tmp_path, monkeypatch):
-    calls: list[list[int]] = []
-    monkeypatch.setattr(hooks, "_record_listeners",
-                        [*hooks._record_listeners, lambda ids: calls.append(list(ids))])
+def test_mirrors_are_brought_up_to_date_in_batches(app, collection, tmp_path):
     path = write_jsonl(tmp_path, [line(f"b-{n}") for n in range(5)])
 
-    result = run_import(app, path, "--collection", collection, "--batch-size", "2")
+    with recording(app) as mirror:
+        result = run_import(app, path, "--collection", collection, "--batch-size", "2")
 
     assert result.exit_code == 0, result.output
-    assert [len(ids) for ids in calls] == [2, 2, 1]
+    assert [len(records) for records, _collections in mirror.calls] == [2, 2, 1]
 
 
 def test_async_leaves_extraction_to_the_worker(app, collection, tmp_path):

@@ -260,9 +260,20 @@ def test_leak_matrix(app, search_backend, setting):
     world = build_world(app, setting)
     with app.app_context():
         assert backend().name == search_backend
+    failures = matrix_failures(app, world, setting)
+    assert not failures, "\n".join(failures)
+
+
+def matrix_failures(app, world: World, setting: Setting,
+                    file_readers: frozenset[str] | None = None) -> list[str]:
+    """Every user kind on every channel against what ``setting`` allows; ``file_readers``
+    (user kinds), when given, are those the file's own level admits on top of the record's."""
     failures = []
     for kind in USER_KINDS:
         client = client_for(app, kind)
+        reads_file = may_read_files(kind, setting) and (
+            file_readers is None or kind in file_readers
+            or kind in ("instructor_owner", "curator", "admin"))
         for channel, (url_of, what, *headers) in CHANNELS.items():
             response = client.get(url_of(world), headers=headers[0] if headers else {})
             body = response.get_data().decode("utf-8", "replace")
@@ -282,10 +293,10 @@ def test_leak_matrix(app, search_backend, setting):
             if channel == "page":
                 # Signposting names a file only to those who may fetch it.
                 named = f"/files/{world.file_id}>" in response.headers.get("Link", "")
-                if named != (may_read_files(kind, setting) and setting.published):
+                if named != (reads_file and setting.published):
                     failures.append(f"{kind}/page Link item: named={named}")
             if what == "file":
-                expected = may_read_files(kind, setting)
+                expected = reads_file
                 served = response.status_code == 200 and response.data.startswith(
                     FILE_SIGNATURES)
                 hidden = response.status_code == 404 and "ETag" not in response.headers \
@@ -331,8 +342,7 @@ def test_leak_matrix(app, search_backend, setting):
             visible = may_see_page(kind, setting)
             if channel == "version" and not setting.published:
                 visible = False  # there is no version 1 to show
-            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != (
-                    may_read_files(kind, setting)):
+            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != reads_file:
                 failures.append(f"{kind}/{channel}: file named against its access")
             if visible:
                 ok = response.status_code == 200 and (
@@ -345,6 +355,117 @@ def test_leak_matrix(app, search_backend, setting):
             if not ok:
                 failures.append(f"{kind}/{channel}: {response.status_code}, expected "
                                 f"{'visible' if visible else 'hidden'}")
+    return failures
+
+
+# --- widening by the depositor ---------------------------------------------------------
+# Each transition: the setting the record starts in, how its depositor widens it, and the
+# setting it is in once a curator approves. Until then (and after a rejection) every channel
+# must answer exactly as for the starting setting.
+
+def _public(settings: access_settings.AccessSettings) -> None:
+    settings.level = AccessLevel.PUBLIC
+
+
+def _discoverable(settings: access_settings.AccessSettings) -> None:
+    settings.discoverable = True
+
+
+def _no_embargo(settings: access_settings.AccessSettings) -> None:
+    settings.embargo_until = None
+
+
+def _add_unit(settings: access_settings.AccessSettings) -> None:
+    """Unit access for "Khoa A" gains "Khoa B" (learner_other_unit's)."""
+    settings.units = [*settings.units, db.session.scalar(
+        db.select(Unit).where(Unit.name == "Khoa B"))]
+
+
+WIDENINGS = {
+    "restricted-to-public": ("restricted", _public, Setting("public", AccessLevel.PUBLIC)),
+    "unit-gains-a-unit": ("unit", _add_unit, None),
+    "discoverable-on": ("public-undiscoverable", _discoverable,
+                        Setting("public", AccessLevel.PUBLIC)),
+    "embargo-lifted-early": ("public-embargoed", _no_embargo,
+                             Setting("public", AccessLevel.PUBLIC)),
+}
+
+
+def depositor_widens(app, world: World, widen) -> int:
+    """The depositor asks; returns the pending request's id."""
+    from lms.catalog import access_requests
+    from lms.catalog.models import Record
+
+    with app.app_context():
+        record = db.session.get(Record, world.record_id)
+        owner = db.session.scalar(db.select(User).where(User.username == "instructor_owner"))
+        settings = access_settings.AccessSettings.of(record)
+        widen(settings)
+        request = access_settings.change_access(owner, record, settings)
+        assert request is not None
+        assert access_requests.pending_requests(record.id) == [request]
+        return request.id
+
+
+def curator_decides(app, request_id: int, approve: bool) -> None:
+    from lms.catalog import access_requests
+
+    with app.app_context():
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        if approve:
+            access_requests.approve(curator, request_id)
+        else:
+            access_requests.reject(curator, request_id, "Không đồng ý")
+
+
+@pytest.mark.parametrize("transition", WIDENINGS)
+def test_a_pending_widening_shows_nothing_new_until_approved(app, search_backend, transition):
+    start, widen, approved = WIDENINGS[transition]
+    setting = next(s for s in SETTINGS if s.name == start)
+    world = build_world(app, setting)
+    request_id = depositor_widens(app, world, widen)
+    failures = [f"pending: {f}" for f in matrix_failures(app, world, setting)]
+    curator_decides(app, request_id, approve=False)
+    failures += [f"rejected: {f}" for f in matrix_failures(app, world, setting)]
+    curator_decides(app, depositor_widens(app, world, widen), approve=True)
+    if approved is None:  # unit access, now for both faculties: learner_other_unit reads it
+        approved_failures = [f for f in matrix_failures(app, world, setting)
+                             if f.startswith("learner_other_unit/")]
+        failures += ["approved: learner_other_unit still sees nothing"] \
+            if not approved_failures else []
+        failures += [f"approved: {f}" for f in matrix_failures(app, world, setting)
+                     if not f.startswith("learner_other_unit/")]
+    else:
+        failures += [f"approved: {f}" for f in matrix_failures(app, world, approved)]
+    assert not failures, "\n".join(failures)
+
+
+def test_a_pending_file_widening_serves_the_file_to_nobody_new(app):
+    """A file restricted to a group (learner_in_unit) of a public record: its depositor
+    asks that it follow the record; until a curator approves, only the group (and the
+    record's owner and curators) gets it."""
+    from lms.catalog.models import Record
+    from lms.files.models import RecordFile
+    from lms.files.upload import change_file_access
+
+    setting = Setting("public", AccessLevel.PUBLIC)
+    world = build_world(app, setting)
+    with app.app_context():
+        record = db.session.get(Record, world.record_id)
+        curator = db.session.scalar(db.select(User).where(User.username == "curator"))
+        owner = db.session.scalar(db.select(User).where(User.username == "instructor_owner"))
+        group = db.session.scalar(db.select(Group).where(Group.name == "Nhóm được phép"))
+        change_file_access(curator, record, db.session.get(RecordFile, world.file_id),
+                           access_settings.AccessSettings(level=AccessLevel.RESTRICTED,
+                                                          groups=[group]))
+        request = change_file_access(owner, record, db.session.get(RecordFile, world.file_id),
+                                     None)
+        assert request is not None
+        request_id = request.id
+    group_only = frozenset({"learner_in_unit"})
+    failures = [f"pending: {f}" for f in matrix_failures(app, world, setting, group_only)]
+    curator_decides(app, request_id, approve=True)
+    failures += [f"approved: {f}" for f in matrix_failures(app, world, setting)]
     assert not failures, "\n".join(failures)
 
 

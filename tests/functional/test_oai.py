@@ -102,8 +102,8 @@ def test_identify(oai, world):
     assert request.get("verb") == "Identify"
 
 
-def test_identify_uses_the_configured_base_url(app, oai):
-    app.config["OAI_BASE_URL"] = "https://kho.hvhc.edu.vn/oai"
+def test_identify_uses_the_public_base_url(app, oai):
+    app.config["PUBLIC_BASE_URL"] = "https://kho.hvhc.edu.vn"
     document = oai("verb=Identify")
     assert document.findtext("o:Identify/o:baseURL", namespaces=NS) == \
         "https://kho.hvhc.edu.vn/oai"

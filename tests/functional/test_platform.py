@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from lms import audit
+from lms.accounts.models import User
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job, register
@@ -86,6 +87,25 @@ def test_scheduled_maintenance_job_expires_old_counters(app):
         assert [c.key for c in db.session.scalars(select(ThrottleCounter))] == ["new"]
 
 
+def test_scheduled_maintenance_job_deletes_dead_sessions(app, users):
+    from datetime import timedelta
+
+    from lms.auth.models import UserSession
+
+    with app.app_context():
+        learner = db.session.get(User, users["learner"].id)
+        now = utcnow()
+        rows = {"live": (now + timedelta(hours=1), learner.session_version),
+                "expired": (now - timedelta(seconds=1), learner.session_version),
+                "revoked": (now + timedelta(hours=1), learner.session_version - 1)}
+        for name, (expires, version) in rows.items():
+            db.session.add(UserSession(token_hash=name, user_id=learner.id,
+                                       user_version=version, expires_at=expires))
+        db.session.commit()
+        assert enqueue("maintenance.expire_sessions").result == {"deleted": 2}
+        assert db.session.scalars(select(UserSession.token_hash)).all() == ["live"]
+
+
 def test_progress_is_shown_at_once_but_never_commits_the_jobs_work(app, test_jobs):
     SEEN_MEANWHILE.clear()
     with app.app_context():
@@ -120,7 +140,7 @@ def test_health_reports_every_check(client):
     assert response.get_json() == {
         "status": "ok",
         "checks": {"database": "ok", "data_dir": "ok", "jobs": "ok", "fixity": "ok",
-                   "search": "ok"}}
+                   "search": "ok", "mirrors": "ok"}}
 
 
 def test_health_fails_with_503_when_the_data_dir_is_unusable(app, client, tmp_path):

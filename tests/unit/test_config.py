@@ -15,7 +15,8 @@ from tests.conftest import make_app
 def instance(tmp_path, monkeypatch):
     path = tmp_path / "instance"
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(path))
-    for name in ("LMS_DATABASE_URL", "LMS_SECRET_KEY", "LMS_ENV", "LMS_DATA_DIR"):
+    for name in ("LMS_DATABASE_URL", "LMS_SECRET_KEY", "LMS_ENV", "LMS_DATA_DIR",
+                 "LMS_PUBLIC_BASE_URL", "LMS_TRUSTED_HOSTS", "LMS_OAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return path
 
@@ -63,9 +64,15 @@ def test_production_requires_a_secret_key(instance, monkeypatch):
     assert not (instance / "secret_key").exists()
 
 
+def production_addresses(monkeypatch) -> None:
+    monkeypatch.setenv("LMS_PUBLIC_BASE_URL", "https://kho.hvhc.edu.vn")
+    monkeypatch.setenv("LMS_TRUSTED_HOSTS", "kho.hvhc.edu.vn, 10.0.0.7")
+
+
 def test_production_refuses_sqlite_without_opt_in(instance, monkeypatch):
     monkeypatch.setenv("LMS_ENV", "production")
     monkeypatch.setenv("LMS_SECRET_KEY", "x" * 40)
+    production_addresses(monkeypatch)
     with pytest.raises(ConfigurationError, match="SQLite"):
         create_app()
     monkeypatch.setenv("LMS_ALLOW_SQLITE_IN_PRODUCTION", "true")
@@ -76,29 +83,58 @@ def test_production_refuses_sqlite_without_opt_in(instance, monkeypatch):
 
 def test_production_refuses_to_start_with_demo_accounts(migrated_database, tmp_path,
                                                         monkeypatch):
-    from tests.conftest import ON_POSTGRES
+    from tests.conftest import ON_POSTGRES, database_for_test
 
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
-    if ON_POSTGRES:
-        url = migrated_database
-    else:
-        import shutil
-
-        shutil.copyfile(migrated_database, tmp_path / "db.sqlite")
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url = database_for_test(migrated_database, tmp_path)
     dev = make_app(url, tmp_path / "data")
     with dev.app_context():
         from lms.demo import load_demo
 
         load_demo(tmp_path / "instance")
     production = {"ENV": "production", "SECRET_KEY": "s" * 40,
-                  "ALLOW_SQLITE_IN_PRODUCTION": True}
+                  "ALLOW_SQLITE_IN_PRODUCTION": True,
+                  "PUBLIC_BASE_URL": "https://kho.hvhc.edu.vn", "TRUSTED_HOSTS": ["kho"]}
     with pytest.raises(ConfigurationError, match="Demo accounts"):
         make_app(url, tmp_path / "data", **production)
     if ON_POSTGRES:
         from tests.conftest import _empty_postgres_tables
 
         _empty_postgres_tables(dev)
+
+
+@pytest.mark.parametrize("missing, message", [("LMS_PUBLIC_BASE_URL", "LMS_PUBLIC_BASE_URL"),
+                                              ("LMS_TRUSTED_HOSTS", "LMS_TRUSTED_HOSTS")])
+def test_production_requires_a_base_url_and_trusted_hosts(instance, monkeypatch, missing,
+                                                          message):
+    monkeypatch.setenv("LMS_ENV", "production")
+    monkeypatch.setenv("LMS_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("LMS_ALLOW_SQLITE_IN_PRODUCTION", "true")
+    production_addresses(monkeypatch)
+    monkeypatch.delenv(missing)
+    with pytest.raises(ConfigurationError, match=message):
+        create_app()
+
+
+def test_trusted_hosts_may_be_a_comma_separated_list(instance, monkeypatch):
+    production_addresses(monkeypatch)
+    app = create_app()
+    assert app.config["TRUSTED_HOSTS"] == ["kho.hvhc.edu.vn", "10.0.0.7"]
+    assert app.config["PUBLIC_BASE_URL"] == "https://kho.hvhc.edu.vn"
+
+
+@pytest.mark.parametrize("url", ["kho.hvhc.edu.vn", "ftp://kho", "https://u:p@kho.vn",
+                                 "https://kho.vn/?x=1", "https://kho.vn/#top", "https://"])
+def test_public_base_url_must_be_a_plain_http_address(instance, monkeypatch, url):
+    monkeypatch.setenv("LMS_PUBLIC_BASE_URL", url)
+    with pytest.raises(ConfigurationError, match="LMS_PUBLIC_BASE_URL"):
+        create_app()
+
+
+def test_the_removed_oai_base_url_is_refused_with_its_replacement(instance, monkeypatch):
+    monkeypatch.setenv("LMS_OAI_BASE_URL", "https://kho.hvhc.edu.vn/oai")
+    with pytest.raises(ConfigurationError, match="LMS_PUBLIC_BASE_URL"):
+        create_app()
 
 
 def test_no_module_builds_an_app_at_import():

@@ -23,12 +23,14 @@ def empty_app(tmp_path, monkeypatch, migrated_database):
         from sqlalchemy.engine import make_url
 
         url = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"))
+        # Named after the test database: two checkouts sharing a server must not collide.
+        scratch = f"{url.database}_migration_test"
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS lms_migration_test"))
-            connection.execute(text("CREATE DATABASE lms_migration_test"))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
+            connection.execute(text(f'CREATE DATABASE "{scratch}"'))
         admin.dispose()
-        app = make_app(url.set(database="lms_migration_test").render_as_string(False),
+        app = make_app(url.set(database=scratch).render_as_string(False),
                        tmp_path / "data")
     else:
         app = make_app(f"sqlite:///{tmp_path / 'empty.sqlite'}", tmp_path / "data")
@@ -127,3 +129,16 @@ def test_later_migrations_keep_the_rows_of_referenced_tables(empty_app):
         assert counts() == before
         upgrade()
         assert counts() == before
+
+
+def test_revision_ids_fit_alembic_version_and_form_one_chain():
+    """Alembic's ``alembic_version.version_num`` is VARCHAR(32): a longer id fails the upgrade
+    on PostgreSQL (SQLite does not check lengths)."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(Path(__file__).resolve().parents[2] / "lms" / "migrations"))
+    revisions = list(scripts.walk_revisions())
+    assert [r.revision for r in revisions if len(r.revision) > 32] == []
+    assert len(scripts.get_heads()) == 1

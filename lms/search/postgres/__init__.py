@@ -46,7 +46,7 @@ from sqlalchemy.types import Integer, Text
 from .. import analysis
 from ..analysis import ChunkAnalyser
 from ..backend import KEY_SEP, Counted, Plan, RawHit, RawResult, SearchBackend, StoredDoc
-from ..document import FACETS, Notice, SearchDocument, SearchError, Weights
+from ..document import FACETS, IndexedEntry, Notice, SearchDocument, SearchError, Weights
 from ..ranking import RESCORE_WINDOW, query_word_pairs, rescore
 from .conditions import (
     ALL,
@@ -156,6 +156,14 @@ class PostgresBackend(SearchBackend):
             return int(s.conn.execute(
                 select(func.count()).where(d.c.generation == s.generation, not_(d.c.removed))
             ).scalar_one())
+
+    def inventory(self) -> Iterator[IndexedEntry]:
+        with self._use() as s:
+            rows = s.conn.execute(
+                select(d.c.record_id, d.c.principals, d.c.digest)
+                .where(d.c.generation == s.generation, not_(d.c.removed)))
+            for record_id, principals, digest in rows:
+                yield IndexedEntry(int(record_id), tuple(principals), digest)
 
     def close(self) -> None:
         self._closed = True  # the engine (its connections) belongs to the caller
@@ -447,4 +455,4 @@ def _tombstone(generation: int, record_id: int) -> dict[str, Any]:
     return {"generation": generation, "record_id": record_id, "removed": True,
             "principals": [], "fkeys": [], "all_f": "", "all_a": "", "meta_f": "",
             "published": 0.0, "downloads": 0, "title_key": "", "external_id": None,
-            "titles": [], "subjects": [], "body": ""}
+            "titles": [], "subjects": [], "body": "", "digest": None}

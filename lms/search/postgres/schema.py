@@ -35,7 +35,7 @@ from ..backend import clean_principals, facet_keys
 from ..document import TEXT_FIELDS, SearchDocument
 
 #: Changes whenever the layout of a row changes: rows of another one need a rebuild.
-SCHEMA_VERSION = "pg-1"
+SCHEMA_VERSION = "pg-2"  # 2: the digest column, for lms check
 #: The weight label of each text field (PostgreSQL has four: description and full text share D).
 LABELS = {"title": "A", "subject": "B", "creator": "C", "description": "D", "fulltext": "D"}
 #: Fields a query may name, also in the small ``meta_f`` vector (with their labels).
@@ -81,6 +81,7 @@ search_documents = Table(
     Column("titles", ARRAY(Text), nullable=False),
     Column("subjects", ARRAY(Text), nullable=False),
     Column("body", Text, nullable=False),
+    Column("digest", Text),  # SearchDocument.digest(), for lms check (migration 0014)
     PrimaryKeyConstraint("generation", "record_id", name="pk_search_documents"),
     Index("ix_search_documents_all_f", "all_f", postgresql_using="gin"),
     Index("ix_search_documents_meta_f", "meta_f", postgresql_using="gin"),
@@ -192,4 +193,5 @@ def document_row(doc: SearchDocument, analyser: ChunkAnalyser) -> dict[str, Any]
         "titles": [str(t) for t in doc.title],
         "subjects": [str(s) for s in doc.subject],
         "body": doc.snippet_text,
+        "digest": doc.digest(),
     }

@@ -9,6 +9,7 @@ and writers are described in ``docs/search.md``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import Counter
@@ -33,6 +34,7 @@ from ..backend import (
 from ..compiler import QueryCompiler
 from ..document import (
     FACETS,
+    IndexedEntry,
     IndexLocked,
     Notice,
     SearchDocument,
@@ -134,7 +136,7 @@ def _meta_stamp(path: Path) -> tuple[int, int, int] | None:
 
 class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     name = "tantivy"
-    schema_version = "tantivy-2"
+    schema_version = "tantivy-3"  # 3: digest and principals in the stored JSON
     unusable_errors = (OSError, ValueError, RuntimeError)
     parallel_readers = True
 
@@ -253,6 +255,17 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     def doc_count(self) -> int:
         with self._use() as s:
             return int(s.num_docs)
+
+    def inventory(self) -> Iterator[IndexedEntry]:
+        with self._use() as s:
+            total = int(s.num_docs)
+            if not total:
+                return
+            for _score, addr in s.search(tantivy.Query.all_query(), total).hits:
+                doc = s.doc(addr)
+                data = json.loads(doc.get_first("store") or b"{}")
+                yield IndexedEntry(int(doc.get_first("id")), tuple(data.get("p") or ()),
+                                   data.get("d"))
 
     def _access(self, principals: tuple[str, ...]) -> tantivy.Query:
         """The access filter: a document is visible if it has any of ``principals``."""

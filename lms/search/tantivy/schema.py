@@ -74,6 +74,8 @@ def document_parts(doc: SearchDocument, copies: dict[str, int], analyser: ChunkA
         "e": doc.external_id,
         "t": [str(t) for t in doc.title],
         "s": [str(s) for s in doc.subject],
+        "d": doc.digest(),  # for lms check, with the principals
+        "p": clean_principals(doc.principals),
     }
     return (
         int(doc.id),

@@ -24,7 +24,7 @@ from whoosh.index import LockError
 
 from ..backend import Plan, RawHit, RawResult, StoredDoc
 from ..compiler import PREFIX_EXPANSIONS, QueryCompiler
-from ..document import IndexLocked, Notice, SearchDocument, SearchError, Weights
+from ..document import IndexedEntry, IndexLocked, Notice, SearchDocument, SearchError, Weights
 from ..local import LocalIndexBackend
 from ..ranking import query_pairs
 from .collector import SegmentValues, Snapshot, View, collect, facet_counts, segment_id
@@ -39,7 +39,7 @@ MAX_IDLE_SEARCHERS = 8
 
 class WhooshBackend(LocalIndexBackend[Any]):
     name = "whoosh"
-    schema_version = "1"
+    schema_version = "2"  # 2: the stored "inventory" field
     unusable_errors = (OSError, ValueError, EOFError, AttributeError, ImportError,
                        pickle.UnpicklingError, windex.IndexError)
 
@@ -172,6 +172,12 @@ class WhooshBackend(LocalIndexBackend[Any]):
     def doc_count(self) -> int:
         with self._use() as view:
             return int(view.searcher.doc_count())
+
+    def inventory(self) -> Iterator[IndexedEntry]:
+        with self._use() as view:
+            for stored in view.searcher.all_stored_fields():
+                digest, principals = stored.get("inventory") or (None, ())
+                yield IndexedEntry(int(stored["id"]), tuple(principals), digest)
 
     # -- searching ----------------------------------------------------------------------------
 

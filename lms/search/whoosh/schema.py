@@ -113,6 +113,7 @@ def make_schema() -> fields.Schema:
         "titles": fields.STORED(),
         "subjects": fields.STORED(),
         "body": fields.STORED(),
+        "inventory": fields.STORED(),  # (digest, principals), for lms check
         "principals": _keyword(),
         "fkeys": _keyword(),
         "dv": fields.COLUMN(columns.VarBytesColumn()),
@@ -151,6 +152,7 @@ def document_fields(doc: SearchDocument, weights: Weights) -> dict[str, Any]:
     principals = clean_principals(doc.principals)
     if principals:
         values["principals"] = LIST_SEP.join(principals)
+    values["inventory"] = (doc.digest(), principals)
     keys = facet_keys(doc)
     values["fkeys"] = LIST_SEP.join(keys)
     dv = DV_SEP.join(

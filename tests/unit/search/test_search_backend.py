@@ -234,6 +234,29 @@ def test_restricted_docs_reach_matching_principals(restricted: SearchBackend) ->
     assert search(restricted, "kế hoạch", frozenset({"role:curator"})).total == 1
 
 
+def test_admit_keeps_what_the_database_refuses_out_of_hits_and_suggestions(
+        restricted: SearchBackend) -> None:
+    # The index still lets curators find record 2; the database (admit) no longer does.
+    refuse_2 = lambda found: {i for i in found if i != 2}  # noqa: E731
+    r = restricted.query(SearchQuery("zebrafox", CURATOR), admit=refuse_2)
+    assert r.hits == []
+    assert ids(restricted.query(SearchQuery("kế hoạch", CURATOR), admit=refuse_2)) == [1]
+    assert restricted.autocomplete("zeb", CURATOR, admit=refuse_2) == []
+    assert restricted.suggest("zebrafax", CURATOR, admit=refuse_2) is None
+
+
+def test_inventory_lists_each_document_with_its_principals_and_digest(
+        restricted: SearchBackend) -> None:
+    entries = sorted(restricted.inventory(), key=lambda e: e.id)
+    assert [(e.id, e.principals) for e in entries] == [(1, ("public",)),
+                                                       (2, ("role:curator",))]
+    expected = doc(1, "Kế hoạch huấn luyện", "huấn luyện bắn súng công khai", type=["Text"],
+                   subject_path=["huan-luyen"], year=2020)
+    assert entries[0].digest == expected.digest()
+    restricted.remove([2])
+    assert [e.id for e in restricted.inventory()] == [1]
+
+
 # --- facets ----------------------------------------------------------------------------------
 
 

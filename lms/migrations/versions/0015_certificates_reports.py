@@ -1,6 +1,6 @@
 """certificates, notifications by e-mail and reminders, commanders of units, report targets
 
-Revision ID: 0015_certificates_notifications_reports
+Revision ID: 0015_certificates_reports
 Revises: 0014_quizzes
 
 Notifications gain their event key (subject, occurrence: one event is told once), a muted
@@ -14,7 +14,7 @@ import lms.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_certificates_notifications_reports'
+revision = '0015_certificates_reports'
 down_revision = '0014_quizzes'
 branch_labels = None
 depends_on = None
