@@ -34,10 +34,10 @@ def flash_text(page) -> str:
     return page.locator(".flashes").inner_text()
 
 
-def test_certificate_revocation_commander_digest_and_report(app, live_server, page,
+def test_certificate_revocation_commander_digest_and_report(app, served_app, page,
                                                             tmp_path):
     world = build_world(app)
-    base = live_server
+    base = served_app
     app.config["PUBLIC_BASE_URL"] = base
     with app.app_context():
         UserFactory(username="chihuy", full_name="Trần Chỉ Huy",

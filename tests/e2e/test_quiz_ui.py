@@ -50,9 +50,9 @@ def answer_current(page, app, attempt_id: int) -> None:
     page.locator(".save-status", has_text="Answer saved.").wait_for()
 
 
-def test_the_quiz_journey(app, live_server, page, tmp_path):
+def test_the_quiz_journey(app, served_app, page, tmp_path):
     build_world(app)
-    base = live_server
+    base = served_app
     workbook = tmp_path / "ngan-hang.xlsx"
     bank_workbook(workbook)
 
