@@ -61,6 +61,15 @@ def run_migrations_online() -> None:
             # cannot change inside a transaction), then checked and on again.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end SQLAlchemy's autobegun transaction: Alembic opens its own
+        else:
+            # Alembic's own table holds 32 characters; our descriptive revision ids are longer
+            # ("0015_certificates_notifications_reports"). SQLite ignores the length.
+            connection.exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(64) NOT NULL,"
+                " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+            connection.exec_driver_sql(
+                "ALTER TABLE alembic_version ALTER COLUMN version_num TYPE VARCHAR(64)")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
