@@ -11,7 +11,8 @@ their `.txt` files through the service behind `lms import` — 80% public, 10% f
 for curators — plus accounts for the simulated learners and depositors and a 30-question quiz
 from the demo bank for the learners' class. `lms serve --no-worker` then serves it on a port
 of --ports, and locust's users (keep-alive sessions, 1–3 s between actions) run for
---duration seconds after --spawn-rate users/s have arrived:
+--duration seconds, counted after they have all arrived (--spawn-rate users/s) and a
+--warmup (logins, every server worker's first search and templates are not counted):
 
 * *readers* (anonymous): searches with and without diacritics, record pages (public ones, and
   restricted ones that must answer 404), a PDF's preview page and its download;
@@ -58,7 +59,9 @@ ACCENTED = ("xăng dầu", "bóng đá", "chứng khoán", "hậu cần", "sức
             "giáo dục", "an toàn thông tin", "vi tính", "thế giới")
 UNACCENTED = ("xang dau", "bong da", "chung khoan", "hau can", "suc khoe", "phap luat",
               "giao duc", "an toan thong tin", "vi tinh", "the gioi")
-TARGETS = {"search": 300.0, "record page": 150.0}
+#: p95 targets (ms) and the endpoints they apply to.
+TARGETS = {"search": (300.0, ("search (accented)", "search (unaccented)")),
+           "record page": (150.0, ("record page",))}
 
 #: What the setup made: filled in before the users start (one process, one dict).
 WORLD: dict = {}
@@ -292,6 +295,8 @@ class Learner(HttpUser):
         page = self.client.get(f"/quizzes/attempts/{self.attempt}/questions/{slot}",
                                name="quiz question")
         choices = CHOICE.findall(page.text)
+        if not choices:  # a question of another kind (matching, short answer): skipped
+            return
         self.seq = max(self.seq, int(SEQ.search(page.text).group(1))) + 1
         self.client.post(f"/quizzes/attempts/{self.attempt}/answers", name="quiz answer",
                          json={"slot": slot, "answer": [random.choice(choices)],
@@ -302,12 +307,15 @@ class Learner(HttpUser):
 
 # --- the run ---------------------------------------------------------------------------------
 
-def run_load(host: str, users: int, spawn_rate: float, duration: float) -> Environment:
+def run_load(host: str, users: int, spawn_rate: float, warmup: float,
+             duration: float) -> Environment:
     env = Environment(user_classes=[Reader, Harvester, Depositor, Learner], host=host,
                       events=events)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=spawn_rate)
-    gevent.sleep(users / spawn_rate)  # everyone has arrived: only the steady state counts
+    # Everyone has arrived and logged in, every server worker has opened its search reader
+    # and compiled its templates: only the steady state is counted.
+    gevent.sleep(users / spawn_rate + warmup)
     env.stats.reset_all()
     gevent.sleep(duration)
     runner.quit()
@@ -317,6 +325,8 @@ def run_load(host: str, users: int, spawn_rate: float, duration: float) -> Envir
 def report(env: Environment, duration: float) -> list[dict]:
     rows = []
     for entry in sorted(env.stats.entries.values(), key=lambda e: e.name):
+        if not entry.num_requests:
+            continue
         rows.append({
             "endpoint": entry.name, "method": entry.method, "requests": entry.num_requests,
             "rps": entry.num_requests / duration,
@@ -340,8 +350,8 @@ def print_table(rows: list[dict], env: Environment, duration: float, loads: tupl
           f"{total.get_response_time_percentile(0.5):.0f} | "
           f"{total.get_response_time_percentile(0.95):.0f} | "
           f"{total.get_response_time_percentile(0.99):.0f} | {total.num_failures} |")
-    for name, limit in TARGETS.items():
-        worst = max((r["p95"] for r in rows if r["endpoint"].startswith(name)), default=0)
+    for name, (limit, endpoints) in TARGETS.items():
+        worst = max((r["p95"] for r in rows if r["endpoint"] in endpoints), default=0)
         print(f"target: {name} p95 < {limit:.0f} ms: {worst:.0f} ms "
               f"({'met' if worst < limit else 'missed'})")
     print(f"target: 0 errors: {total.num_failures} "
@@ -357,6 +367,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="users per second")
+    parser.add_argument("--warmup", type=float, default=20.0,
+                        help="seconds of load, not counted, after every user has arrived")
     parser.add_argument("--records", type=int, default=3000, help="VNTC articles imported")
     parser.add_argument("--people", type=int, default=60,
                         help="learner and instructor accounts made (each)")
@@ -391,7 +403,7 @@ def main() -> None:
                 wait_for(f"http://127.0.0.1:{port}/health", server)
                 before = os.getloadavg()[0]
                 load = run_load(f"http://127.0.0.1:{port}", args.users, args.spawn_rate,
-                                args.duration)
+                                args.warmup, args.duration)
                 after = os.getloadavg()[0]
             finally:
                 server.terminate()

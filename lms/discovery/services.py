@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from lms.search import (
     BACKENDS,
     DocumentSource,
     FacetValue,
+    Notice,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -53,21 +56,15 @@ def backend() -> SearchBackend:
                                Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")),
                                database=db.engine)
         app.extensions["search"] = found
-        _ensure_built(found)
+        if found.needs_rebuild:  # new or outdated (search answers from what it has meanwhile)
+            _request_rebuild(found)
     return found
 
 
-def _ensure_built(engine: SearchBackend) -> None:
-    """A new or outdated index is rebuilt: at once when there is little to index, otherwise
-    by the worker (search keeps answering from what it has meanwhile)."""
-    if not engine.needs_rebuild:
-        return
+def _inline_rebuild() -> bool:
+    """Whether there are few enough records to rebuild the index within a request."""
     count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
-    if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
-        engine.rebuild(searchable_documents())  # in this process: it may be serving requests
-    else:
-        log.warning("search index is outdated; a rebuild of %d records was queued", count)
-        enqueue("search.rebuild")
+    return count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]
 
 
 def searchable_documents(progress: Callable[[int], None] | None = None,
@@ -161,10 +158,57 @@ hooks.on_collection_changed(_reindex_collection)
 def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
            sort: str = "relevance", page: int = 1, size: int = 10,
            highlight: bool = True, facets: bool = True) -> SearchResult:
-    """Run a query as ``user``: only what they may see is found, counted and suggested."""
-    return backend().query(SearchQuery(
-        q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
-        page=page, size=size, highlight=highlight, facets=facets))
+    """Run a query as ``user``: only what they may see is found, counted and suggested.
+
+    A damaged index never fails the page: the failure is logged, a rebuild from the database
+    is started, and the answer is empty with the notice ``search_unavailable`` (or, when the
+    index was small enough to rebuild at once, the answer of the rebuilt index). While an
+    index is being rebuilt, answers carry the notice ``index_rebuilding``: they may be
+    incomplete, never wider than the user's access (the rebuilt documents carry it).
+    """
+    engine = backend()
+    query = SearchQuery(q=q, principals=user_principals(user), filters=dict(filters or {}),
+                        sort=sort, page=page, size=size, highlight=highlight, facets=facets)
+    try:
+        result = engine.query(query)
+    except Exception:  # any engine failure (a deleted or corrupt file, a closed reader...)
+        log.exception("search failed: the index is rebuilt from the database")
+        result = None
+        if _request_rebuild(engine):
+            try:
+                result = engine.query(query)
+            except Exception:
+                log.exception("search failed again after the rebuild")
+        if result is None:
+            return SearchResult(0, page, size, [], notices=[Notice("search_unavailable")])
+    if engine.needs_rebuild and not _request_rebuild(engine):
+        result.notices.append(Notice("index_rebuilding"))
+    return result
+
+
+#: Seconds between two rebuilds asked for by searches of one process (a queued rebuild takes
+#: minutes; a query that keeps failing must not start one each time).
+REBUILD_REQUEST_INTERVAL = 300.0
+_rebuild_requested: weakref.WeakKeyDictionary[SearchBackend, float] = weakref.WeakKeyDictionary()
+
+
+def _request_rebuild(engine: SearchBackend) -> bool:
+    """Rebuild the index from the database: at once when it is small (then True), otherwise
+    by the worker; at most once per :data:`REBUILD_REQUEST_INTERVAL` in this process."""
+    if time.monotonic() - _rebuild_requested.get(engine, float("-inf")) < \
+            REBUILD_REQUEST_INTERVAL:
+        return False
+    _rebuild_requested[engine] = time.monotonic()
+    try:
+        if _inline_rebuild():
+            engine.rebuild(searchable_documents())
+            return True
+        log.warning("the search index is rebuilt by the worker")
+        enqueue("search.rebuild")
+    except Exception:  # the database may be what failed: a later search asks again
+        log.exception("rebuilding the search index failed")
+        del _rebuild_requested[engine]
+    return False
 
 
 def facet_counts(user) -> dict[str, list[FacetValue]]:
@@ -196,4 +240,9 @@ def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSumm
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:
-    return backend().autocomplete(prefix, user_principals(user), limit=limit)
+    engine = backend()
+    try:
+        return engine.autocomplete(prefix, user_principals(user), limit=limit)
+    except Exception:  # a damaged index: no suggestions, and the rebuild search() asks for
+        log.exception("autocomplete failed")
+        return []
