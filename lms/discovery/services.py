@@ -39,6 +39,7 @@ from lms.search import (
     Weights,
     create_backend,
 )
+from lms.search.local import LocalIndexBackend
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -169,21 +170,27 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     engine = backend()
     query = SearchQuery(q=q, principals=user_principals(user), filters=dict(filters or {}),
                         sort=sort, page=page, size=size, highlight=highlight, facets=facets)
-    try:
-        result = engine.query(query)
-    except Exception:  # any engine failure (a deleted or corrupt file, a closed reader...)
-        log.exception("search failed: the index is rebuilt from the database")
-        result = None
-        if _request_rebuild(engine):
-            try:
-                result = engine.query(query)
-            except Exception:
-                log.exception("search failed again after the rebuild")
-        if result is None:
-            return SearchResult(0, page, size, [], notices=[Notice("search_unavailable")])
-    if engine.needs_rebuild and not _request_rebuild(engine):
+    result = _query(engine, query)
+    # A local index may have been deleted under us (its state is a file, cheap to read); the
+    # PostgreSQL backend's state is in the database with the data.
+    stale = isinstance(engine, LocalIndexBackend) and engine.needs_rebuild
+    if (result is None or stale) and _request_rebuild(engine, failed=result is None):
+        result = _query(engine, query)  # rebuilt within this request
+        stale = False
+    if result is None:
+        return SearchResult(0, page, size, [], notices=[Notice("search_unavailable")])
+    if stale:
         result.notices.append(Notice("index_rebuilding"))
     return result
+
+
+def _query(engine: SearchBackend, query: SearchQuery) -> SearchResult | None:
+    """The engine's answer, or None when it failed (a deleted or corrupt file...)."""
+    try:
+        return engine.query(query)
+    except Exception:  # whatever the engine raises: the page must not fail with it
+        log.exception("search failed: the index is rebuilt from the database")
+        return None
 
 
 #: Seconds between two rebuilds asked for by searches of one process (a queued rebuild takes
@@ -192,22 +199,26 @@ REBUILD_REQUEST_INTERVAL = 300.0
 _rebuild_requested: weakref.WeakKeyDictionary[SearchBackend, float] = weakref.WeakKeyDictionary()
 
 
-def _request_rebuild(engine: SearchBackend) -> bool:
+def _request_rebuild(engine: SearchBackend, *, failed: bool = False) -> bool:
     """Rebuild the index from the database: at once when it is small (then True), otherwise
-    by the worker; at most once per :data:`REBUILD_REQUEST_INTERVAL` in this process."""
-    if time.monotonic() - _rebuild_requested.get(engine, float("-inf")) < \
-            REBUILD_REQUEST_INTERVAL:
-        return False
-    _rebuild_requested[engine] = time.monotonic()
+    by the worker. A queued rebuild, or one after a failed search (a query that keeps failing
+    must not rebuild each time), is asked for at most once per
+    :data:`REBUILD_REQUEST_INTERVAL` in this process."""
     try:
-        if _inline_rebuild():
+        inline = _inline_rebuild()
+        if failed or not inline:
+            if time.monotonic() - _rebuild_requested.get(engine, float("-inf")) < \
+                    REBUILD_REQUEST_INTERVAL:
+                return False
+            _rebuild_requested[engine] = time.monotonic()
+        if inline:
             engine.rebuild(searchable_documents())
             return True
         log.warning("the search index is rebuilt by the worker")
         enqueue("search.rebuild")
     except Exception:  # the database may be what failed: a later search asks again
         log.exception("rebuilding the search index failed")
-        del _rebuild_requested[engine]
+        _rebuild_requested.pop(engine, None)
     return False
 
 

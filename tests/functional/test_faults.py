@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, request_started
 from sqlalchemy import create_engine, func, select, text
 
 from lms.catalog import access_settings
@@ -132,14 +132,13 @@ def test_a_full_disk_during_an_upload_is_a_clear_503_and_nothing_is_half_written
 
 # --- the database connection drops mid-request -----------------------------------------------
 
-def kill_the_connection_after_the_user_is_loaded(app: Flask) -> list[int]:
-    """From now on, the next request's database connection is killed once the request has
-    loaded its user, before its view runs: PostgreSQL's backend is terminated from another
+def kill_the_next_requests_connection(app: Flask) -> list[int]:
+    """The next request's database connection is killed as soon as the request has started,
+    before anything reads through it: PostgreSQL's backend is terminated from another
     connection, SQLite's handle is closed. Returns the list the killed backends go to."""
     killed: list[int] = []
 
-    @app.before_request
-    def kill() -> None:
+    def kill(sender: Flask, **extra) -> None:
         if killed:
             return
         connection = db.session.connection()
@@ -154,6 +153,7 @@ def kill_the_connection_after_the_user_is_loaded(app: Flask) -> list[int]:
             connection.connection.dbapi_connection.close()
         killed.append(pid)
 
+    request_started.connect(kill, app, weak=False)
     return killed
 
 
@@ -172,7 +172,7 @@ def test_a_dropped_connection_fails_the_request_cleanly_and_the_next_one_works(
     form = {"collection": "khoa-hau-can", "action": "save", "dc.title.0.value": "Bản nháp",
             "dc.title.0.lang": "vi"}
     token_page = browser.client.get("/records/new").get_data(as_text=True)
-    killed = kill_the_connection_after_the_user_is_loaded(app)
+    killed = kill_the_next_requests_connection(app)
 
     response = browser.client.post("/records/new", data={
         "csrf_token": CSRF_INPUT.search(token_page).group(1), **form})
@@ -193,12 +193,13 @@ def test_a_dropped_connection_fails_the_request_cleanly_and_the_next_one_works(
         assert db.session.scalar(select(func.count()).select_from(Record)) == 2
 
 
-def test_a_dropped_connection_on_the_json_api_is_a_json_503(app, users):
-    kill_the_connection_after_the_user_is_loaded(app)
-    response = app.test_client().get("/api/v1/search?q=xang")
+def test_a_client_asking_for_json_gets_a_json_503(app, users):
+    kill_the_next_requests_connection(app)
+    json = {"Accept": "application/json"}
+    response = app.test_client().get("/records/1", headers=json)
     assert response.status_code == 503
     assert response.get_json()["error"]["status"] == 503
-    assert app.test_client().get("/api/v1/search?q=xang").status_code == 200
+    assert app.test_client().get("/records/1", headers=json).status_code == 404
 
 
 # --- the search index deleted or corrupted ---------------------------------------------------
