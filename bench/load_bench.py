@@ -47,7 +47,14 @@ from itertools import count
 from pathlib import Path
 
 import gevent
-from serve_bench import SECRET, _reset_postgres, free_port, wait_for
+from serve_bench import (
+    SECRET,
+    _reset_postgres,
+    add_server_arguments,
+    free_port,
+    serve_command,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "load bench password long enough"  # noqa: S105 - a throwaway instance
@@ -374,11 +381,7 @@ def main() -> None:
                         help="learner and instructor accounts made (each)")
     parser.add_argument("--search-backend", default="postgres",
                         choices=("postgres", "whoosh", "tantivy"))
-    parser.add_argument("--workers", type=int, default=0, help="default: lms serve's choice")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--ports", default=os.environ.get("LMS_TEST_PORTS", ""),
-                        help="a port range to use, e.g. 5400-5499 (default: any free port)")
-    parser.add_argument("--json", action="store_true")
+    add_server_arguments(parser)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lms-load-bench-"))
@@ -391,14 +394,9 @@ def main() -> None:
                                             FUEL_SUPPLY.paragraphs).read_bytes()
         WORLD.update(world)
         port = free_port(args.ports)
-        command = [str(ROOT / ".venv" / "bin" / "lms"), "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--no-worker"]
-        if args.workers:
-            command += ["--workers", str(args.workers)]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
         log = (work / "server.log").open("wb")
-        with subprocess.Popen(command, env=env, stdout=log, stderr=log) as server:
+        with subprocess.Popen(serve_command(port, args), env=env, stdout=log,
+                              stderr=log) as server:
             try:
                 wait_for(f"http://127.0.0.1:{port}/health", server)
                 before = os.getloadavg()[0]

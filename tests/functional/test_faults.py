@@ -36,8 +36,9 @@ from tests.conftest import (
     csrf_token,
     search_backend_params,
 )
-from tests.factories import PASSWORD, make_collection, publish_record
+from tests.factories import make_collection, publish_record
 from tests.functional.test_files import (  # noqa: F401 - fixtures shared with that module
+    as_user,
     collection,
     leftovers,
     new_draft,
@@ -46,14 +47,6 @@ from tests.functional.test_files import (  # noqa: F401 - fixtures shared with t
 )
 
 pytestmark = pytest.mark.functional
-
-
-def as_user(app: Flask, name: str | None) -> Browser:
-    browser = Browser(app.test_client())
-    if name is not None:
-        assert browser.login(name, PASSWORD).status_code == 302
-    browser.post("/language", {"language": "en", "next": "/"})
-    return browser
 
 
 def count(app: Flask, model) -> int:
