@@ -186,13 +186,7 @@ def run_store(name: str, store: dict[str, str], args) -> list[tuple[str, dict[st
             _reset_postgres(args.database_url)
         paths = prepare(env, args.file_mb)
         port = free_port(args.ports)
-        command = [str(ROOT / ".venv" / "bin" / "lms"), "serve", "--port", str(port),
-                   "--no-worker"]
-        if args.workers:
-            command += ["--workers", str(args.workers)]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+        with subprocess.Popen(serve_command(port, args), env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) as server:
             try:
                 wait_for(f"http://127.0.0.1:{port}/health", server)
@@ -210,6 +204,26 @@ def run_store(name: str, store: dict[str, str], args) -> list[tuple[str, dict[st
                 server.wait(timeout=60)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the served app and of the output, shared with load_bench.py."""
+    parser.add_argument("--workers", type=int, default=0, help="default: lms serve's choice")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--ports", default=os.environ.get("LMS_TEST_PORTS", ""),
+                        help="a port range to use, e.g. 5800-5899 (default: any free port)")
+    parser.add_argument("--json", action="store_true")
+
+
+def serve_command(port: int, args: argparse.Namespace) -> list[str]:
+    """`lms serve` on loopback without the job worker, with --workers/--threads if given."""
+    command = [str(ROOT / ".venv" / "bin" / "lms"), "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--no-worker"]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    return command
 
 
 def _reset_postgres(url: str) -> None:
@@ -253,11 +267,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--file-mb", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=0, help="default: lms serve's choice")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--ports", default=os.environ.get("LMS_TEST_PORTS", ""),
-                        help="a port range to use, e.g. 5800-5899 (default: any free port)")
-    parser.add_argument("--json", action="store_true")
+    add_server_arguments(parser)
     args = parser.parse_args()
 
     stores = args.stores.split(",")

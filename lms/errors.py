@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
+
+#: What a full, read-only or failing disk raises: the request is a 503, not a 500.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 class ServiceError(Exception):
@@ -154,6 +159,47 @@ def register_error_handlers(app: Flask) -> None:
                     response.headers["Allow"] = value
             return response
         return error_response(status)
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):
+        """The database went away (restarted, a connection killed, a failover) or is busy: a
+        503 the user may retry, nothing half-done. The dead connection is dropped from the
+        pool, so the next request gets a fresh one."""
+        if not (isinstance(error, OperationalError | InterfaceError)
+                or error.connection_invalidated):
+            return handle_unexpected(error)
+        from lms.extensions import db
+
+        log.warning("database unavailable (request %s): %s", getattr(g, "request_id", "-"),
+                    str(error.orig).strip().splitlines()[0] if error.orig else error)
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            db.session.invalidate()
+        message = str(_l("The database cannot be reached at the moment, so nothing was "
+                         "saved. Please try again in a minute."))
+        try:
+            response = make_response(error_response(503, message))
+        except Exception:  # the page itself needs the database (the logged-in user)
+            db.session.invalidate()
+            response = make_response(message, 503, {"Content-Type": "text/plain; charset=utf-8"})
+        response.headers["Retry-After"] = "30"
+        return response
+
+    @app.errorhandler(OSError)
+    def handle_disk_error(error: OSError):
+        """The disk filled (or failed) while a request was received or answered, e.g. while
+        an upload's body was spooled: a 503, nothing half-done (the spool is removed when
+        the request closes)."""
+        if error.errno not in DISK_ERRNOS:
+            return handle_unexpected(error)
+        from lms.extensions import db
+
+        db.session.rollback()
+        log.error("disk error (request %s): %s", getattr(g, "request_id", "-"), error)
+        return error_response(503, str(_l(
+            "The server's storage is full or failing, so nothing was saved. Try again later, "
+            "or tell the administrator.")))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from pathlib import Path
@@ -134,7 +135,10 @@ class AppRequest(Request):
             super().close()
         finally:
             for stream in self._upload_streams:
-                stream.close()
+                # A full disk fails the flush; the file is closed all the same, and so must
+                # be the next one.
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 def init_request_hooks(app: Flask) -> None:

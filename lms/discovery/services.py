@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from lms.search import (
     Admit,
     DocumentSource,
     FacetValue,
+    Notice,
     SearchBackend,
     SearchDocument,
     SearchError,
@@ -38,6 +41,7 @@ from lms.search import (
     Weights,
     create_backend,
 )
+from lms.search.local import LocalIndexBackend
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -57,23 +61,15 @@ def backend() -> SearchBackend:
                                Weights.from_mapping(app.config.get("SEARCH_WEIGHTS")),
                                database=db.engine)
         app.extensions["search"] = found
-        _ensure_built(found)
+        if found.needs_rebuild:  # new or outdated (search answers from what it has meanwhile)
+            _request_rebuild(found)
     return found
 
 
-def _ensure_built(engine: SearchBackend) -> None:
-    """A new or outdated index is rebuilt: at once when there is little to index, otherwise
-    by the worker (search keeps answering from what it has meanwhile)."""
-    if not engine.needs_rebuild:
-        return
+def _inline_rebuild() -> bool:
+    """Whether there are few enough records to rebuild the index within a request."""
     count = db.session.scalar(select(db.func.count(Record.id)).where(published_clause())) or 0
-    if count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]:
-        with mirror_lock(MIRROR, wait=INLINE_REBUILD_LOCK_WAIT) as held:  # see rebuild_index
-            if held:
-                engine.rebuild(searchable_documents())  # in this process: it may be serving
-                return
-    log.warning("search index is outdated; a rebuild of %d records was queued", count)
-    enqueue("search.rebuild")
+    return count <= current_app.config["SEARCH_INLINE_REBUILD_MAX"]
 
 
 def searchable_documents(progress: Callable[[int], None] | None = None,
@@ -181,10 +177,71 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     """Run a query as ``user``: only what they may see is found, counted and suggested, and
     the hits and suggestions shown are checked against the database (:func:`shown_to`).
     Totals and facet counts come from the index alone: they may include a record whose
-    change the index has not applied yet."""
-    return backend().query(SearchQuery(
-        q=q, principals=user_principals(user), filters=dict(filters or {}), sort=sort,
-        page=page, size=size, highlight=highlight, facets=facets), admit=shown_to(user))
+    change the index has not applied yet.
+
+    A damaged index never fails the page: the failure is logged, a rebuild from the database
+    is started, and the answer is empty with the notice ``search_unavailable`` (or, when the
+    index was small enough to rebuild at once, the answer of the rebuilt index). While an
+    index is being rebuilt, answers carry the notice ``index_rebuilding``: they may be
+    incomplete, never wider than the user's access (the rebuilt documents carry it).
+    """
+    engine = backend()
+    query = SearchQuery(q=q, principals=user_principals(user), filters=dict(filters or {}),
+                        sort=sort, page=page, size=size, highlight=highlight, facets=facets)
+    admit = shown_to(user)
+    result = _query(engine, query, admit)
+    # A local index may have been deleted under us (its state is a file, cheap to read); the
+    # PostgreSQL backend's state is in the database with the data.
+    stale = isinstance(engine, LocalIndexBackend) and engine.needs_rebuild
+    if (result is None or stale) and _request_rebuild(engine, failed=result is None):
+        result = _query(engine, query, admit)  # rebuilt within this request
+        stale = False
+    if result is None:
+        return SearchResult(0, page, size, [], notices=[Notice("search_unavailable")])
+    if stale:
+        result.notices.append(Notice("index_rebuilding"))
+    return result
+
+
+def _query(engine: SearchBackend, query: SearchQuery, admit: Admit) -> SearchResult | None:
+    """The engine's answer, or None when it failed (a deleted or corrupt file...)."""
+    try:
+        return engine.query(query, admit=admit)
+    except Exception:  # whatever the engine raises: the page must not fail with it
+        log.exception("search failed: the index is rebuilt from the database")
+        return None
+
+
+#: Seconds between two rebuilds asked for by searches of one process (a queued rebuild takes
+#: minutes; a query that keeps failing must not start one each time).
+REBUILD_REQUEST_INTERVAL = 300.0
+_rebuild_requested: weakref.WeakKeyDictionary[SearchBackend, float] = weakref.WeakKeyDictionary()
+
+
+def _request_rebuild(engine: SearchBackend, *, failed: bool = False) -> bool:
+    """Rebuild the index from the database: at once when it is small (then True), otherwise
+    by the worker. A queued rebuild, or one after a failed search (a query that keeps failing
+    must not rebuild each time), is asked for at most once per
+    :data:`REBUILD_REQUEST_INTERVAL` in this process."""
+    try:
+        inline = _inline_rebuild()
+        if failed or not inline:
+            if time.monotonic() - _rebuild_requested.get(engine, float("-inf")) < \
+                    REBUILD_REQUEST_INTERVAL:
+                return False
+            _rebuild_requested[engine] = time.monotonic()
+        if inline:
+            with mirror_lock(MIRROR, wait=INLINE_REBUILD_LOCK_WAIT) as held:  # see rebuild_index
+                if held:
+                    engine.rebuild(searchable_documents())  # in this process: it may be serving
+                    return True
+            return False
+        log.warning("the search index is rebuilt by the worker")
+        enqueue("search.rebuild")
+    except Exception:  # the database may be what failed: a later search asks again
+        log.exception("rebuilding the search index failed")
+        _rebuild_requested.pop(engine, None)
+    return False
 
 
 def facet_counts(user) -> dict[str, list[FacetValue]]:
@@ -217,5 +274,10 @@ def hit_summaries(user, result: SearchResult, lang: str) -> dict[int, RecordSumm
 
 
 def autocomplete(user, prefix: str, limit: int = 8) -> list[str]:
-    return backend().autocomplete(prefix, user_principals(user), limit=limit,
-                                  admit=shown_to(user))
+    engine = backend()
+    try:
+        return engine.autocomplete(prefix, user_principals(user), limit=limit,
+                                   admit=shown_to(user))
+    except Exception:  # a damaged index: no suggestions, and the rebuild search() asks for
+        log.exception("autocomplete failed")
+        return []

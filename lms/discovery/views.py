@@ -95,6 +95,10 @@ def notice_text(notice: Notice) -> str:
                             "common were used."),
         "page_clamped": _("That page is too far; showing the last page available."),
         "no_terms": _("Your query had no words to search for."),
+        "search_unavailable": _("Search is not available at the moment: its index is being "
+                                "rebuilt. Please try again in a few minutes."),
+        "index_rebuilding": _("The search index is being rebuilt: some materials may be "
+                              "missing from the results for a few minutes."),
     }
     return messages.get(notice.code, notice.code)
 

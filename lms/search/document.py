@@ -187,7 +187,7 @@ class Notice:
     """Something the user should know about how the query was run; the app translates
     ``code`` (``or_fallback``, ``truncated``, ``too_many_terms``, ``unknown_field``,
     ``unknown_filter``, ``prefix_too_short``, ``prefix_limited``, ``page_clamped``,
-    ``no_terms``)."""
+    ``no_terms``; from the app: ``search_unavailable``, ``index_rebuilding``)."""
 
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)

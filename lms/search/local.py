@@ -172,10 +172,20 @@ class LocalIndexBackend(SearchBackend, Generic[Index]):
         self._activated(None)
 
     def _follow_pointer(self) -> None:
-        """Switch to the generation named by CURRENT if another process swapped it. The
-        caller holds ``_lock``."""
+        """Switch to the generation named by CURRENT if another process swapped it; start a
+        new, empty one (to be rebuilt: :attr:`needs_rebuild`) if the index folder was deleted
+        under us. The caller holds ``_lock``."""
         name = read_pointer(self.index_dir)
-        if name and name != self._gen:
+        if name is None or not (self.index_dir / name).is_dir():
+            # Searches would go on from the files still open, and every write would fail.
+            old = self._ix
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._gen, self._ix = self._new_generation()
+            write_pointer(self.index_dir, self._gen)
+            self._stale = True
+            self._activated(old)
+            return
+        if name != self._gen:
             opened = self._open_generation(name)
             if opened is not None:
                 old = self._ix
