@@ -1,8 +1,7 @@
-"""Our search loop over Whoosh's matchers: one unscored pass over the matches of a query
-(access filter, exclusions and facet filters applied to document numbers; the exact total and
-the facet counts), a scored pass for the top hits that skips posting blocks unable to enter
-them, then the second ranking phase over the best hits. Doc values and filter sets are cached
-per searcher (:class:`View`).
+"""Our search loop over Whoosh's matchers: one pass over the matches of a query (access filter,
+exclusions and facet filters applied to document numbers before scoring; the exact total, the
+top hits and the facet counts collected together), then the second ranking phase over the best
+hits. Doc values and filter sets are cached per searcher (:class:`View`).
 """
 
 from __future__ import annotations
@@ -208,32 +207,32 @@ def collect(
     pairs: tuple[int, ...] = (),
     phrase_weight: float = 0.0,
 ) -> Collected:
-    """Every match is visited once without scoring (Whoosh's ``all_ids``): access filter,
-    exclusions and facet filters on doc numbers give the exact total and, for facet counts,
-    the docs passing all filters or all but one facet's (multi-select counts). Only then is the
-    top ``k`` scored, skipping the posting blocks whose best possible score cannot enter it
-    (block-max, as Whoosh's own collector): scoring every match was most of a search's time."""
+    """Visit every match once: access filter, exclusions and facet filters are applied to
+    doc numbers before scoring; keeps the top ``k``, the exact total and, for facet counts,
+    the docs passing all filters or all but one facet's (multi-select counts)."""
     if isinstance(compiled, tuple):
         q, bonus = compiled
     else:
         q, bonus = compiled, None
     searcher = view.searcher
+    context = searcher.context(needs_current=True)
     out = Collected()
     scored = sort == "relevance"
     second_phase = scored and (bonus is not None or (pairs and phrase_weight > 0))
     if second_phase:
         k = max(k, RESCORE_WINDOW)
+    heap: list[tuple[float, int]] = []
     candidates: list[int] = []
     passing = out.passing
     near = out.near
-    unscored = searcher.context(needs_current=False)
-    leaves = searcher.leaf_searchers()
-    for sub, offset in leaves:
-        m = q.matcher(sub, unscored)
+    total = 0
+    for sub, offset in searcher.leaf_searchers():
+        m = q.matcher(sub, context)
         if not m.is_active():
             continue
-        for docnum in m.all_ids():
-            g = offset + docnum
+        m = m.replace(0)
+        while m.is_active():
+            g = offset + m.id()
             if g in allow and g not in excluded:
                 failed: str | None = None
                 for facet, docs in clauses:
@@ -242,14 +241,23 @@ def collect(
                         if failed == "":
                             break
                 if failed is None:
-                    candidates.append(g)
+                    total += 1
+                    if facets:
+                        passing.append(g)
+                    if scored:
+                        item = (m.score(), -g)
+                        if len(heap) < k:
+                            heapq.heappush(heap, item)
+                        elif item > heap[0]:
+                            heapq.heapreplace(heap, item)
+                    else:
+                        candidates.append(g)
                 elif failed and facets:
                     near.setdefault(failed, []).append(g)
-    out.total = len(candidates)
-    if facets:
-        passing.extend(candidates)
+            m.next()
+    out.total = total
     if scored:
-        out.top = _best_scored(searcher, leaves, q, frozenset(candidates), k)
+        out.top = [(s, -ng) for s, ng in sorted(heap, reverse=True)]
         if second_phase:
             rescore_window(view, out, bonus, pairs, phrase_weight)
     else:
@@ -262,39 +270,6 @@ def collect(
             best = heapq.nsmallest(k, candidates, key=lambda g: (tk[g], g))
         out.top = [(0.0, g) for g in best]
     return out
-
-
-def _best_scored(
-    searcher: Any, leaves: list[tuple[Any, int]], q: wq.Query, passing: frozenset[int], k: int
-) -> list[tuple[float, int]]:
-    """The ``k`` best (score, doc number) of the ``passing`` matches of ``q``, best first
-    (equal scores: lower doc number first). Once ``k`` are held, posting blocks whose quality
-    (an upper bound of their scores) is not above the k-th score are skipped unscored."""
-    if not passing:
-        return []
-    context = searcher.context(needs_current=True)
-    heap: list[tuple[float, int]] = []
-    for sub, offset in leaves:
-        m = q.matcher(sub, context)
-        if not m.is_active():
-            continue
-        m = m.replace(heap[0][0] if len(heap) >= k else 0)
-        quality = m.supports_block_quality()
-        check = True
-        while m.is_active():
-            if quality and check and len(heap) >= k:
-                m.skip_to_quality(heap[0][0])
-                if not m.is_active():
-                    break
-            g = offset + m.id()
-            if g in passing:
-                item = (m.score(), -g)
-                if len(heap) < k:
-                    heapq.heappush(heap, item)
-                elif item > heap[0]:
-                    heapq.heapreplace(heap, item)
-            check = m.next()
-    return [(s, -ng) for s, ng in sorted(heap, reverse=True)]
 
 
 def facet_counts(view: View, found: Collected) -> dict[str, Counter[str]]:
