@@ -32,15 +32,16 @@ from .document import MAX_QUERY_CHARS, MAX_QUERY_TERMS, Notice
 MIN_PREFIX = 2
 
 #: One-syllable function words ("của", "và", "các" …): in the any-word fallback they match
-#: nothing and weigh nothing, or every record holding "của" would be a hit. A word typed
-#: without marks is one when its folded form is one of these folded ("cua" is "của"); so an
-#: unaccented "cho" is taken for "cho", not "chợ", in the fallback only.
+#: nothing and weigh nothing, or every record holding "của" would be a hit.
 FUNCTION_WORDS = frozenset({
     "của", "và", "các", "những", "trong", "là", "có", "được", "cho", "với", "về", "để", "thì",
-    "mà", "này", "đó", "khi", "từ", "một", "đã", "sẽ", "đang", "ở", "tại", "theo", "như", "hay",
-    "hoặc", "bị", "vì", "nên", "cũng", "rất", "đến", "ra", "vào", "lại", "thế", "nào", "gì",
+    "mà", "này", "đó", "khi", "một", "đã", "sẽ", "đang", "ở", "tại", "theo", "như", "hoặc",
+    "bị", "vì", "nên", "cũng", "rất",
 })
-_FOLDED_FUNCTION_WORDS = frozenset(fold(w) for w in FUNCTION_WORDS)
+#: The same typed without marks, only where that spelling is hardly ever a content word:
+#: "da" may be "đá", "dang" "đảng", "the" "thể", "thi" "thi", so those keep their weight.
+_FOLDED_FUNCTION_WORDS = frozenset(
+    {"cua", "va", "cac", "nhung", "trong", "duoc", "hoac", "nhu", "rat"})
 
 #: Text fields a query may name, with their Vietnamese aliases.
 TEXT_FIELDS = {

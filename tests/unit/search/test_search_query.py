@@ -132,6 +132,8 @@ def test_or_fallback_drops_function_words_unless_nothing_else() -> None:
     assert [w.folded for w in fb.must[0].children] == ["sach", "tuong"]
     fb = parse("của và").or_fallback()
     assert [w.accented for w in fb.must[0].children] == ["của", "và"]
-    # An accented content word whose unaccented spelling is a function word keeps its weight.
-    fb = parse("chợ cá").or_fallback()
-    assert [w.accented for w in fb.must[0].children] == ["chợ", "cá"]
+    # Unaccented spellings that are often content words keep their weight: "đá", "đảng".
+    fb = parse("bong da dang cua zzqx").or_fallback()
+    assert [w.folded for w in fb.must[0].children] == ["bong", "da", "dang", "zzqx"]
+    fb = parse("bóng đã đang của").or_fallback()
+    assert [w.accented for w in fb.must[0].children] == ["bóng"]
