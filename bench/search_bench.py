@@ -146,7 +146,9 @@ def time_queries(run: Callable[[str], object], repeat: int) -> list[float]:
 # --- the bare Whoosh baseline (fixed: do not tune) -------------------------------------------
 
 
-def run_bare(recs: list[dict], workdir: Path, repeat: int) -> dict:
+def build_bare_whoosh(recs: list[dict], workdir: Path):
+    """Bare Whoosh's index of ``recs`` in ``workdir`` (reopened when already built there):
+    (index, query parser, seconds spent building)."""
     from whoosh import fields, index
     from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
     from whoosh.qparser import AndGroup, MultifieldParser
@@ -160,15 +162,21 @@ def run_bare(recs: list[dict], workdir: Path, repeat: int) -> dict:
         title=fields.TEXT(analyzer=analyzer(), field_boost=2.0),
         text=fields.TEXT(analyzer=analyzer()),
     )
+    parser = MultifieldParser(["title", "text"], schema, group=AndGroup)
+    if index.exists_in(str(workdir)):
+        return index.open_dir(str(workdir)), parser, 0.0
     ix = index.create_in(str(workdir), schema)
     t = time.perf_counter()
     writer = ix.writer(limitmb=256)
     for rec in recs:
         writer.add_document(id=rec["id"], title=rec["title"], text=rec["text"])
     writer.commit()
-    build = time.perf_counter() - t
+    return ix, parser, time.perf_counter() - t
+
+
+def run_bare(recs: list[dict], workdir: Path, repeat: int) -> dict:
+    ix, parser, build = build_bare_whoosh(recs, workdir)
     texts = {rec["id"]: rec["text"] for rec in recs}
-    parser = MultifieldParser(["title", "text"], schema, group=AndGroup)
     out: dict = {"docs_per_s": len(recs) / build, "size_mb": dir_size_mb(workdir), "modes": {}}
     with ix.searcher() as s:
 
@@ -192,11 +200,9 @@ def run_bare(recs: list[dict], workdir: Path, repeat: int) -> dict:
 # --- the bare tantivy baseline (fixed: do not tune) ---------------------------------------------
 
 
-def run_bare_tantivy(recs: list[dict], workdir: Path, repeat: int) -> dict:
-    """tantivy as it comes: the default tokenizer (no folding, so "bong da" does not find
-    "bóng đá") on title (boost 2) and text, tantivy's query parser (AND), top 10; faceted adds
-    the exact count and a terms aggregation over a raw ``category`` fast field; highlighted adds
-    tantivy's SnippetGenerator on the caller's text (like the bare Whoosh baseline)."""
+def build_bare_tantivy(recs: list[dict], workdir: Path):
+    """Bare tantivy's index of ``recs`` in ``workdir`` (reopened when already built there):
+    (index, schema, query parsing function, seconds spent building)."""
     import tantivy
 
     sb = tantivy.SchemaBuilder()
@@ -205,27 +211,41 @@ def run_bare_tantivy(recs: list[dict], workdir: Path, repeat: int) -> dict:
     sb.add_text_field("text")
     sb.add_text_field("category", tokenizer_name="raw", fast=True)
     schema = sb.build()
+    built = (workdir / "meta.json").is_file()
     ix = tantivy.Index(schema, path=str(workdir))
     t = time.perf_counter()
-    writer = ix.writer(256_000_000)
-    for rec in recs:
-        writer.add_document(
-            tantivy.Document(
-                id=rec["id"], title=rec["title"], text=rec["text"], category=rec["category"]
+    if not built:
+        writer = ix.writer(256_000_000)
+        for rec in recs:
+            writer.add_document(
+                tantivy.Document(
+                    id=rec["id"], title=rec["title"], text=rec["text"], category=rec["category"]
+                )
             )
-        )
-    writer.commit()
-    writer.wait_merging_threads()
+        writer.commit()
+        writer.wait_merging_threads()
     build = time.perf_counter() - t
     ix.reload()
-    texts = {rec["id"]: rec["text"] for rec in recs}
-    out: dict = {"docs_per_s": len(recs) / build, "size_mb": dir_size_mb(workdir), "modes": {}}
 
     def parse(q: str):
         query, _errors = ix.parse_query_lenient(
             q, ["title", "text"], field_boosts={"title": 2.0}, conjunction_by_default=True
         )
         return query
+
+    return ix, schema, parse, build
+
+
+def run_bare_tantivy(recs: list[dict], workdir: Path, repeat: int) -> dict:
+    """tantivy as it comes: the default tokenizer (no folding, so "bong da" does not find
+    "bóng đá") on title (boost 2) and text, tantivy's query parser (AND), top 10; faceted adds
+    the exact count and a terms aggregation over a raw ``category`` fast field; highlighted adds
+    tantivy's SnippetGenerator on the caller's text (like the bare Whoosh baseline)."""
+    import tantivy
+
+    ix, schema, parse, build = build_bare_tantivy(recs, workdir)
+    texts = {rec["id"]: rec["text"] for rec in recs}
+    out: dict = {"docs_per_s": len(recs) / build, "size_mb": dir_size_mb(workdir), "modes": {}}
 
     def plain(q: str) -> object:
         s = ix.searcher()

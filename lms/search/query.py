@@ -31,6 +31,18 @@ from .document import MAX_QUERY_CHARS, MAX_QUERY_TERMS, Notice
 
 MIN_PREFIX = 2
 
+#: One-syllable function words ("của", "và", "các" …): in the any-word fallback they match
+#: nothing and weigh nothing, or every record holding "của" would be a hit.
+FUNCTION_WORDS = frozenset({
+    "của", "và", "các", "những", "trong", "là", "có", "được", "cho", "với", "về", "để", "thì",
+    "mà", "này", "đó", "khi", "một", "đã", "sẽ", "đang", "ở", "tại", "theo", "như", "hoặc",
+    "bị", "vì", "nên", "cũng", "rất",
+})
+#: The same typed without marks, only where that spelling is hardly ever a content word:
+#: "da" may be "đá", "dang" "đảng", "the" "thể", "thi" "thi", so those keep their weight.
+_FOLDED_FUNCTION_WORDS = frozenset(
+    {"cua", "va", "cac", "nhung", "trong", "duoc", "hoac", "nhu", "rat"})
+
 #: Text fields a query may name, with their Vietnamese aliases.
 TEXT_FIELDS = {
     "title": "title",
@@ -116,12 +128,14 @@ class ParsedQuery:
         return [w for w in self.positive_words() if not w.prefix and not w.compound]
 
     def or_fallback(self) -> ParsedQuery | None:
-        """The same query with its top-level terms ORed, if it has two or more."""
+        """The same query with its top-level terms ORed, if it has two or more, without its
+        function words (:data:`FUNCTION_WORDS`) unless it has nothing else."""
         positives = [n for n in self.must if not isinstance(n, MatchAll)]
         if len(positives) < 2 or self.fallback:
             return None
+        content = [n for n in positives if not is_function_word(n)]
         return ParsedQuery(
-            must=(AnyOf(tuple(positives)),),
+            must=(AnyOf(tuple(content or positives)),),
             must_not=self.must_not,
             filters=self.filters,
             exclude_filters=self.exclude_filters,
@@ -129,6 +143,15 @@ class ParsedQuery:
             runs=self.runs,
             fallback=True,
         )
+
+
+def is_function_word(node: Node) -> bool:
+    """Whether ``node`` is a plain word that is a function word (see :data:`FUNCTION_WORDS`)."""
+    if not isinstance(node, Word) or node.prefix or node.compound:
+        return False
+    if node.accented in FUNCTION_WORDS:
+        return True
+    return node.accented == node.folded and node.folded in _FOLDED_FUNCTION_WORDS
 
 
 def _words(node: Node) -> Iterator[Word]:

@@ -98,6 +98,22 @@ def test_and_falls_back_to_or(backend: SearchBackend) -> None:
     assert r.total == 0 and "or_fallback" not in [n.code for n in r.notices]
 
 
+def test_function_words_weigh_nothing_in_the_any_word_fallback(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc(1, "Công tác hậu cần", "bảo đảm xăng dầu"),
+            doc(2, "Lịch sử của các trường", "những người trong và ngoài nước"),
+            doc(3, "Bóng đá", "thể thao"),
+        ]
+    )
+    for q in ("hậu cần của các những trong và zzqx", "hau can cua cac nhung trong va zzqx"):
+        r = search(backend, q)
+        assert [n.code for n in r.notices] == ["or_fallback"], q
+        assert ids(r) == [1], q
+    # Function words alone are still searched (there is nothing else to look for).
+    assert ids(search(backend, "của và")) == [2]
+
+
 def test_phrases_match_across_punctuation_but_not_across_words(backend: SearchBackend) -> None:
     backend.index(
         [

@@ -121,3 +121,19 @@ def test_or_fallback_only_for_several_terms() -> None:
     assert parse("hậu").or_fallback() is None
     fb = parse("hậu cần -xăng").or_fallback()
     assert fb is not None and isinstance(fb.must[0], AnyOf) and fb.must_not
+
+
+def test_or_fallback_drops_function_words_unless_nothing_else() -> None:
+    fb = parse("sách của các tướng").or_fallback()
+    assert fb is not None
+    (node,) = fb.must
+    assert [w.accented for w in node.children] == ["sách", "tướng"]
+    fb = parse("sach cua cac tuong").or_fallback()
+    assert [w.folded for w in fb.must[0].children] == ["sach", "tuong"]
+    fb = parse("của và").or_fallback()
+    assert [w.accented for w in fb.must[0].children] == ["của", "và"]
+    # Unaccented spellings that are often content words keep their weight: "đá", "đảng".
+    fb = parse("bong da dang cua zzqx").or_fallback()
+    assert [w.folded for w in fb.must[0].children] == ["bong", "da", "dang", "zzqx"]
+    fb = parse("bóng đã đang của").or_fallback()
+    assert [w.accented for w in fb.must[0].children] == ["bóng"]
