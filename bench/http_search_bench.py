@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import instance
 from search_bench import percentile
+
+import instance
 
 REPO = Path(__file__).resolve().parents[1]
 
