@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 from lms.catalog.access import can_view, published_clause, user_principals, visible_records
 from lms.catalog.models import Record
 from lms.catalog.summaries import RecordSummary, summarize
-from lms.changelog import mirror_lock, pending_records_clause
+from lms.changelog import (
+    ChangeEntry,
+    MirrorBusy,
+    apply_pending,
+    mirror_lock,
+    mirrors,
+    pending_records_clause,
+)
+from lms.changelog.mirrors import pending_clause
 from lms.discovery.documents import RECORD_LOADS, documents_for
 from lms.extensions import db
 from lms.jobs import enqueue
@@ -176,8 +184,9 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
            highlight: bool = True, facets: bool = True) -> SearchResult:
     """Run a query as ``user``: only what they may see is found, counted and suggested, and
     the hits and suggestions shown are checked against the database (:func:`shown_to`).
-    Totals and facet counts come from the index alone: they may include a record whose
-    change the index has not applied yet.
+    Totals and facet counts come from the index: changes left pending (by a process killed
+    before it applied them, with the worker down too) are applied first, so they never count
+    a record that is no longer the user's to find (:func:`_catch_up`).
 
     A damaged index never fails the page: the failure is logged, a rebuild from the database
     is started, and the answer is empty with the notice ``search_unavailable`` (or, when the
@@ -186,6 +195,7 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     incomplete, never wider than the user's access (the rebuilt documents carry it).
     """
     engine = backend()
+    _catch_up()
     query = SearchQuery(q=q, principals=user_principals(user), filters=dict(filters or {}),
                         sort=sort, page=page, size=size, highlight=highlight, facets=facets)
     admit = shown_to(user)
@@ -201,6 +211,27 @@ def search(user, q: str, *, filters: Mapping[str, Sequence[str]] | None = None,
     if stale:
         result.notices.append(Notice("index_rebuilding"))
     return result
+
+
+#: Batches of pending changes a search applies before answering (a larger backlog, say after
+#: an import killed midway, is the worker's; the hits shown stay fail-closed meanwhile).
+CATCH_UP_BATCHES = 2
+
+
+def _catch_up() -> None:
+    """Apply the index's pending changes, unless another process is applying them."""
+    if not db.session.scalar(select(select(ChangeEntry.id).where(pending_clause(MIRROR))
+                                    .exists())):
+        return
+    mirror = next(m for m in mirrors() if m.name == MIRROR)
+    try:
+        for _ in range(CATCH_UP_BATCHES):
+            if not apply_pending(mirror, wait=0.0):
+                break
+    except MirrorBusy:
+        pass  # being applied right now by the process that holds the lock
+    except Exception:  # a busy database: the search answers anyway, its hits fail closed
+        log.exception("applying pending changes before a search failed")
 
 
 def _query(engine: SearchBackend, query: SearchQuery, admit: Admit) -> SearchResult | None:

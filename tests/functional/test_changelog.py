@@ -172,6 +172,19 @@ def test_a_restriction_not_yet_applied_shows_nowhere(app, people, client):
     assert oai_state(client, record_id) == DELETED
 
 
+def test_a_search_applies_what_a_dead_process_left_pending(app, people, client):
+    """After a crash, with the worker down too, the first search applies the changes left
+    pending before it counts: its total and facets never count a record now restricted."""
+    record_id = publish(app, people, "Giáo trình Xylophon bí mật")
+    with mirrors_held(app):
+        change_access(app, people, record_id, AccessLevel.RESTRICTED)
+    assert pending(app) == {"search": 1, "oai": 1}
+
+    answer = client.get("/api/v1/search", query_string={"q": "xylophon"}).get_json()
+    assert (answer["total"], answer["hits"]) == (0, [])
+    assert pending(app) == {"search": 0, "oai": 1}
+
+
 def test_a_widening_not_yet_applied_shows_only_once_applied(app, people, client):
     record_id = publish(app, people, "Giáo trình Xylophon",
                         access_settings.AccessSettings(level=AccessLevel.INTERNAL))
