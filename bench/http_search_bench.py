@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from search_bench import percentile
-
 import instance
+from search_bench import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -47,6 +47,7 @@ from itertools import count
 from pathlib import Path
 
 import gevent
+
 from serve_bench import (
     SECRET,
     _reset_postgres,
