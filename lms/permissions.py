@@ -33,7 +33,7 @@ Rule = Callable[[Principal, Any], bool]
 # because those modules import this one for ``Principal`` and the helpers below.
 FEATURE_RULE_MODULES: tuple[str, ...] = (
     "lms.accounts.access", "lms.catalog.access", "lms.files.access", "lms.training.access",
-    "lms.harvest.access")
+    "lms.harvest.access", "lms.api.access")
 
 
 def is_user(user: Principal) -> bool:

@@ -235,6 +235,15 @@ def visible_records(user: Principal, *, listing: bool = True):
     return select(Record).where(condition)
 
 
+def working_copy_records(user: Principal):
+    """A ``Select`` of the records whose working copy ``user`` sees (their own, and those of
+    the collections they curate once submitted): the SQL twin of :func:`sees_working_copy`."""
+    u = _user(user)
+    if u is None:
+        return select(Record).where(false())
+    return select(Record).where(_privileged_clause(u), Record.status != RecordStatus.PURGED)
+
+
 # --- search principals ---------------------------------------------------------------------
 
 def record_principals(record: Record) -> list[str]:
