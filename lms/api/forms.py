@@ -14,7 +14,8 @@ SCOPE_LABELS = {TokenScope.READ: _l("Read: search, list and read what you may se
 class TokenForm(FlaskForm):
     name = StringField(_l("Name (what the token is for)"),
                        validators=[DataRequired(), Length(max=100)])
-    scope = RadioField(_l("Access"), choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
+    scope = RadioField(_l("Access"),
+                       choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
                        default=TokenScope.READ, validators=[DataRequired()])
     days = SelectField(_l("Expires after"), coerce=int, default=30)
 

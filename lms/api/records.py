@@ -81,7 +81,7 @@ def access_json(record: Record, full: bool) -> dict[str, Any]:
 def file_json(record: Record, file: RecordFile) -> dict[str, Any]:
     return {"path": file.name, "id": file.id, "size": file.size,
             "media_type": file.media_type, "sha256": file.blob_key,
-            "url": external_url("files.download", record_id=record.id, file_id=file.id)}
+            "url": external_url("api.file", record_id=record.id, file_id=file.id)}
 
 
 def readable_files(user: Principal, record: Record) -> list[RecordFile]:
@@ -132,7 +132,11 @@ def record_json(user: Principal, record: Record) -> dict[str, Any]:
 def etag(user: Principal, record: Record) -> str:
     """The ETag of what ``user`` reads of ``record``: its lock version and a digest of the
     representation (a file added or access changed elsewhere changes it too)."""
-    body = json.dumps(record_json(user, record), sort_keys=True, ensure_ascii=False)
+    shown = record_json(user, record)
+    del shown["record"]["links"]  # addresses follow the request's host; the record does not
+    for file in shown["files"]:
+        del file["url"]
+    body = json.dumps(shown, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(body.encode()).hexdigest()[:20]
     return f'"{record.id}-{record.lock_version}-{digest}"'
 

@@ -78,7 +78,8 @@ def create_token(user: User, name: str, scope: str, days: int) -> NewToken:
         db.session.add(token)
         db.session.flush()
         audit.record("api_token_create", actor=user, obj=token,
-                     details={"name": name, "scope": scope, "expires": token.expires_at.isoformat()})
+                     details={"name": name, "scope": scope,
+                              "expires": token.expires_at.isoformat()})
     return NewToken(token, secret)
 
 

@@ -9,11 +9,12 @@ problem details.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -33,6 +34,7 @@ from lms.catalog.models import Collection, Record
 from lms.catalog.reading import get_record, record_for_page
 from lms.errors import NotFound, ServiceError, TooManyAttempts
 from lms.extensions import csrf, db
+from lms.files import serving
 from lms.files.upload import Upload, get_working_file, remove_file, upload_files
 from lms.files.views import upload_route
 from lms.ingest.imports import LineError, parse_access
@@ -96,7 +98,9 @@ def _authenticate_token():
 
 @bp.before_request
 def _csrf_for_sessions() -> None:
-    if request.method not in SAFE_METHODS and getattr(g, "api_token", None) is None:
+    """A session's change needs the CSRF token (anonymous changes are refused anyway: 401)."""
+    if request.method not in SAFE_METHODS and getattr(g, "api_token", None) is None \
+            and current_user.is_authenticated:
         csrf.protect()
 
 
@@ -127,8 +131,9 @@ def _caller():
 
 
 def _json(body: Any, status: int = 200, etag: str | None = None):
-    response = jsonify(body)
-    response.status_code = status
+    # Not jsonify: it sorts keys, and the order of metadata terms is the record's order.
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=status,
+                                          mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.update(("Authorization", "Cookie"))
     if etag is not None:
@@ -231,6 +236,14 @@ def files(record_id: int):
     found = _readable(record_id)
     return _json({"files": [api_records.file_json(found, f)
                             for f in api_records.readable_files(current_user, found)]})
+
+
+@bp.get("/records/<int:record_id>/files/<int:file_id>")
+def file(record_id: int, file_id: int):
+    """The file's bytes, after the same check as its download page (404 for whoever may not
+    read it)."""
+    found, readable = serving.get_readable_file(current_user, record_id, file_id)
+    return serving.serve_file(current_user, found, readable, request, download=True)
 
 
 @bp.get("/collections")
