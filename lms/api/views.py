@@ -10,8 +10,9 @@ problem details.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -151,7 +152,7 @@ def json_limited(view: Callable) -> Callable:
 
 def _readable(record_id: int) -> Record:
     """:raise NotFound: as on the record's page. :raise Gone: its tombstone (410)."""
-    record, tombstone = record_for_page(current_user, record_id)
+    record, tombstone = record_for_page(current_user, _id(record_id))
     if tombstone:
         raise Gone()
     return record
@@ -175,20 +176,45 @@ def _args(allowed: set[str]) -> MultiDict:
     return request.args
 
 
+RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?"
+                     r"([Zz]|[+-]\d\d:\d\d)?)?")
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a larger one names nothing
+
+
 def _since(raw: str) -> datetime:
+    """An RFC 3339 date-time or a date (UTC unless an offset is given); a leap second
+    counts as :59, digits past microseconds are dropped."""
+    match = RFC3339.fullmatch(raw)
+    if match is None:
+        raise BadBody("'modified_since' must be an RFC 3339 date-time or a date.")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    zone = UTC
+    if offset and offset not in "Zz":
+        sign = -1 if offset[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadBody("'modified_since' must be an ISO 8601 date or date-time.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return datetime(max(int(year), 1), int(month), int(day), int(hour or 0),
+                        int(minute or 0), min(int(second or 0), 59),
+                        int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone)
+    except (ValueError, OverflowError):
+        raise BadBody("'modified_since' is not a real date.") from None
+
+
+def _id(number: int) -> int:
+    """:raise NotFound: an id no row can have."""
+    if number > MAX_ID:
+        raise NotFound()
+    return number
 
 
 @bp.get("/records")
 def records():
     args = _args({"collection", "status", "type", "modified_since", "cursor", "size"})
+    if len(args.get("type", "")) > 200 or len(args.get("collection", "")) > 64:
+        raise BadBody("'type' has at most 200 characters, 'collection' at most 64.")
     collection = None
     if "collection" in args:
-        collection = find_collection(args["collection"][:64])
+        collection = find_collection(args["collection"])
         if collection is None:
             raise NotFound("No collection has this slug.")
     status = args.get("status")
@@ -203,7 +229,7 @@ def records():
         raise BadBody("'cursor' is not a cursor from this API; start again without it.") \
             from None
     filters = api_records.Filters(
-        collection=collection, status=status, type=args.get("type", "")[:200] or None,
+        collection=collection, status=status, type=args.get("type") or None,
         modified_since=_since(args["modified_since"]) if "modified_since" in args else None)
     size = int(raw_size)
     page = api_records.list_records(current_user, filters, after, size + 1)
@@ -242,7 +268,7 @@ def files(record_id: int):
 def file(record_id: int, file_id: int):
     """The file's bytes, after the same check as its download page (404 for whoever may not
     read it)."""
-    found, readable = serving.get_readable_file(current_user, record_id, file_id)
+    found, readable = serving.get_readable_file(current_user, _id(record_id), _id(file_id))
     return serving.serve_file(current_user, found, readable, request, download=True)
 
 
@@ -253,7 +279,7 @@ def collections():
 
 @bp.get("/collections/<int:collection_id>")
 def collection(collection_id: int):
-    found = db.session.get(Collection, collection_id)
+    found = db.session.get(Collection, _id(collection_id))
     if found is None:
         raise NotFound()
     return _json(api_records.collection_json(
@@ -293,12 +319,17 @@ def _body(required: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
-def _for_change(record_id: int) -> Record:
-    """The record the caller changes, once its ETag is the one in If-Match."""
-    user = _caller()
-    found = get_record(user, record_id)
-    api_records.require_match(user, found, request.headers.get("If-Match"))
-    return found
+def _to_change(record_id: int) -> Record:
+    """The record the caller means to change. :raise Unauthenticated: (401). :raise NotFound:
+    they may not know it exists."""
+    return get_record(_caller(), _id(record_id))
+
+
+def _matched(record: Record) -> Record:
+    """``record`` once If-Match holds its current ETag; checked after the body, so that a
+    malformed request is 400 whatever its If-Match."""
+    api_records.require_match(current_user, record, request.headers.get("If-Match"))
+    return record
 
 
 @bp.post("/records")
@@ -307,7 +338,7 @@ def create():
     user = _caller()
     data = _body(required=("collection", "metadata"))
     slug = data["collection"]
-    collection = find_collection(slug[:64]) if isinstance(slug, str) else None
+    collection = find_collection(slug) if isinstance(slug, str) and len(slug) <= 64 else None
     if not isinstance(slug, str):
         raise BadBody("'collection' must be a collection's slug.")
     if collection is None:
@@ -342,12 +373,12 @@ def _check_collection(record: Record, data: dict[str, Any]) -> None:
 @bp.put("/records/<int:record_id>")
 @json_limited
 def replace(record_id: int):
-    found = _for_change(record_id)
+    found = _to_change(record_id)
     data = _body(required=("metadata",))
     _check_collection(found, data)
     statements = _statements(data["metadata"])
     access = _access(data["access"], found.access_level) if "access" in data else None
-    return _save(found, statements, access)
+    return _save(_matched(found), statements, access)
 
 
 @bp.patch("/records/<int:record_id>")
@@ -355,7 +386,7 @@ def replace(record_id: int):
 def amend(record_id: int):
     """JSON merge patch (RFC 7396) of ``metadata`` (a term's list replaces the term's values,
     null removes the term) and ``access`` (the keys given replace those keys)."""
-    found = _for_change(record_id)
+    found = _to_change(record_id)
     data = _body()
     _check_collection(found, data)
     patch = data.get("metadata", {})
@@ -374,12 +405,12 @@ def amend(record_id: int):
             raise BadBody("'access' must be an object of the keys to change.")
         current = api_records.access_json(found, full=True)
         access = _access({**current, **wanted}, found.access_level)
-    return _save(found, _statements(merged), access)
+    return _save(_matched(found), _statements(merged), access)
 
 
 @bp.post("/records/<int:record_id>/submit")
 def submit(record_id: int):
-    found = _for_change(record_id)
+    found = _matched(_to_change(record_id))
     lock = api_records.claim(found)
     workflow.submit(current_user._get_current_object(), found, lock)
     return _record_response(found)
@@ -388,12 +419,12 @@ def submit(record_id: int):
 @bp.post("/records/<int:record_id>/withdraw")
 @json_limited
 def withdraw(record_id: int):
-    found = _for_change(record_id)
+    found = _to_change(record_id)
     data = json_object()
     reason = data.get("reason")
     if set(data) - {"reason"} or not isinstance(reason, str) or not reason.strip():
         raise BadBody("Send {\"reason\": \"...\"}: why the record is withdrawn.")
-    api_records.claim(found)
+    api_records.claim(_matched(found))
     workflow.withdraw(current_user._get_current_object(), found, reason)
     return _record_response(found)
 
@@ -403,9 +434,14 @@ def withdraw(record_id: int):
 def upload(record_id: int):
     """Add the multipart ``file`` parts to the working copy. Uploads only add, so two sent
     with the same ETag both apply; the ETag changes with the file list."""
-    found = _for_change(record_id)
-    uploads = [Upload(f.stream, f.filename or "", f.mimetype or "")
-               for f in request.files.getlist("file")]
+    found = _to_change(record_id)
+    if request.mimetype != "multipart/form-data":
+        raise BadBody("Send the files as multipart/form-data.", 415)
+    parts = request.files.getlist("file")
+    if not parts:
+        raise BadBody("Send one or more parts named 'file'.")
+    _matched(found)
+    uploads = [Upload(f.stream, f.filename or "", f.mimetype or "") for f in parts]
     added = upload_files(current_user._get_current_object(), found, uploads)
     response = _record_response(found, 201, added=[f.id for f in added])
     response.headers["Location"] = api_records.external_url("api.files", record_id=found.id)
@@ -414,8 +450,8 @@ def upload(record_id: int):
 
 @bp.delete("/records/<int:record_id>/files/<int:file_id>")
 def remove(record_id: int, file_id: int):
-    found = _for_change(record_id)
-    file = get_working_file(current_user._get_current_object(), found, file_id)
+    found = _matched(_to_change(record_id))
+    file = get_working_file(current_user._get_current_object(), found, _id(file_id))
     api_records.claim(found)
     remove_file(current_user._get_current_object(), found, file)
     return _record_response(found)
