@@ -188,16 +188,20 @@ def _since(raw: str) -> datetime:
     if match is None:
         raise BadBody("'modified_since' must be an RFC 3339 date-time or a date.")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
-    zone = UTC
-    if offset and offset not in "Zz":
-        sign = -1 if offset[0] == "-" else 1
-        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
     try:
-        return datetime(max(int(year), 1), int(month), int(day), int(hour or 0),
-                        int(minute or 0), min(int(second or 0), 59),
-                        int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone)
-    except (ValueError, OverflowError):
+        zone = UTC
+        if offset and offset not in "Zz":
+            sign = -1 if offset[0] == "-" else 1
+            zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+        value = datetime(max(int(year), 1), int(month), int(day), int(hour or 0),
+                         int(minute or 0), min(int(second or 0), 59),
+                         int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone)
+    except ValueError:
         raise BadBody("'modified_since' is not a real date.") from None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's end
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def _id(number: int) -> int:

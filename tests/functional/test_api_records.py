@@ -464,3 +464,13 @@ def test_an_imported_record_read_back_imports_unchanged(app, world, tmp_path):
     with app.app_context():
         [second] = run_import(None, again, ImportOptions()).lines
     assert (second.outcome, second.record_id) == ("unchanged", first.record_id)
+
+
+@pytest.mark.parametrize("since,status", [
+    ("0001-01-01T00:00:00%2B23:59", 200), ("9999-12-31T23:59:60-23:59", 200),
+    ("2025-06-30t23:59:60.1234567z", 200), ("2025-02-30", 400),
+    ("2025-01-01T00:00:00%2B99:00", 400),
+])
+def test_modified_since_takes_any_rfc3339_date_time(app, world, since, status):
+    response = as_(app, world, None).get(f"/api/v1/records?modified_since={since}")
+    assert response.status_code == status
