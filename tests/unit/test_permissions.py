@@ -103,7 +103,8 @@ CASES = [
     case("harvest.manage", None, "admin"),
 ]
 # Rules whose cases live in their package's own tests.
-TESTED_ELSEWHERE = {"lms.training.access": "tests/unit/training/test_training_access.py"}
+TESTED_ELSEWHERE = {"lms.training.access": "tests/unit/training/test_training_access.py",
+                    "lms.api.access": "tests/unit/test_api_access.py"}
 
 
 def build_world() -> dict[str, tuple[type, int]]:
