@@ -17,20 +17,16 @@ from lms.catalog.access_settings import AccessSettings
 from lms.catalog.models import Record
 from lms.extensions import db
 from lms.extract.samples import write_demo_pdf
+from metadata import Metadata
 from tests.conftest import ClosingClient
-from tests.factories import make_collection, publish_record
+from tests.factories import make_collection, publish_record, statements
 from tests.servers import serving
 
 pytestmark = pytest.mark.functional
 
 TITLE = {"title": [{"value": "Bài giảng xăng dầu", "lang": "vi"}]}
-COMPLETE = {
-    "title": [{"value": "Giáo trình Hậu cần quân đội", "lang": "vi"}],
-    "creator": [{"value": "Nguyễn Văn A"}], "subject": [{"value": "logistics"}],
-    "issued": [{"value": "2025-09-22"}], "type": [{"value": "Text"}],
-    "audience": [{"value": "cadet-year-1"}],
-    "rights": [{"value": "Lưu hành nội bộ", "lang": "vi"}],
-}
+# A deposit-complete record, in the import line's shape.
+COMPLETE = Metadata(statements()).to_dict()
 
 
 @pytest.fixture
