@@ -236,8 +236,9 @@ def visible_records(user: Principal, *, listing: bool = True):
 
 
 def working_copy_records(user: Principal):
-    """A ``Select`` of the records whose working copy ``user`` sees (their own, and those of
-    the collections they curate once submitted): the SQL twin of :func:`sees_working_copy`."""
+    """A ``Select`` of the records ``user`` deposited or curates, whatever their state (a
+    curator's: those of their collections once submitted or published): the privileged part
+    of :func:`visible_records` on its own, for "my records in state X" listings."""
     u = _user(user)
     if u is None:
         return select(Record).where(false())
