@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -109,7 +110,7 @@ def _csrf_for_sessions() -> None:
 def _metadata_invalid(error: workflow.MetadataInvalid):
     db.session.rollback()
     return problem(422, error.message, errors=[
-        {"term": p.term, "code": p.code, "message": p.message("en")}
+        {"term": p.term, "code": p.code, "message": p.message(str(get_locale() or "vi"))}
         for p in error.result.errors])
 
 
