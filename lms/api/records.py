@@ -28,6 +28,7 @@ from lms.files.models import RecordFile
 from lms.permissions import can
 from lms.web import external_url
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a larger one names nothing
 # The statuses a depositor or curator may list their working records by.
 LISTED_STATUSES = (RecordStatus.DRAFT, RecordStatus.SUBMITTED, RecordStatus.RETURNED,
                    RecordStatus.PUBLISHED)
@@ -190,7 +191,7 @@ def decode_cursor(cursor: str) -> int:
     """:raise BadCursor: not a cursor this API wrote (the id of a page's last record)."""
     if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 12:
         raise BadCursor(cursor)
-    return int(cursor)
+    return min(int(cursor), MAX_ID)  # past the last possible id: an empty page
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,6 @@ def _args(allowed: set[str]) -> MultiDict:
 
 RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?"
                      r"([Zz]|[+-]\d\d:\d\d)?)?")
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a larger one names nothing
 
 
 def _since(raw: str) -> datetime:
@@ -207,7 +206,7 @@ def _since(raw: str) -> datetime:
 
 def _id(number: int) -> int:
     """:raise NotFound: an id no row can have."""
-    if number > MAX_ID:
+    if number > api_records.MAX_ID:
         raise NotFound()
     return number
 

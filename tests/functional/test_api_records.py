@@ -470,3 +470,10 @@ def test_an_imported_record_read_back_imports_unchanged(app, world, tmp_path):
 def test_modified_since_takes_any_rfc3339_date_time(app, world, since, status):
     response = as_(app, world, None).get(f"/api/v1/records?modified_since={since}")
     assert response.status_code == status
+
+
+def test_a_cursor_past_the_last_possible_id_is_an_empty_page(app, world):
+    _publish(app, "Tài liệu")
+    response = as_(app, world, None).get("/api/v1/records?cursor=833312786269")
+    assert response.status_code == 200
+    assert response.get_json() == {"records": [], "next": None}
