@@ -160,6 +160,8 @@ def _json_text(value: object) -> str:
 def _register_blueprints(app: Flask) -> None:
     from lms.admin.people_views import bp as people_admin_bp
     from lms.admin.views import bp as admin_bp
+    from lms.api.token_views import bp as tokens_bp
+    from lms.api.views import bp as api_bp
     from lms.auth.views import bp as auth_bp
     from lms.catalog.admin_views import bp as collections_admin_bp
     from lms.catalog.views import bp as catalog_bp
@@ -207,6 +209,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(certificates_train_bp, url_prefix="/train/certificates")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(tokens_bp)
 
 
 def _check_production_accounts(app: Flask) -> None:

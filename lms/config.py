@@ -76,6 +76,15 @@ class Config:
 
     AUDIT_PAGE_SIZE = 50
 
+    # Records API: personal access tokens live at most this long; failed token attempts per
+    # client address and window (LOGIN_THROTTLE_WINDOW_SECONDS) before every token from it is
+    # refused; the largest JSON body and nesting accepted; the page size of listings.
+    API_TOKEN_MAX_DAYS = 365
+    API_TOKEN_MAX_FAILURES_PER_IP = 30
+    API_MAX_JSON_BYTES = 1024 * 1024
+    API_MAX_JSON_DEPTH = 8
+    API_PAGE_SIZE = 20
+
     # Files. One upload (one file) may have at most MAX_UPLOAD_BYTES; the upload route raises
     # the request body limit to that (plus the multipart overhead) for itself only.
     MAX_UPLOAD_BYTES = 100 * 1024 * 1024

@@ -205,6 +205,10 @@ AUDIT_ACTION_LABELS: Mapping[str, LazyString] = {
     "report_target_delete": _l("Report target removed"),
     "unit_commanders": _l("Unit commanders changed"),
     "verify_throttled": _l("Certificate checks throttled"),
+    "api_token_create": _l("API token created"),
+    "api_token_revoke": _l("API token revoked"),
+    "api_token_failure": _l("API token refused"),
+    "api_token_throttled": _l("API tokens throttled"),
 }
 
 

@@ -104,6 +104,10 @@ def wants_json() -> bool:
 def error_response(status: int, message: str | None = None):
     message = message or str(GENERIC_MESSAGES.get(status, GENERIC_MESSAGES[400]))
     request_id = getattr(g, "request_id", None)
+    if request.path.startswith("/api/"):
+        from lms.api.problems import problem  # RFC 9457 for every API error
+
+        return problem(status, message)
     if wants_json():
         body = {"status": status, "message": message, "request_id": request_id}
         return jsonify(error=body), status

@@ -34,7 +34,7 @@ Rule = Callable[[Principal, Any], bool]
 FEATURE_RULE_MODULES: tuple[str, ...] = (
     "lms.accounts.access", "lms.catalog.access", "lms.files.access", "lms.training.access",
     "lms.harvest.access", "lms.stats.access", "lms.changelog.access", "lms.quizzes.access",
-    "lms.certificates.access", "lms.reports.access")
+    "lms.certificates.access", "lms.reports.access", "lms.api.access")
 
 
 def is_user(user: Principal) -> bool:

@@ -135,7 +135,9 @@ def _nesting_exceeds(data: Any, limit: int) -> bool:
 
 
 def _fill(line: ImportLine, data: dict[str, Any], root: Path, seen_ids: dict[str, int]) -> None:
-    unknown = set(data) - {"id", "collection", "access", "metadata", "files"}
+    # "record" is what the records API adds to a line (``lms.api.records``): ignored here,
+    # so that a record read from the API imports as it is.
+    unknown = set(data) - {"id", "collection", "access", "metadata", "files", "record"}
     if unknown:
         line.errors.append(f"unknown keys: {', '.join(sorted(unknown))}")
     external_id = data.get("id")

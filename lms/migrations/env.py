@@ -8,6 +8,7 @@ from flask import current_app
 
 # Every model module, so that autogenerate sees the whole schema.
 import lms.accounts.models
+import lms.api.models
 import lms.auth.models
 import lms.catalog.models
 import lms.certificates.models

@@ -236,8 +236,27 @@ CHANNELS = {
     "feed_newest": (lambda w: "/feeds/newest.atom", "feed"),
     "feed_collection": (lambda w: f"/collections/{w.collection_slug}/feed.atom", "feed"),
     "feed_search": (lambda w: f"/search?q={SECRET_WORD}&format=atom", "feed"),
+    # The records API, called with a read token of each user kind (anonymous: none).
+    "api_list": (lambda w: "/api/v1/records?size=100", "listing"),
+    "api_list_collection": (lambda w: f"/api/v1/records?collection={w.collection_slug}",
+                            "listing"),
+    "api_record": (lambda w: f"/api/v1/records/{w.record_id}", "api"),
+    "api_versions": (lambda w: f"/api/v1/records/{w.record_id}/versions", "api_versions"),
+    "api_files": (lambda w: f"/api/v1/records/{w.record_id}/files", "api"),
+    "api_file": (lambda w: f"/api/v1/records/{w.record_id}/files/{w.file_id}", "file"),
 }
 FILE_SIGNATURES = (b"%PDF-", b"\x89PNG")
+
+
+def api_headers(app, kind: str) -> dict[str, str]:
+    """A read token of ``kind`` (what a script of theirs would send)."""
+    if kind == "anonymous":
+        return {}
+    from lms.api.tokens import create_token
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.username == kind))
+        return {"Authorization": f"Bearer {create_token(user, 'leak', 'read', 1).secret}"}
 
 
 def client_for(app, kind: str):
@@ -274,7 +293,10 @@ def matrix_failures(app, world: World, setting: Setting,
         reads_file = may_read_files(kind, setting) and (
             file_readers is None or kind in file_readers
             or kind in ("instructor_owner", "curator", "admin"))
+        token = api_headers(app, kind)
         for channel, (url_of, what, *headers) in CHANNELS.items():
+            if channel.startswith("api_"):
+                headers = [token]
             response = client.get(url_of(world), headers=headers[0] if headers else {})
             body = response.get_data().decode("utf-8", "replace")
             if what == "sitemap":  # the index, then every page it names
@@ -342,11 +364,19 @@ def matrix_failures(app, world: World, setting: Setting,
             visible = may_see_page(kind, setting)
             if channel == "version" and not setting.published:
                 visible = False  # there is no version 1 to show
-            if what == "linkset" and visible and (f"files/{world.file_id}" in body) != reads_file:
+            if what in ("linkset", "api") and visible and \
+                    (f"files/{world.file_id}" in body) != reads_file:
                 failures.append(f"{kind}/{channel}: file named against its access")
+            if what == "api_versions" and visible:
+                # Versions exist once published; a draft's list is empty, never its title.
+                if response.status_code != 200 or (SECRET_TITLE in body) != setting.published:
+                    failures.append(f"{kind}/{channel}: {response.status_code}, "
+                                    f"title shown={SECRET_TITLE in body}")
+                continue
             if visible:
                 ok = response.status_code == 200 and (
-                    SECRET_TITLE in body or channel in ("history", "linkset", "linkset_json"))
+                    SECRET_TITLE in body or channel in ("history", "linkset", "linkset_json",
+                                                        "api_files"))
             elif gone_for(kind, setting):
                 ok = response.status_code == 410 and SECRET_WORD not in body
             else:
