@@ -38,24 +38,21 @@ PROGRESS_EVERY = 5000
 Progress = Callable[[int], None]
 
 
-def summary_headers(quiz: bool) -> list[str]:
-    headers = [_("Unit"), _("Assigned"), _("Not started"), _("In progress"), _("Completed"),
-               _("Overdue"), _("Completed") + " (%)", _("Target") + " (%)", _("Deadline"),
-               _("Status")]
-    if quiz:
-        headers += [_("Quiz pass rate") + " (%)", _("Average score") + " (%)"]
-    return [*headers, _("Certificates issued")]
+def summary_headers() -> list[str]:
+    return [_("Unit"), _("Assigned"), _("Not started"), _("In progress"), _("Completed"),
+            _("Overdue"), _("Completed") + " (%)", _("Target") + " (%)", _("Deadline"),
+            _("Status"), _("Quiz pass rate") + " (%)", _("Average score") + " (%)",
+            _("Certificates issued")]
 
 
-def summary_values(row: Row, quiz: bool) -> list[object]:
+def summary_values(row: Row) -> list[object]:
     c = row.counts
     values: list[object] = [
         row.label, c.assigned, c.not_started, c.in_progress, c.completed, c.overdue,
         c.percent, row.target.percent if row.target else None,
         local_day(row.target.deadline_at) if row.target else None,
-        str(RAG_LABELS[row.status]) if row.status else None]
-    if quiz:
-        values += [c.quiz.pass_rate if c.quiz else None, c.quiz.average if c.quiz else None]
+        str(RAG_LABELS[row.status]) if row.status else None,
+        c.quiz.pass_rate if c.quiz else None, c.quiz.average if c.quiz else None]
     return [*values, c.certificates]
 
 
@@ -99,8 +96,8 @@ def write_csv(out: IO[str], headers: list[str], rows: Iterable[list[object]],
 
 def summary_csv(report: Report) -> bytes:
     out = io.StringIO()
-    write_csv(out, summary_headers(report.quiz_available),
-              [summary_values(r, report.quiz_available) for r in [*report.rows, report.total]])
+    write_csv(out, summary_headers(),
+              [summary_values(r) for r in [*report.rows, report.total]])
     return out.getvalue().encode("utf-8")
 
 
@@ -136,11 +133,10 @@ def write_xlsx(out: IO[bytes], report: Report, people: Iterable[list[object]] | 
     """The workbook: the unit table, then (if given) every person's line. Returns how many
     person lines were written."""
     book = Workbook(write_only=True)
-    quiz = report.quiz_available
-    headers = summary_headers(quiz)
+    headers = summary_headers()
     sheet = _sheet(book, SUMMARY_SHEET, headers, [40] + [13] * (len(headers) - 1))
     for row in [*report.rows, report.total]:
-        sheet.append([_cell(sheet, v) for v in summary_values(row, quiz)])
+        sheet.append([_cell(sheet, v) for v in summary_values(row)])
     count = 0
     if people is not None:
         sheet = _sheet(book, PEOPLE_SHEET, people_headers(), [40, 16, 28, 14, 36, 14, 10, 12, 12])

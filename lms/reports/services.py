@@ -15,7 +15,6 @@ from lms.accounts.models import PersonTerm, TermKind, Unit, User
 from lms.errors import NotFound, PermissionDenied
 from lms.extensions import db
 from lms.permissions import require
-from lms.reports import quiz_results
 from lms.reports.access import report_units
 from lms.reports.models import ReportTarget
 from lms.reports.queries import (
@@ -148,7 +147,6 @@ class Report:
     item_title: str
     rows: list[Row]
     total: Row
-    quiz_available: bool
     series: list[tuple[datetime, float | None]]  # completion over time (percent)
 
 
@@ -174,7 +172,7 @@ def build(actor: User, query: Query, tree: UnitTree, now: datetime) -> Report:
                 else line.unit.name) for line in lines]
     unit = tree.units[filters.unit_id]
     return Report(query, unit, tree.path(unit.id), item_title(filters), rows,
-                  row(total, _("Total")), quiz_results.available(),
+                  row(total, _("Total")),
                   _series(filters, tree, total.counts, now))
 
 

@@ -548,3 +548,21 @@ def test_after_the_close_date_the_review_shows_more(app):
         db.session.execute(update(Quiz).values(closes_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
     assert EXPLANATION_MARK in text(learner.client.get(url))
+
+
+# --- in the unit reports ---------------------------------------------------------------------
+
+def test_the_unit_report_counts_each_person_s_grade_in_the_course_quiz(app, qw):
+    from tests.functional.test_reports import cells
+
+    for username, right in (("hv1", 3), ("hv2", 1)):  # 75%: passed; 25%: not passed
+        learner, attempt_id = started(app, qw, username)
+        answer_all(app, learner, attempt_id, right=right)
+        submit(learner, attempt_id)
+    admin = signed_in(app, "admin")
+    page = text(admin.client.get(
+        f"/reports/?unit={qw.world.academy}&item=course:{qw.course}"))
+    # unit, assigned, not started, in progress, completed, overdue, %, target, status,
+    # quiz pass rate, average score, certificates
+    total = cells(page, "Total")
+    assert (total[1], total[9], total[10]) == ("2", "50.0", "50.0")
