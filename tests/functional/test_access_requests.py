@@ -23,7 +23,6 @@ from lms.catalog import access_requests, access_settings
 from lms.catalog.models import (
     AccessLevel,
     AccessRequest,
-    Notification,
     Record,
     WorkflowEvent,
 )
@@ -32,6 +31,7 @@ from lms.extensions import db
 from lms.files.models import RecordFile
 from lms.files.upload import Upload, upload_files
 from lms.models import AuditEvent
+from lms.notify.models import Notification
 from tests.conftest import Browser, ClosingClient
 from tests.factories import PASSWORD, UserFactory, make_collection, publish_record
 
