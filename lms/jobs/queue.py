@@ -118,8 +118,18 @@ def _scheduled_runner(app: Flask, name: str) -> Callable[[], None]:
                 row = Job(name=name, params={}, message="scheduled")
                 db.session.add(row)
             execute(name, row.id)
+            if not app.extensions["jobs"][name].keep_idle:
+                _forget_if_idle(row.id)
 
     return run
+
+
+def _forget_if_idle(job_id: int) -> None:
+    row = db.session.get(Job, job_id)
+    if row is not None and row.status == JobStatus.DONE \
+            and not any((row.result or {}).values()):
+        db.session.delete(row)
+        db.session.commit()
 
 
 def _inside(app: Flask) -> bool:

@@ -22,17 +22,21 @@ class JobSpec:
     function: JobFunction
     schedule: crontab | None = None
     resumable: bool = False
+    keep_idle: bool = True
 
 
-def job(name: str, *, schedule: crontab | None = None,
-        resumable: bool = False) -> Callable[[JobFunction], JobFunction]:
+def job(name: str, *, schedule: crontab | None = None, resumable: bool = False,
+        keep_idle: bool = True) -> Callable[[JobFunction], JobFunction]:
     """Declare ``function(ctx, **params)`` as the background job ``name``; ``schedule`` makes
     it periodic; ``resumable`` means that, interrupted by the death of its worker, it may be
-    queued again and goes on from ``ctx.job.checkpoint``. The job runs once its module is
-    among those given to ``init_app``."""
+    queued again and goes on from ``ctx.job.checkpoint``; ``keep_idle=False`` drops the record
+    of a scheduled run that did nothing (every value of its result empty or zero), so that a
+    job run every minute does not bury the jobs list. The job runs once its module is among
+    those given to ``init_app``."""
 
     def decorator(function: JobFunction) -> JobFunction:
-        setattr(function, SPEC_ATTRIBUTE, JobSpec(name, function, schedule, resumable))
+        setattr(function, SPEC_ATTRIBUTE,
+                JobSpec(name, function, schedule, resumable, keep_idle))
         return function
 
     return decorator

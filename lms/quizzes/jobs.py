@@ -9,7 +9,7 @@ from lms.quizzes import attempts, grading
 from lms.uow import unit_of_work
 
 
-@job("quizzes.close_expired", schedule=crontab(minute="*"))
+@job("quizzes.close_expired", schedule=crontab(minute="*"), keep_idle=False)
 def close_expired_attempts(ctx: JobContext) -> dict[str, int]:
     """Close and grade open attempts past their deadline, with the answers saved by then."""
     return {"closed": attempts.close_expired()}

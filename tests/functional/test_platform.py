@@ -243,3 +243,29 @@ def test_audit_rows_join_the_transaction_they_describe(app):
         db.session.rollback()
         actions = db.session.scalars(select(AuditEvent.action)).all()
         assert actions == ["standalone_event"]
+
+
+def test_an_idle_run_of_a_minute_job_leaves_no_record_and_a_busy_one_does(app):
+    from datetime import timedelta
+
+    from lms.db import utcnow
+    from lms.jobs.queue import _scheduled_runner
+    from lms.quizzes.models import QuizAttempt
+    from tests.quiz_world import build_quiz_world, start
+
+    run = _scheduled_runner(app, "quizzes.close_expired")
+    run()  # nothing to close
+    with app.app_context():
+        assert db.session.scalars(select(Job.name)).all() == []
+
+    qw = build_quiz_world(app)
+    from tests.training_world import signed_in
+
+    start(signed_in(app, "hv1"), qw.quiz)
+    with app.app_context():
+        db.session.execute(update(QuizAttempt).values(deadline_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+    run()
+    with app.app_context():
+        assert [(j.name, j.result) for j in db.session.scalars(select(Job))] == [
+            ("quizzes.close_expired", {"closed": 1})]
