@@ -128,10 +128,10 @@ def test_over_long_api_address_answers_a_json_error(live_server, searchable, que
     status, content_type, body = raw_get(live_server, f"/api/v1/search?q={quote(query)}")
 
     assert status == 414, body[:300]
-    assert content_type.startswith("application/json")
-    error = json.loads(body)["error"]
-    assert error["status"] == 414
-    assert "quá dài" in error["message"]  # the default language
+    assert content_type == "application/problem+json"  # RFC 9457, as every API error
+    problem = json.loads(body)
+    assert problem["status"] == 414
+    assert "quá dài" in problem["detail"]  # the default language
 
 
 @LONG_QUERIES
