@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.auth.forms import EmptyForm
@@ -27,10 +26,11 @@ from lms.extensions import db
 from lms.jobs import enqueue
 from lms.permissions import require
 from lms.training import courses
+from lms.training.train_views import AREA_REFUSAL
 from lms.web import absolute_url, guard_blueprint
 
 bp = Blueprint("certificates_train", __name__)
-guard_blueprint(bp, "training.area", _l("The training area is for training officers."))
+guard_blueprint(bp, "training.area", AREA_REFUSAL)
 PAGE_SIZE = 30
 
 

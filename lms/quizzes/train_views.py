@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -43,10 +42,11 @@ from lms.quizzes.forms import (
 )
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
+from lms.training.train_views import AREA_REFUSAL
 from lms.web import guard_blueprint
 
 bp = Blueprint("quiz_train", __name__)
-guard_blueprint(bp, "training.area", _l("The training area is for training officers."))
+guard_blueprint(bp, "training.area", AREA_REFUSAL)
 LIST_SIZE = 20
 
 

@@ -60,7 +60,9 @@ from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
 from lms.web import guard_blueprint
 
 bp = Blueprint("train", __name__)
-guard_blueprint(bp, "training.area", _l("The training area is for training officers."))
+#: Why the training area refuses someone (every blueprint under /train says the same).
+AREA_REFUSAL = _l("The training area is for training officers.")
+guard_blueprint(bp, "training.area", AREA_REFUSAL)
 LIST_SIZE = 20
 
 
