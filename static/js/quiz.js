@@ -90,6 +90,24 @@
     });
   }
 
+  // A choice made while the page was still loading (before this script ran) fired no
+  // change event here: anything that differs from what the server rendered is sent now.
+  function changedBeforeLoad() {
+    var inputs = form.querySelectorAll("input[name=choice]");
+    for (var i = 0; i < inputs.length; i += 1) {
+      if (inputs[i].checked !== inputs[i].defaultChecked) { return true; }
+    }
+    var selects = form.querySelectorAll("select[name^='match-']");
+    for (var j = 0; j < selects.length; j += 1) {
+      // With no option marked selected, a select shows its first one.
+      var options = Array.prototype.slice.call(selects[j].options);
+      var rendered = options.filter(function (o) { return o.defaultSelected; })[0] || options[0];
+      if (rendered && selects[j].value !== rendered.value) { return true; }
+    }
+    return false;
+  }
+  if (changedBeforeLoad()) { save(); }
+
   form.addEventListener("change", function (event) {
     if (event.target.name === "choice" || (event.target.name || "").indexOf("match-") === 0) { save(); }
   });

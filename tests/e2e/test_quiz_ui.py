@@ -15,9 +15,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from lms.extensions import db
+from lms.quizzes.models import AttemptQuestion
 from lms.training.models import Enrolment
 from tests.e2e.test_training_ui import flash_text, sign_in, sign_out
-from tests.quiz_world import HEADER, answers
+from tests.quiz_world import HEADER, answers, build_quiz_world
 from tests.training_world import build_world, user_id
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +152,32 @@ def test_the_quiz_journey(app, served_app, page, tmp_path):
         enrolment = db.session.scalar(select(Enrolment).where(
             Enrolment.user_id == user_id(app, "hv1")))
         assert (enrolment.status, enrolment.required_done) == ("completed", 2)
+
+
+def test_an_answer_chosen_before_the_script_loaded_is_saved(app, served_app, page):
+    """A learner on a slow link picks an option before quiz.js has run: the script, once it
+    runs, sends what differs from the page the server rendered (no change event reached it)."""
+    world = build_quiz_world(app, shuffle_questions=False)
+    sign_in(page, served_app, "hv1")
+    page.goto(f"{served_app}/quizzes/{world.quiz}")
+    page.click("button:has-text('Start the quiz')")
+    attempt_id = int(re.search(r"/attempts/(\d+)/", page.url).group(1))
+    bodies = answers(app, attempt_id)
+
+    page.route("**/js/quiz.js", lambda route: route.abort())
+    page.goto(f"{served_app}/quizzes/attempts/{attempt_id}/questions/1")
+    page.check(f"input[name=choice][value='{bodies[0]['answer'][0]}']")
+    page.goto(f"{served_app}/quizzes/attempts/{attempt_id}/questions/4")
+    for prompt, chosen in bodies[3]["answer"].items():
+        page.select_option(f"select[name='match-{prompt}']", chosen)
+    assert page.inner_text(".save-status") == ""
+    page.unroute("**/js/quiz.js")
+    page.add_script_tag(url=f"{served_app}/static/js/quiz.js")
+    page.locator(".save-status", has_text="Answer saved.").wait_for()
+
+    with app.app_context():
+        saved = dict(db.session.execute(select(AttemptQuestion.slot, AttemptQuestion.answer)
+                                        .where(AttemptQuestion.attempt_id == attempt_id)).all())
+    # The choice on question 1 was lost with the page left without its buttons; the matching
+    # on question 4 was sent by the script (stored by option key: every pair right).
+    assert saved == {1: None, 2: None, 3: None, 4: {"a": "a", "b": "b", "c": "c"}}
