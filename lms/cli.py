@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
 import subprocess
@@ -379,6 +380,9 @@ def demo_command() -> None:
 
     if current_app.config["ENV"] == "production":
         fail("lms demo is refused in production: demo accounts have printed passwords.")
+    if any(importlib.util.find_spec(name) is None for name in ("docx", "pptx")):
+        fail("lms demo writes its sample documents with python-docx and python-pptx, which "
+             "are not installed: pip install 'kho-hoc-lieu-so[demo]'")
     from lms.catalog.demo import load_catalog_demo
     from lms.training.demo import COURSE_TITLE, load_training_demo
 

@@ -6,6 +6,7 @@ in the environment with the ``LMS_`` prefix (``LMS_DATABASE_URL``). Tests pass o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import secrets
@@ -259,6 +260,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
             "as the oai-identifier scheme requires."
         )
     _check_deployment(app.config)
+    _check_extras(app.config, url)
     _check_addresses(app.config)
     if production:
         _check_production(app.config, url)
@@ -290,6 +292,40 @@ def _check_deployment(config: Mapping[str, Any]) -> None:
     if prefix and not re.fullmatch(r"/[A-Za-z0-9_/-]*/", prefix):
         raise ConfigurationError(
             "LMS_X_ACCEL_REDIRECT must be an nginx location path such as /protected/.")
+
+
+# What each optional part needs installed: (the module, the pyproject extra that brings it).
+EXTRAS = {
+    "postgres": ("psycopg", "postgres"),
+    "redis": ("redis", "redis"),
+    "s3": ("boto3", "s3"),
+    "tantivy": ("tantivy", "tantivy"),
+}
+
+
+def missing_extra(part: str) -> str | None:
+    """The install command that brings ``part`` (a key of ``EXTRAS``), or None when its
+    package is installed."""
+    module, extra = EXTRAS[part]
+    if importlib.util.find_spec(module) is not None:
+        return None
+    return f"pip install 'kho-hoc-lieu-so[{extra}]'"
+
+
+def _check_extras(config: Mapping[str, Any], url: str) -> None:
+    """Refuse at start, with the command that fixes it, a setting whose package is not
+    installed (instead of an ImportError on the first request that needs it)."""
+    wanted = {
+        "postgres": (url.startswith("postgresql"), "LMS_DATABASE_URL is PostgreSQL"),
+        "redis": (bool(config["REDIS_URL"]), "LMS_REDIS_URL is set"),
+        "s3": (bool(config["STORAGE"]), "LMS_STORAGE is an S3 bucket"),
+        "tantivy": (config["SEARCH_BACKEND"] == "tantivy", "LMS_SEARCH_BACKEND is tantivy"),
+    }
+    for part, (needed, because) in wanted.items():
+        command = missing_extra(part) if needed else None
+        if command:
+            raise ConfigurationError(
+                f"{because}, but its package ({EXTRAS[part][0]}) is not installed: {command}")
 
 
 def _check_addresses(config: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Run pip-audit on the installed set and decide: fail on a known vulnerability, never on a
-missing network.
+"""Run pip-audit on the locked set (requirements.lock, every extra) and decide: fail on a
+known vulnerability, never on a missing network.
 
 Why not ``pip-audit --strict`` alone: strict mode stops at the first package it cannot audit
 and reports nothing about the others, and without a network pip-audit either crashes with a
@@ -28,6 +28,7 @@ NETWORK_ERRORS = re.compile(
     r"ConnectionError|ProxyError|NameResolutionError|Temporary failure in name resolution|"
     r"Max retries exceeded|ConnectTimeout|ReadTimeout|Network is unreachable|"
     r"No route to host|Connection refused")
+LOCK = Path(__file__).resolve().parents[1] / "requirements.lock"
 
 
 def decide(report: dict | None, stderr: str) -> tuple[int, list[str]]:
@@ -65,8 +66,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "audit.json"
         result = subprocess.run(  # noqa: S603 - our own fixed command line
-            [str(tool), "--skip-editable", "--progress-spinner", "off", "--format", "json",
-             "--output", str(output)], capture_output=True, text=True, check=False)
+            # Every line of the lock is pinned: no resolver needed (--no-deps, --disable-pip).
+            [str(tool), "--requirement", str(LOCK), "--no-deps", "--disable-pip",
+             "--progress-spinner", "off", "--format", "json", "--output", str(output)],
+            capture_output=True, text=True, check=False)
         report = json.loads(output.read_text()) if output.exists() else None
     status, lines = decide(report, result.stderr)
     for line in lines:
