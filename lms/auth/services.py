@@ -183,12 +183,15 @@ def load_session_user(token: str) -> User | None:
     logged out, expired, revoked by a session-version bump, or a disabled account."""
     if not token or len(token) > 100:
         return None
-    row = db.session.scalar(select(UserSession).where(
-        UserSession.token_hash == _token_hash(token)))
+    # One statement: this runs before every request of a signed-in person.
+    row = db.session.execute(
+        select(UserSession.expires_at, UserSession.user_version, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _token_hash(token))).first()
     if row is None or row.expires_at <= utcnow():
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active or user.session_version != row.user_version:
+    user = row.User
+    if not user.active or user.session_version != row.user_version:
         return None
     user.login_token = token
     return user
