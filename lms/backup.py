@@ -34,8 +34,8 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from glob import glob
@@ -498,11 +498,3 @@ def _rebuild_mirrors(progress: Progress) -> tuple[int, int]:
         projected = rebuild_oai(advance)
     return indexed_count, projected
 
-
-@contextmanager
-def tqdm_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A :data:`Progress` on standard error (hidden when it is not a terminal)."""
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=label, unit="", disable=None) as bar:
-        yield bar.update
