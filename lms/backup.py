@@ -51,7 +51,8 @@ from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.fixity import FixityStatus, check_blob
 from lms.files.models import Blob
-from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage, get_storage
+from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage
+from lms.files.stores import get_storage
 
 FORMAT = "kho-hoc-lieu-so backup"
 VERSION = 1

@@ -28,7 +28,7 @@ def _create_app():
 def progress_bar(label: str, total: int | None = None):
     """A click progress bar on standard error, hidden when that is not a terminal (cron,
     pipes, tests), so the command's own output stays clean. ``total`` may be unknown."""
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr  # read at call time: the test runner swaps it
     bar = click.progressbar(length=total or 0, label=label, file=stream,
                             hidden=not stream.isatty(), show_pos=True,
                             show_percent=total is not None)
