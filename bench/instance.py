@@ -1,6 +1,8 @@
 """A temporary app instance filled with VNTC articles through the app's bulk import.
 
-Shared by ``import_bench.py`` and ``search_bench.py --through-app``. Each article becomes one
+Shared by ``import_bench.py`` and ``search_bench.py --through-app``; the scratch databases,
+settings and percentiles at the end serve every benchmark that builds an instance of its own
+(``quiz_bench.py``, ``training_bench.py``). Each article becomes one
 JSONL line (title, category as subject, source as publisher) with its body as a ``.txt`` file
 beside it, imported with ``lms.ingest.imports.run_import`` (the service behind ``lms import``):
 files stored and sniffed, one transaction per line, text extracted, search and OAI-PMH told in
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -126,3 +130,89 @@ def progress_printer(every: int = 1000) -> Callable[[int, int | None], None]:
                   flush=True)
 
     return progress
+
+
+def scratch_postgres(url: str) -> str:
+    """A fresh, empty database beside ``url``'s, for this run only (see :func:`drop_postgres`)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    scratch = f"{base.database}_bench"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
+        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
+    admin.dispose()
+    return base.set(database=scratch).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    scratch = make_url(url)
+    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def scratch_settings(work: Path, database: str) -> dict[str, str]:
+    """The ``LMS_*`` settings of a throwaway instance in ``work``: its SQLite file there when
+    ``database`` is ``"sqlite"``, else a fresh database beside the PostgreSQL URL
+    ``database`` (``LMS_DATABASE_URL``; drop it with :func:`drop_postgres`)."""
+    url = f"sqlite:///{work / 'bench.sqlite'}" if database == "sqlite" else \
+        scratch_postgres(database)
+    return {"LMS_INSTANCE_PATH": str(work / "instance"), "LMS_DATA_DIR": str(work / "data"),
+            "LMS_DATABASE_URL": url,
+            "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789"}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """Median, 95th percentile and maximum of ``samples``."""
+    ordered = sorted(samples)
+    return (statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))],
+            ordered[-1])
+
+
+def run_in_children(script: str, child_args: list[str], *, sqlite: bool, postgres: str | None,
+                    what: str, cwd: Path) -> dict[str, dict]:
+    """``script --child DATABASE *child_args`` once per database, each in a fresh process (one
+    engine and its caches never reach the other); the JSON line each printed last, by name."""
+    databases = (["sqlite"] if sqlite else []) + ([postgres] if postgres else [])
+    results: dict[str, dict] = {}
+    for database in databases:
+        name = "SQLite" if database == "sqlite" else "PostgreSQL"
+        print(f"{name}: {what}…", file=sys.stderr)
+        done = subprocess.run([sys.executable, script, "--child", database, *child_args],
+                              check=True, capture_output=True, text=True, cwd=cwd)
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+def print_table(results: dict[str, dict], rows: dict[str, str], targets: dict[str, str],
+                cell: Callable[[str, object], str], *, widths: tuple[int, int]) -> None:
+    """A Markdown table: one row per measure (``rows``: key -> label), a target column, one
+    column per database; ``cell(key, value)`` formats a measure."""
+    names = list(results)
+    label_width, target_width = widths
+    print(f"| {'measure':<{label_width}} | {'target':<{target_width}} | "
+          + " | ".join(f"{n:>10}" for n in names) + " |")
+    print("|" + "-" * (label_width + 2) + "|" + "-" * (target_width + 2) + "|"
+          + "|".join("-" * 12 for _ in names) + "|")
+    for key, label in rows.items():
+        cells = " | ".join(f"{cell(key, results[n].get(key)):>10}" for n in names)
+        print(f"| {label:<{label_width}} | {targets.get(key, ''):<{target_width}} | {cells} |")
+
+
+def add_database_options(parser) -> None:
+    """``--postgres``, ``--no-sqlite``, ``--json`` and the hidden ``--child`` of the
+    benchmarks that run through :func:`run_in_children`."""
+    import argparse
+
+    parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made "
+                                           "beside it); without it, SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the raw results too")
+    parser.add_argument("--child", help=argparse.SUPPRESS)

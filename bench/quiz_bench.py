@@ -49,6 +49,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import instance  # bench/instance.py: scripts run from bench/
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password long enough"  # noqa: S105 (a throwaway instance)
 PORTS = {"sqlite": 5950, "postgres": 5951}
@@ -80,37 +82,6 @@ LABELS = {
     "auto_close_s": f"auto-close of {CLOSED:,} expired attempts",
     "statistics_s": "item statistics (all attempts)",
 }
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    return (statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))],
-            ordered[-1])
-
-
-def _scratch_postgres(url: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    scratch = f"{base.database}_bench"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return base.set(database=scratch).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    scratch = make_url(url)
-    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --- setup ---------------------------------------------------------------------------------
@@ -405,11 +376,11 @@ def answer_saves(base: str, quiz_id: int, learners: int, think: float) -> dict:
         return time.perf_counter() - started
 
     elapsed = asyncio.run(everyone())
-    p50, p95, worst = _percentiles(samples + burst)
+    p50, p95, worst = instance.percentiles(samples + burst)
     return {"save_count": len(samples) + len(burst), "save_p50_ms": p50, "save_p95_ms": p95,
             "save_max_ms": worst, "save_errors": len(errors),
             "save_rate": (len(samples) + len(burst)) / elapsed,
-            "burst_p95_ms": _percentiles(burst)[1],
+            "burst_p95_ms": instance.percentiles(burst)[1],
             "attempts": [learner.attempt_id for learner in crowd]}
 
 
@@ -432,11 +403,8 @@ def _server_save_times(log: Path) -> list[float]:
 def child(database: str, learners: int, history: int, think: float) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-quiz-bench-"))
     kind = "sqlite" if database == "sqlite" else "postgres"
-    url = f"sqlite:///{work / 'bench.sqlite'}" if kind == "sqlite" else \
-        _scratch_postgres(database)
-    env = {**os.environ, "LMS_INSTANCE_PATH": str(work / "instance"),
-           "LMS_DATA_DIR": str(work / "data"), "LMS_DATABASE_URL": url,
-           "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789"}
+    env = {**os.environ, **instance.scratch_settings(work, database)}
+    url = env["LMS_DATABASE_URL"]
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
@@ -463,7 +431,8 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
             open_attempts = saves.pop("attempts")
             results.update(saves)
             server_times = _server_save_times(Path(env["LMS_INSTANCE_PATH"]) / "server.log")
-            results["server_p50_ms"], results["server_p95_ms"], _ = _percentiles(server_times)
+            server_p50, server_p95, _ = instance.percentiles(server_times)
+            results.update(server_p50_ms=server_p50, server_p95_ms=server_p95)
             timings = []
             for attempt_id in open_attempts:
                 from lms.quizzes.models import QuizAttempt
@@ -472,7 +441,7 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
                 started = time.perf_counter()
                 attempts.submit(owner, attempt_id)
                 timings.append((time.perf_counter() - started) * 1000)
-            results["grade_p50_ms"], results["grade_p95_ms"], _ = _percentiles(timings)
+            results["grade_p50_ms"], results["grade_p95_ms"], _ = instance.percentiles(timings)
 
             quiz = db.session.get(Quiz, made["quiz"])
             _bulk_attempts(quiz, made["closing"], graded=False, rng=random.Random(3))
@@ -495,7 +464,7 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
             server.terminate()
             server.wait(timeout=60)
         if kind == "postgres":
-            _drop_postgres(url)
+            instance.drop_postgres(url)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -518,36 +487,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="finished attempts in the database")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean seconds between two saves of one learner")
-    parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made "
-                                           "beside it); without it, SQLite only")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw results too")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    instance.add_database_options(parser)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.learners, args.history, args.think)))
         return 0
-    databases = ([] if args.no_sqlite else ["sqlite"]) + ([args.postgres] if args.postgres
-                                                          else [])
-    results: dict[str, dict] = {}
-    for database in databases:
-        name = "SQLite" if database == "sqlite" else "PostgreSQL"
-        print(f"{name}: {args.learners} learners, {args.history:,} attempts…", file=sys.stderr)
-        done = subprocess.run([sys.executable, __file__, "--child", database, "--learners",
-                               str(args.learners), "--history", str(args.history), "--think",
-                               str(args.think)], check=True, capture_output=True, text=True,
-                              cwd=ROOT)
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    names = list(results)
+    results = instance.run_in_children(
+        __file__, ["--learners", str(args.learners), "--history", str(args.history),
+                   "--think", str(args.think)], sqlite=not args.no_sqlite, postgres=args.postgres,
+        what=f"{args.learners} learners, {args.history:,} attempts", cwd=ROOT)
     print(f"\nQuiz benchmark: {args.learners} learners answering at once (one save every "
           f"{args.think:g} s each on average), {args.history:,} finished attempts\n")
-    print(f"| {'measure':<46} | {'target':<8} | " + " | ".join(f"{n:>10}" for n in names)
-          + " |")
-    print("|" + "-" * 48 + "|" + "-" * 10 + "|" + "|".join("-" * 12 for _ in names) + "|")
-    for key, label in LABELS.items():
-        label = label.format(learners=args.learners)
-        cells = " | ".join(f"{_format(key, results[n].get(key)):>10}" for n in names)
-        print(f"| {label:<46} | {TARGETS.get(key, ''):<8} | {cells} |")
+    rows = {key: label.format(learners=args.learners) for key, label in LABELS.items()}
+    instance.print_table(results, rows, TARGETS, _format, widths=(46, 8))
     if args.json:
         print(json.dumps(results, indent=1))
     return 0

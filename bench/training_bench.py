@@ -36,12 +36,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import instance  # bench/instance.py: scripts run from bench/
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password long enough"  # noqa: S105 (a throwaway instance)
@@ -78,51 +78,17 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
-
-
-def _scratch_postgres(url: str) -> str:
-    """A fresh database beside ``url``'s, for this run only."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    scratch = f"{base.database}_bench"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return base.set(database=scratch).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    scratch = make_url(url)
-    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
-    admin.dispose()
-
-
 def child(database: str, people: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-training-bench-"))
-    url = f"sqlite:///{work / 'bench.sqlite'}" if database == "sqlite" else \
-        _scratch_postgres(database)
-    os.environ.update({"LMS_INSTANCE_PATH": str(work / "instance"),
-                       "LMS_DATA_DIR": str(work / "data"), "LMS_DATABASE_URL": url,
-                       "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-                       "LMS_JOBS_IMMEDIATE": "true"})
+    settings = instance.scratch_settings(work, database)
+    url = settings["LMS_DATABASE_URL"]
+    os.environ.update({**settings, "LMS_JOBS_IMMEDIATE": "true"})
     sys.path.insert(0, str(ROOT))
     try:
         return _run(work, people)
     finally:
         if database != "sqlite":
-            _drop_postgres(url)
+            instance.drop_postgres(url)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -281,7 +247,7 @@ def _page_timings(app, username: str, path: str, repeat: int, name: str) -> dict
         response = client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    p50, p95 = _percentiles(samples)
+    p50, p95, _ = instance.percentiles(samples)
     return {f"{name}_p50_ms": p50, f"{name}_p95_ms": p95}
 
 
@@ -294,34 +260,17 @@ def _format(key: str, value: float | int | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made "
-                                           "beside it); without it, SQLite only")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw results too")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    instance.add_database_options(parser)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.people)))
         return 0
-    databases = ([] if args.no_sqlite else ["sqlite"]) + ([args.postgres] if args.postgres
-                                                          else [])
-    results: dict[str, dict] = {}
-    for database in databases:
-        name = "SQLite" if database == "sqlite" else "PostgreSQL"
-        print(f"{name}: {args.people:,} people…", file=sys.stderr)
-        done = subprocess.run([sys.executable, __file__, "--child", database, "--people",
-                               str(args.people)], check=True, capture_output=True, text=True,
-                              cwd=ROOT)
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    names = list(results)
+    results = instance.run_in_children(
+        __file__, ["--people", str(args.people)], sqlite=not args.no_sqlite,
+        postgres=args.postgres, what=f"{args.people:,} people", cwd=ROOT)
     print(f"\nTraining benchmark, {args.people:,} people (times in s unless ms)\n")
-    header = f"| {'measure':<48} | {'target':<16} | " + " | ".join(f"{n:>10}" for n in names)
-    print(header + " |")
-    print("|" + "-" * 50 + "|" + "-" * 18 + "|" + "|".join("-" * 12 for _ in names) + "|")
-    for key, label in LABELS.items():
-        label = label.format(n=f"{args.people:,}")
-        cells = " | ".join(f"{_format(key, results[n].get(key)):>10}" for n in names)
-        print(f"| {label:<48} | {TARGETS.get(key, ''):<16} | {cells} |")
+    rows = {key: label.format(n=f"{args.people:,}") for key, label in LABELS.items()}
+    instance.print_table(results, rows, TARGETS, _format, widths=(48, 16))
     if args.json:
         print(json.dumps(results, indent=1))
     return 0

@@ -34,8 +34,8 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from glob import glob
@@ -51,7 +51,8 @@ from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.fixity import FixityStatus, check_blob
 from lms.files.models import Blob
-from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage, get_storage
+from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage
+from lms.files.stores import get_storage
 
 FORMAT = "kho-hoc-lieu-so backup"
 VERSION = 1
@@ -498,11 +499,3 @@ def _rebuild_mirrors(progress: Progress) -> tuple[int, int]:
         projected = rebuild_oai(advance)
     return indexed_count, projected
 
-
-@contextmanager
-def tqdm_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A :data:`Progress` on standard error (hidden when it is not a terminal)."""
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=label, unit="", disable=None) as bar:
-        yield bar.update

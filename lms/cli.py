@@ -7,6 +7,8 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -22,6 +24,25 @@ def _create_app():
     from lms import create_app
 
     return create_app()
+
+
+def progress_bar(label: str, total: int | None = None):
+    """A click progress bar on standard error, hidden when that is not a terminal (cron,
+    pipes, tests), so the command's own output stays clean. ``total`` may be unknown."""
+    stream = sys.stderr  # read at call time: the test runner swaps it
+    bar = click.progressbar(length=total or 0, label=label, file=stream,
+                            hidden=not stream.isatty(), show_pos=True,
+                            show_percent=total is not None)
+    if total is None:
+        bar.length = None  # a moving bar and a count, until (if ever) the total is known
+    return bar
+
+
+@contextmanager
+def terminal_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """:func:`progress_bar` as a backup ``Progress``: yields the function that advances it."""
+    with progress_bar(label, total) as bar:
+        yield bar.update
 
 
 #: Commands that work before the schema exists (or never touch it).
@@ -249,8 +270,6 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     Records are published at once unless --review. Prints a report per line; exits 1 if
     any line (or the package) failed.
     """
-    from tqdm import tqdm
-
     from lms.auth.services import find_user
     from lms.catalog.collections import get_collection
     from lms.ingest.imports import ImportOptions, format_report, run_import
@@ -269,12 +288,11 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
     options = ImportOptions(collection=collection, dry_run=dry_run, review=review,
                             extract="queue" if queue else "now", batch_size=batch_size,
                             via="cli")
-    with tqdm(unit="line", disable=None, file=sys.stderr) as bar:
+    with progress_bar("Importing lines") as bar:
         def progress(done: int, total: int | None) -> None:
-            if total is not None and bar.total != total:
-                bar.total = total
-                bar.refresh()
-            bar.update(done - bar.n)
+            if total is not None and bar.length != total:
+                bar.length, bar.show_percent = total, True
+            bar.update(done - bar.pos)
 
         try:
             report = run_import(actor, path.resolve(), options, progress)
@@ -296,7 +314,6 @@ def import_command(path: Path, collection: str | None, dry_run: bool, review: bo
 def reindex_command() -> None:
     """Rebuild the search index (of the configured backend) from the database."""
     from sqlalchemy import func, select
-    from tqdm import tqdm
 
     from lms.catalog.access import published_clause
     from lms.catalog.models import Record
@@ -304,10 +321,10 @@ def reindex_command() -> None:
     from lms.extensions import db
 
     total = db.session.scalar(select(func.count(Record.id)).where(published_clause()))
-    with tqdm(total=total, unit="record", disable=None) as bar:
+    with progress_bar("Indexing records", total) as bar:
 
         def progress(done: int) -> None:
-            bar.update(done - bar.n)
+            bar.update(done - bar.pos)
 
         count = rebuild_index(progress)
     click.echo(f"Search index ({current_app.config['SEARCH_BACKEND']}) rebuilt: "
@@ -320,21 +337,14 @@ def check_command(repair: bool) -> None:
     """Compare search and OAI-PMH with the database: which records each holds, who may find
     them, and their content. Prints each difference; exits 1 if any (after --repair: any
     left)."""
-    from tqdm import tqdm
-
     from lms.changelog.check import check_mirrors
 
-    bars: list[tqdm] = []
+    with ExitStack() as bars:
 
-    def progress(name: str):
-        bars.append(tqdm(unit="record", desc=f"checking {name}", disable=None, file=sys.stderr))
-        return bars[-1].update
+        def progress(name: str) -> Callable[[int], None]:
+            return bars.enter_context(progress_bar(f"Checking {name}")).update
 
-    try:
         report = check_mirrors(repair=repair, progress=progress)
-    finally:
-        for bar in bars:
-            bar.close()
     for difference in report.repaired:
         click.echo(f"repaired  {difference.mirror:<8} record {difference.record_id:<8} "
                    f"{difference.kind:<10} {difference.detail}")
@@ -358,14 +368,13 @@ def oai_group() -> None:
 def oai_rebuild() -> None:
     """Recompute what OAI-PMH serves for every record (after an upgrade or a restore)."""
     from sqlalchemy import func, select
-    from tqdm import tqdm
 
     from lms.catalog.models import Record
     from lms.extensions import db
     from lms.oai.projection import rebuild
 
     total = db.session.scalar(select(func.count(Record.id)))
-    with tqdm(total=total, unit="record", disable=None) as bar:
+    with progress_bar("Refreshing records", total) as bar:
         count = rebuild(bar.update)
     click.echo(f"OAI-PMH projection refreshed for {count} records.")
 
@@ -410,12 +419,10 @@ def files_group() -> None:
               help="Only the files of this record (repeatable).")
 def files_extract(record_ids: tuple[int, ...]) -> None:
     """Extract the text of files still pending (e.g. stored before extraction existed)."""
-    from tqdm import tqdm
-
     from lms.files.extraction import extract_files, pending_file_ids
 
     ids = pending_file_ids(record_ids or None)
-    with tqdm(total=len(ids), unit="file", disable=not ids) as bar:
+    with progress_bar("Extracting files", len(ids)) as bar:
         outcomes = extract_files(ids, progress=bar.update)
     problems = [o for o in outcomes if o.status in ("empty", "failed", "timeout")]
     click.echo(f"Extracted {len(outcomes)} file(s); {len(problems)} without text.")
@@ -441,13 +448,11 @@ def files_gc(dry_run: bool) -> None:
               help="Check every stored blob (default: those not checked within the interval).")
 def fixity_command(check_all: bool) -> None:
     """Re-hash stored files and compare them with their SHA-256; exit 1 if any is damaged."""
-    from tqdm import tqdm
-
     from lms.files.maintenance import check_blobs, due_blobs, reconcile_registry
 
     reconcile_registry()
     keys = due_blobs(overdue_only=not check_all)
-    with tqdm(total=len(keys), unit="blob", disable=not keys) as bar:
+    with progress_bar("Checking files", len(keys)) as bar:
         summary = check_blobs(keys, progress=bar.update)
     click.echo(f"Checked {summary.checked} blob(s): {summary.ok} ok, "
                f"{len(summary.problems)} with problems.")
@@ -465,10 +470,10 @@ def fixity_command(check_all: bool) -> None:
 def backup_command(dest: Path, copy_files: bool | None) -> None:
     """Back up the database (a consistent snapshot), the stored files and the settings
     (without secrets) into the new folder DEST."""
-    from lms.backup import BackupError, create_backup, tqdm_progress
+    from lms.backup import BackupError, create_backup
 
     try:
-        summary = create_backup(dest, copy_files=copy_files, progress=tqdm_progress)
+        summary = create_backup(dest, copy_files=copy_files, progress=terminal_progress)
     except BackupError as error:
         fail(str(error))
     rows = sum(summary.tables.values())
@@ -485,10 +490,10 @@ def backup_command(dest: Path, copy_files: bool | None) -> None:
 def restore_command(src: Path, force: bool) -> None:
     """Restore a backup made by `lms backup` onto an empty instance (after `lms db upgrade`),
     then rebuild search and OAI-PMH. The backup is checked whole before anything changes."""
-    from lms.backup import BackupError, restore_backup, tqdm_progress
+    from lms.backup import BackupError, restore_backup
 
     try:
-        summary = restore_backup(src, force=force, progress=tqdm_progress)
+        summary = restore_backup(src, force=force, progress=terminal_progress)
     except BackupError as error:
         fail(f"{error} The database was not changed.")
     click.echo(f"Restored {sum(summary.tables.values())} rows in {len(summary.tables)} tables "

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
+from typing import Any
 
-from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -80,6 +91,13 @@ ERROR_TITLES = {
     503: _l("Service unavailable"),
 }
 
+PROBLEM_TYPE = "application/problem+json"
+# RFC 9457 problem details (the API's errors). 4.2.1: "about:blank" means the status code
+# says it all; ours add a ``detail``.
+EXTRA_TITLES = {401: "Unauthorized", 412: "Precondition Failed",
+                428: "Precondition Required", 415: "Unsupported Media Type",
+                405: "Method Not Allowed"}
+
 GENERIC_MESSAGES = {
     400: _l("The request was not understood. Please go back and try again."),
     403: _l("You do not have permission to do this."),
@@ -105,9 +123,7 @@ def error_response(status: int, message: str | None = None):
     message = message or str(GENERIC_MESSAGES.get(status, GENERIC_MESSAGES[400]))
     request_id = getattr(g, "request_id", None)
     if request.path.startswith("/api/"):
-        from lms.api.problems import problem  # RFC 9457 for every API error
-
-        return problem(status, message)
+        return problem(status, message)  # RFC 9457 for every API error
     if wants_json():
         body = {"status": status, "message": message, "request_id": request_id}
         return jsonify(error=body), status
@@ -118,6 +134,19 @@ def error_response(status: int, message: str | None = None):
         ),
         status,
     )
+
+
+def problem(status: int, detail: str, **extensions: Any) -> Response:
+    title = ERROR_TITLES.get(status) or EXTRA_TITLES.get(status) or "Error"
+    body = {"type": "about:blank", "title": str(title), "status": status, "detail": detail,
+            "instance": request.path, "request_id": getattr(g, "request_id", None),
+            **extensions}
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

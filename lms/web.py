@@ -183,6 +183,15 @@ def init_request_hooks(app: Flask) -> None:
         return response
 
 
+def page_of(stmt, per_page: int):
+    """The page of ``stmt`` that the ``page`` query argument asks for (an out-of-range page is
+    empty, never a 404): one list page of the trainers', admins' and depositors' lists."""
+    from lms.extensions import db
+
+    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=per_page,
+                       error_out=False)
+
+
 def no_store() -> None:
     """Ask that the current response is never cached (auth and admin pages)."""
     g.no_store = True

@@ -19,7 +19,7 @@ from lms.auth.services import find_user
 from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can
-from lms.web import no_store
+from lms.web import no_store, page_of
 
 bp = Blueprint("admin", __name__)
 
@@ -102,8 +102,7 @@ def users():
     status = request.args.get("status", "")
     active = {"active": True, "inactive": False}.get(status)
     stmt = services.list_users(query=query, role=role, unit_id=unit_id, active=active)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=50,
-                       error_out=False)
+    page = page_of(stmt, 50)
     move_form = MovePeopleForm()
     move_form.unit_id.choices = _unit_choices()
     return render_template("admin/users.html", page=page, units=_unit_options(),

@@ -1,20 +1,12 @@
-"""RFC 9457 problem details (``application/problem+json``), and reading a JSON body that may
-be hostile: too big (413), not JSON, too deeply nested or not an object (400)."""
+"""Reading a JSON body that may be hostile: too big (413), not JSON, too deeply nested or not
+an object (400). Errors go out as RFC 9457 problem details (:func:`lms.errors.problem`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Response, current_app, g, request
-
-from lms.errors import ERROR_TITLES
-
-PROBLEM_TYPE = "application/problem+json"
-# RFC 9457 4.2.1: "about:blank" means the status code says it all; ours add a ``detail``.
-EXTRA_TITLES = {401: "Unauthorized", 412: "Precondition Failed",
-                428: "Precondition Required", 415: "Unsupported Media Type",
-                405: "Method Not Allowed"}
+from flask import current_app, request
 
 
 class BadBody(ValueError):
@@ -23,19 +15,6 @@ class BadBody(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-def problem(status: int, detail: str, **extensions: Any) -> Response:
-    title = ERROR_TITLES.get(status) or EXTRA_TITLES.get(status) or "Error"
-    body = {"type": "about:blank", "title": str(title), "status": status, "detail": detail,
-            "instance": request.path, "request_id": getattr(g, "request_id", None),
-            **extensions}
-    response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
-    response.headers["Cache-Control"] = "no-store"
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from lms.api import records as api_records
 from lms.api import tokens
 from lms.api.models import TokenScope
-from lms.api.problems import BadBody, json_object, problem
+from lms.api.problems import BadBody, json_object
 from lms.catalog import deposit, workflow
 from lms.catalog.access_settings import (
     AccessSettings,
@@ -34,7 +34,7 @@ from lms.catalog.access_settings import (
 from lms.catalog.collections import find_collection
 from lms.catalog.models import Collection, Record
 from lms.catalog.reading import get_record, record_for_page
-from lms.errors import NotFound, ServiceError, TooManyAttempts
+from lms.errors import NotFound, ServiceError, TooManyAttempts, problem
 from lms.extensions import csrf, db
 from lms.files import serving
 from lms.files.upload import Upload, get_working_file, remove_file, upload_files

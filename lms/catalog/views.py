@@ -35,12 +35,11 @@ from lms.catalog.summaries import summarize
 from lms.discovery.services import collection_counts
 from lms.errors import FORM_ERRORS, Conflict, NotFound, PermissionDenied
 from lms.exports import links
-from lms.extensions import db
 from lms.files import serving
 from lms.harvest import services as harvest_services
 from lms.permissions import can, require
 from lms.stats import services as stats
-from lms.web import no_store
+from lms.web import no_store, page_of
 from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
@@ -385,8 +384,7 @@ def purge(record_id: int):
 def deposits():
     status = request.args.get("status", "")
     status = status if status in {str(s) for s in RecordStatus} else ""
-    page = db.paginate(deposit.my_deposits(current_user, status or None),
-                       page=request.args.get("page", 1, type=int), per_page=25, error_out=False)
+    page = page_of(deposit.my_deposits(current_user, status or None), 25)
     return render_template("catalog/deposits.html", page=page, status=status,
                            counts=deposit.deposit_counts(current_user),
                            may_deposit=bool(deposit_collections(current_user)))

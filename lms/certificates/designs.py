@@ -27,7 +27,7 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.files.records import register_blob
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.permissions import can, require
 from lms.training.audiences import claim_lock
 from lms.training.models import Course, Track

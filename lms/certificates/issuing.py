@@ -39,7 +39,7 @@ from lms.db import utcnow
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.files.records import register_blob
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.notify import kinds
 from lms.notify.services import notify
 from lms.permissions import can, require

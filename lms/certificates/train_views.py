@@ -27,7 +27,7 @@ from lms.jobs import enqueue
 from lms.permissions import require
 from lms.training import courses
 from lms.training.train_views import AREA_REFUSAL
-from lms.web import absolute_url, guard_blueprint
+from lms.web import absolute_url, guard_blueprint, page_of
 
 bp = Blueprint("certificates_train", __name__)
 guard_blueprint(bp, "training.area", AREA_REFUSAL)
@@ -40,8 +40,7 @@ def _labels() -> dict[str, object]:
 
 
 def _page(stmt):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PAGE_SIZE,
-                       error_out=False)
+    return page_of(stmt, PAGE_SIZE)
 
 
 @bp.get("/")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lms.extract.base import NOT_FOUND, RESULT_MARKER, UNSUPPORTED
+from lms.extract.base import NOT_FOUND, OUT_OF_MEMORY, RESULT_MARKER, UNSUPPORTED
 from lms.extract.core import SUPPORTED_MEDIA_TYPES, TEXT, normalize_media_type
 
 log = logging.getLogger(__name__)
@@ -192,4 +192,9 @@ def _from_exit(returncode: int) -> tuple[Status, str]:
         return "failed", TOO_MUCH_TEXT
     if returncode == -signal.SIGKILL:
         return "failed", KILLED
+    if returncode == -signal.SIGABRT:
+        # Python raises MemoryError under the address-space limit, but native code (PDFium)
+        # aborts when an allocation fails: a PDF whose forms draw each other 2**30 times
+        # ends here in under a second.
+        return "failed", OUT_OF_MEMORY
     return "failed", CRASHED

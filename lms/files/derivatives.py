@@ -13,7 +13,8 @@ from lms.accounts.models import User
 from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.models import BAD_FIXITY, Blob, RecordFile, ThumbnailStatus
-from lms.files.storage import BlobNotFound, get_storage
+from lms.files.storage import BlobNotFound
+from lms.files.stores import get_storage
 from lms.files.thumbnails import make_thumbnail
 from lms.jobs import enqueue
 from lms.uow import unit_of_work

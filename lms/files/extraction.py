@@ -39,7 +39,8 @@ from lms.files.models import (
     RecordFile,
     TextStatus,
 )
-from lms.files.storage import BlobNotFound, get_storage
+from lms.files.storage import BlobNotFound
+from lms.files.stores import get_storage
 from lms.jobs import enqueue
 from lms.permissions import can
 from lms.uow import unit_of_work

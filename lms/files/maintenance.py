@@ -18,7 +18,8 @@ from lms.extensions import db
 from lms.files import records as record_files
 from lms.files.fixity import FixityResult, check_blob
 from lms.files.models import BAD_FIXITY, Blob, FixityCheck, RecordFile
-from lms.files.storage import BlobNotFound, collect_garbage, get_storage
+from lms.files.storage import BlobNotFound, collect_garbage
+from lms.files.stores import get_storage
 from lms.uow import unit_of_work
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from lms.catalog.models import Record, RecordVersion
 from lms.db import utcnow
 from lms.extensions import db
 from lms.files.models import Blob, RecordFile, record_version_files
-from lms.files.storage import BlobNotFound, get_storage
+from lms.files.storage import BlobNotFound
+from lms.files.stores import get_storage
 from lms.uow import AfterCommit
 
 log = logging.getLogger(__name__)

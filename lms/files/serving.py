@@ -43,14 +43,8 @@ from lms.files.fixity import FixityResult, FixityStatus
 from lms.files.maintenance import record_fixity
 from lms.files.models import BAD_FIXITY, Blob, DownloadEvent, RecordFile
 from lms.files.names import content_disposition
-from lms.files.storage import (
-    CHUNK_SIZE,
-    BlobNotFound,
-    LocalStorage,
-    Storage,
-    get_storage,
-    validate_key,
-)
+from lms.files.storage import CHUNK_SIZE, BlobNotFound, LocalStorage, Storage, validate_key
+from lms.files.stores import get_storage
 from lms.permissions import can
 from lms.stats.services import is_robot, visitor_key
 from lms.uow import unit_of_work

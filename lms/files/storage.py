@@ -24,18 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from lms.errors import GENERIC_MESSAGES, ServiceError
-
-if TYPE_CHECKING:
-    from flask import Flask
 
 CHUNK_SIZE = 1024 * 1024
 BLOB_MODE = 0o440  # blobs are never modified in place
 _KEY = re.compile(r"[0-9a-f]{64}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
-_EXTENSION_KEY = "lms.files.storage"
 # Spool files in ``tmp_dir``: uploads being hashed, copies handed to tools.
 PUT_PREFIX = "put-"
 GET_PREFIX = "get-"
@@ -415,23 +411,3 @@ def collect_garbage(
             deleted.append(key)
     storage.clean_tmp(grace, now=now)
     return deleted
-
-
-def get_storage(app: Flask | None = None) -> Storage:
-    """The app's storage (one instance per app): ``LocalStorage`` under ``DATA_DIR``, or
-    ``S3Storage`` when ``STORAGE`` is ``s3://bucket/prefix``."""
-    if app is None:
-        from flask import current_app
-
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    storage = app.extensions.get(_EXTENSION_KEY)
-    if storage is None:
-        data_dir = Path(app.config["DATA_DIR"])
-        if app.config.get("STORAGE"):
-            from lms.files.object_storage import S3Storage
-
-            storage = S3Storage.from_config(app.config, data_dir / "tmp")
-        else:
-            storage = LocalStorage(data_dir / "blobs", data_dir / "tmp")
-        app.extensions[_EXTENSION_KEY] = storage
-    return storage

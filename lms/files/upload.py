@@ -51,7 +51,8 @@ from lms.files.models import BAD_FIXITY, Blob, RecordFile, ThumbnailStatus
 from lms.files.names import clean_filename
 from lms.files.serving import INLINE_TYPES
 from lms.files.sniff import has_active_markup, sniff_stream
-from lms.files.storage import FileTooLarge, Readable, Storage, StoredBlob, get_storage
+from lms.files.storage import FileTooLarge, Readable, Storage, StoredBlob
+from lms.files.stores import get_storage
 from lms.files.thumbnails import THUMBNAIL_TYPES
 from lms.permissions import can, require
 from lms.uow import unit_of_work

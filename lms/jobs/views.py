@@ -11,10 +11,9 @@ from lms.changelog.check import last_check
 from lms.db import utcnow
 from lms.display import job_message, job_status_label
 from lms.errors import Conflict
-from lms.extensions import db
 from lms.jobs.queue import job_names, jobs_listing, owners_of, resume, visible_job
 from lms.models import Job, JobStatus
-from lms.web import no_store, safe_next
+from lms.web import no_store, page_of, safe_next
 
 bp = Blueprint("jobs", __name__)
 admin_bp = Blueprint("jobs_admin", __name__)
@@ -66,9 +65,8 @@ def _listing(everyone: bool):
     status = request.args.get("status", "")
     status = status if status in {str(s) for s in JobStatus} else ""
     name = request.args.get("name", "")[:64] if everyone else ""
-    page = db.paginate(jobs_listing(current_user, everyone=everyone, status=status, name=name),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False)
+    page = page_of(jobs_listing(current_user, everyone=everyone, status=status, name=name),
+                   PER_PAGE)
     return render_template("jobs/list.html", page=page, everyone=everyone, status=status,
                            name=name, names=job_names() if everyone else [],
                            owners=owners_of(page.items), now=utcnow(),

@@ -47,7 +47,7 @@ from lms.quizzes.models import (
     QuizStatus,
     Review,
 )
-from lms.quizzes.quizzes import _pool
+from lms.quizzes.quizzes import draw_pool
 from lms.training.models import Lesson
 from lms.uow import unit_of_work
 
@@ -189,7 +189,7 @@ def _draw(quiz: Quiz) -> list[tuple[int, QuizSlot]]:
     taken = set(fixed)
     drawn: dict[int, list[int]] = {}
     randoms = [s for s in quiz.slots if s.is_random]
-    pools = {s.id: _pool(s, fixed) for s in randoms}
+    pools = {s.id: draw_pool(s, fixed) for s in randoms}
     # The narrowest draws first, so that a broad one cannot empty them.
     for slot in sorted(randoms, key=lambda s: (len(pools[s.id]), s.position)):
         pool = {qid: d for qid, d in pools[slot.id].items() if qid not in taken}

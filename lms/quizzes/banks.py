@@ -508,7 +508,8 @@ def add_image(actor: User, bank: QuestionBank, stream: BinaryIO, filename: str) 
     """
     from lms.files.records import register_blob
     from lms.files.sniff import sniff_stream
-    from lms.files.storage import FileTooLarge, get_storage
+    from lms.files.storage import FileTooLarge
+    from lms.files.stores import get_storage
 
     require(actor, "bank.manage", bank)
     limit = int(current_app.config["QUIZ_IMAGE_MAX_BYTES"])

@@ -210,7 +210,7 @@ class DrawInput:
     points: float | None = None
 
 
-def _pool(slot: QuizSlot, fixed: set[int]) -> dict[int, str]:
+def draw_pool(slot: QuizSlot, fixed: set[int]) -> dict[int, str]:
     """The questions a random slot may draw: question id → difficulty."""
     category = slot.category or db.session.get(QuestionCategory, slot.category_id)
     ids = banks.category_ids_under(category, slot.subcategories)
@@ -232,7 +232,7 @@ def draw_problems(slots: Sequence[QuizSlot]) -> list[str]:
                 problems.append(_("Question #%(id)d is archived: take it out of the quiz.",
                                   id=question.id))
             continue
-        pool = _pool(slot, fixed)
+        pool = draw_pool(slot, fixed)
         pools.append((slot, pool))
         have = Counter(pool.values())
         category = slot.category or db.session.get(QuestionCategory, slot.category_id)

@@ -43,7 +43,7 @@ from lms.quizzes.forms import (
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
 from lms.training.train_views import AREA_REFUSAL
-from lms.web import guard_blueprint
+from lms.web import guard_blueprint, page_of
 
 bp = Blueprint("quiz_train", __name__)
 guard_blueprint(bp, "training.area", AREA_REFUSAL)
@@ -51,8 +51,7 @@ LIST_SIZE = 20
 
 
 def _page(stmt, per_page: int = LIST_SIZE):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=per_page,
-                       error_out=False)
+    return page_of(stmt, per_page)
 
 
 def _lock() -> int:

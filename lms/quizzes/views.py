@@ -201,7 +201,7 @@ def save(attempt_id: int):
 @bp.get("/images/<int:image_id>")
 def image(image_id: int):
     from lms.files.serving import send_blob
-    from lms.files.storage import get_storage
+    from lms.files.stores import get_storage
 
     found = banks.readable_image(current_user, image_id)
     return send_blob(get_storage(), found.blob_key, media_type=found.media_type,

@@ -13,7 +13,7 @@ from lms.accounts.models import User
 from lms.db import utcnow
 from lms.errors import PermissionDenied
 from lms.extensions import db
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.jobs import JobContext, job
 from lms.reports import exports
 from lms.reports.queries import UnitTree

@@ -27,7 +27,8 @@ from lms.auth.forms import EmptyForm
 from lms.db import paginate_rows, utcnow
 from lms.errors import FORM_ERRORS, NotFound
 from lms.extensions import db
-from lms.files.storage import BlobNotFound, get_storage
+from lms.files.storage import BlobNotFound
+from lms.files.stores import get_storage
 from lms.jobs import enqueue, visible_job
 from lms.reports import exports, services, targets
 from lms.reports.jobs import export_file

@@ -57,7 +57,7 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import guard_blueprint
+from lms.web import guard_blueprint, page_of
 
 bp = Blueprint("train", __name__)
 #: Why the training area refuses someone (every blueprint under /train says the same).
@@ -79,8 +79,7 @@ def _lang() -> str:
 
 
 def _page(stmt, per_page: int = LIST_SIZE):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=per_page,
-                       error_out=False)
+    return page_of(stmt, per_page)
 
 
 def _row_page(stmt, per_page: int):

@@ -23,7 +23,7 @@ from lms.catalog import access_settings
 from lms.catalog.models import AccessLevel
 from lms.cli import cli
 from lms.extensions import db
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.jobs import enqueue
 from tests import storage_tools
 from tests.conftest import ON_POSTGRES, ClosingClient, make_app

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from lms.certificates.models import Certificate, CertificateTemplate
 from lms.db import utcnow
 from lms.extensions import db
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.models import AuditEvent
 from lms.notify.models import Notification
 from lms.training.models import Enrolment, LessonProgress

@@ -27,7 +27,7 @@ from lms.catalog.models import AccessLevel, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
 from lms.files.models import Blob, RecordFile
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from tests.conftest import (
     CSRF_INPUT,
     ON_POSTGRES,

@@ -19,7 +19,7 @@ from lms.catalog import access_settings
 from lms.catalog.models import AccessLevel
 from lms.cli import cli
 from lms.files.models import Blob, DownloadEvent
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from tests import storage_tools
 from tests.functional.test_files import (  # noqa: F401 - fixtures shared with that module
     _closing_client,

@@ -24,7 +24,7 @@ from lms.catalog.models import AccessLevel, Collection, Record, RecordStatus
 from lms.cli import cli
 from lms.extensions import db
 from lms.files.models import Blob, DownloadEvent, FixityCheck, RecordFile
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.jobs import enqueue
 from lms.models import AuditEvent
 from tests import storage_tools

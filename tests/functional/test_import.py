@@ -33,7 +33,7 @@ from lms.extract.samples import (
     write_demo_pptx,
 )
 from lms.files.models import FileText, RecordFile
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.models import AuditEvent, Job
 from tests.conftest import Browser, ClosingClient
 from tests.encodings import to_cp1258

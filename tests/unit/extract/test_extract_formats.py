@@ -45,7 +45,7 @@ def test_pdf_written_in_nfd_comes_back_nfc(tmp_path):
     assert nfd != PROBE_TEXT
     path = write_demo_pdf(tmp_path / "nfd.pdf", nfd, [nfd])
 
-    raw = read_document(path, PDF).text  # what pypdf itself gives: still decomposed
+    raw = read_document(path, PDF).text  # what PDFium itself gives: still decomposed
     result = extract_text(path, PDF)
 
     assert nfd in raw

@@ -23,7 +23,8 @@ from lms.files.serving import (
     send_blob,
 )
 from lms.files.sniff import sniff_bytes
-from lms.files.storage import BlobNotFound, LocalStorage, get_storage
+from lms.files.storage import BlobNotFound, LocalStorage
+from lms.files.stores import get_storage
 
 pytestmark = pytest.mark.functional
 
