@@ -8,6 +8,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
+
+from lms.errors import Conflict
 from lms.extensions import db
 
 AfterCommit = Callable[[Callable[[], object]], None]
@@ -49,3 +52,18 @@ def current_work() -> Work | None:
     """The unit of work whose transaction is open in this context, or None (outside one, or
     while its after-commit callbacks run)."""
     return _current.get()
+
+
+def claim_lock(model: type, row_id: int, lock_version: int, message: str) -> None:
+    """Bump ``lock_version`` of a row if it is still ``lock_version``, in one statement, so
+    that of two saves sent at the same moment exactly one wins.
+
+    :raise Conflict: the row was changed since the form was opened (``message``).
+    """
+    claimed = db.session.execute(
+        update(model).where(model.id == row_id, model.lock_version == lock_version)
+        .values(lock_version=model.lock_version + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict(message)

@@ -29,9 +29,8 @@ from lms.extensions import db
 from lms.files.records import register_blob
 from lms.files.stores import get_storage
 from lms.permissions import can, require
-from lms.training.audiences import claim_lock
 from lms.training.models import Course, Track
-from lms.uow import unit_of_work
+from lms.uow import claim_lock, unit_of_work
 
 STATUS_LABELS = {
     TemplateStatus.DRAFT: _l("Draft"),

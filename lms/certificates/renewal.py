@@ -18,8 +18,8 @@ from lms.extensions import db
 from lms.notify import kinds
 from lms.notify.reminders import iso, not_told
 from lms.notify.services import Event, notify, record_events
+from lms.training.assignments import restart_enrolments
 from lms.training.models import Enrolment
-from lms.training.progress import restart_enrolments
 
 PAGE = 500
 

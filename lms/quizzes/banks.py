@@ -43,9 +43,8 @@ from lms.quizzes.models import (
     QuizSlot,
 )
 from lms.text import clean_text, escape_like, fold
-from lms.training.audiences import claim_lock
 from lms.training.html import sanitize
-from lms.uow import unit_of_work
+from lms.uow import claim_lock, unit_of_work
 
 if TYPE_CHECKING:
     from lms.quizzes.grading import RegradeOutcome

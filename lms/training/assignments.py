@@ -16,18 +16,17 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, func, insert, select, update
+from sqlalchemy import Select, and_, case, delete, exists, func, insert, select, update
 
 from lms import audit
 from lms.accounts.models import Unit, User
 from lms.db import chunked, utcnow
-from lms.errors import NotFound, ValidationError
+from lms.errors import NotFound, PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
 from lms.permissions import can, require
 from lms.text import escape_like
 from lms.training.access import managed_assignments
-from lms.training.audiences import claim_lock
 from lms.training.models import (
     Assignment,
     AssignmentLearner,
@@ -38,13 +37,14 @@ from lms.training.models import (
     Enrolment,
     EnrolmentStatus,
     Lesson,
+    LessonProgress,
     Track,
     TrackCourse,
     Verb,
     assignment_people,
 )
-from lms.training.progress import recount_tracks, write_statements
-from lms.uow import unit_of_work
+from lms.training.progress import enrolment_of, recount_tracks, write_statements
+from lms.uow import claim_lock, unit_of_work
 
 DUE_LABELS = {
     DueKind.NONE: _l("No due date"),
@@ -479,3 +479,55 @@ def summary(assignment: Assignment) -> dict[str, int]:
         .where(al.assignment_id == assignment.id, al.primary.is_(True))).one()
     keys = ("reached", "active", "not_started", "in_progress", "completed", "overdue")
     return {key: int(value or 0) for key, value in zip(keys, row, strict=True)}
+
+
+# --- enrolments outside assignments ---------------------------------------------------------
+
+def enrol_self(user: User, course: Course) -> bool:
+    """Join an open course; returns False if already enrolled.
+
+    :raise PermissionDenied: the course is not open for self-enrolment.
+    """
+    if not can(user, "course.enrol_self", course):
+        raise PermissionDenied(_("This course is not open for enrolment."))
+    with unit_of_work():
+        if enrolment_of(user, course) is not None:
+            return False
+        ensure_enrolments([user.id], course_id=course.id, source="self")
+    return True
+
+
+def restart_enrolments(enrolment_ids: Collection[int], due_at: datetime,
+                       now: datetime | None = None) -> list[int]:
+    """Learners take these courses or tracks again (a certificate's renewal): progress starts
+    over, due on ``due_at`` whatever their assignments say; what they did before stays in the
+    statements. A track restarts with its required courses. Returns the enrolments
+    restarted, in the caller's transaction."""
+    now = now or utcnow()
+    ids = set(enrolment_ids)
+    tracks = db.session.execute(select(Enrolment.user_id, Enrolment.track_id).where(
+        Enrolment.id.in_(sorted(ids)), Enrolment.track_id.is_not(None))).all()
+    for user_id, track_id in tracks:
+        ids |= set(db.session.scalars(
+            select(Enrolment.id).join(TrackCourse, TrackCourse.course_id == Enrolment.course_id)
+            .where(TrackCourse.track_id == track_id, TrackCourse.required.is_(True),
+                   Enrolment.user_id == user_id)))
+    restarted = sorted(ids)
+    for chunk in chunked(restarted, 500):
+        db.session.execute(delete(LessonProgress).where(LessonProgress.enrolment_id.in_(chunk)))
+        db.session.execute(
+            update(Enrolment).where(Enrolment.id.in_(chunk))
+            .values(status=EnrolmentStatus.NOT_STARTED, required_done=0, items_done=0,
+                    started_at=None, completed_at=None, last_lesson_id=None,
+                    renew_due_at=due_at)
+            .execution_options(synchronize_session=False))
+    recompute_enrolments(restarted)
+    rows = db.session.execute(select(Enrolment.id, Enrolment.user_id, Enrolment.course_id,
+                                     Enrolment.track_id).where(Enrolment.id.in_(restarted)))
+    write_statements([{"actor_id": r.user_id, "verb": Verb.REGISTERED,
+                       "object_type": "course" if r.course_id else "track",
+                       "object_id": r.course_id or r.track_id, "course_id": r.course_id,
+                       "enrolment_id": r.id, "timestamp": now,
+                       "context": {"source": "renewal"}} for r in rows])
+    db.session.expire_all()
+    return restarted

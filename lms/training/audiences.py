@@ -21,10 +21,11 @@ from lms import audit
 from lms.accounts.models import Unit, User
 from lms.accounts.services import subtree_ids
 from lms.db import chunked, utcnow
-from lms.errors import Conflict, NotFound, ValidationError
+from lms.errors import NotFound, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
 from lms.text import clean_text
+from lms.training import events
 from lms.training.access import managed_audiences, reachable_units
 from lms.training.models import Audience, AudienceKind, AudienceMember, AudienceState
 from lms.training.rules import (
@@ -36,7 +37,7 @@ from lms.training.rules import (
     rule_clause,
     scope_clause,
 )
-from lms.uow import unit_of_work
+from lms.uow import claim_lock, unit_of_work
 
 KIND_LABELS = {AudienceKind.STATIC: _l("Static list"), AudienceKind.RULE: _l("Rule-based")}
 PREVIEW_NAMES = 50
@@ -87,21 +88,6 @@ def create_audience(actor: User, *, name: str, description: str, kind: str,
         audit.record("audience_create", actor=actor, obj=audience,
                      details={"name": audience.name, "kind": kind})
     return audience
-
-
-def claim_lock(model: type, row_id: int, lock_version: int, message: str) -> None:
-    """Bump ``lock_version`` of a row if it is still ``lock_version``, in one statement, so
-    that of two saves sent at the same moment exactly one wins.
-
-    :raise Conflict: the row was changed since the form was opened (``message``).
-    """
-    claimed = db.session.execute(
-        update(model).where(model.id == row_id, model.lock_version == lock_version)
-        .values(lock_version=model.lock_version + 1)
-        .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise Conflict(message)
 
 
 def _stale_audience() -> str:
@@ -298,8 +284,6 @@ def apply_rule(actor: User, audience: Audience, data: dict, lock_version: int) -
     :raise Conflict: the audience changed since the preview was made.
     """
     from lms.jobs import enqueue
-    from lms.training.sync import after_membership_change
-
     rule = check_rule(actor, audience, data)
     scope = scope_of(audience)
     wanted = matching_ids(rule, scope)
@@ -317,7 +301,7 @@ def apply_rule(actor: User, audience: Audience, data: dict, lock_version: int) -
         if inline:
             change = apply_membership(audience, wanted - current, current - wanted,
                                       source="rule")
-            after_membership_change({audience.id: change})
+            events.members_changed({audience.id: change})
     if inline:
         return change
     return enqueue("training.audience_sync", owner=actor, audience_id=audience.id).id
@@ -330,8 +314,6 @@ def add_members(actor: User, audience: Audience, people: Collection[User]) -> in
 
     :raise ValidationError: a rule-based audience, or someone outside its scope.
     """
-    from lms.training.sync import after_membership_change
-
     require(actor, "audience.manage", audience)
     if audience.is_rule_based:
         raise ValidationError(_("The members of a rule-based audience follow its rule."))
@@ -347,13 +329,11 @@ def add_members(actor: User, audience: Audience, people: Collection[User]) -> in
         if new:
             audit.record("audience_add", actor=actor, obj=audience,
                          details={"count": len(new), "user_ids": sorted(new)[:200]})
-        after_membership_change({audience.id: change})
+        events.members_changed({audience.id: change})
     return len(new)
 
 
 def remove_members(actor: User, audience: Audience, user_ids: Collection[int]) -> int:
-    from lms.training.sync import after_membership_change
-
     require(actor, "audience.manage", audience)
     if audience.is_rule_based:
         raise ValidationError(_("The members of a rule-based audience follow its rule."))
@@ -363,7 +343,7 @@ def remove_members(actor: User, audience: Audience, user_ids: Collection[int]) -
         if gone:
             audit.record("audience_remove", actor=actor, obj=audience,
                          details={"count": len(gone), "user_ids": sorted(gone)[:200]})
-        after_membership_change({audience.id: change})
+        events.members_changed({audience.id: change})
     return len(gone)
 
 

@@ -26,7 +26,6 @@ from lms.extensions import db
 from lms.permissions import can, require
 from lms.text import clean_text
 from lms.training.access import edited_courses, edited_tracks, trackable_courses
-from lms.training.audiences import claim_lock
 from lms.training.html import sanitize
 from lms.training.models import (
     Assignment,
@@ -40,7 +39,7 @@ from lms.training.models import (
     TrackCourse,
 )
 from lms.training.progress import current_lessons, recount_course, recount_tracks
-from lms.uow import unit_of_work
+from lms.uow import claim_lock, unit_of_work
 
 STATUS_LABELS = {
     CourseStatus.DRAFT: _l("Draft"),

@@ -9,14 +9,14 @@ clicks at the same moment count once and no page recomputes progress from the ev
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -494,62 +494,8 @@ def dashboard(user: User, now: datetime | None = None) -> Dashboard:
     return Dashboard(courses, tracks, resume, open_courses, now)
 
 
-def enrol_self(user: User, course: Course) -> bool:
-    """Join an open course; returns False if already enrolled.
-
-    :raise PermissionDenied: the course is not open for self-enrolment.
-    """
-    from lms.training.assignments import ensure_enrolments
-
-    if not can(user, "course.enrol_self", course):
-        raise PermissionDenied(_("This course is not open for enrolment."))
-    with unit_of_work():
-        if enrolment_of(user, course) is not None:
-            return False
-        ensure_enrolments([user.id], course_id=course.id, source="self")
-    return True
-
-
 def track_courses(user: User, track: Track) -> list[tuple[TrackCourse, Enrolment | None]]:
     enrolments = {e.course_id: e for e in db.session.scalars(select(Enrolment).where(
         Enrolment.user_id == user.id, Enrolment.course_id.in_(
             [item.course_id for item in track.items])))}
     return [(item, enrolments.get(item.course_id)) for item in track.items]
-
-
-def restart_enrolments(enrolment_ids: Collection[int], due_at: datetime,
-                       now: datetime | None = None) -> list[int]:
-    """Learners take these courses or tracks again (a certificate's renewal): progress starts
-    over, due on ``due_at`` whatever their assignments say; what they did before stays in the
-    statements. A track restarts with its required courses. Returns the enrolments
-    restarted, in the caller's transaction."""
-    from lms.training.assignments import recompute_enrolments
-
-    now = now or utcnow()
-    ids = set(enrolment_ids)
-    tracks = db.session.execute(select(Enrolment.user_id, Enrolment.track_id).where(
-        Enrolment.id.in_(sorted(ids)), Enrolment.track_id.is_not(None))).all()
-    for user_id, track_id in tracks:
-        ids |= set(db.session.scalars(
-            select(Enrolment.id).join(TrackCourse, TrackCourse.course_id == Enrolment.course_id)
-            .where(TrackCourse.track_id == track_id, TrackCourse.required.is_(True),
-                   Enrolment.user_id == user_id)))
-    restarted = sorted(ids)
-    for chunk in chunked(restarted, 500):
-        db.session.execute(delete(LessonProgress).where(LessonProgress.enrolment_id.in_(chunk)))
-        db.session.execute(
-            update(Enrolment).where(Enrolment.id.in_(chunk))
-            .values(status=EnrolmentStatus.NOT_STARTED, required_done=0, items_done=0,
-                    started_at=None, completed_at=None, last_lesson_id=None,
-                    renew_due_at=due_at)
-            .execution_options(synchronize_session=False))
-    recompute_enrolments(restarted)
-    rows = db.session.execute(select(Enrolment.id, Enrolment.user_id, Enrolment.course_id,
-                                     Enrolment.track_id).where(Enrolment.id.in_(restarted)))
-    write_statements([{"actor_id": r.user_id, "verb": Verb.REGISTERED,
-                       "object_type": "course" if r.course_id else "track",
-                       "object_id": r.course_id or r.track_id, "course_id": r.course_id,
-                       "enrolment_id": r.id, "timestamp": now,
-                       "context": {"source": "renewal"}} for r in rows])
-    db.session.expire_all()
-    return restarted

@@ -18,6 +18,7 @@ from lms.accounts.models import User
 from lms.db import chunked, utcnow
 from lms.extensions import db
 from lms.jobs import JobContext, job
+from lms.training import events as training_events
 from lms.training.audiences import (
     Change,
     freeze_for_deleted_units,
@@ -39,6 +40,7 @@ from lms.uow import AfterCommit, unit_of_work
 def connect(app: Flask) -> None:
     """Listen to people and unit changes (called by the app factory)."""
     events.connect(app, people_changed=people_changed, units_deleted=freeze_for_deleted_units)
+    training_events.connect(app, members_changed=after_membership_change)
 
 
 def rule_audiences_in_order() -> list[Audience]:

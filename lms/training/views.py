@@ -23,7 +23,7 @@ from lms.db import utcnow
 from lms.errors import PermissionDenied
 from lms.files.serving import files_for_display
 from lms.permissions import can
-from lms.training import courses, progress
+from lms.training import assignments, courses, progress
 from lms.training.models import Course, EnrolmentStatus, LessonKind
 from lms.web import no_store
 
@@ -100,7 +100,7 @@ def course(course_id: int):
 @bp.post("/courses/<int:course_id>/enrol")
 def enrol(course_id: int):
     found = courses.get_course(current_user, course_id)
-    if EmptyForm().validate_on_submit() and progress.enrol_self(current_user, found):
+    if EmptyForm().validate_on_submit() and assignments.enrol_self(current_user, found):
         flash(_("You are enrolled in %(title)s.", title=found.title), "success")
     return redirect(url_for("learn.course", course_id=found.id))
 
