@@ -26,13 +26,12 @@ def test_success_commits_once_and_then_runs_the_callbacks(app_ctx):
 
 def test_an_exception_rolls_everything_back_and_runs_no_callback(app_ctx):
     seen = []
-    with pytest.raises(RuntimeError, match="midway"):
-        with unit_of_work() as on_commit:
-            db.session.add(Group(name="Tổ 1"))
-            db.session.flush()  # written to the transaction...
-            db.session.add(Group(name="Tổ 2"))
-            on_commit(lambda: seen.append("callback"))
-            raise RuntimeError("midway")
+    with pytest.raises(RuntimeError, match="midway"), unit_of_work() as on_commit:
+        db.session.add(Group(name="Tổ 1"))
+        db.session.flush()  # written to the transaction...
+        db.session.add(Group(name="Tổ 2"))
+        on_commit(lambda: seen.append("callback"))
+        raise RuntimeError("midway")
     assert (groups(), seen) == ([], [])  # ...and gone with it: nothing half-written
 
 
@@ -40,11 +39,10 @@ def test_a_failing_commit_rolls_back_and_the_session_stays_usable(app_ctx):
     with unit_of_work():
         db.session.add(Group(name="Tổ 1"))
     seen = []
-    with pytest.raises(Exception, match="(?i)unique"):
-        with unit_of_work() as on_commit:
-            db.session.add(Group(name="Tổ 2"))
-            db.session.add(Group(name="Tổ 1"))  # a duplicate: the commit fails
-            on_commit(lambda: seen.append("callback"))
+    with pytest.raises(Exception, match=r"(?i)unique"), unit_of_work() as on_commit:
+        db.session.add(Group(name="Tổ 2"))
+        db.session.add(Group(name="Tổ 1"))  # a duplicate: the commit fails
+        on_commit(lambda: seen.append("callback"))
     assert (groups(), seen) == (["Tổ 1"], [])
     with unit_of_work():
         db.session.add(Group(name="Tổ 3"))

@@ -66,7 +66,7 @@ def test_a_success_clears_the_accounts_failures(app_ctx, learner):
 
 
 def test_a_password_change_needs_the_current_one_and_a_new_different_one(learner):
-    with pytest.raises(PermissionDenied, match="The current password is wrong."):
+    with pytest.raises(PermissionDenied, match=r"The current password is wrong\."):
         services.change_own_password(learner, "not my password", "a brand new passphrase")
     with pytest.raises(ValidationError, match="must differ from the current one"):
         services.change_own_password(learner, PASSWORD, PASSWORD)

@@ -152,10 +152,9 @@ def test_publishing_an_unchanged_working_copy_makes_no_new_version(curator):
 def test_record_history_is_part_of_the_callers_transaction(curator):
     record = RecordFactory(collection=collection_of(curator))
     db.session.commit()
-    with pytest.raises(RuntimeError):
-        with unit_of_work():
-            workflow.record_history(record, curator, "note", "draft", "draft", "ghi chú")
-            raise RuntimeError("the use case failed")
+    with pytest.raises(RuntimeError), unit_of_work():
+        workflow.record_history(record, curator, "note", "draft", "draft", "ghi chú")
+        raise RuntimeError("the use case failed")
     assert db.session.scalars(select(WorkflowEvent)).all() == []
     with unit_of_work():
         workflow.record_history(record, curator, "note", "draft", "draft", "ghi chú")

@@ -50,7 +50,7 @@ def stored(job_id: int) -> Job:
 
 
 def test_an_unknown_job_is_refused_and_nothing_is_recorded(jobs):
-    with pytest.raises(KeyError, match="test.nothing"):
+    with pytest.raises(KeyError, match=r"test\.nothing"):
         enqueue("test.nothing")
     assert db.session.scalars(select(Job)).all() == []
 

@@ -73,8 +73,8 @@ def test_a_token_is_read_back_only_for_its_own_verb(app_ctx):
 def test_a_tampered_or_foreign_token_is_a_bad_resumption_token(app_ctx):
     token = protocol._dump_token({"verb": "ListRecords", "cursor": 10})
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    with pytest.raises(OaiError, match="The resumption token is invalid."):
+    with pytest.raises(OaiError, match=r"The resumption token is invalid\."):
         protocol._load_token(tampered, "ListRecords")
     app_ctx.config["SECRET_KEY"] = "another-secret-key-that-is-long-enough-012345"
-    with pytest.raises(OaiError, match="The resumption token is invalid."):
+    with pytest.raises(OaiError, match=r"The resumption token is invalid\."):
         protocol._load_token(token, "ListRecords")
