@@ -377,9 +377,10 @@ def test_run_serves_and_stops_with_its_worker(app, tmp_path, stop):
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) == 1  # the worker
         server.send_signal(stop)
-        assert server.wait(timeout=40) in (0, 1), log_path.read_text()
-        assert not Path(f"/proc/{children[0]}").exists() or \
-            "zombie" in Path(f"/proc/{children[0]}/status").read_text()
+        # An orderly exit either way: Werkzeug's server ends on Ctrl-C, SIGTERM exits 0.
+        assert server.wait(timeout=40) == 0, log_path.read_text()
+        # `lms run` waited for its worker, so the worker is gone, reaped, before it exits.
+        assert not Path(f"/proc/{children[0]}").exists()
     finally:
         if server.poll() is None:
             server.kill()

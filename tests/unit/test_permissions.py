@@ -112,7 +112,7 @@ TESTED_ELSEWHERE = {
     "lms.quizzes.access": "tests/unit/quizzes/test_quiz_access.py",
     "lms.certificates.access": "tests/functional/test_certificates.py",
     "lms.reports.access": "tests/functional/test_reports.py",
-    "lms.api.access": "tests/unit/test_api_access.py",
+    "lms.api.access": "tests/unit/api/test_api_access.py",
 }
 
 
