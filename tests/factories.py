@@ -375,7 +375,7 @@ class BlobFactory(Base):
     def _create(cls, model_class, *args, **kwargs):
         import io
 
-        from lms.files.storage import get_storage
+        from lms.files.stores import get_storage
 
         stored = get_storage().put(io.BytesIO(kwargs.pop("content")))
         assert stored.key == kwargs["key"]

@@ -90,7 +90,7 @@ def test_catalog_rows_around_records(app_ctx):
 
 
 def test_files(app_ctx):
-    from lms.files.storage import get_storage
+    from lms.files.stores import get_storage
 
     file = stored(f.RecordFileFactory(extracted=True, text="Nội dung bài giảng",
                                       blob__content=b"noi dung"))
