@@ -1,16 +1,21 @@
-"""A temporary app instance filled with VNTC articles through the app's bulk import.
+"""A temporary app instance filled with VNTC articles through the app's bulk import, and what
+every benchmark's instance needs: a scratch PostgreSQL database, a logged-in test client,
+percentiles.
 
-Shared by ``import_bench.py`` and ``search_bench.py --through-app``. Each article becomes one
-JSONL line (title, category as subject, source as publisher) with its body as a ``.txt`` file
-beside it, imported with ``lms.ingest.imports.run_import`` (the service behind ``lms import``):
-files stored and sniffed, one transaction per line, text extracted, search and OAI-PMH told in
-batches. The corpus is test data only: callers delete the instance afterwards.
+The VNTC instance is shared by ``import_bench.py`` and ``search_bench.py --through-app``. Each
+article becomes one JSONL line (title, category as subject, source as publisher) with its body
+as a ``.txt`` file beside it, imported with ``lms.ingest.imports.run_import`` (the service
+behind ``lms import``): files stored and sniffed, one transaction per line, text extracted,
+search and OAI-PMH told in batches. The corpus is test data only: callers delete the instance
+afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -126,3 +131,47 @@ def progress_printer(every: int = 1000) -> Callable[[int, int | None], None]:
                   flush=True)
 
     return progress
+
+
+# --- what every benchmark's instance needs -------------------------------------------------
+
+def scratch_postgres(url: str) -> str:
+    """A fresh database ``<name>_bench`` beside ``url``'s, for one run (``drop_postgres``
+    removes it)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    scratch = f"{base.database}_bench"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
+    admin.dispose()
+    return base.set(database=scratch).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    scratch = make_url(url)
+    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 (nearest rank)."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+
+
+def log_in(client, username: str, password: str) -> None:
+    """Log ``client`` (a Flask test client) in through the login form."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf_token": token, "username": username,
+                                           "password": password})
+    assert response.status_code == 302, response.status_code

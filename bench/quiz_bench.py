@@ -47,6 +47,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from instance import drop_postgres, scratch_postgres
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password long enough"  # noqa: S105 (a throwaway instance)
 PORTS = {"sqlite": 5950, "postgres": 5951}
@@ -82,31 +84,6 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
     return (statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))],
             ordered[-1])
-
-
-def _scratch_postgres(url: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    scratch = f"{base.database}_bench"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return base.set(database=scratch).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    scratch = make_url(url)
-    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --- setup ---------------------------------------------------------------------------------
@@ -389,7 +366,7 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-quiz-bench-"))
     kind = "sqlite" if database == "sqlite" else "postgres"
     url = f"sqlite:///{work / 'bench.sqlite'}" if kind == "sqlite" else \
-        _scratch_postgres(database)
+        scratch_postgres(database)
     env = {**os.environ, "LMS_INSTANCE_PATH": str(work / "instance"),
            "LMS_DATA_DIR": str(work / "data"), "LMS_DATABASE_URL": url,
            "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789"}
@@ -449,7 +426,7 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
             server.terminate()
             server.wait(timeout=60)
         if kind == "postgres":
-            _drop_postgres(url)
+            drop_postgres(url)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -36,12 +36,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from instance import drop_postgres, log_in, percentiles, scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password long enough"  # noqa: S105 (a throwaway instance)
@@ -78,41 +79,10 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
-
-
-def _scratch_postgres(url: str) -> str:
-    """A fresh database beside ``url``'s, for this run only."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    scratch = f"{base.database}_bench"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return base.set(database=scratch).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    scratch = make_url(url)
-    admin = create_engine(scratch.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
-    admin.dispose()
-
-
 def child(database: str, people: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-training-bench-"))
     url = f"sqlite:///{work / 'bench.sqlite'}" if database == "sqlite" else \
-        _scratch_postgres(database)
+        scratch_postgres(database)
     os.environ.update({"LMS_INSTANCE_PATH": str(work / "instance"),
                        "LMS_DATA_DIR": str(work / "data"), "LMS_DATABASE_URL": url,
                        "LMS_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
@@ -122,7 +92,7 @@ def child(database: str, people: int) -> dict:
         return _run(work, people)
     finally:
         if database != "sqlite":
-            _drop_postgres(url)
+            drop_postgres(url)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -265,14 +235,8 @@ def _course(courses, trainer, title: str, lessons: int):
 
 
 def _page_timings(app, username: str, path: str, repeat: int, name: str) -> dict[str, float]:
-    import re
-
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"csrf_token": token, "username": username,
-                                           "password": PASSWORD})
-    assert response.status_code == 302, response.status_code
+    log_in(client, username, PASSWORD)
     for _ in range(5):
         assert client.get(path).status_code == 200  # warm-up
     samples = []
@@ -281,7 +245,7 @@ def _page_timings(app, username: str, path: str, repeat: int, name: str) -> dict
         response = client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    p50, p95 = _percentiles(samples)
+    p50, p95 = percentiles(samples)
     return {f"{name}_p50_ms": p50, f"{name}_p95_ms": p95}
 
 
