@@ -84,14 +84,17 @@ LABELS = {
     "page_p95_ms": "unit report page p95",
     "page_max_queries": "SQL statements per page (most)",
     "export_s": "XLSX export of the academy (job)",
+    "export_cpu_s": "  CPU time of that process",
     "export_rows": "XLSX person lines",
     "export_peak_mb": "XLSX export: peak RSS of the process",
     "export_base_mb": "XLSX export: RSS before the request",
     "reminders_s": "reminder job, first run (catch-up)",
+    "reminders_cpu_s": "  CPU time (with the SMTP sink's thread)",
     "reminders_told": "  events told",
     "reminders_digests": "  daily digests written",
     "reminders_again_s": "reminder job, second run (nothing new)",
     "certificates_s": f"issue {CERTIFIED:,} certificates (PDF + QR)",
+    "certificates_cpu_s": "  CPU time",
     "certificates_per_s": "  certificates per second",
 }
 
@@ -471,11 +474,12 @@ def export_child(academy: int) -> dict:
     log_in(client, "bench-admin", PASSWORD)
     assert client.get(f"/reports/?unit={academy}").status_code == 200  # the page first
     base = _rss_mb("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     response = client.get(f"/reports/export.xlsx?unit={academy}")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if response.status_code == 200:  # small enough to be made in the request
-        return {"export_s": elapsed, "export_rows": None, "export_base_mb": base,
+        return {"export_s": elapsed, "export_cpu_s": cpu, "export_rows": None,
+                "export_base_mb": base,
                 "export_peak_mb": _rss_mb("VmHWM"), "export_mb": len(response.data) / 1e6}
     assert response.status_code == 302, response.status_code
     job_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
@@ -483,7 +487,7 @@ def export_child(academy: int) -> dict:
         job = db.session.get(Job, job_id)
         assert job.status == "done", (job.status, job.message)
         rows, size = job.result["rows"], job.result["size"]
-    return {"export_s": elapsed, "export_rows": rows, "export_mb": size / 1e6,
+    return {"export_s": elapsed, "export_cpu_s": cpu, "export_rows": rows, "export_mb": size / 1e6,
             "export_base_mb": base, "export_peak_mb": _rss_mb("VmHWM")}
 
 
@@ -534,6 +538,15 @@ def child(database: str, learners: int, courses: int) -> dict:
             made = build(learners, courses, now)
             results["setup_s"] = time.perf_counter() - started
             results["enrolments"] = made["enrolments"]
+            if kind == "postgres":
+                # What autovacuum does soon after a bulk load, done now: the planner's
+                # statistics and the visibility map that index-only scans need.
+                from sqlalchemy import text
+
+                db.session.commit()
+                with db.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT") as connection:
+                    connection.execute(text("VACUUM ANALYZE"))
             db.session.remove()
         app.config["SERVER_NAME"] = None
         print("  report pages…", file=sys.stderr, flush=True)
@@ -548,9 +561,10 @@ def child(database: str, learners: int, courses: int) -> dict:
         print("  reminder job…", file=sys.stderr, flush=True)
         smtp, sink = _smtp_sink(SMTP_PORTS[kind])
         with app.app_context():
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             first = run_reminders()
             results["reminders_s"] = time.perf_counter() - started
+            results["reminders_cpu_s"] = time.process_time() - cpu
             results["reminders_told"] = sum(first["told"].values())
             results["reminders_digests"] = first["digests"]
             results["reminders_first"] = first
@@ -562,9 +576,10 @@ def child(database: str, learners: int, courses: int) -> dict:
             db.session.remove()
 
             print("  certificates…", file=sys.stderr, flush=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             issued = issue_pending(limit=CERTIFIED)
             results["certificates_s"] = time.perf_counter() - started
+            results["certificates_cpu_s"] = time.process_time() - cpu
             results["certificates_issued"] = issued
             results["certificates_per_s"] = issued / results["certificates_s"]
             db.session.remove()
