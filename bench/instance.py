@@ -1,4 +1,6 @@
-"""A temporary app instance filled with VNTC articles through the app's bulk import.
+"""A temporary app instance filled with VNTC articles through the app's bulk import, and what
+every benchmark's instance needs: a scratch PostgreSQL database, a logged-in test client,
+percentiles.
 
 Shared by ``import_bench.py`` and ``search_bench.py --through-app``; the scratch databases,
 settings and percentiles at the end serve every benchmark that builds an instance of its own
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -132,8 +135,11 @@ def progress_printer(every: int = 1000) -> Callable[[int, int | None], None]:
     return progress
 
 
+# --- what every benchmark's instance needs -------------------------------------------------
+
 def scratch_postgres(url: str) -> str:
-    """A fresh, empty database beside ``url``'s, for this run only (see :func:`drop_postgres`)."""
+    """A fresh database ``<name>_bench`` beside ``url``'s, for one run (``drop_postgres``
+    removes it)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -141,7 +147,7 @@ def scratch_postgres(url: str) -> str:
     scratch = f"{base.database}_bench"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{scratch}"'))
     admin.dispose()
     return base.set(database=scratch).render_as_string(hide_password=False)
@@ -216,3 +222,12 @@ def add_database_options(parser) -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the raw results too")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+
+
+def log_in(client, username: str, password: str) -> None:
+    """Log ``client`` (a Flask test client) in through the login form."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf_token": token, "username": username,
+                                           "password": password})
+    assert response.status_code == 302, response.status_code

@@ -96,6 +96,10 @@ class Person:
 def _fonts(pdf: FPDF) -> None:
     for style, path in FONTS.items():
         pdf.add_font("Serif", style=style, fname=str(Path(path)))
+        # The subset fpdf2 embeds keeps every glyph's outline as it is: recomputing their
+        # bounding boxes (fontTools' default) decodes and re-encodes each glyph, which was
+        # two thirds of the time a certificate took (bench/report_bench.py).
+        pdf.fonts[f"serif{style}"].ttfont.recalcBBoxes = False
 
 
 def _frame(pdf: FPDF) -> None:

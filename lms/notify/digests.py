@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app, get_template_attribute, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, to_user_timezone
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,6 +68,24 @@ def _insert_mail(rows: list[dict]) -> dict[int, int]:
         stmt.returning(OutgoingMail.user_id, OutgoingMail.id), rows)}
 
 
+# The parameters the texts print through the ``iso_date`` filter (lms.notify.views).
+DAY_PARAMS = ("due", "date")
+
+
+def _by_day(params: dict) -> dict:
+    """``params`` with each date-time a text prints as a day reduced to that local day: lines
+    that print the same words share one rendering (a catch-up run tells thousands of due
+    dates and completions that fall on a few days)."""
+    found = dict(params)
+    for name in DAY_PARAMS:
+        value = found.get(name)
+        # One that does not parse prints as nothing: it stays as it is, a key of its own.
+        if isinstance(value, str) and value:
+            with suppress(ValueError):
+                found[name] = to_user_timezone(datetime.fromisoformat(value)).date().isoformat()
+    return found
+
+
 class LineRenderer:
     """The text of a notification in one language, made once per distinct message."""
 
@@ -75,7 +94,7 @@ class LineRenderer:
         self.cache: dict[tuple[str, str, str], str] = {}
 
     def __call__(self, language: str, kind: str, params: dict) -> str:
-        key = (language, kind, json.dumps(params, sort_keys=True, default=str))
+        key = (language, kind, json.dumps(_by_day(params), sort_keys=True, default=str))
         if key not in self.cache:
             with force_locale(language):
                 self.cache[key] = str(self.macro(SimpleNamespace(kind=kind, params=params)))

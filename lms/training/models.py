@@ -155,7 +155,11 @@ class LessonKind(enum.StrEnum):
 
 class Lesson(db.Model):
     __tablename__ = "lessons"
-    __table_args__ = (Index("ix_lessons_course_position", "course_id", "position"),)
+    __table_args__ = (
+        Index("ix_lessons_course_position", "course_id", "position"),
+        # The quizzes of a course, looked up once per enrolment by the reports' quiz figures.
+        Index("ix_lessons_course_quiz", "course_id", "quiz_id", "removed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
@@ -294,10 +298,11 @@ class Enrolment(db.Model):
         Index("ix_enrolments_course_status", "course_id", "status"),
         Index("ix_enrolments_due", "required", "due_at"),
         # Reminders of completions (lms.notify) and reports per unit (lms.reports): the
-        # report's columns in the index, so that counting reads the index alone.
+        # report's columns in the index, so that counting (and the chart of completions over
+        # time) reads the index alone.
         Index("ix_enrolments_completed_at", "completed_at"),
         Index("ix_enrolments_report", "unit_id", "required", "course_id", "track_id",
-              "status", "due_at", "enrolled_at"),
+              "status", "due_at", "enrolled_at", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
