@@ -42,7 +42,7 @@ from ..document import (
     Weights,
 )
 from ..local import LocalIndexBackend
-from ..ranking import RESCORE_WINDOW, query_word_pairs, rescore
+from ..ranking import RESCORE_WINDOW, pair_token, query_word_pairs, rescore
 from ..readers import gc_paused
 from .schema import Parts, build_document, document_parts, field_copies, make_schema, stored_doc
 
@@ -136,7 +136,7 @@ def _meta_stamp(path: Path) -> tuple[int, int, int] | None:
 
 class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     name = "tantivy"
-    schema_version = "tantivy-3"  # 3: digest and principals in the stored JSON
+    schema_version = "tantivy-4"  # 4: the adjacent pairs field
     unusable_errors = (OSError, ValueError, RuntimeError)
     parallel_readers = True
 
@@ -311,7 +311,7 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
                     order=order,
                 )
                 top = [(0.0, addr) for _, addr in res.hits]
-            hits = self._raw_hits(s, top)
+            hits = self._raw_hits(s, top, plan.with_text)
             facets = self._facets(s, base, clauses) if plan.facets else {}
             return RawResult(int(res.count or 0), hits, facets, notices)
 
@@ -335,32 +335,35 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     ) -> list[tuple[float, Any]]:
         """Second phase over the first RESCORE_WINDOW hits: the accented-form bonus and the
         adjacency boost. Each is a search intersected with the window's ids, so tantivy only
-        seeks to those documents: one for the bonus, one per query pair (a phrase query as a
-        MUST clause; as SHOULD clauses of one query, tantivy's union would scan the phrases
-        over the whole index)."""
+        seeks to those documents: one for the bonus, one per query pair (the pair's term in
+        the ``pairs`` field as a MUST clause; as SHOULD clauses of one query, tantivy's union
+        would scan them over the whole index)."""
         window = top[:RESCORE_WINDOW]
-        ids = s.fast_field_values("id", [a for _, a in window])
+        addresses = [addr for _, addr in window]
+        ids = s.fast_field_values("id", addresses)
         in_window = _filter(
             _any([tantivy.Query.term_query(self._schema, "id", i) for i in ids if i is not None])
         )
+        # Hits are keyed by their rank in the window: one dictionary built once instead of
+        # address tuples rebuilt for every comparison.
+        rank = {(a.segment_ord, a.doc): i for i, a in enumerate(addresses)}
         n = len(window)
-        extra: dict[tuple[int, int], float] = {}
+        extra: dict[int, float] = {}
         if bonus is not None:
             q = tantivy.Query.boolean_query([(_MUST, in_window), (_SHOULD, bonus)])
             for score, addr in s.search(q, n, count=False).hits:
-                extra[(addr.segment_ord, addr.doc)] = float(score)
-        found: Counter[tuple[int, int]] = Counter()
+                if score:
+                    extra[rank[(addr.segment_ord, addr.doc)]] = float(score)
+        found: Counter[int] = Counter()
         for a, b in pairs:
-            phrase = tantivy.Query.phrase_query(self._schema, "all_f", [a, b])
-            q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, phrase)])
-            found.update(
-                (addr.segment_ord, addr.doc) for _, addr in s.search(q, n, count=False).hits
-            )
-        keyed = [(score, (addr.segment_ord, addr.doc)) for score, addr in window]
-        address = {key: addr for (_, key), (_, addr) in zip(keyed, window, strict=True)}
-        share = (lambda key: found[key] / len(pairs)) if pairs else None
+            pair = tantivy.Query.term_query(self._schema, "pairs", pair_token(a, b))
+            q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, pair)])
+            found.update(rank[(addr.segment_ord, addr.doc)]
+                         for _, addr in s.search(q, n, count=False).hits)
+        share = (lambda i: found[i] / len(pairs)) if pairs else None
+        keyed = [(score, i) for i, (score, _) in enumerate(window)]
         rescored = rescore(keyed, extra, share, self.weights.phrase)
-        return [(score, address[key]) for score, key in rescored] + top[RESCORE_WINDOW:]
+        return [(score, addresses[i]) for score, i in rescored] + top[RESCORE_WINDOW:]
 
     def _facets(
         self,
