@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import TypeVar
 
@@ -32,9 +32,10 @@ def query_pairs(runs: Sequence[Sequence[str]]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(pair_hash(a, b) for a, b in query_word_pairs(runs)))
 
 
-def adjacent_pairs(folded_values: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """Adjacent word pairs of pre-analysed folded strings (tokens joined by spaces; "+code"
-    tokens are skipped, other non-word tokens and value gaps break adjacency)."""
+def pair_hashes(folded_values: Iterable[str]) -> bytes:
+    """Sorted unique hashes of adjacent word pairs in pre-analysed folded strings (tokens
+    joined by spaces; "+code" tokens and value gaps are skipped)."""
+    seen: set[int] = set()
     for value in folded_values:
         prev: str | None = None
         for tok in value.split(" "):
@@ -44,23 +45,11 @@ def adjacent_pairs(folded_values: Iterable[str]) -> Iterator[tuple[str, str]]:
                 prev = None
                 continue
             if prev is not None:
-                yield prev, tok
+                seen.add(pair_hash(prev, tok))
             prev = tok
-
-
-def pair_hashes(folded_values: Iterable[str]) -> bytes:
-    """Sorted unique hashes of the :func:`adjacent_pairs` of pre-analysed folded strings."""
-    seen: set[int] = set()
-    for a, b in adjacent_pairs(folded_values):
-        seen.add(pair_hash(a, b))
         if len(seen) >= MAX_DOC_PAIRS:
             break
     return array("I", sorted(seen)).tobytes()
-
-
-def pair_token(a: str, b: str) -> str:
-    """One adjacent pair as one index term, for engines that index the pairs themselves."""
-    return f"{a}_{b}"
 
 
 def coverage(pairs: tuple[int, ...], hashes: bytes | None) -> float:

@@ -42,7 +42,7 @@ from ..document import (
     Weights,
 )
 from ..local import LocalIndexBackend
-from ..ranking import RESCORE_WINDOW, pair_token, query_word_pairs, rescore
+from ..ranking import RESCORE_WINDOW, query_word_pairs, rescore
 from ..readers import gc_paused
 from .schema import Parts, build_document, document_parts, field_copies, make_schema, stored_doc
 
@@ -136,7 +136,7 @@ def _meta_stamp(path: Path) -> tuple[int, int, int] | None:
 
 class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     name = "tantivy"
-    schema_version = "tantivy-4"  # 4: the adjacent pairs field
+    schema_version = "tantivy-3"  # 3: digest and principals in the stored JSON
     unusable_errors = (OSError, ValueError, RuntimeError)
     parallel_readers = True
 
@@ -335,9 +335,9 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
     ) -> list[tuple[float, Any]]:
         """Second phase over the first RESCORE_WINDOW hits: the accented-form bonus and the
         adjacency boost. Each is a search intersected with the window's ids, so tantivy only
-        seeks to those documents: one for the bonus, one per query pair (the pair's term in
-        the ``pairs`` field as a MUST clause; as SHOULD clauses of one query, tantivy's union
-        would scan them over the whole index)."""
+        seeks to those documents: one for the bonus, one per query pair (a phrase query as a
+        MUST clause; as SHOULD clauses of one query, tantivy's union would scan the phrases
+        over the whole index)."""
         window = top[:RESCORE_WINDOW]
         addresses = [addr for _, addr in window]
         ids = s.fast_field_values("id", addresses)
@@ -356,8 +356,8 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
                     extra[rank[(addr.segment_ord, addr.doc)]] = float(score)
         found: Counter[int] = Counter()
         for a, b in pairs:
-            pair = tantivy.Query.term_query(self._schema, "pairs", pair_token(a, b))
-            q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, pair)])
+            phrase = tantivy.Query.phrase_query(self._schema, "all_f", [a, b])
+            q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, phrase)])
             found.update(rank[(addr.segment_ord, addr.doc)]
                          for _, addr in s.search(q, n, count=False).hits)
         share = (lambda i: found[i] / len(pairs)) if pairs else None

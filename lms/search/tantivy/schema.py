@@ -10,7 +10,6 @@ import tantivy
 from ..analysis import ChunkAnalyser, collation_key
 from ..backend import StoredDoc, clean_principals, facet_keys
 from ..document import NAMED_FIELDS, TEXT_FIELDS, SearchDocument, Weights
-from ..ranking import adjacent_pairs, pair_token
 
 MAX_COPIES = 20
 MAX_FULLTEXT_COPIES = 4
@@ -24,10 +23,6 @@ def make_schema() -> tantivy.Schema:
     for name in NAMED_FIELDS:
         sb.add_text_field(f"{name}_f", tokenizer_name="whitespace", index_option="position")
         sb.add_text_field(f"{name}_a", tokenizer_name="whitespace", index_option="freq")
-    # Adjacent folded word pairs, one term each (ranking.pair_token): the adjacency boost
-    # checks them with term queries (a phrase query's seek scans every document holding both
-    # words for the next adjacent pair, milliseconds for common words).
-    sb.add_text_field("pairs", tokenizer_name="whitespace", index_option="basic")
     sb.add_text_field("principals", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("fkeys", tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field("title_key", tokenizer_name="raw", index_option="basic", fast=True)
@@ -62,7 +57,6 @@ def document_parts(doc: SearchDocument, copies: dict[str, int], analyser: ChunkA
     """All the Python work for one document: (id, [(field, pre-analysed text)], principals,
     facet keys, title collation key, published, downloads, stored JSON, body)."""
     texts: list[tuple[str, str]] = []
-    folded_values: list[str] = []
     for name in TEXT_FIELDS:
         named = name in NAMED_FIELDS
         n = copies[name]
@@ -70,16 +64,12 @@ def document_parts(doc: SearchDocument, copies: dict[str, int], analyser: ChunkA
             acc, fol = analyser.forms(value)
             if not fol.strip():
                 continue
-            folded_values.append(fol)
             for _ in range(n):  # each value separately: positions do not run across values
                 texts.append(("all_f", fol))
                 texts.append(("all_a", acc))
             if named:
                 texts.append((f"{name}_f", fol))
                 texts.append((f"{name}_a", acc))
-    pairs = dict.fromkeys(pair_token(a, b) for a, b in adjacent_pairs(folded_values))
-    if pairs:
-        texts.append(("pairs", " ".join(pairs)))
     stored = {
         "e": doc.external_id,
         "t": [str(t) for t in doc.title],

@@ -9,10 +9,10 @@ import unicodedata
 import pytest
 from search_helpers import read_corpus
 
-from lms.search import SearchDocument, Weights
+from lms.search import Weights
 from lms.search import tantivy as tantivy_backend
 from lms.search.analysis import ChunkAnalyser, index_forms
-from lms.search.tantivy.schema import document_parts, field_copies
+from lms.search.tantivy.schema import field_copies
 
 
 def expected(text: str) -> tuple[str, str]:
@@ -71,17 +71,6 @@ def test_field_weights_become_value_copies() -> None:
     }
     copies = field_copies(Weights(title=0.1, fulltext=10.0))
     assert copies["title"] == 1 and copies["fulltext"] > copies["title"]
-
-
-def test_adjacent_pairs_are_indexed_as_terms() -> None:
-    """The adjacency boost's terms: folded pairs within a value, none across values or
-    punctuation, each once."""
-    doc = SearchDocument(id=1, external_id="r1", title=["Bóng đá Việt Nam"], creator=[],
-                         subject=[], description=[], fulltext="bóng đá. Việt Nam",
-                         principals=["public"])
-    texts = document_parts(doc, field_copies(Weights()), ChunkAnalyser(codes_last=True))[1]
-    pairs = [text for field, text in texts if field == "pairs"]
-    assert pairs == ["bong_da da_viet viet_nam"]
 
 
 def test_rebuild_with_forked_readers(tmp_path) -> None:
