@@ -190,7 +190,8 @@ class Item:
 
 
 def evaluate(ranked, queries: dict, category_of: dict[str, str], splits: set[str]) -> dict:
-    """Mean metrics per (query set, form) and the queries whose forms disagree."""
+    """Mean metrics per (query set, form), the queries whose forms disagree and, for topical
+    sets, each query's category and accented ranking (for :func:`misses`)."""
     sets: dict[str, list[tuple[str, object]]] = {}
     for t in queries["topical"]:
         if t["split"] in splits:
@@ -203,11 +204,14 @@ def evaluate(ranked, queries: dict, category_of: dict[str, str], splits: set[str
         diverging = []
         per_form: dict[str, list[tuple]] = {f: [] for f in FORMS}
         worst: list[tuple[float, str]] = []
+        rankings: list[tuple[str, str, list[str]]] = []
         for q, relevant in items:
             totals = {}
             for form in FORMS:
                 ids, totals[form] = ranked(q if form == "accented" else unaccented(q))
                 per_form[form].append(scores(ids, relevant))
+                if form == "accented" and isinstance(relevant, Category):
+                    rankings.append((q, relevant.code, ids[:K]))
             if totals["accented"] != totals["unaccented"]:
                 diverging.append(q)
             worst.append((per_form["accented"][-1][0 if name != "known-item" else 2], q))
@@ -223,10 +227,93 @@ def evaluate(ranked, queries: dict, category_of: dict[str, str], splits: set[str
         }
         out[name]["diverging"] = diverging
         out[name]["worst"] = sorted(worst)[:8]
+        out[name]["rankings"] = rankings
     return out
 
 
-def print_table(size: int, results: dict[str, dict], verbose: bool) -> None:
+def matching_in_category(recs: list[dict], topical: list[dict]) -> dict[str, int]:
+    """Per topical query: the articles of its category holding all its words (folded, in
+    the title or the text), so the best P@10 any ranking of the matches can reach is
+    min(that, 10) / 10."""
+    from lms.search.analysis import fold
+
+    wanted = [(t["q"], t["category"], set(fold(t["q"]).split())) for t in topical]
+    counts = dict.fromkeys((q for q, _, _ in wanted), 0)
+    for rec in recs:
+        words = None
+        for q, code, needed in wanted:
+            if rec["category_code"] != code:
+                continue
+            if words is None:
+                words = set(_WORD_RE.findall(fold(rec["title"] + " " + rec["text"])))
+            if needed <= words:
+                counts[q] += 1
+    return counts
+
+
+def misses(rankings: list[tuple[str, str, list[str]]], category_of: dict[str, str],
+           title_of: dict[str, str], matching: dict[str, int] | None = None) -> dict:
+    """Where the precision of topical queries goes (accented form): per category P@10, and
+    each of the K slots of every query counted as relevant, empty (fewer than K matches),
+    off-topic with the query's words adjacent in its title (the article is about what was
+    asked: its label is another category's), or off-topic otherwise; the labels the off-topic
+    hits carry; the worst queries with their off-topic titles."""
+    from lms.search.analysis import fold
+
+    slots: Counter[str] = Counter()
+    per_category: dict[str, list[float]] = {}
+    confusion: Counter[tuple[str, str]] = Counter()
+    worst = []
+    for q, code, ids in rankings:
+        phrase = fold(q)
+        off = []
+        for i in ids:
+            if category_of.get(i) == code:
+                slots["relevant"] += 1
+                continue
+            in_title = phrase in " ".join(_WORD_RE.findall(fold(title_of.get(i, ""))))
+            slots["off-topic, query in title" if in_title else "off-topic"] += 1
+            confusion[(code, category_of.get(i, "?"))] += 1
+            off.append((category_of.get(i, "?"), in_title, title_of.get(i, "")))
+        slots["empty"] += K - len(ids)
+        p10 = (len(ids) - len(off)) / K
+        per_category.setdefault(code, []).append(p10)
+        worst.append((p10, q, code, len(ids), off))
+    worst.sort(key=lambda w: (w[0], w[1]))
+    ceiling = None
+    if matching is not None:
+        ceiling = sum(min(matching.get(q, 0), K) for q, _, _ in rankings) / K / len(rankings)
+    return {
+        "ceiling": ceiling,
+        "slots": dict(slots),
+        "per_category": {c: sum(v) / len(v) for c, v in sorted(per_category.items())},
+        "confusion": confusion.most_common(8),
+        "worst": worst[:6],
+    }
+
+
+def print_misses(name: str, analysis: dict) -> None:
+    total = sum(analysis["slots"].values())
+    print(f"{'':<13}   {name}, accented: where the {total} slots of the top {K} go: " + ", ".join(
+        f"{k} {v} ({v / total:.0%})" for k, v in sorted(analysis["slots"].items())))
+    if analysis["ceiling"] is not None:
+        print(f"{'':<13}   best P@{K} reachable by ranking the matches (articles of the "
+              f"query's category holding all its words, at most {K}): {analysis['ceiling']:.3f}")
+    print(f"{'':<13}   P@{K} per category: " + ", ".join(
+        f"{c} {p:.2f}" for c, p in analysis["per_category"].items()))
+    print(f"{'':<13}   off-topic hits' labels (query category > label): " + ", ".join(
+        f"{a}>{b} {n}" for (a, b), n in analysis["confusion"]))
+    for p10, q, code, n, off in analysis["worst"]:
+        print(f"{'':<13}   {q!r} ({code}, P@{K} {p10:.1f}, {n} hits); off-topic:")
+        for label, in_title, title in off:
+            mark = "*" if in_title else " "
+            print(f"{'':<13}     {mark} [{label}] {title[:90]}")
+
+
+def print_table(size: int, results: dict[str, dict], verbose: bool,
+                category_of: dict[str, str] | None = None,
+                title_of: dict[str, str] | None = None,
+                matching: dict[str, int] | None = None) -> None:
     print(f"\nDocuments: {size:,}")
     head = (f"{'engine':<13} {'query set':<16} {'form':<11} {'n':>4} {'P@10':>6} {'nDCG@10':>8} "
             f"{'MRR':>6} {'top 3':>6} {'totals differ':>14}")
@@ -244,6 +331,11 @@ def print_table(size: int, results: dict[str, dict], verbose: bool) -> None:
                 print(f"{'':<13}   worst: {worst}")
                 if forms["diverging"]:
                     print(f"{'':<13}   forms differ: " + "; ".join(forms["diverging"][:10]))
+                if forms["rankings"] and category_of is not None:
+                    print_misses(name, misses(forms["rankings"], category_of, title_of or {},
+                                               matching))
+    if verbose:
+        print(f"{'':<13}   (* the query's words are adjacent in the off-topic hit's title)")
     print()
 
 
@@ -269,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="query sets: tuning, test (topical halves), known (known items)")
     ap.add_argument("--weights", default="{}", help="JSON Weights for our backends")
     ap.add_argument("--keep", metavar="DIR", help="keep the indexes in DIR and reuse them")
-    ap.add_argument("--verbose", action="store_true", help="worst queries, diverging forms")
+    ap.add_argument("--verbose", action="store_true",
+                    help="worst queries, diverging forms, where topical precision goes")
     ap.add_argument("--json", action="store_true", help="print the raw results as JSON too")
     ap.add_argument("--generate-known-items", action="store_true",
                     help=f"rewrite the known-item queries of {QUERY_FILE.name}")
@@ -291,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in [int(x) for x in args.sizes.split(",")]:
         recs = list(read_vntc(size))
         category_of = {rec["id"]: rec["category_code"] for rec in recs}
+        title_of = {rec["id"]: rec["title"] for rec in recs}
+        matching = matching_in_category(recs, queries["topical"]) if args.verbose else None
         root = Path(tempfile.mkdtemp(prefix="relevance-bench-"))
         results: dict[str, dict] = {}
         try:
@@ -311,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-        print_table(size, results, args.verbose)
+        print_table(size, results, args.verbose, category_of, title_of, matching)
         sys.stdout.flush()
         everything[size] = results
     if args.json:

@@ -226,6 +226,8 @@ class Plan:
     offset: int
     limit: int
     facets: bool
+    #: Whether the hits need their text (for snippets): reading it costs per hit.
+    with_text: bool = True
 
 
 class Counted:
@@ -407,6 +409,7 @@ class SearchBackend(ABC):
             offset=(page - 1) * size,
             limit=size,
             facets=bool(q.facets),
+            with_text=bool(q.highlight),
         )
         raw = self._execute(plan)
         fell_back = False

@@ -335,7 +335,7 @@ class PostgresBackend(SearchBackend):
                 top = [(0.0, r[0]) for r in rows]
                 total = rows[0][1] if rows else s.conn.execute(
                     select(func.count()).where(*where)).scalar_one()
-            hits = self._stored(s, top, with_text=True)
+            hits = self._stored(s, top, with_text=plan.with_text)
             facets = self._facets(s, base, plan) if plan.facets else {}
             return RawResult(int(total), hits, facets, notices)
 

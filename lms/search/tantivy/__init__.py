@@ -311,7 +311,7 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
                     order=order,
                 )
                 top = [(0.0, addr) for _, addr in res.hits]
-            hits = self._raw_hits(s, top)
+            hits = self._raw_hits(s, top, plan.with_text)
             facets = self._facets(s, base, clauses) if plan.facets else {}
             return RawResult(int(res.count or 0), hits, facets, notices)
 
@@ -339,28 +339,31 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
         MUST clause; as SHOULD clauses of one query, tantivy's union would scan the phrases
         over the whole index)."""
         window = top[:RESCORE_WINDOW]
-        ids = s.fast_field_values("id", [a for _, a in window])
+        addresses = [addr for _, addr in window]
+        ids = s.fast_field_values("id", addresses)
         in_window = _filter(
             _any([tantivy.Query.term_query(self._schema, "id", i) for i in ids if i is not None])
         )
+        # Hits are keyed by their rank in the window: one dictionary built once instead of
+        # address tuples rebuilt for every comparison.
+        rank = {(a.segment_ord, a.doc): i for i, a in enumerate(addresses)}
         n = len(window)
-        extra: dict[tuple[int, int], float] = {}
+        extra: dict[int, float] = {}
         if bonus is not None:
             q = tantivy.Query.boolean_query([(_MUST, in_window), (_SHOULD, bonus)])
             for score, addr in s.search(q, n, count=False).hits:
-                extra[(addr.segment_ord, addr.doc)] = float(score)
-        found: Counter[tuple[int, int]] = Counter()
+                if score:
+                    extra[rank[(addr.segment_ord, addr.doc)]] = float(score)
+        found: Counter[int] = Counter()
         for a, b in pairs:
             phrase = tantivy.Query.phrase_query(self._schema, "all_f", [a, b])
             q = tantivy.Query.boolean_query([(_MUST, in_window), (_MUST, phrase)])
-            found.update(
-                (addr.segment_ord, addr.doc) for _, addr in s.search(q, n, count=False).hits
-            )
-        keyed = [(score, (addr.segment_ord, addr.doc)) for score, addr in window]
-        address = {key: addr for (_, key), (_, addr) in zip(keyed, window, strict=True)}
-        share = (lambda key: found[key] / len(pairs)) if pairs else None
+            found.update(rank[(addr.segment_ord, addr.doc)]
+                         for _, addr in s.search(q, n, count=False).hits)
+        share = (lambda i: found[i] / len(pairs)) if pairs else None
+        keyed = [(score, i) for i, (score, _) in enumerate(window)]
         rescored = rescore(keyed, extra, share, self.weights.phrase)
-        return [(score, address[key]) for score, key in rescored] + top[RESCORE_WINDOW:]
+        return [(score, addresses[i]) for score, i in rescored] + top[RESCORE_WINDOW:]
 
     def _facets(
         self,
