@@ -144,7 +144,7 @@ def build(learners: int, courses: int, now: datetime) -> dict:
     from lms.certificates.rendering import Design, Person, render
     from lms.extensions import db
     from lms.files.records import register_blob
-    from lms.files.storage import get_storage
+    from lms.files.stores import get_storage
     from lms.passwords import hash_password
     from lms.quizzes.models import Quiz, QuizGrade
     from lms.reports.targets import save_target
