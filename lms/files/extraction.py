@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from lms.catalog import hooks
 from lms.catalog.access import Principal
@@ -42,7 +42,7 @@ from lms.files.models import (
 from lms.files.storage import BlobNotFound, get_storage
 from lms.jobs import enqueue
 from lms.permissions import can
-from lms.uow import unit_of_work
+from lms.uow import batch_of_work, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,22 @@ def extract_file(file_id: int) -> Outcome:
 
     A file no longer pending (extracted meanwhile by another run) is left alone.
     """
+    found = _extract(file_id)
+    if isinstance(found, Outcome):
+        return found
+    with unit_of_work():
+        return _record(*found)
+
+
+@dataclass(frozen=True)
+class _Found:
+    record_id: int
+    result: Extraction
+    reused: bool
+
+
+def _extract(file_id: int) -> tuple[int, _Found] | Outcome:
+    """The text of a pending file (no write), or the outcome of one not pending."""
     file = db.session.get(RecordFile, file_id)
     if file is None:
         return Outcome(file_id, "gone", "", skipped=True)
@@ -85,24 +101,29 @@ def extract_file(file_id: int) -> Outcome:
             as_text = _run(key, "text/plain")
             if as_text.status == TextStatus.OK:
                 result = as_text
-    with unit_of_work():
-        # The guarded UPDATE decides between two runs racing on one file: one writes.
-        won = db.session.execute(
-            update(RecordFile)
-            .where(RecordFile.id == file_id, RecordFile.text_status == TextStatus.PENDING)
-            .values(text_status=result.status, text_message=result.message[:2000],
-                    text_chars=result.chars if result.status == TextStatus.OK else None,
-                    text_pages=result.pages, text_extracted_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-        if won and result.status == TextStatus.OK:
-            db.session.add(FileText(file_id=file_id, text=result.text))
-        if won:
-            hooks.record_changed(record_id)
     db.session.expire(file)
+    return file_id, _Found(record_id, result, twin is not None)
+
+
+def _record(file_id: int, found: _Found) -> Outcome:
+    """Write an extraction's outcome in the current unit of work."""
+    result = found.result
+    # The guarded UPDATE decides between two runs racing on one file: one writes.
+    won = db.session.execute(
+        update(RecordFile)
+        .where(RecordFile.id == file_id, RecordFile.text_status == TextStatus.PENDING)
+        .values(text_status=result.status, text_message=result.message[:2000],
+                text_chars=result.chars if result.status == TextStatus.OK else None,
+                text_pages=result.pages, text_extracted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if won and result.status == TextStatus.OK:
+        db.session.execute(insert(FileText), [{"file_id": file_id, "text": result.text}])
+    if won:
+        hooks.record_changed(found.record_id)
     if result.status in TEXT_PROBLEMS:
         log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)
-    return Outcome(file_id, result.status, result.message, reused=twin is not None,
+    return Outcome(file_id, result.status, result.message, reused=found.reused,
                    skipped=not won)
 
 
@@ -157,14 +178,28 @@ def pending_file_ids(record_ids: Iterable[int] | None = None) -> list[int]:
     return list(db.session.scalars(stmt.order_by(RecordFile.id)))
 
 
+#: Extractions written per transaction by :func:`extract_files`.
+EXTRACT_BATCH = 100
+
+
 def extract_files(file_ids: Sequence[int],
                   progress: Callable[[int], None] | None = None) -> list[Outcome]:
-    """Extract each file now, in this process's worker (``lms demo``, ``lms import``)."""
+    """Extract each file now, in this process's worker (``lms demo``, ``lms import``): the
+    texts of up to :data:`EXTRACT_BATCH` files, then their outcomes in one transaction."""
     outcomes = []
-    for file_id in file_ids:
-        outcomes.append(extract_file(file_id))
-        if progress is not None:
-            progress(1)
+    for start in range(0, len(file_ids), EXTRACT_BATCH):
+        found = []
+        for file_id in file_ids[start:start + EXTRACT_BATCH]:
+            item = _extract(file_id)
+            if isinstance(item, Outcome):
+                outcomes.append(item)
+            else:
+                found.append(item)
+            if progress is not None:
+                progress(1)
+        if found:
+            with batch_of_work():
+                outcomes.extend(_record(*item) for item in found)
     return outcomes
 
 

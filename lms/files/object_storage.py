@@ -117,8 +117,11 @@ class S3Storage(Storage):
 
     # -- writing
 
-    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
-        spooled = spool(self.tmp_dir, stream, max_size)
+    def put(self, stream: Readable, *, max_size: int | None = None,
+            deferred_sync: bool = False) -> StoredBlob:
+        # The object store has it durably once put_object returns: nothing is deferred, and
+        # the spool file is a temporary copy that needs no fsync.
+        spooled = spool(self.tmp_dir, stream, max_size, fsync=False)
         try:
             key, size = spooled.sha256, spooled.size
             existing = self._head(key)

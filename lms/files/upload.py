@@ -102,14 +102,15 @@ class _Prepared:
     mismatch: bool
 
 
-def _store(storage: Storage, upload: Upload, limit: int) -> StoredBlob:
+def _store(storage: Storage, upload: Upload, limit: int, *,
+           deferred_sync: bool = False) -> StoredBlob:
     """Store one upload. If its blob is flagged by fixity, this upload is the same content:
     verify the stored copy and, if damaged (same size, so ``put`` kept it), replace it.
 
     :raise FileTooLarge, StorageFailed:
     """
     try:
-        stored = storage.put(upload.stream, max_size=limit)
+        stored = storage.put(upload.stream, max_size=limit, deferred_sync=deferred_sync)
         blob = db.session.get(Blob, stored.key)
         if blob is not None and blob.fixity_status in BAD_FIXITY:
             result = check_blob(storage, stored.key)
@@ -205,12 +206,14 @@ def _sniff(fh, name: str) -> tuple[str, bool]:
     return sniffed.media_type, mismatch
 
 
-def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewFile:
+def store_import_file(path: Path, *, dry_run: bool = False,
+                      deferred_sync: bool = False) -> record_files.NewFile:
     """Check and store one file of an import package (already resolved inside it).
 
     The same rules as an upload: the size limit, no empty file, the type sniffed from the
     content and compared with the name. A ``dry_run`` hashes and sniffs the file where it
-    is and stores nothing.
+    is and stores nothing. With ``deferred_sync`` the caller makes the blob durable
+    (``Storage.sync``) before any row references it.
 
     :raise ValidationError: the file is empty.
     :raise FileTooLarge: it is larger than ``MAX_UPLOAD_BYTES``.
@@ -231,7 +234,8 @@ def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewF
             key = digest.hexdigest()
             media_type, mismatch = _sniff(source, name)
         else:
-            stored = _store(get_storage(), Upload(source, name), limit)
+            stored = _store(get_storage(), Upload(source, name), limit,
+                            deferred_sync=deferred_sync)
             key, size = stored.key, stored.size
             with get_storage().open(key) as fh:
                 media_type, mismatch = _sniff(fh, name)
