@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                              "tar -x -C DIR`), alternating with this one, and print the ratio")
     parser.add_argument("--database", default=None, metavar="URL",
                         help="a PostgreSQL database to use (it is emptied) instead of SQLite")
+    parser.add_argument("--search-backend", choices=["whoosh", "tantivy", "postgres"],
+                        default=None, help="the search backend kept up to date by the import "
+                        "(default: the app's, LMS_SEARCH_BACKEND or whoosh)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["--batch-size", str(args.batch_size)]
             env = {k: v for k, v in os.environ.items() if k not in ("LMS_BENCH_SOURCE",
                                                                    "LMS_BENCH_DATABASE_URL")}
+            if args.search_backend:
+                env["LMS_SEARCH_BACKEND"] = args.search_backend
             if source is not None:
                 env["LMS_BENCH_SOURCE"] = str(source)
             if args.database:
