@@ -42,7 +42,7 @@ from lms.files.models import (
 from lms.files.storage import BlobNotFound, get_storage
 from lms.jobs import enqueue
 from lms.permissions import can
-from lms.uow import batch_of_work, unit_of_work
+from lms.uow import batch_of_work
 
 log = logging.getLogger(__name__)
 
@@ -65,66 +65,78 @@ def extract_file(file_id: int) -> Outcome:
 
     A file no longer pending (extracted meanwhile by another run) is left alone.
     """
-    found = _extract(file_id)
-    if isinstance(found, Outcome):
-        return found
-    with unit_of_work():
-        return _record(*found)
+    [outcome] = extract_files([file_id])
+    return outcome
 
 
 @dataclass(frozen=True)
 class _Found:
+    file_id: int
     record_id: int
     result: Extraction
     reused: bool
 
 
-def _extract(file_id: int) -> tuple[int, _Found] | Outcome:
-    """The text of a pending file (no write), or the outcome of one not pending."""
-    file = db.session.get(RecordFile, file_id)
-    if file is None:
-        return Outcome(file_id, "gone", "", skipped=True)
-    if file.text_status != TextStatus.PENDING:
-        return Outcome(file_id, file.text_status, file.text_message, skipped=True)
-    record_id, key, media_type = file.record_id, file.blob_key, file.media_type
-    twin = _extracted_twin(file)
-    if twin is not None:
-        result = Extraction(status=twin.text_status, text=twin.extracted_text,  # type: ignore[arg-type]
-                            message=twin.text_message, chars=twin.text_chars or 0,
-                            pages=twin.text_pages)
-    else:
-        result = _run(key, media_type)
-        if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
-            # libmagic sometimes names prose something else (Vietnamese news as
-            # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
-            # refuses if the bytes are not text in a known encoding.
-            as_text = _run(key, "text/plain")
-            if as_text.status == TextStatus.OK:
-                result = as_text
-    db.session.expire(file)
-    return file_id, _Found(record_id, result, twin is not None)
+def _extract(files: Sequence[RecordFile]) -> list[_Found]:
+    """The texts of these pending files (nothing written): an identical blob's kept outcome
+    (one query for all), or an extraction."""
+    twins: dict[tuple[str, str], RecordFile] = {}
+    for twin in db.session.scalars(
+            select(RecordFile).where(RecordFile.blob_key.in_({f.blob_key for f in files}),
+                                     RecordFile.id.not_in([f.id for f in files]),
+                                     RecordFile.text_status.in_(REUSABLE))
+            .order_by(RecordFile.id.desc())):
+        twins[twin.blob_key, twin.media_type] = twin  # the oldest wins
+    found = []
+    for file in files:
+        twin = twins.get((file.blob_key, file.media_type))
+        if twin is not None:
+            result = Extraction(status=twin.text_status, text=twin.extracted_text,  # type: ignore[arg-type]
+                                message=twin.text_message, chars=twin.text_chars or 0,
+                                pages=twin.text_pages)
+        else:
+            result = _run(file.blob_key, file.media_type)
+            if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
+                # libmagic sometimes names prose something else (Vietnamese news as
+                # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
+                # refuses if the bytes are not text in a known encoding.
+                as_text = _run(file.blob_key, "text/plain")
+                if as_text.status == TextStatus.OK:
+                    result = as_text
+        found.append(_Found(file.id, file.record_id, result, twin is not None))
+    return found
 
 
-def _record(file_id: int, found: _Found) -> Outcome:
-    """Write an extraction's outcome in the current unit of work."""
-    result = found.result
-    # The guarded UPDATE decides between two runs racing on one file: one writes.
-    won = db.session.execute(
-        update(RecordFile)
-        .where(RecordFile.id == file_id, RecordFile.text_status == TextStatus.PENDING)
-        .values(text_status=result.status, text_message=result.message[:2000],
-                text_chars=result.chars if result.status == TextStatus.OK else None,
-                text_pages=result.pages, text_extracted_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    if won and result.status == TextStatus.OK:
-        db.session.execute(insert(FileText), [{"file_id": file_id, "text": result.text}])
-    if won:
-        hooks.record_changed(found.record_id)
-    if result.status in TEXT_PROBLEMS:
-        log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)
-    return Outcome(file_id, result.status, result.message, reused=found.reused,
-                   skipped=not won)
+def _record(found: Sequence[_Found]) -> list[Outcome]:
+    """Write the outcomes in one transaction: each file's row, its text, its record's
+    change-log row."""
+    outcomes, texts, changed = [], [], []
+    now = utcnow()
+    with batch_of_work():
+        for item in found:
+            result = item.result
+            # The guarded UPDATE decides between two runs racing on one file: one writes.
+            won = db.session.execute(
+                update(RecordFile)
+                .where(RecordFile.id == item.file_id, RecordFile.text_status == TextStatus.PENDING)
+                .values(text_status=result.status, text_message=result.message[:2000],
+                        text_chars=result.chars if result.status == TextStatus.OK else None,
+                        text_pages=result.pages, text_extracted_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if won and result.status == TextStatus.OK:
+                texts.append({"file_id": item.file_id, "text": result.text})
+            if won:
+                changed.append(item.record_id)
+            if result.status in TEXT_PROBLEMS:
+                log.info("text extraction of file %s: %s (%s)", item.file_id, result.status,
+                         result.message)
+            outcomes.append(Outcome(item.file_id, result.status, result.message,
+                                    reused=item.reused, skipped=not won))
+        if texts:
+            db.session.execute(insert(FileText), texts)
+        hooks.records_changed(sorted(set(changed)))
+    return outcomes
 
 
 def _extracted_twin(file: RecordFile) -> RecordFile | None:
@@ -182,24 +194,38 @@ def pending_file_ids(record_ids: Iterable[int] | None = None) -> list[int]:
 EXTRACT_BATCH = 100
 
 
+#: Files extracted, then their outcomes written in one transaction, by :func:`extract_files`.
+EXTRACT_BATCH = 100
+
+
 def extract_files(file_ids: Sequence[int],
                   progress: Callable[[int], None] | None = None) -> list[Outcome]:
-    """Extract each file now, in this process's worker (``lms demo``, ``lms import``): the
-    texts of up to :data:`EXTRACT_BATCH` files, then their outcomes in one transaction."""
+    """Extract the text of each pending file and record the outcomes; re-index their records
+    (``lms demo``, ``lms import``, the ``files.extract`` job): the texts of up to
+    :data:`EXTRACT_BATCH` files, then their outcomes in one transaction. A file no longer
+    pending (extracted meanwhile by another run) is left alone."""
     outcomes = []
     for start in range(0, len(file_ids), EXTRACT_BATCH):
-        found = []
-        for file_id in file_ids[start:start + EXTRACT_BATCH]:
-            item = _extract(file_id)
-            if isinstance(item, Outcome):
-                outcomes.append(item)
+        chunk = file_ids[start:start + EXTRACT_BATCH]
+        files = {f.id: f for f in db.session.scalars(
+            select(RecordFile).where(RecordFile.id.in_(chunk)))}
+        pending = []
+        for file_id in chunk:
+            file = files.get(file_id)
+            if file is None:
+                outcomes.append(Outcome(file_id, "gone", "", skipped=True))
+            elif file.text_status != TextStatus.PENDING:
+                outcomes.append(Outcome(file_id, file.text_status, file.text_message,
+                                        skipped=True))
             else:
-                found.append(item)
-            if progress is not None:
-                progress(1)
-        if found:
-            with batch_of_work():
-                outcomes.extend(_record(*item) for item in found)
+                pending.append(file)
+        if pending:
+            found = _extract(pending)
+            for file in files.values():
+                db.session.expire(file)
+            outcomes.extend(_record(found))
+        if progress is not None:
+            progress(len(chunk))
     return outcomes
 
 
