@@ -40,7 +40,7 @@ from lms.catalog.workflow import (
     record_history,
     working_copy_changed,
 )
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
@@ -260,10 +260,9 @@ def create_imported_records(actor: User | None,
             **line.source, "external_id": line.external_id, "outcome": "created",
             "collection": line.collection.slug, "status": str(target), "version": 1,
             "files": [[f.name, f.key] for f in line.files][:50]}))
-    db.session.execute(insert(RecordValue), values)
+    insert_rows(db.session, RecordValue, values)
     for table, rows in links.items():
-        if rows:
-            db.session.execute(insert(table), rows)  # type: ignore[arg-type]
+        insert_rows(db.session, table, rows)
     record_files.register_blobs(f for line in lines for f in line.files)
     file_ids = list(db.session.scalars(
         insert(RecordFile).returning(RecordFile.id, sort_by_parameter_order=True),
@@ -273,12 +272,12 @@ def create_imported_records(actor: User | None,
         versions))
     if file_rows:
         version_of = dict(zip(record_ids, version_ids, strict=True))
-        db.session.execute(insert(record_version_files), [
+        insert_rows(db.session, record_version_files, [
             {"version_id": version_of[row["record_id"]], "file_id": file_id,
              "position": row["position"]} for row, file_id in zip(file_rows, file_ids,
                                                                  strict=True)])
-    db.session.execute(insert(WorkflowEvent), events)
-    db.session.execute(insert(AuditEvent), audits)
+    insert_rows(db.session, WorkflowEvent, events)
+    insert_rows(db.session, AuditEvent, audits)
     hooks.records_changed(record_ids)
     results = {record_id: ImportResult("created", record_id, 1) for record_id in record_ids}
     for row, file_id in zip(file_rows, file_ids, strict=True):

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from lms.catalog import hooks
 from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.extract import Extraction, extract_text, runner
 from lms.extract import base as messages
@@ -87,6 +87,8 @@ def _extract(files: Sequence[RecordFile]) -> list[_Found]:
                                      RecordFile.text_status.in_(REUSABLE))
             .order_by(RecordFile.id.desc())):
         twins[twin.blob_key, twin.media_type] = twin  # the oldest wins
+    damaged = set(db.session.scalars(select(Blob.key).where(
+        Blob.key.in_({f.blob_key for f in files}), Blob.fixity_status.in_(BAD_FIXITY))))
     found = []
     for file in files:
         twin = twins.get((file.blob_key, file.media_type))
@@ -95,12 +97,12 @@ def _extract(files: Sequence[RecordFile]) -> list[_Found]:
                                 message=twin.text_message, chars=twin.text_chars or 0,
                                 pages=twin.text_pages)
         else:
-            result = _run(file.blob_key, file.media_type)
+            result = _run(file.blob_key, file.media_type, file.blob_key in damaged)
             if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
                 # libmagic sometimes names prose something else (Vietnamese news as
                 # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
                 # refuses if the bytes are not text in a known encoding.
-                as_text = _run(file.blob_key, "text/plain")
+                as_text = _run(file.blob_key, "text/plain", file.blob_key in damaged)
                 if as_text.status == TextStatus.OK:
                     result = as_text
         found.append(_Found(file.id, file.record_id, result, twin is not None))
@@ -110,20 +112,23 @@ def _extract(files: Sequence[RecordFile]) -> list[_Found]:
 def _record(found: Sequence[_Found]) -> list[Outcome]:
     """Write the outcomes in one transaction: each file's row, its text, its record's
     change-log row."""
-    outcomes, texts, changed = [], [], []
+    outcomes, texts, changed, rows = [], [], [], []
     now = utcnow()
     with batch_of_work():
+        # Of two runs racing on one file, one writes: the rows still pending are locked
+        # (PostgreSQL; SQLite's batch holds the database's write lock) and only they change.
+        pending = set(db.session.scalars(
+            select(RecordFile.id).where(RecordFile.id.in_([item.file_id for item in found]),
+                                        RecordFile.text_status == TextStatus.PENDING)
+            .with_for_update()))
         for item in found:
             result = item.result
-            # The guarded UPDATE decides between two runs racing on one file: one writes.
-            won = db.session.execute(
-                update(RecordFile)
-                .where(RecordFile.id == item.file_id, RecordFile.text_status == TextStatus.PENDING)
-                .values(text_status=result.status, text_message=result.message[:2000],
-                        text_chars=result.chars if result.status == TextStatus.OK else None,
-                        text_pages=result.pages, text_extracted_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            won = item.file_id in pending
+            if won:
+                rows.append({"file_id": item.file_id, "status": result.status,
+                             "message": result.message[:2000],
+                             "chars": result.chars if result.status == TextStatus.OK else None,
+                             "pages": result.pages})
             if won and result.status == TextStatus.OK:
                 texts.append({"file_id": item.file_id, "text": result.text})
             if won:
@@ -133,8 +138,14 @@ def _record(found: Sequence[_Found]) -> list[Outcome]:
                          result.message)
             outcomes.append(Outcome(item.file_id, result.status, result.message,
                                     reused=item.reused, skipped=not won))
-        if texts:
-            db.session.execute(insert(FileText), texts)
+        if rows:
+            db.session.connection().execute(
+                update(RecordFile.__table__)
+                .where(RecordFile.id == bindparam("file_id"))
+                .values(text_status=bindparam("status"), text_message=bindparam("message"),
+                        text_chars=bindparam("chars"), text_pages=bindparam("pages"),
+                        text_extracted_at=now), rows)
+        insert_rows(db.session, FileText, texts)
         hooks.records_changed(sorted(set(changed)))
     return outcomes
 
@@ -158,12 +169,12 @@ AS_PLAIN_TEXT = frozenset({"text/csv", "text/tab-separated-values", "text/markdo
 TEXT_EXTENSIONS = frozenset({"txt", "text", "csv", "tsv", "md"})
 
 
-def _run(key: str, media_type: str) -> Extraction:
+def _run(key: str, media_type: str, damaged: bool) -> Extraction:
+    """Extract the blob's text; ``damaged``: its fixity check failed (never read)."""
     if media_type.split(";", 1)[0].strip().lower() in AS_PLAIN_TEXT:
         media_type = "text/plain"
     storage = get_storage()
-    blob = db.session.get(Blob, key)
-    if blob is not None and blob.fixity_status in BAD_FIXITY:
+    if damaged:
         return Extraction.without_text("failed", DAMAGED_SOURCE)
     config = current_app.config
     # The extractor reads the blob by its path (built from the validated key; on object

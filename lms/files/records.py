@@ -14,10 +14,9 @@ from importlib import import_module
 
 from flask import current_app
 from sqlalchemy import delete, exists, or_, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.catalog.models import Record, RecordVersion
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.files.models import Blob, RecordFile, record_version_files
 from lms.files.storage import BlobNotFound, get_storage
@@ -139,10 +138,9 @@ def register_blobs(files: Iterable[NewFile]) -> None:
             for key, size in dict((f.key, f.size) for f in files).items()]
     if not rows:
         return
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    db.session.execute(module.insert(Blob).on_conflict_do_nothing(index_elements=["key"]),
-                       rows)
+    # Sorted: two imports registering the same blobs lock them in the same order.
+    insert_rows(db.session, Blob, sorted(rows, key=lambda row: row["key"]),
+                ignore_conflicts_on=["key"])
 
 
 def blob_columns() -> list:

@@ -45,7 +45,7 @@ from lms.files import extraction
 from lms.files.models import RecordFile
 from lms.files.records import NewFile
 from lms.files.storage import get_storage
-from lms.files.upload import StorageFailed, store_import_file
+from lms.files.upload import StorageFailed, flagged_blobs, store_import_file
 from lms.ingest.packages import (
     MANIFEST,
     ImportLine,
@@ -224,6 +224,7 @@ class _Run:
         self.collections: dict[str, int] = {}
         # Every line gets the same few warnings: one string object each, not one per line.
         self._messages: dict[str, str] = {}
+        self._flagged: set[str] = set()  # blobs fixity flagged, read once per batch
 
     @property
     def actor(self) -> User | None:
@@ -247,6 +248,7 @@ class _Run:
         refuses it), the journal's place committed with them; then their text extracted."""
         reports = [LineReport(line.number, line.external_id) for line in lines]
         planned: list[_Planned] = []
+        self._flagged = flagged_blobs()
         for line, report in zip(lines, reports, strict=True):
             try:
                 planned.append(self._plan(line, report))
@@ -408,7 +410,7 @@ class _Run:
         for path in paths:
             try:
                 new = store_import_file(path, dry_run=self.options.dry_run,
-                                        deferred_sync=True)
+                                        deferred_sync=True, flagged=self._flagged)
             except ServiceError as error:
                 errors.append(f"{path.name}: {error.message}")
                 continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, delete, insert, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.catalog.access import published_clause
@@ -24,7 +24,7 @@ from lms.catalog.collections import record_ids_under
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.changelog import Difference, Mirror, mirror_lock
 from lms.changelog.mirrors import Progress
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
 from lms.web import external_url, public_base_url
@@ -154,8 +154,7 @@ def refresh_many(session: Session, record_ids: Sequence[int], *, force: bool = F
             OaiItemSet.record_id.in_([item.record_id for item in changed])))
         rows = [{"record_id": item.record_id, "set_spec": spec, "datestamp": now}
                 for item in changed for spec in item.set_specs.split()]
-        if rows:
-            session.execute(insert(OaiItemSet), rows)
+        insert_rows(session, OaiItemSet, rows)
 
 
 def _same(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
