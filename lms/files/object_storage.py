@@ -119,9 +119,8 @@ class S3Storage(Storage):
 
     def put(self, stream: Readable, *, max_size: int | None = None,
             deferred_sync: bool = False) -> StoredBlob:
-        # The object store has it durably once put_object returns: nothing is deferred, and
-        # the spool file is a temporary copy that needs no fsync.
-        spooled = spool(self.tmp_dir, stream, max_size, fsync=False)
+        # The object store has it durably once put_object returns: nothing is deferred.
+        spooled = spool(self.tmp_dir, stream, max_size)
         try:
             key, size = spooled.sha256, spooled.size
             existing = self._head(key)
