@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1024 * 1024
 #: fsyncs of a batch of blobs issued side by side (:meth:`LocalStorage.sync`).
-SYNC_THREADS = 16
+SYNC_THREADS = 8
 BLOB_MODE = 0o440  # blobs are never modified in place
 _KEY = re.compile(r"[0-9a-f]{64}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
@@ -319,9 +320,9 @@ class LocalStorage(Storage):
             return
         folders = {path.parent for path in files}
         folders |= {folder.parent for folder in folders} | {self.root}
-        with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
-            list(pool.map(_fsync_file, files))
-            list(pool.map(_fsync_dir, sorted(folders, key=lambda p: -len(p.parts))))
+        pool = _sync_pool()
+        list(pool.map(_fsync_file, files))
+        list(pool.map(_fsync_dir, folders))
 
     def _make_dirs(self, directory: Path) -> list[Path]:
         created = []
@@ -411,6 +412,20 @@ def _subdirs(directory: Path) -> Iterator[Path]:
         )
     for name in names:
         yield directory / name
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    """The threads of :meth:`LocalStorage.sync`, kept for the life of the process (new threads
+    for each batch would each get a malloc arena of their own, and memory would grow)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="fsync")
+        return _pool
 
 
 def _fsync_file(path: Path) -> None:

@@ -1,20 +1,26 @@
 """Bulk import: one record per line of a JSONL file or of a package's ``manifest.csv``.
 
-The one service behind ``lms import`` and the administrators' import page. Each line is its
-own unit of work: its files are checked and stored first, then one transaction creates or
-updates the record, its file rows and its version (``catalog.deposit.import_record``). A
-line either is imported whole or leaves nothing but unreferenced blobs (which ``lms files gc``
-removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
-ones retried, pending text extractions finished.
+The one service behind ``lms import`` and the administrators' import page. Lines are
+imported in batches (``IMPORT_COMMIT_LINES``): each line's files are checked and stored
+first, the new blobs of the batch made durable together, then one transaction writes the
+batch, each line applied whole or not at all: the records of new ids in one multi-row
+statement per table (``catalog.deposit.create_imported_records``), redone line by line if
+the database refuses a row, the others (updates, reviews, dry runs) one savepoint each
+(``catalog.deposit.import_record``). A line either is imported whole or leaves nothing but
+unreferenced blobs (which ``lms files gc`` removes), so an interrupted run is simply run
+again: unchanged lines are skipped, failed ones retried, pending text extractions finished.
+A resumable run (the import job) records its place in the batch's transaction: it resumes
+after the last batch committed.
 
-Each line's transaction writes its change-log row; search and OAI-PMH apply them in batches
-(``hooks.batched``), after each batch's extractions, so a record reaches the index once, with
-its text. Rows left pending by an interrupted run are applied by the worker, or by the next
-run's end.
+Each batch's transaction writes its change-log rows; search and OAI-PMH apply them every
+``IMPORT_BATCH_SIZE`` lines (``hooks.batched``), after the batches' extractions, so a
+record reaches the index once, with its text. Rows left pending by an interrupted run are
+applied by the worker, or by the next run's end.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -78,7 +84,7 @@ class ImportOptions:
     lang: str = "en"                # of metadata problem messages
 
 
-@dataclass
+@dataclass(slots=True)  # one per line of the package, kept to the end: no __dict__ each
 class LineReport:
     number: int
     external_id: str | None
@@ -559,9 +565,20 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
                                 journal.processed(line_report)
                             if progress is not None:
                                 progress(done, total)
+                _return_freed_memory()
     except PackageError as error:
         report.package_error = str(error)
     return report
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory freed by a batch back to the system (glibc keeps it in the arenas of
+    the threads that used it: the search engine's, the blob syncs'), so that a long import's
+    footprint stays that of one batch."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def format_report(report: ImportReport) -> Iterator[str]:
