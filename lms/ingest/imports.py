@@ -24,7 +24,7 @@ import ctypes
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
@@ -575,10 +575,8 @@ def _return_freed_memory() -> None:
     """Hand the memory freed by a batch back to the system (glibc keeps it in the arenas of
     the threads that used it: the search engine's, the blob syncs'), so that a long import's
     footprint stays that of one batch."""
-    try:
+    with suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def format_report(report: ImportReport) -> Iterator[str]:
