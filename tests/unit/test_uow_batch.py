@@ -1,4 +1,4 @@
-"""A batch of work: one transaction whose units of work are savepoints (bulk imports)."""
+"""lms.uow.batch_of_work: one transaction whose units of work are savepoints (bulk imports)."""
 
 from __future__ import annotations
 
