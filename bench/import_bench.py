@@ -11,10 +11,10 @@ articles to the JSONL import shape (the body as a ``.txt`` file beside the JSONL
 and category as metadata, public access), and imports them with
 ``lms.ingest.imports.run_import``, the service behind ``lms import``, with text extraction
 done before it returns (no ``--async``). The time is end to end: reading the package, storing
-blobs, one transaction per line, extraction, search and OAI indexing in batches. A second run
-of the same package (every line unchanged) is timed too. ``peak MB`` is the process's peak
-RSS at the end of the first import, ``rerun MB`` after the rerun. The corpus is test data
-only: the temporary instance is deleted at the end.
+blobs, one transaction per batch of lines, extraction, search and OAI indexing in batches.
+A second run of the same package (every line unchanged) is timed too. ``peak MB`` is the
+process's peak RSS at the end of the first import, ``rerun MB`` after the rerun. The corpus
+is test data only: the temporary instance is deleted at the end.
 """
 
 from __future__ import annotations
