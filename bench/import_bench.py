@@ -11,9 +11,10 @@ articles to the JSONL import shape (the body as a ``.txt`` file beside the JSONL
 and category as metadata, public access), and imports them with
 ``lms.ingest.imports.run_import``, the service behind ``lms import``, with text extraction
 done before it returns (no ``--async``). The time is end to end: reading the package, storing
-blobs, one transaction per line, extraction, search and OAI indexing in batches. A second run
-of the same package (every line unchanged) is timed too. The corpus is test data only: the
-temporary instance is deleted at the end.
+blobs, one transaction per batch of lines, extraction, search and OAI indexing in batches.
+A second run of the same package (every line unchanged) is timed too. ``peak MB`` is the
+process's peak RSS at the end of the first import, ``rerun MB`` after the rerun. The corpus
+is test data only: the temporary instance is deleted at the end.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def child(docs: int, batch: int | None) -> dict:
         first = instance.import_package(app, package, batch_size=batch,
                                         progress=instance.progress_printer())
         cpu = cpu_seconds() - cpu
+        peak = peak_rss_mb()  # the import's; the rerun below may add its own
         again = instance.import_package(app, package)
         with app.app_context():
             extracted = db.session.scalar(select(func.count()).select_from(RecordFile).where(
@@ -72,7 +74,8 @@ def child(docs: int, batch: int | None) -> dict:
                                          query_string={"q": "bóng đá"}).get_json()
         return {"docs": docs, "convert_s": convert, "import_s": first["seconds"],
                 "records_per_s": docs / first["seconds"], "cpu_s": cpu,
-                "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak_rss_mb(),
+                "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak,
+                "rerun_peak_rss_mb": peak_rss_mb(),
                 "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
                 "rerun_s": again["seconds"], "rerun_unchanged": again["unchanged"]}
@@ -91,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                              "tar -x -C DIR`), alternating with this one, and print the ratio")
     parser.add_argument("--database", default=None, metavar="URL",
                         help="a PostgreSQL database to use (it is emptied) instead of SQLite")
+    parser.add_argument("--search-backend", choices=["whoosh", "tantivy", "postgres"],
+                        default=None, help="the search backend kept up to date by the import "
+                        "(default: the app's, LMS_SEARCH_BACKEND or whoosh)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["--batch-size", str(args.batch_size)]
             env = {k: v for k, v in os.environ.items() if k not in ("LMS_BENCH_SOURCE",
                                                                    "LMS_BENCH_DATABASE_URL")}
+            if args.search_backend:
+                env["LMS_SEARCH_BACKEND"] = args.search_backend
             if source is not None:
                 env["LMS_BENCH_SOURCE"] = str(source)
             if args.database:
@@ -115,12 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"source": label, **json.loads(done.stdout.strip().splitlines()[-1])})
     print(f"{'source':>8} {'docs':>7} {'import s':>9} {'records/s':>10} {'CPU s':>7} "
           f"{'rec/CPU s':>10} {'peak MB':>8} {'created':>8} {'failed':>7} {'text ok':>8} "
-          f"{'search':>7} {'rerun s':>8} {'unchanged':>10}")
+          f"{'search':>7} {'rerun s':>8} {'unchanged':>10} {'rerun MB':>9}")
     for r in results:
         print(f"{r['source']:>8} {r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
               f"{r['cpu_s']:>7.1f} {r['records_per_cpu_s']:>10.1f} "
               f"{r['peak_rss_mb']:>8.0f} {r['created']:>8} {r['failed']:>7} {r['text_ok']:>8} "
-              f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10}")
+              f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10} "
+              f"{r.get('rerun_peak_rss_mb', 0):>9.0f}")
     if args.compare:  # results come in pairs: the other checkout, then this one
         for other, this in zip(results[::2], results[1::2], strict=True):
             print(f"{this['docs']} docs: this / compare = "

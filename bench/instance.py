@@ -7,8 +7,8 @@ settings and percentiles at the end serve every benchmark that builds an instanc
 (``quiz_bench.py``, ``training_bench.py``). Each article becomes one
 JSONL line (title, category as subject, source as publisher) with its body as a ``.txt`` file
 beside it, imported with ``lms.ingest.imports.run_import`` (the service behind ``lms import``):
-files stored and sniffed, one transaction per line, text extracted, search and OAI-PMH told in
-batches. The corpus is test data only: callers delete the instance afterwards.
+files stored and sniffed, one transaction per batch of lines, text extracted, search and
+OAI-PMH told in batches. The corpus is test data only: callers delete the instance afterwards.
 """
 
 from __future__ import annotations

@@ -58,7 +58,21 @@ def record(
     if obj is not None:
         object_type = object_type or getattr(obj, "__tablename__", type(obj).__name__)
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    row = {
+    row = event_row(action, actor=actor, object_type=object_type, object_id=object_id,
+                    outcome=outcome, details=details)
+    if standalone:
+        with db.engine.begin() as connection:
+            connection.execute(insert(AuditEvent), [row])
+    else:
+        db.session.add(AuditEvent(**row))
+
+
+def event_row(action: str, *, actor: User | None, object_type: str | None,
+              object_id: object | None, outcome: str = "success",
+              details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The audit row of an event, for a bulk insert in the caller's transaction (what
+    :func:`record` adds)."""
+    return {
         "at": utcnow(),
         "action": action,
         "outcome": outcome,
@@ -67,11 +81,6 @@ def record(
         "details": _clean(details),
         **_context(actor),
     }
-    if standalone:
-        with db.engine.begin() as connection:
-            connection.execute(insert(AuditEvent), [row])
-    else:
-        db.session.add(AuditEvent(**row))
 
 
 def events(*, action: str = "", actor: str = "", outcome: str = "",

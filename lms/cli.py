@@ -260,7 +260,7 @@ def collection_create(slug: str, title: str, title_en: str, parent_slug: str | N
               help="Leave text extraction to the worker instead of doing it before returning.")
 @click.option("--as", "username", help="Act as this administrator (default: the operator).")
 @click.option("--batch-size", type=int, default=None,
-              help="Lines per search/OAI update batch (default: IMPORT_BATCH_SIZE, 200).")
+              help="Lines per search/OAI update batch (default: IMPORT_BATCH_SIZE, 500).")
 def import_command(path: Path, collection: str | None, dry_run: bool, review: bool,
                    queue: bool, username: str | None, batch_size: int | None) -> None:
     """Import records from PATH: a .jsonl file, or a .zip or folder with manifest.csv.

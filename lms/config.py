@@ -105,7 +105,10 @@ class Config:
     # and starting a child would cost more than the work. Larger text goes to the child.
     EXTRACT_TEXT_IN_PROCESS_BYTES = 8 * 1024 * 1024
     # Bulk import: search and OAI-PMH are updated once per this many lines.
-    IMPORT_BATCH_SIZE = 200
+    IMPORT_BATCH_SIZE = 500
+    # ...and its lines are committed this many at a time (one transaction, a savepoint per
+    # line): a killed import resumes after the last batch committed.
+    IMPORT_COMMIT_LINES = 100
 
     # The change log (lms.changelog): how long a request waits for a mirror another process
     # is applying before leaving its own changes to the worker, and how often the worker

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Column, DateTime, ForeignKey, MetaData, Table, Text, event
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, Table, Text, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -101,6 +102,58 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     limits on bound parameters (SQLite: 32,766; PostgreSQL: 65,535)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def insert_rows(session, target, rows: Sequence[dict], *,
+                ignore_conflicts_on: Sequence[str] = ()) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``target`` (a table or a mapped
+    class) in the caller's transaction, in as few round trips as the database allows; with
+    ``ignore_conflicts_on`` (a unique key's columns), a row that conflicts is skipped.
+
+    SQLite's executemany is a loop in C. On PostgreSQL an executemany sends one statement
+    per row and a multi-row ``VALUES`` is compiled anew for each size: the rows go as one
+    array per column instead, ``INSERT ... SELECT * FROM unnest(...)``, one statement whose
+    text depends only on the columns.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if not rows:
+        return
+    table = getattr(target, "__table__", target)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement = sqlite.insert(table)
+        if ignore_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
+        connection.execute(statement, list(rows))
+        return
+    dialect = postgresql.dialect()
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    arrays: dict[str, list] = {}
+    casts = []
+    for n, column in enumerate(columns):
+        values = [row[column.name] for row in rows]
+        sql_type = column.type.compile(dialect=dialect)
+        if isinstance(column.type, JSON):
+            # Serialised here, as text (the driver adapts JSON itself, not in arrays); None
+            # is JSON's null, as SQLAlchemy stores it unless the column says otherwise.
+            arrays[f"p{n}"] = [None if v is None and column.type.none_as_null
+                               else json.dumps(v) for v in values]
+            casts.append(f"CAST(CAST(%(p{n})s AS TEXT[]) AS {sql_type}[])")
+            continue
+        process = column.type.bind_processor(connection.dialect)
+        arrays[f"p{n}"] = [process(v) for v in values] if process else values
+        casts.append(f"CAST(%(p{n})s AS {sql_type}[])")
+    # Identifiers are the table's own columns (table.c refuses any other), quoted; values
+    # are bound.
+    quote = connection.dialect.identifier_preparer.quote
+    conflict = [quote(table.c[name].name) for name in ignore_conflicts_on]
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "  # noqa: S608
+           f"SELECT * FROM unnest({', '.join(casts)})")
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    connection.exec_driver_sql(sql, arrays)
 
 
 class RowPage:

@@ -23,6 +23,8 @@ class Work:
 
     callbacks: list[Callable[[], object]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    #: A batch (:func:`batch_of_work`): the units of work inside it are its savepoints.
+    batch: bool = False
 
 
 _current: ContextVar[Work | None] = ContextVar("unit_of_work", default=None)
@@ -33,7 +35,15 @@ def unit_of_work() -> Iterator[AfterCommit]:
     """Commit once at the end; run the registered callbacks once the data is durable.
 
     Any exception rolls the session back and propagates; callbacks then never run.
+
+    Inside :func:`batch_of_work` the unit is a savepoint of the batch's transaction instead:
+    an exception rolls back this unit only, and its callbacks run after the batch commits.
     """
+    outer = _current.get()
+    if outer is not None and outer.batch:
+        with _savepoint(outer) as after_commit:
+            yield after_commit
+        return
     work = Work()
     token = _current.set(work)
     try:
@@ -52,6 +62,55 @@ def current_work() -> Work | None:
     """The unit of work whose transaction is open in this context, or None (outside one, or
     while its after-commit callbacks run)."""
     return _current.get()
+
+
+@contextmanager
+def _savepoint(batch: Work) -> Iterator[AfterCommit]:
+    work = Work()
+    token = _current.set(work)
+    try:
+        with db.session.begin_nested():
+            yield work.callbacks.append
+    finally:
+        _current.reset(token)
+    batch.callbacks.extend(work.callbacks)
+
+
+@contextmanager
+def batch_of_work() -> Iterator[Work]:
+    """One transaction, one commit, for many units of work (bulk imports): each
+    :func:`unit_of_work` inside it is a savepoint, applied whole or not at all, and the
+    callbacks of those that succeeded run once the batch is committed. Anything else written
+    in the block joins the batch's transaction.
+
+    Any exception escaping the block rolls the whole batch back and propagates.
+    """
+    if _current.get() is not None:
+        raise RuntimeError("a batch of work cannot start inside another unit of work")
+    _begin()
+    work = Work(batch=True)
+    token = _current.set(work)
+    try:
+        yield work
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _current.reset(token)
+    for callback in work.callbacks:
+        callback()
+
+
+def _begin() -> None:
+    """Open the session's transaction on the database now. SQLite's driver opens one only
+    before a data change: a SAVEPOINT sent first would start (and its RELEASE commit) a
+    transaction of its own. BEGIN IMMEDIATE also takes the write lock at once, so that the
+    batch never fails half-way for want of it."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and \
+            not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def claim_lock(model: type, row_id: int, lock_version: int, message: str) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -75,7 +75,7 @@ _BCP47 = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: all_codes is cached in the instance's __dict__
 class LanguageCodes:
     """ISO 639 code tables shipped in ``metadata/data``."""
 
@@ -85,8 +85,9 @@ class LanguageCodes:
     names: dict[str, str]  # folded English name -> preferred code
     part1_of: dict[str, str]  # three-letter code -> two-letter code
 
-    @property
+    @cached_property
     def all_codes(self) -> frozenset[str]:
+        # Built once: the union of three tables of thousands of codes costs ~0.3 ms a call.
         return self.part1 | self.part2 | self.part3
 
 

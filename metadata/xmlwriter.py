@@ -39,10 +39,18 @@ def attr(value: str) -> str:
 
 
 def _check_name(name: str) -> str:
-    # Names are always literals of this code base; a bad one is a programming error.
+    # Names are always literals of this code base; a bad one is a programming error. The few
+    # there are are remembered once checked (a record's renderings write hundreds of tags).
+    if name in _CHECKED:
+        return name
     if not _NAME.match(name):
         raise ValueError(f"not an XML name: {name!r}")
+    if len(_CHECKED) < 10_000:
+        _CHECKED.add(name)
     return name
+
+
+_CHECKED: set[str] = set()
 
 
 def attributes(pairs: Attributes = ()) -> str:

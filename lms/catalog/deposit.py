@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from lms import audit
 from lms.accounts.models import User
@@ -21,11 +21,18 @@ from lms.catalog.models import (
     AccessLevel,
     Collection,
     Record,
+    RecordAccessRole,
     RecordStatus,
     RecordValue,
+    RecordVersion,
     ReviewTask,
     TaskStatus,
+    WorkflowEvent,
+    record_access_groups,
+    record_access_units,
+    record_access_users,
 )
+from lms.catalog.sortkeys import version_keys
 from lms.catalog.workflow import (
     check_lock,
     check_metadata,
@@ -33,10 +40,12 @@ from lms.catalog.workflow import (
     record_history,
     working_copy_changed,
 )
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.files import records as record_files
+from lms.files.models import RecordFile, record_version_files
+from lms.models import AuditEvent
 from lms.permissions import can, require
 from lms.uow import unit_of_work
 from metadata import Metadata, Problem, Statement, validate
@@ -121,8 +130,7 @@ class _DryRun(Exception):
 def import_record(actor: User | None, *, external_id: str | None, collection: Collection,
                   metadata: Metadata, incomplete: bool, access: AccessSettings,
                   files: Sequence[record_files.NewFile], review: bool,
-                  source: dict[str, object], dry_run: bool = False,
-                  in_transaction: Callable[[str, int], None] | None = None) -> ImportResult:
+                  source: dict[str, object], dry_run: bool = False) -> ImportResult:
     """Create or update the record of one import line: all of it or nothing, one transaction.
 
     The record with ``external_id`` is updated when there is one, created otherwise. Unless
@@ -131,9 +139,8 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
     and the set of file blobs equal the record's, and its status is already the one asked
     for, nothing is written ("unchanged"). ``actor`` None is the command line (operator);
     the record's owner is ``actor``. ``source`` (import file hash, line number) goes to the
-    audit log. A ``dry_run`` does everything, then rolls back. ``in_transaction(action,
-    record_id)`` is called last inside the transaction (a resumable import records its place
-    there, so that it commits with the record).
+    audit log. A ``dry_run`` does everything, then rolls back. Inside a batch of work
+    (``lms.uow.batch_of_work``) its transaction is a savepoint of the batch's.
 
     The blobs of ``files`` must already be stored (``lms.files.storage``).
 
@@ -191,12 +198,120 @@ def import_record(actor: User | None, *, external_id: str | None, collection: Co
             hooks.record_changed(record.id)
             if dry_run:
                 raise _DryRun()
-            if in_transaction is not None:
-                in_transaction(action, record.id)
     except _DryRun:
         result.record_id = result.record_id if action == "updated" else None
         result.new_file_ids, result.thumbnail_file_ids = [], []
     return result
+
+
+@dataclass
+class NewImport:
+    """An import line that creates a record: checked, its blobs durably stored."""
+
+    external_id: str | None
+    collection: Collection
+    metadata: Metadata
+    incomplete: bool
+    access: AccessSettings
+    files: Sequence[record_files.NewFile]
+    source: dict[str, object]
+
+
+def create_imported_records(actor: User | None,
+                            lines: Sequence[NewImport]) -> list[ImportResult]:
+    """Create and publish the records of these import lines: what :func:`import_record`
+    writes for a new record (not for review, not a dry run), in one multi-row statement per
+    table for all of them, inside the caller's unit of work (a savepoint of a bulk import:
+    if the database refuses any row, the caller rolls back and imports the lines one by one).
+
+    The ``external_id`` of each line must not be taken (the database refuses it otherwise).
+    """
+    now = utcnow()
+    actor_id = actor.id if actor is not None else None
+    target = RecordStatus.PUBLISHED
+    record_ids = list(db.session.scalars(
+        insert(Record).returning(Record.id, sort_by_parameter_order=True),
+        [_new_record_values(line, actor_id, now) for line in lines]))
+    values, versions, events, audits = [], [], [], []
+    links: dict[object, list[dict[str, object]]] = {}
+    file_rows: list[dict[str, object]] = []
+    for record_id, line in zip(record_ids, lines, strict=True):
+        values += [{"record_id": record_id, "position": i, "term": s.term, "value": s.value,
+                    "lang": s.lang, "scheme": s.scheme} for i, s in enumerate(line.metadata)]
+        for table, column, items in _access_links(line.access):
+            links.setdefault(table, []).extend({"record_id": record_id, column: item}
+                                               for item in dict.fromkeys(items))
+        file_rows += [record_files.new_file_values(record_id, position, item, actor_id)
+                      for position, item in enumerate(line.files)]
+        title = display_title(line.metadata)
+        statements = [[s.term, s.value, s.lang, s.scheme] for s in line.metadata]
+        keys = version_keys(title, statements)
+        versions.append({"record_id": record_id, "number": 1, "title": title,
+                         "statements": statements, "published_at": now,
+                         "published_by_id": actor_id, "sort_title": keys.sort_title,
+                         "sort_creator": keys.sort_creator, "issued": keys.issued,
+                         "type": keys.type})
+        line_number = line.source.get("line")
+        events.append({"record_id": record_id, "at": now, "actor_id": actor_id,
+                       "action": "import", "from_status": None, "to_status": target,
+                       "comment": f"line {line_number}" if line_number else ""})
+        audits.append(audit.event_row("record_import", actor=actor, object_type="records",
+                                      object_id=record_id, details={
+            **line.source, "external_id": line.external_id, "outcome": "created",
+            "collection": line.collection.slug, "status": str(target), "version": 1,
+            "files": [[f.name, f.key] for f in line.files][:50]}))
+    insert_rows(db.session, RecordValue, values)
+    for table, rows in links.items():
+        insert_rows(db.session, table, rows)
+    record_files.register_blobs(f for line in lines for f in line.files)
+    file_ids = list(db.session.scalars(
+        insert(RecordFile).returning(RecordFile.id, sort_by_parameter_order=True),
+        file_rows)) if file_rows else []
+    version_ids = list(db.session.scalars(
+        insert(RecordVersion).returning(RecordVersion.id, sort_by_parameter_order=True),
+        versions))
+    if file_rows:
+        version_of = dict(zip(record_ids, version_ids, strict=True))
+        insert_rows(db.session, record_version_files, [
+            {"version_id": version_of[row["record_id"]], "file_id": file_id,
+             "position": row["position"]} for row, file_id in zip(file_rows, file_ids,
+                                                                 strict=True)])
+    insert_rows(db.session, WorkflowEvent, events)
+    insert_rows(db.session, AuditEvent, audits)
+    hooks.records_changed(record_ids)
+    results = {record_id: ImportResult("created", record_id, 1) for record_id in record_ids}
+    for row, file_id in zip(file_rows, file_ids, strict=True):
+        result = results[row["record_id"]]  # type: ignore[index]
+        result.new_file_ids.append(file_id)
+        if row["thumbnail_status"] == "pending":
+            result.thumbnail_file_ids.append(file_id)
+    return list(results.values())
+
+
+def _new_record_values(line: NewImport, owner_id: int | None, now) -> dict[str, object]:
+    access = line.access
+    return {"owner_id": owner_id, "external_id": line.external_id,
+            "collection_id": line.collection.id, "status": RecordStatus.PUBLISHED,
+            "title": display_title(line.metadata), "metadata_incomplete": line.incomplete,
+            "access_level": access.level, "embargo_until": access.embargo_until,
+            "embargo_reason": access.clean_reason, "discoverable": access.discoverable,
+            "current_version": 1, "lock_version": 1,
+            # mark_public: published, so once harvestable if public and discoverable.
+            "ever_public": access.level == AccessLevel.PUBLIC and access.discoverable,
+            "created_at": now, "updated_at": now, "published_at": now}
+
+
+def _access_links(access: AccessSettings) -> list[tuple[object, str, list]]:
+    """The link rows :func:`apply_access` makes: (table, column, values)."""
+    level = access.level
+    if level == AccessLevel.UNIT:
+        return [(record_access_units, "unit_id", [u.id for u in access.units])]
+    if level == AccessLevel.ROLE:
+        return [(RecordAccessRole, "role", list(access.roles))]
+    if level == AccessLevel.RESTRICTED:
+        return [(record_access_users, "user_id", [u.id for u in access.users]),
+                (record_access_groups, "group_id", [g.id for g in access.groups])]
+    return []
 
 
 def _import_unchanged(record: Record, collection: Collection, metadata: Metadata,

@@ -8,14 +8,21 @@ the mirrors are brought up to date once per batch of records instead of once per
 
 from __future__ import annotations
 
-from lms.changelog import ChangeKind, batched, log_change
+from collections.abc import Sequence
 
-__all__ = ["batched", "collection_changed", "record_changed"]
+from lms.changelog import ChangeKind, batched, log_change, log_changes
+
+__all__ = ["batched", "collection_changed", "record_changed", "records_changed"]
 
 
 def record_changed(record_id: int) -> None:
     """The record (metadata, status, access, files, mapping...) changed."""
     log_change(ChangeKind.RECORD, record_id)
+
+
+def records_changed(record_ids: Sequence[int]) -> None:
+    """:func:`record_changed` for many records at once (bulk imports)."""
+    log_changes(ChangeKind.RECORD, record_ids)
 
 
 def collection_changed(collection_id: int) -> None:

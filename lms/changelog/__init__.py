@@ -10,7 +10,7 @@ out), never lost with a process. ``lms check`` compares every mirror with the da
 """
 
 from lms.changelog.locks import mirror_lock
-from lms.changelog.log import batched, log_change
+from lms.changelog.log import batched, log_change, log_changes
 from lms.changelog.mirrors import (
     Difference,
     Mirror,
@@ -28,5 +28,6 @@ from lms.changelog.models import ChangeApplied, ChangeEntry, ChangeKind
 
 __all__ = ["ChangeApplied", "ChangeEntry", "ChangeKind", "Difference", "Mirror", "MirrorBusy",
            "apply_inline", "apply_pending", "batched", "drain", "init_app", "log_change",
+           "log_changes",
            "mirror_lock", "mirrors", "pending_counts", "pending_records_clause",
            "prune_applied"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from lms.changelog.mirrors import apply_inline
 from lms.changelog.models import ChangeEntry, ChangeKind
@@ -42,9 +42,28 @@ def log_change(kind: ChangeKind, target_id: int) -> None:
         db.session.add(entries[key])
 
 
+def log_changes(kind: ChangeKind, target_ids: Sequence[int]) -> None:
+    """:func:`log_change` for many targets at once, in one statement (bulk imports); only
+    inside a unit of work."""
+    work = current_work()
+    if work is None:
+        raise RuntimeError("log_changes needs a unit of work")
+    if not target_ids:
+        return
+    now = utcnow()
+    ids = list(db.session.scalars(
+        insert(ChangeEntry).returning(ChangeEntry.id, sort_by_parameter_order=True),
+        [{"kind": str(kind), "target_id": target_id, "created_at": now}
+         for target_id in target_ids]))
+    work.callbacks.append(lambda: _apply_after_commit(ids))
+
+
 def _committed(entries: list[ChangeEntry]) -> None:
     # The identity survives the commit's expiry: reading it loads nothing.
-    ids = [inspect(entry).identity[0] for entry in entries]  # type: ignore[index]
+    _apply_after_commit([inspect(entry).identity[0] for entry in entries])  # type: ignore[index]
+
+
+def _apply_after_commit(ids: list[int]) -> None:
     collected = _batch.get()
     if collected is not None:
         collected.extend(ids)

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Rows picked per round; also the largest list of ids put in one IN (...).
 BATCH = 200
+#: A use case's own rows applied at once (a bulk import's batch: about two per record).
+INLINE_BATCH = 1000
 
 
 @dataclass(frozen=True, order=True)
@@ -184,7 +186,7 @@ def apply_inline(entry_ids: Sequence[int]) -> None:
     wait = float(current_app.config["CHANGE_LOG_INLINE_WAIT_SECONDS"])
     for mirror in mirrors():
         try:
-            for chunk in _chunks(entry_ids):
+            for chunk in _chunks(entry_ids, INLINE_BATCH):
                 apply_pending(mirror, only=chunk, wait=wait)
         except MirrorBusy:
             log.info("%s busy: %d change(s) left to the worker", mirror.name, len(entry_ids))

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from lms.catalog import hooks
 from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.extract import Extraction, extract_text, runner
 from lms.extract import base as messages
@@ -43,7 +43,7 @@ from lms.files.storage import BlobNotFound
 from lms.files.stores import get_storage
 from lms.jobs import enqueue
 from lms.permissions import can
-from lms.uow import unit_of_work
+from lms.uow import batch_of_work
 
 log = logging.getLogger(__name__)
 
@@ -66,45 +66,89 @@ def extract_file(file_id: int) -> Outcome:
 
     A file no longer pending (extracted meanwhile by another run) is left alone.
     """
-    file = db.session.get(RecordFile, file_id)
-    if file is None:
-        return Outcome(file_id, "gone", "", skipped=True)
-    if file.text_status != TextStatus.PENDING:
-        return Outcome(file_id, file.text_status, file.text_message, skipped=True)
-    record_id, key, media_type = file.record_id, file.blob_key, file.media_type
-    twin = _extracted_twin(file)
-    if twin is not None:
-        result = Extraction(status=twin.text_status, text=twin.extracted_text,  # type: ignore[arg-type]
-                            message=twin.text_message, chars=twin.text_chars or 0,
-                            pages=twin.text_pages)
-    else:
-        result = _run(key, media_type)
-        if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
-            # libmagic sometimes names prose something else (Vietnamese news as
-            # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
-            # refuses if the bytes are not text in a known encoding.
-            as_text = _run(key, "text/plain")
-            if as_text.status == TextStatus.OK:
-                result = as_text
-    with unit_of_work():
-        # The guarded UPDATE decides between two runs racing on one file: one writes.
-        won = db.session.execute(
-            update(RecordFile)
-            .where(RecordFile.id == file_id, RecordFile.text_status == TextStatus.PENDING)
-            .values(text_status=result.status, text_message=result.message[:2000],
-                    text_chars=result.chars if result.status == TextStatus.OK else None,
-                    text_pages=result.pages, text_extracted_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-        if won and result.status == TextStatus.OK:
-            db.session.add(FileText(file_id=file_id, text=result.text))
-        if won:
-            hooks.record_changed(record_id)
-    db.session.expire(file)
-    if result.status in TEXT_PROBLEMS:
-        log.info("text extraction of file %s: %s (%s)", file_id, result.status, result.message)
-    return Outcome(file_id, result.status, result.message, reused=twin is not None,
-                   skipped=not won)
+    [outcome] = extract_files([file_id])
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Found:
+    file_id: int
+    record_id: int
+    result: Extraction
+    reused: bool
+
+
+def _extract(files: Sequence[RecordFile]) -> list[_Found]:
+    """The texts of these pending files (nothing written): an identical blob's kept outcome
+    (one query for all), or an extraction."""
+    twins: dict[tuple[str, str], RecordFile] = {}
+    for twin in db.session.scalars(
+            select(RecordFile).where(RecordFile.blob_key.in_({f.blob_key for f in files}),
+                                     RecordFile.id.not_in([f.id for f in files]),
+                                     RecordFile.text_status.in_(REUSABLE))
+            .order_by(RecordFile.id.desc())):
+        twins[twin.blob_key, twin.media_type] = twin  # the oldest wins
+    damaged = set(db.session.scalars(select(Blob.key).where(
+        Blob.key.in_({f.blob_key for f in files}), Blob.fixity_status.in_(BAD_FIXITY))))
+    found = []
+    for file in files:
+        twin = twins.get((file.blob_key, file.media_type))
+        if twin is not None:
+            result = Extraction(status=twin.text_status, text=twin.extracted_text,  # type: ignore[arg-type]
+                                message=twin.text_message, chars=twin.text_chars or 0,
+                                pages=twin.text_pages)
+        else:
+            result = _run(file.blob_key, file.media_type, file.blob_key in damaged)
+            if result.status == TextStatus.UNSUPPORTED and file.extension in TEXT_EXTENSIONS:
+                # libmagic sometimes names prose something else (Vietnamese news as
+                # "audio/x-mp4a-latm"); a .txt file is tried as text, which the text reader
+                # refuses if the bytes are not text in a known encoding.
+                as_text = _run(file.blob_key, "text/plain", file.blob_key in damaged)
+                if as_text.status == TextStatus.OK:
+                    result = as_text
+        found.append(_Found(file.id, file.record_id, result, twin is not None))
+    return found
+
+
+def _record(found: Sequence[_Found]) -> list[Outcome]:
+    """Write the outcomes in one transaction: each file's row, its text, its record's
+    change-log row."""
+    outcomes, texts, changed, rows = [], [], [], []
+    now = utcnow()
+    with batch_of_work():
+        # Of two runs racing on one file, one writes: the rows still pending are locked
+        # (PostgreSQL; SQLite's batch holds the database's write lock) and only they change.
+        pending = set(db.session.scalars(
+            select(RecordFile.id).where(RecordFile.id.in_([item.file_id for item in found]),
+                                        RecordFile.text_status == TextStatus.PENDING)
+            .with_for_update()))
+        for item in found:
+            result = item.result
+            won = item.file_id in pending
+            if won:
+                rows.append({"file_id": item.file_id, "status": result.status,
+                             "message": result.message[:2000],
+                             "chars": result.chars if result.status == TextStatus.OK else None,
+                             "pages": result.pages})
+            if won and result.status == TextStatus.OK:
+                texts.append({"file_id": item.file_id, "text": result.text})
+            if won:
+                changed.append(item.record_id)
+            if result.status in TEXT_PROBLEMS:
+                log.info("text extraction of file %s: %s (%s)", item.file_id, result.status,
+                         result.message)
+            outcomes.append(Outcome(item.file_id, result.status, result.message,
+                                    reused=item.reused, skipped=not won))
+        if rows:
+            db.session.connection().execute(
+                update(RecordFile.__table__)
+                .where(RecordFile.id == bindparam("file_id"))
+                .values(text_status=bindparam("status"), text_message=bindparam("message"),
+                        text_chars=bindparam("chars"), text_pages=bindparam("pages"),
+                        text_extracted_at=now), rows)
+        insert_rows(db.session, FileText, texts)
+        hooks.records_changed(sorted(set(changed)))
+    return outcomes
 
 
 def _extracted_twin(file: RecordFile) -> RecordFile | None:
@@ -126,12 +170,12 @@ AS_PLAIN_TEXT = frozenset({"text/csv", "text/tab-separated-values", "text/markdo
 TEXT_EXTENSIONS = frozenset({"txt", "text", "csv", "tsv", "md"})
 
 
-def _run(key: str, media_type: str) -> Extraction:
+def _run(key: str, media_type: str, damaged: bool) -> Extraction:
+    """Extract the blob's text; ``damaged``: its fixity check failed (never read)."""
     if media_type.split(";", 1)[0].strip().lower() in AS_PLAIN_TEXT:
         media_type = "text/plain"
     storage = get_storage()
-    blob = db.session.get(Blob, key)
-    if blob is not None and blob.fixity_status in BAD_FIXITY:
+    if damaged:
         return Extraction.without_text("failed", DAMAGED_SOURCE)
     config = current_app.config
     # The extractor reads the blob by its path (built from the validated key; on object
@@ -158,14 +202,42 @@ def pending_file_ids(record_ids: Iterable[int] | None = None) -> list[int]:
     return list(db.session.scalars(stmt.order_by(RecordFile.id)))
 
 
+#: Extractions written per transaction by :func:`extract_files`.
+EXTRACT_BATCH = 100
+
+
+#: Files extracted, then their outcomes written in one transaction, by :func:`extract_files`.
+EXTRACT_BATCH = 100
+
+
 def extract_files(file_ids: Sequence[int],
                   progress: Callable[[int], None] | None = None) -> list[Outcome]:
-    """Extract each file now, in this process's worker (``lms demo``, ``lms import``)."""
+    """Extract the text of each pending file and record the outcomes; re-index their records
+    (``lms demo``, ``lms import``, the ``files.extract`` job): the texts of up to
+    :data:`EXTRACT_BATCH` files, then their outcomes in one transaction. A file no longer
+    pending (extracted meanwhile by another run) is left alone."""
     outcomes = []
-    for file_id in file_ids:
-        outcomes.append(extract_file(file_id))
+    for start in range(0, len(file_ids), EXTRACT_BATCH):
+        chunk = file_ids[start:start + EXTRACT_BATCH]
+        files = {f.id: f for f in db.session.scalars(
+            select(RecordFile).where(RecordFile.id.in_(chunk)))}
+        pending = []
+        for file_id in chunk:
+            file = files.get(file_id)
+            if file is None:
+                outcomes.append(Outcome(file_id, "gone", "", skipped=True))
+            elif file.text_status != TextStatus.PENDING:
+                outcomes.append(Outcome(file_id, file.text_status, file.text_message,
+                                        skipped=True))
+            else:
+                pending.append(file)
+        if pending:
+            found = _extract(pending)
+            for file in files.values():
+                db.session.expire(file)
+            outcomes.extend(_record(found))
         if progress is not None:
-            progress(1)
+            progress(len(chunk))
     return outcomes
 
 

@@ -117,7 +117,9 @@ class S3Storage(Storage):
 
     # -- writing
 
-    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
+    def put(self, stream: Readable, *, max_size: int | None = None,
+            deferred_sync: bool = False) -> StoredBlob:
+        # The object store has it durably once put_object returns: nothing is deferred.
         spooled = spool(self.tmp_dir, stream, max_size)
         try:
             key, size = spooled.sha256, spooled.size

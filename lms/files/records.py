@@ -14,10 +14,9 @@ from importlib import import_module
 
 from flask import current_app
 from sqlalchemy import delete, exists, or_, select, union
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.catalog.models import Record, RecordVersion
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.files.models import Blob, RecordFile, record_version_files
 from lms.files.storage import BlobNotFound
@@ -90,8 +89,6 @@ def replace_working_files(record: Record, files: Sequence[NewFile],
     that is not leaves the working copy (kept while a published version lists it); a blob
     not there yet gets a new row. Runs inside the caller's transaction.
     """
-    from lms.files.models import TextStatus, ThumbnailStatus
-
     current = {f.blob_key: f for f in working_files(record)}
     wanted = {f.key for f in files}
     for key, row in current.items():
@@ -109,25 +106,42 @@ def replace_working_files(record: Record, files: Sequence[NewFile],
         if row is not None:
             row.position, row.name = position, item.name
             continue
-        register_blob(item.key, item.size)
-        row = RecordFile(
-            record_id=record.id, position=position, name=item.name, blob_key=item.key,
-            size=item.size, media_type=item.media_type, sniff_mismatch=item.sniff_mismatch,
-            uploaded_by_id=uploaded_by_id, text_status=TextStatus.PENDING,
-            thumbnail_status=ThumbnailStatus.PENDING if item.thumbnail_pending
-            else ThumbnailStatus.NONE)
+        register_blobs([item])
+        row = RecordFile(**new_file_values(record.id, position, item, uploaded_by_id))
         db.session.add(row)
         added.append(row)
     db.session.flush()
     return added
 
 
+def new_file_values(record_id: int, position: int, item: NewFile,
+                    uploaded_by_id: int | None) -> dict[str, object]:
+    """The columns of a working-copy file row for ``item`` (text extraction pending)."""
+    from lms.files.models import TextStatus, ThumbnailStatus
+
+    return {"record_id": record_id, "position": position, "name": item.name,
+            "blob_key": item.key, "size": item.size, "media_type": item.media_type,
+            "sniff_mismatch": item.sniff_mismatch, "uploaded_by_id": uploaded_by_id,
+            "text_status": TextStatus.PENDING,
+            "thumbnail_status": ThumbnailStatus.PENDING if item.thumbnail_pending
+            else ThumbnailStatus.NONE}
+
+
 def register_blob(key: str, size: int) -> None:
     """Add ``key`` to the blob registry unless it is there (two uploads may race to add it)."""
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(Blob).values(key=key, size=size, created_at=utcnow())
-    db.session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    register_blobs([NewFile(name="", key=key, size=size, media_type="")])
+
+
+def register_blobs(files: Iterable[NewFile]) -> None:
+    """:func:`register_blob` for each of ``files``' blobs, in one statement."""
+    now = utcnow()
+    rows = [{"key": key, "size": size, "created_at": now}
+            for key, size in dict((f.key, f.size) for f in files).items()]
+    if not rows:
+        return
+    # Sorted: two imports registering the same blobs lock them in the same order.
+    insert_rows(db.session, Blob, sorted(rows, key=lambda row: row["key"]),
+                ignore_conflicts_on=["key"])
 
 
 def blob_columns() -> list:

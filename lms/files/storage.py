@@ -18,8 +18,10 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +31,8 @@ from typing import BinaryIO, Protocol
 from lms.errors import GENERIC_MESSAGES, ServiceError
 
 CHUNK_SIZE = 1024 * 1024
+#: fsyncs of a batch of blobs issued side by side (:meth:`LocalStorage.sync`).
+SYNC_THREADS = 8
 BLOB_MODE = 0o440  # blobs are never modified in place
 _KEY = re.compile(r"[0-9a-f]{64}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
@@ -89,9 +93,11 @@ class Spooled:
     size: int
 
 
-def spool(tmp_dir: Path, stream: Readable, max_size: int | None) -> Spooled:
-    """Copy ``stream`` into a new file in ``tmp_dir`` (fsync'd), hashing on the way; the caller
-    moves or removes the file. Nothing is left behind on failure.
+def spool(tmp_dir: Path, stream: Readable, max_size: int | None, *,
+          fsync: bool = True) -> Spooled:
+    """Copy ``stream`` into a new file in ``tmp_dir`` (fsync'd unless ``fsync`` is false: the
+    caller then syncs it later), hashing on the way; the caller moves or removes the file.
+    Nothing is left behind on failure.
 
     :raise FileTooLarge: more than ``max_size`` bytes were read.
     :raise OSError: the stream or the disk failed.
@@ -111,7 +117,8 @@ def spool(tmp_dir: Path, stream: Readable, max_size: int | None) -> Spooled:
                 md5.update(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            if fsync:
+                os.fsync(out.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -130,15 +137,26 @@ class Storage(ABC):
     can_presign = False
 
     @abstractmethod
-    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
+    def put(self, stream: Readable, *, max_size: int | None = None,
+            deferred_sync: bool = False) -> StoredBlob:
         """Store the bytes read from ``stream`` (until it returns ``b""``), hashing on the way.
 
         Nothing is kept if reading or writing fails half-way or the stream is longer than
-        ``max_size`` bytes.
+        ``max_size`` bytes. The blob is durable when this returns, unless ``deferred_sync``:
+        then it is durable once :meth:`sync` was called with its key (bulk imports store a
+        batch of blobs, then make them durable together, before any row references them).
 
         :raise FileTooLarge: more than ``max_size`` bytes were read.
         :raise OSError: the stream or the disk failed (disk full, upload cut off).
         """
+
+    def sync(self, keys: Iterable[str]) -> None:
+        """Make the blobs ``put`` with ``deferred_sync`` durable (stores whose ``put`` always
+        is durable have nothing to do).
+
+        :raise OSError: the disk failed.
+        """
+        return None
 
     @abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -256,17 +274,19 @@ class LocalStorage(Storage):
 
     # -- writing
 
-    def put(self, stream: Readable, *, max_size: int | None = None) -> StoredBlob:
-        spooled = spool(self.tmp_dir, stream, max_size)
+    def put(self, stream: Readable, *, max_size: int | None = None,
+            deferred_sync: bool = False) -> StoredBlob:
+        spooled = spool(self.tmp_dir, stream, max_size, fsync=not deferred_sync)
         try:
-            reused = self._install(spooled.path, spooled.sha256, spooled.size)
+            reused = self._install(spooled.path, spooled.sha256, spooled.size,
+                                   sync=not deferred_sync)
         except BaseException:
             spooled.path.unlink(missing_ok=True)
             raise
         return StoredBlob(key=spooled.sha256, sha256=spooled.sha256, size=spooled.size,
                           reused=reused)
 
-    def _install(self, tmp: Path, key: str, size: int) -> bool:
+    def _install(self, tmp: Path, key: str, size: int, *, sync: bool = True) -> bool:
         target = self.path(key)
         try:
             existing = os.stat(target, follow_symlinks=False)
@@ -281,10 +301,24 @@ class LocalStorage(Storage):
         created = self._make_dirs(target.parent)
         os.chmod(tmp, BLOB_MODE)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
-        for directory in created:
-            _fsync_dir(directory.parent)
+        if sync:
+            _fsync_dir(target.parent)
+            for directory in created:
+                _fsync_dir(directory.parent)
         return False
+
+    def sync(self, keys: Iterable[str]) -> None:
+        """Each blob's file, then once each the folders that may have got a new entry (its
+        folder, the one above, the root). The fsyncs run side by side: the file system
+        commits them together instead of one journal commit after another."""
+        files = [self.path(key) for key in dict.fromkeys(keys)]
+        if not files:
+            return
+        folders = {path.parent for path in files}
+        folders |= {folder.parent for folder in folders} | {self.root}
+        pool = _sync_pool()
+        list(pool.map(_fsync_file, files))
+        list(pool.map(_fsync_dir, folders))
 
     def _make_dirs(self, directory: Path) -> list[Path]:
         created = []
@@ -376,8 +410,30 @@ def _subdirs(directory: Path) -> Iterator[Path]:
         yield directory / name
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    """The threads of :meth:`LocalStorage.sync`, kept for the life of the process (new threads
+    for each batch would each get a malloc arena of their own, and memory would grow)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="fsync")
+        return _pool
+
+
+def _fsync_file(path: Path) -> None:
+    _fsync(path, os.O_RDONLY | os.O_NOFOLLOW)
+
+
 def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from lms import audit
 from lms.accounts.models import User
@@ -103,16 +104,22 @@ class _Prepared:
     mismatch: bool
 
 
-def _store(storage: Storage, upload: Upload, limit: int) -> StoredBlob:
+def _store(storage: Storage, upload: Upload, limit: int, *, deferred_sync: bool = False,
+           flagged: Container[str] | None = None) -> StoredBlob:
     """Store one upload. If its blob is flagged by fixity, this upload is the same content:
     verify the stored copy and, if damaged (same size, so ``put`` kept it), replace it.
+    ``flagged``: the keys of the blobs flagged, when the caller knows them (else one query).
 
     :raise FileTooLarge, StorageFailed:
     """
     try:
-        stored = storage.put(upload.stream, max_size=limit)
-        blob = db.session.get(Blob, stored.key)
-        if blob is not None and blob.fixity_status in BAD_FIXITY:
+        stored = storage.put(upload.stream, max_size=limit, deferred_sync=deferred_sync)
+        if flagged is None:
+            blob = db.session.get(Blob, stored.key)
+            bad = blob is not None and blob.fixity_status in BAD_FIXITY
+        else:
+            bad = stored.key in flagged
+        if bad:
             result = check_blob(storage, stored.key)
             if not result.ok and hasattr(upload.stream, "seek"):
                 storage.delete(stored.key)
@@ -206,12 +213,19 @@ def _sniff(fh, name: str) -> tuple[str, bool]:
     return sniffed.media_type, mismatch
 
 
-def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewFile:
+def flagged_blobs() -> set[str]:
+    """The keys of the blobs fixity flagged (few: damaged or missing ones)."""
+    return set(db.session.scalars(select(Blob.key).where(Blob.fixity_status.in_(BAD_FIXITY))))
+
+
+def store_import_file(path: Path, *, dry_run: bool = False, deferred_sync: bool = False,
+                      flagged: Container[str] | None = None) -> record_files.NewFile:
     """Check and store one file of an import package (already resolved inside it).
 
     The same rules as an upload: the size limit, no empty file, the type sniffed from the
     content and compared with the name. A ``dry_run`` hashes and sniffs the file where it
-    is and stores nothing.
+    is and stores nothing. With ``deferred_sync`` the caller makes the blob durable
+    (``Storage.sync``) before any row references it. ``flagged``: see :func:`_store`.
 
     :raise ValidationError: the file is empty.
     :raise FileTooLarge: it is larger than ``MAX_UPLOAD_BYTES``.
@@ -232,7 +246,8 @@ def store_import_file(path: Path, *, dry_run: bool = False) -> record_files.NewF
             key = digest.hexdigest()
             media_type, mismatch = _sniff(source, name)
         else:
-            stored = _store(get_storage(), Upload(source, name), limit)
+            stored = _store(get_storage(), Upload(source, name), limit,
+                            deferred_sync=deferred_sync, flagged=flagged)
             key, size = stored.key, stored.size
             with get_storage().open(key) as fh:
                 media_type, mismatch = _sniff(fh, name)

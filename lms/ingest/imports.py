@@ -1,26 +1,33 @@
 """Bulk import: one record per line of a JSONL file or of a package's ``manifest.csv``.
 
-The one service behind ``lms import`` and the administrators' import page. Each line is its
-own unit of work: its files are checked and stored first, then one transaction creates or
-updates the record, its file rows and its version (``catalog.deposit.import_record``). A
-line either is imported whole or leaves nothing but unreferenced blobs (which ``lms files gc``
-removes), so an interrupted run is simply run again: unchanged lines are skipped, failed
-ones retried, pending text extractions finished.
+The one service behind ``lms import`` and the administrators' import page. Lines are
+imported in batches (``IMPORT_COMMIT_LINES``): each line's files are checked and stored
+first, the new blobs of the batch made durable together, then one transaction writes the
+batch, each line applied whole or not at all: the records of new ids in one multi-row
+statement per table (``catalog.deposit.create_imported_records``), redone line by line if
+the database refuses a row, the others (updates, reviews, dry runs) one savepoint each
+(``catalog.deposit.import_record``). A line either is imported whole or leaves nothing but
+unreferenced blobs (which ``lms files gc`` removes), so an interrupted run is simply run
+again: unchanged lines are skipped, failed ones retried, pending text extractions finished.
+A resumable run (the import job) records its place in the batch's transaction: it resumes
+after the last batch committed.
 
-Each line's transaction writes its change-log row; search and OAI-PMH apply them in batches
-(``hooks.batched``), after each batch's extractions, so a record reaches the index once, with
-its text. Rows left pending by an interrupted run are applied by the worker, or by the next
-run's end.
+Each batch's transaction writes its change-log rows; search and OAI-PMH apply them every
+``IMPORT_BATCH_SIZE`` lines (``hooks.batched``), after the batches' extractions, so a
+record reaches the index once, with its text. Rows left pending by an interrupted run are
+applied by the worker, or by the next run's end.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -36,14 +43,15 @@ from lms.auth.services import find_user
 from lms.catalog import hooks
 from lms.catalog.access_settings import AccessSettings
 from lms.catalog.collections import get_collection
-from lms.catalog.deposit import import_record
-from lms.catalog.models import AccessLevel, Collection
+from lms.catalog.deposit import ImportResult, NewImport, create_imported_records, import_record
+from lms.catalog.models import AccessLevel, Collection, Record
 from lms.errors import NotFound, ServiceError
 from lms.extensions import db
 from lms.files import extraction
 from lms.files.models import RecordFile
 from lms.files.records import NewFile
-from lms.files.upload import store_import_file
+from lms.files.storage import get_storage
+from lms.files.upload import StorageFailed, flagged_blobs, store_import_file
 from lms.ingest.packages import (
     MANIFEST,
     ImportLine,
@@ -53,6 +61,8 @@ from lms.ingest.packages import (
     unpacked,
 )
 from lms.jobs import enqueue
+from lms.permissions import require
+from lms.uow import batch_of_work, current_work, unit_of_work
 from metadata import Metadata, validate
 
 log = logging.getLogger(__name__)
@@ -74,7 +84,7 @@ class ImportOptions:
     lang: str = "en"                # of metadata problem messages
 
 
-@dataclass
+@dataclass(slots=True)  # one per line of the package, kept to the end: no __dict__ each
 class LineReport:
     number: int
     external_id: str | None
@@ -118,13 +128,15 @@ class ImportReport:
 class ImportJournal(Protocol):
     """Where a resumable import keeps its place (the import job: ``lms.ingest.jobs``)."""
 
-    #: Lines up to this number were imported by an earlier, interrupted run: skipped now.
+    #: Lines up to this number were imported by an earlier, interrupted run (a batch
+    #: boundary): skipped now.
     resume_after: int
     #: Their reports, which begin this run's report.
     previous: list[LineReport]
 
-    def committing(self, report: LineReport) -> None:
-        """Called inside the line's transaction, so that the place commits with the record."""
+    def committing(self, reports: list[LineReport]) -> None:
+        """Called inside the transaction of a batch of lines (these, in order), so that the
+        place commits with their records."""
 
     def processed(self, report: LineReport) -> None:
         """Called after each line, whatever its outcome."""
@@ -193,6 +205,18 @@ class LineError(Exception):
         self.messages = messages
 
 
+@dataclass
+class _Planned:
+    """A line that passed every check, its blobs stored: what its transaction writes."""
+
+    line: ImportLine
+    report: LineReport
+    collection: Collection
+    access: AccessSettings
+    result: Any  # metadata.ValidationResult
+    files: list[NewFile]
+
+
 class _Run:
     """What one import run keeps between lines: options, caches, the report."""
 
@@ -204,6 +228,9 @@ class _Run:
         self.source_name = source_name
         self.journal = journal
         self.collections: dict[str, int] = {}
+        # Every line gets the same few warnings: one string object each, not one per line.
+        self._messages: dict[str, str] = {}
+        self._flagged: set[str] = set()  # blobs fixity flagged, read once per batch
 
     @property
     def actor(self) -> User | None:
@@ -220,33 +247,39 @@ class _Run:
                 raise LineError([error.message]) from None
         return db.session.get(Collection, self.collections[slug])  # type: ignore[return-value]
 
-    def line(self, line: ImportLine) -> LineReport:
-        report = LineReport(line.number, line.external_id)
-        try:
+    def batch(self, lines: list[ImportLine]) -> list[LineReport]:
+        """Import these lines: their blobs stored and made durable together, then one
+        transaction in which each line is applied whole or not at all (a savepoint each, or
+        one multi-row write for the new records, redone line by line if the database
+        refuses it), the journal's place committed with them; then their text extracted."""
+        reports = [LineReport(line.number, line.external_id) for line in lines]
+        planned: list[_Planned] = []
+        self._flagged = flagged_blobs()
+        for line, report in zip(lines, reports, strict=True):
             try:
-                self._import(line, report)
-            except IntegrityError:
-                # Another import created the same record meanwhile: this line is now an
-                # update of it (or unchanged), so it is tried once more.
-                db.session.rollback()
-                report = LineReport(line.number, line.external_id)
-                self._import(line, report)
-        except LineError as error:
-            report.outcome, report.record_id = "error", None
-            report.errors.extend(error.messages)
-        except ServiceError as error:
-            db.session.rollback()
-            report.outcome, report.record_id = "error", None
-            report.errors.append(error.message)
+                planned.append(self._plan(line, report))
+            except LineError as error:
+                report.errors.extend(error.messages)
+        planned = self._sync(planned)
+        try:
+            with batch_of_work():
+                self._write(planned)
+                if self.journal is not None:
+                    self.journal.committing(reports)
         except SQLAlchemyError as error:
-            db.session.rollback()
-            log.warning("import line %s failed in the database", line.number, exc_info=True)
-            report.outcome, report.record_id = "error", None
-            report.errors.append(_("Database error (%(kind)s): nothing of this line was saved.",
-                                   kind=type(error).__name__))
-        return report
+            log.warning("import lines %s-%s failed in the database", lines[0].number,
+                        lines[-1].number, exc_info=True)
+            for item in planned:
+                self._failed(item.report, _("Database error (%(kind)s): nothing of this line "
+                                            "was saved.", kind=type(error).__name__))
+        done = [item.report for item in planned if item.report.outcome != "error"]
+        if not self.options.dry_run:
+            self._extract(done)
+        for report in reports:
+            report.warnings = [self._messages.setdefault(m, m) for m in report.warnings]
+        return reports
 
-    def _import(self, line: ImportLine, report: LineReport) -> None:
+    def _plan(self, line: ImportLine, report: LineReport) -> _Planned:
         if line.errors:
             raise LineError(list(line.errors))
         errors: list[str] = []
@@ -274,32 +307,116 @@ class _Run:
         report.warnings.extend(p.message(self.options.lang)
                                for p in result.warnings)
         files = self._files(line.files, report)
+        return _Planned(line, report, collection, access, result, files)
 
-        def committing(action: str, record_id: int) -> None:
-            assert self.journal is not None
-            self.journal.committing(LineReport(report.number, report.external_id, action,  # type: ignore[arg-type]
-                                               record_id, [], list(report.warnings)))
+    def _sync(self, planned: list[_Planned]) -> list[_Planned]:
+        """Make the batch's new blobs durable before any row references them."""
+        if self.options.dry_run:
+            return planned
+        try:
+            get_storage().sync(f.key for item in planned for f in item.files)
+        except OSError as error:
+            log.error("making the blobs of an import batch durable failed: %s", error)
+            message = StorageFailed().message
+            for item in planned:
+                if item.files:
+                    self._failed(item.report, message)
+            return [item for item in planned if not item.files]
+        return planned
 
-        outcome = import_record(
-            self.actor, external_id=line.external_id, collection=collection,
-            metadata=result.statements, incomplete=result.incomplete, access=access,
-            files=files, review=self.options.review, dry_run=self.options.dry_run,
-            source={"via": self.options.via, "file": self.source_name[:200],
-                    "sha256": self.report.sha256, "line": line.number},
-            in_transaction=committing if self.journal is not None else None)
-        report.outcome, report.record_id = outcome.action, outcome.record_id  # type: ignore[assignment]
-        if self.options.dry_run or outcome.record_id is None:
+    @staticmethod
+    def _failed(report: LineReport, message: str) -> None:
+        report.outcome, report.record_id = "error", None
+        report.errors.append(message)
+
+    def _source(self, line: ImportLine) -> dict[str, object]:
+        return {"via": self.options.via, "file": self.source_name[:200],
+                "sha256": self.report.sha256, "line": line.number}
+
+    def _write(self, planned: list[_Planned]) -> None:
+        """Inside the batch's transaction: the records of new external ids (or of none) in
+        bulk, the others (updates, reviews, dry runs) one savepoint each, in line order."""
+        options = self.options
+        ids = [item.line.external_id for item in planned if item.line.external_id]
+        taken = set(db.session.scalars(select(Record.external_id).where(
+            Record.external_id.in_(ids)))) if ids else set()
+        bulk: list[_Planned] = []
+        single: list[_Planned] = []
+        for item in planned:
+            external_id = item.line.external_id
+            if options.dry_run or options.review or external_id in taken:
+                single.append(item)
+            else:
+                bulk.append(item)
+            if external_id:
+                taken.add(external_id)
+        if bulk:
+            self._create(bulk)
+        for item in single:
+            self._one(item)
+
+    def _create(self, bulk: list[_Planned]) -> None:
+        actor = self.actor
+        if actor is not None:
+            require(actor, "record.import")
+        try:
+            with unit_of_work():
+                results = create_imported_records(actor, [NewImport(
+                    item.line.external_id, item.collection, item.result.statements,
+                    item.result.incomplete, item.access, item.files, self._source(item.line))
+                    for item in bulk])
+        except SQLAlchemyError:
+            # A row the database refuses (an id another import took meanwhile...): each line
+            # on its own, so that only the refused one fails.
+            log.info("bulk creation refused; importing lines %s-%s one by one",
+                     bulk[0].line.number, bulk[-1].line.number, exc_info=True)
+            for item in bulk:
+                self._one(item)
             return
-        for file_id in outcome.thumbnail_file_ids:
-            enqueue("files.thumbnail", owner=self.actor, file_id=file_id)
-        self._extract(outcome.record_id, report)
+        for item, result in zip(bulk, results, strict=True):
+            self._done(item, result)
+
+    def _one(self, item: _Planned) -> None:
+        line = item.line
+        try:
+            try:
+                result = self._import_record(item)
+            except IntegrityError:
+                # Another import created the same record meanwhile: this line is now an
+                # update of it (or unchanged), so it is tried once more.
+                result = self._import_record(item)
+        except ServiceError as error:
+            self._failed(item.report, error.message)
+            return
+        except SQLAlchemyError as error:
+            log.warning("import line %s failed in the database", line.number, exc_info=True)
+            self._failed(item.report, _("Database error (%(kind)s): nothing of this line was "
+                                        "saved.", kind=type(error).__name__))
+            return
+        self._done(item, result)
+
+    def _import_record(self, item: _Planned) -> ImportResult:
+        return import_record(
+            self.actor, external_id=item.line.external_id, collection=item.collection,
+            metadata=item.result.statements, incomplete=item.result.incomplete,
+            access=item.access, files=item.files, review=self.options.review,
+            dry_run=self.options.dry_run, source=self._source(item.line))
+
+    def _done(self, item: _Planned, result: ImportResult) -> None:
+        item.report.outcome, item.report.record_id = result.action, result.record_id  # type: ignore[assignment]
+        if self.options.dry_run or result.record_id is None:
+            return
+        for file_id in result.thumbnail_file_ids:
+            current_work().callbacks.append(  # type: ignore[union-attr]
+                partial(enqueue, "files.thumbnail", owner=self.actor, file_id=file_id))
 
     def _files(self, paths: list[Path], report: LineReport) -> list[NewFile]:
         files: list[NewFile] = []
         errors: list[str] = []
         for path in paths:
             try:
-                new = store_import_file(path, dry_run=self.options.dry_run)
+                new = store_import_file(path, dry_run=self.options.dry_run,
+                                        deferred_sync=True, flagged=self._flagged)
             except ServiceError as error:
                 errors.append(f"{path.name}: {error.message}")
                 continue
@@ -316,9 +433,10 @@ class _Run:
             raise LineError(errors)
         return files
 
-    def _extract(self, record_id: int, report: LineReport) -> None:
+    def _extract(self, reports: list[LineReport]) -> None:
         # Also finishes files a previous, interrupted run left pending.
-        pending = extraction.pending_file_ids([record_id])
+        by_record = {r.record_id: r for r in reports if r.record_id is not None}
+        pending = extraction.pending_file_ids(list(by_record))
         if self.options.extract == "queue":
             for file_id in pending:
                 extraction.enqueue_extraction(file_id, self.actor)
@@ -326,10 +444,11 @@ class _Run:
         for outcome in extraction.extract_files(pending):
             if outcome.status in ("empty", "failed", "timeout"):
                 file = db.session.get(RecordFile, outcome.file_id)
-                report.warnings.append(_("%(name)s: no text for search: %(why)s",
-                                         name=file.name if file else outcome.file_id,
-                                         why=extraction.describe(outcome.status,
-                                                                 outcome.message)))
+                if file is None or file.record_id not in by_record:
+                    continue
+                by_record[file.record_id].warnings.append(_(
+                    "%(name)s: no text for search: %(why)s", name=file.name,
+                    why=extraction.describe(outcome.status, outcome.message)))
 
 
 def parse_access(data: dict[str, Any], default_level: str) -> AccessSettings:
@@ -419,12 +538,11 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
 
     :raise PermissionDenied: ``actor`` may not import.
     """
-    from lms.permissions import require
-
     if actor is not None:
         require(actor, "record.import")
     report = ImportReport(source=path.name, dry_run=options.dry_run, review=options.review)
     batch = max(1, options.batch_size or int(current_app.config["IMPORT_BATCH_SIZE"]))
+    commit = min(batch, max(1, int(current_app.config["IMPORT_COMMIT_LINES"])))
     try:
         with opened(path) as (digest, total, lines):
             report.sha256 = digest
@@ -437,18 +555,28 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
             while chunk := list(islice(iterator, batch)):
                 # Mirrors (search, OAI-PMH) apply the batch at once, after its extractions.
                 with hooks.batched():
-                    for line in chunk:
-                        done += 1
-                        if line.number <= skip:
-                            continue
-                        report.lines.append(run.line(line))
-                        if journal is not None:
-                            journal.processed(report.lines[-1])
-                        if progress is not None:
-                            progress(done, total)
+                    todo = [line for line in chunk if line.number > skip]
+                    done += len(chunk) - len(todo)
+                    for start in range(0, len(todo), commit):
+                        for line_report in run.batch(todo[start:start + commit]):
+                            done += 1
+                            report.lines.append(line_report)
+                            if journal is not None:
+                                journal.processed(line_report)
+                            if progress is not None:
+                                progress(done, total)
+                _return_freed_memory()
     except PackageError as error:
         report.package_error = str(error)
     return report
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory freed by a batch back to the system (glibc keeps it in the arenas of
+    the threads that used it: the search engine's, the blob syncs'), so that a long import's
+    footprint stays that of one batch."""
+    with suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def format_report(report: ImportReport) -> Iterator[str]:

@@ -39,9 +39,10 @@ def upload_root() -> Path:
 
 class JobJournal:
     """The import job's place (an :class:`~lms.ingest.imports.ImportJournal`): the last line
-    committed is kept in the job's row, written in that line's own transaction; every line's
-    report is appended to a file beside the upload. A resumed run goes on after the last
-    committed line, with the reports of the lines before it."""
+    of the last batch committed, and that batch's reports, are kept in the job's row, written
+    in the batch's own transaction; every line's report is appended to a file beside the
+    upload. A resumed run goes on after the last committed batch, with the reports of the
+    lines before it."""
 
     def __init__(self, ctx: JobContext, path: Path) -> None:
         self.job_id = ctx.job.id
@@ -56,20 +57,22 @@ class JobJournal:
                     continue  # the last line, cut by the kill
                 if data["number"] <= self.resume_after:
                     reports[data["number"]] = LineReport(**data)
-        last = checkpoint.get("last")
-        if last is not None and last["number"] not in reports:
-            # Killed between the line's commit and its report: the checkpoint has it.
-            reports[last["number"]] = LineReport(**last)
+        # Killed between a batch's commit and its reports: the checkpoint has them. ("last":
+        # the one line of a checkpoint written before imports committed in batches.)
+        for data in checkpoint.get("batch") or ([checkpoint["last"]] if checkpoint.get("last")
+                                                else []):
+            reports.setdefault(data["number"], LineReport(**data))
         self.previous = [reports[n] for n in sorted(reports)]
         # Lines after the last commit run again: their reports go.
         path.write_text("".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n"
                                 for r in self.previous), encoding="utf-8")
         self._file = path.open("a", encoding="utf-8")
 
-    def committing(self, report: LineReport) -> None:
+    def committing(self, reports: list[LineReport]) -> None:
         db.session.execute(
             update(Job).where(Job.id == self.job_id)
-            .values(checkpoint={"line": report.number, "last": report.as_dict()})
+            .values(checkpoint={"line": reports[-1].number,
+                                "batch": [r.as_dict() for r in reports]})
             .execution_options(synchronize_session=False))
 
     def processed(self, report: LineReport) -> None:

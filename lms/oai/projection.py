@@ -17,14 +17,14 @@ from collections.abc import Callable, Sequence
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lms.catalog.access import published_clause
 from lms.catalog.collections import record_ids_under
 from lms.catalog.models import AccessLevel, Collection, Record
 from lms.changelog import Difference, Mirror, mirror_lock
 from lms.changelog.mirrors import Progress
-from lms.db import utcnow
+from lms.db import insert_rows, utcnow
 from lms.extensions import db
 from lms.oai.models import OaiItem, OaiItemSet
 from lms.web import external_url, public_base_url
@@ -116,34 +116,45 @@ def expected_state(record: Record, item: OaiItem | None) -> State | None:
     return None
 
 
-def refresh(session: Session, record_id: int, *, force: bool = False) -> None:
-    """Bring one record's projection up to date in ``session`` (the caller commits); a change
-    gets a new datestamp. ``force`` rewrites the item and its set rows even if they look
-    current (``lms check --repair``)."""
-    record = session.get(Record, record_id)
-    item = session.get(OaiItem, record_id)
-    if record is None:
-        if item is not None:
-            session.delete(item)
+def refresh_many(session: Session, record_ids: Sequence[int], *, force: bool = False) -> None:
+    """Bring these records' projection up to date in ``session`` (the caller commits); a
+    change gets a new datestamp. ``force`` rewrites the items and their set rows even if
+    they look current (``lms check --repair``). The records are read together, and the set
+    rows of the changed items replaced in one statement each way."""
+    ids = sorted(set(record_ids))
+    if not ids:
         return
-    state = expected_state(record, item)
-    if state is None:
-        return
-    if not force and item is not None and _unchanged(item, *state):
-        return
+    records = {r.id: r for r in session.scalars(
+        select(Record).where(Record.id.in_(ids)).options(
+            selectinload(Record.versions), selectinload(Record.mapped_collections)))}
+    items = {i.record_id: i for i in session.scalars(
+        select(OaiItem).where(OaiItem.record_id.in_(ids)))}
     now = utcnow()
-    if item is None:
-        item = OaiItem(record_id=record_id)
-        session.add(item)
-    item.deleted, item.set_specs = state[0], state[1]
-    for prefix, text in state[2].items():
-        setattr(item, prefix, text)
-    item.datestamp = now
+    changed: list[OaiItem] = []
+    for record_id in ids:
+        record, item = records.get(record_id), items.get(record_id)
+        if record is None:
+            if item is not None:
+                session.delete(item)
+            continue
+        state = expected_state(record, item)
+        if state is None or (not force and item is not None and _unchanged(item, *state)):
+            continue
+        if item is None:
+            item = OaiItem(record_id=record_id)
+            session.add(item)
+        item.deleted, item.set_specs = state[0], state[1]
+        for prefix, text in state[2].items():
+            setattr(item, prefix, text)
+        item.datestamp = now
+        changed.append(item)
     session.flush()
-    session.execute(delete(OaiItemSet).where(OaiItemSet.record_id == record_id))
-    session.add_all(OaiItemSet(record_id=record_id, set_spec=spec, datestamp=now)
-                    for spec in item.set_specs.split())
-    session.flush()
+    if changed:
+        session.execute(delete(OaiItemSet).where(
+            OaiItemSet.record_id.in_([item.record_id for item in changed])))
+        rows = [{"record_id": item.record_id, "set_spec": spec, "datestamp": now}
+                for item in changed for spec in item.set_specs.split()]
+        insert_rows(session, OaiItemSet, rows)
 
 
 def _same(item: OaiItem, deleted: bool, specs: str, rendered: dict[str, str]) -> bool:
@@ -175,8 +186,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
             raise RuntimeError("the OAI-PMH projection stayed busy; try again later")
         ids = list(session.scalars(select(Record.id).order_by(Record.id)))
         for start in range(0, len(ids), BATCH):
-            for record_id in ids[start:start + BATCH]:
-                refresh(session, record_id)
+            refresh_many(session, ids[start:start + BATCH])
             session.commit()
             count += len(ids[start:start + BATCH])
             if progress is not None:
@@ -193,8 +203,9 @@ class OaiMirror(Mirror):
         for collection_id in collection_ids:
             # Set membership follows the collection tree: every record filed under it.
             ids.update(record_ids_under(collection_id))
-        for record_id in sorted(ids):
-            refresh(session, record_id)
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), BATCH):
+            refresh_many(session, ordered[start:start + BATCH])
 
     def compare(self, session: Session, progress: Progress | None = None) -> list[Difference]:
         differences: list[Difference] = []
@@ -227,8 +238,9 @@ class OaiMirror(Mirror):
         return sorted(differences)
 
     def repair(self, session: Session, differences: Sequence[Difference]) -> None:
-        for record_id in sorted({d.record_id for d in differences}):
-            refresh(session, record_id, force=True)
+        ordered = sorted({d.record_id for d in differences})
+        for start in range(0, len(ordered), BATCH):
+            refresh_many(session, ordered[start:start + BATCH], force=True)
         session.commit()
 
 

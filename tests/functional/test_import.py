@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lms.accounts.models import User
 from lms.catalog.models import Collection, Record, RecordVersion, ReviewTask
@@ -734,6 +734,52 @@ def test_bad_lines_fail_alone_with_clear_messages(app, collection, tmp_path):
     assert "bí mật" not in out
 
 
+REFUSE_TRIGGER = {
+    "sqlite": ["CREATE TRIGGER refuse_r3 BEFORE INSERT ON records WHEN NEW.external_id = 'r-3' "
+               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_r3() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.external_id = 'r-3' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_r3 BEFORE INSERT ON records FOR EACH ROW "
+        "EXECUTE FUNCTION refuse_r3()"],
+}
+
+
+def test_a_line_the_database_refuses_mid_batch_fails_alone(app, collection, tmp_path):
+    """The new records of a batch are written together; when the database refuses one of
+    them (here a trigger), the batch is written again line by line: that line fails with
+    nothing of it kept (record, file, audit, history), the lines around it are imported."""
+    package = tmp_path / "pkg"
+    (package / "docs").mkdir(parents=True)
+    lines = []
+    for n in range(1, 6):
+        (package / "docs" / f"{n}.txt").write_text(f"Bài {n} {BODY_WORD}", encoding="utf-8")
+        lines.append(line(f"r-{n}", f"docs/{n}.txt", access="public"))
+    path = write_jsonl(package, lines)
+    with app.app_context():
+        for statement in REFUSE_TRIGGER[db.engine.dialect.name]:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+    result = run_import(app, path, "--collection", collection, "--batch-size", "5")
+
+    assert result.exit_code == 1
+    assert "line      3  error" in result.output
+    assert "Database error" in result.output
+    assert sorted(records(app)) == ["r-1", "r-2", "r-4", "r-5"]
+    for n in (1, 2, 4, 5):
+        [file] = files_of(app, f"r-{n}")
+        assert file["status"] == "ok" and file["text"] == f"Bài {n} {BODY_WORD}"
+    with app.app_context():
+        audited = db.session.scalars(select(AuditEvent.details).where(
+            AuditEvent.action == "record_import")).all()
+        assert sorted(d["external_id"] for d in audited) == ["r-1", "r-2", "r-4", "r-5"]
+        assert db.session.scalar(select(func.count()).select_from(RecordFile)) == 4
+        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 4
+    assert len(search_ids(app, BODY_WORD)) == 4
+
+
 @pytest.mark.parametrize("depth", [100_000, 200])
 def test_a_line_nested_too_deeply_fails_alone(app, collection, tmp_path, depth):
     """Observation 10: 100,000 nested arrays made the whole job fail (RecursionError) and the
@@ -1003,6 +1049,14 @@ def test_killed_import_resumes_without_duplicates_or_half_records(app, collectio
     child.wait()
     interrupted = count(app, Record)
     assert 0 < interrupted < 300, "the import was not killed half-way"
+    # Lines commit a batch at a time (25 here): the kill left whole batches, each record
+    # with its file row and a durable blob.
+    assert interrupted % 25 == 0
+    with app.app_context():
+        assert count(app, RecordFile) == interrupted
+        storage = get_storage()
+        assert all(storage.exists(key) for key in db.session.scalars(
+            select(RecordFile.blob_key)))
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 

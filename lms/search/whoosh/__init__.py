@@ -96,12 +96,17 @@ class WhooshBackend(LocalIndexBackend[Any]):
     def _write(self, ix: Any, op: str, payload: list[Any]) -> None:
         writer = self._writer(ix)
         try:
+            ids = [values["id"] for values in payload] if op == "index" else \
+                [str(doc_id) for doc_id in payload]
+            # update_document would open a searcher per document to delete its old entry;
+            # one reader finds those that have one (a bulk import's records are new).
+            with writer.reader() as reader:
+                indexed = [doc_id for doc_id in ids if ("id", doc_id) in reader]
+            for doc_id in indexed:
+                writer.delete_by_term("id", doc_id)
             if op == "index":
                 for values in payload:
-                    writer.update_document(**values)
-            else:
-                for doc_id in payload:
-                    writer.delete_by_term("id", str(doc_id))
+                    writer.add_document(**values)
         except BaseException:
             writer.cancel()
             raise

@@ -451,3 +451,27 @@ def test_the_storage_setting_is_validated():
             load_config(Flask(__name__), {"STORAGE": bad, "SECRET_KEY": "x" * 40})
     with pytest.raises(ConfigurationError, match="LMS_S3_SERVE"):
         load_config(Flask(__name__), {"S3_SERVE": "proxy", "SECRET_KEY": "x" * 40})
+
+
+def test_deferred_sync_makes_a_batch_durable_with_one_fsync_per_file_and_folder(
+        local_storage, monkeypatch):
+    synced: list[str] = []
+    real_fsync = storage_module.os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+    keys = [local_storage.put(io.BytesIO(data), deferred_sync=True).key
+            for data in (b"one", b"two", b"one")]
+    assert synced == []  # nothing synced yet: the caller syncs the batch
+    local_storage.sync(keys)
+    paths = {local_storage.path(key) for key in keys}
+    folders = {p.parent for p in paths} | {p.parent.parent for p in paths} | {
+        local_storage.root}
+    assert sorted(synced) == sorted(str(p) for p in paths | folders)
+    for key, data in zip(keys, (b"one", b"two", b"one"), strict=True):
+        with local_storage.open(key) as fh:
+            assert fh.read() == data
+    assert files_under(local_storage.tmp_dir) == []
