@@ -50,7 +50,7 @@ from lms.extensions import db
 from lms.files import extraction
 from lms.files.models import RecordFile
 from lms.files.records import NewFile
-from lms.files.storage import get_storage
+from lms.files.stores import get_storage
 from lms.files.upload import StorageFailed, flagged_blobs, store_import_file
 from lms.ingest.packages import (
     MANIFEST,
