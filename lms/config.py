@@ -115,6 +115,8 @@ class Config:
     # looks for changes left over.
     CHANGE_LOG_INLINE_WAIT_SECONDS = 5.0
     CHANGE_LOG_POLL_SECONDS = 1.0
+    # Rows the worker applies to a mirror per transaction (smaller: shorter locks, more rounds).
+    CHANGE_LOG_APPLY_BATCH = 200
     # /health is "degraded" while a change has waited longer than this for a mirror.
     CHANGE_LOG_STALE_SECONDS = 300
 

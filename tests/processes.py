@@ -31,11 +31,13 @@ def process_env(app: Flask, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def spawn(args: list[str], app: Flask, tmp_path: Path, name: str) -> subprocess.Popen:
-    """Start ``args`` in the project folder, its output in ``tmp_path/<name>.log``."""
+def spawn(args: list[str], app: Flask, tmp_path: Path, name: str,
+          **settings: str) -> subprocess.Popen:
+    """Start ``args`` in the project folder, its output in ``tmp_path/<name>.log``, with
+    ``settings`` added to its environment."""
     with (tmp_path / f"{name}.log").open("a") as log:
         return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env=process_env(app, tmp_path))
+                                env={**process_env(app, tmp_path), **settings})
 
 
 def stop(process: subprocess.Popen | None) -> None:

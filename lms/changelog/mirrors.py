@@ -207,7 +207,8 @@ def drain(wait: float = 0.0) -> dict[str, int]:
     for mirror in mirrors():
         total = 0
         try:
-            while count := apply_pending(mirror, wait=wait):
+            while count := apply_pending(
+                    mirror, wait=wait, limit=int(current_app.config["CHANGE_LOG_APPLY_BATCH"])):
                 total += count
         except MirrorBusy:
             pass

@@ -284,7 +284,10 @@ def test_import_killed_after_commits_before_the_mirrors_heard(app, instance, tmp
 def test_worker_killed_while_applying_the_change_log(app, instance, tmp_path):
     kill_import_after_commits(app, tmp_path, instance)
     before = pending(app)
-    worker = spawn([sys.executable, "-m", "lms", "worker"], app, tmp_path, "worker-killed")
+    # Small rounds, so that the kill lands between two of them (a round of the default size
+    # would apply everything the killed import left before the test can kill the worker).
+    worker = spawn([sys.executable, "-m", "lms", "worker"], app, tmp_path, "worker-killed",
+                   LMS_CHANGE_LOG_APPLY_BATCH="5")
     try:
         # As soon as it has applied something (or a few seconds into its work).
         wait_for(lambda: pending(app) != before or worker.poll() is not None, 120,
@@ -295,7 +298,7 @@ def test_worker_killed_while_applying_the_change_log(app, instance, tmp_path):
     finally:
         stop(worker)
     if not any(pending(app).values()):
-        pytest.fail("the worker finished before it could be killed; raise COUNT")
+        pytest.fail("the worker finished before it could be killed: lower its apply batch")
     recover(app, tmp_path, killed_at)
 
 
