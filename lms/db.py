@@ -149,7 +149,7 @@ def insert_rows(session, target, rows: Sequence[dict], *,
     # are bound.
     quote = connection.dialect.identifier_preparer.quote
     conflict = [quote(table.c[name].name) for name in ignore_conflicts_on]
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "  # noqa: S608
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "  # noqa: S608  # nosec B608
            f"SELECT * FROM unnest({', '.join(casts)})")
     if conflict:
         sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
