@@ -44,10 +44,17 @@ def unit_of_work() -> Iterator[AfterCommit]:
         with _savepoint(outer) as after_commit:
             yield after_commit
         return
-    work = Work()
+    with _committed(Work()) as work:
+        yield work.callbacks.append
+
+
+@contextmanager
+def _committed(work: Work) -> Iterator[Work]:
+    """``work`` is the current unit while the block runs; then one commit (or a rollback on
+    any exception, which propagates), then its callbacks."""
     token = _current.set(work)
     try:
-        yield work.callbacks.append
+        yield work
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -88,18 +95,8 @@ def batch_of_work() -> Iterator[Work]:
     if _current.get() is not None:
         raise RuntimeError("a batch of work cannot start inside another unit of work")
     _begin()
-    work = Work(batch=True)
-    token = _current.set(work)
-    try:
+    with _committed(Work(batch=True)) as work:
         yield work
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        _current.reset(token)
-    for callback in work.callbacks:
-        callback()
 
 
 def _begin() -> None:
