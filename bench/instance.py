@@ -191,8 +191,9 @@ def run_in_children(script: str, child_args: list[str], *, sqlite: bool, postgre
     for database in databases:
         name = "SQLite" if database == "sqlite" else "PostgreSQL"
         print(f"{name}: {what}…", file=sys.stderr)
+        # Its progress and errors go to this terminal; its result comes on stdout.
         done = subprocess.run([sys.executable, script, "--child", database, *child_args],
-                              check=True, capture_output=True, text=True, cwd=cwd)
+                              check=True, stdout=subprocess.PIPE, text=True, cwd=cwd)
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
     return results
 

@@ -59,6 +59,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import instance  # bench/instance.py: scripts run from bench/
 from instance import drop_postgres, log_in, percentiles, scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -612,11 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--courses", type=int, default=20)
-    parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made "
-                                           "beside it); without it, SQLite only")
-    parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print the raw results too")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    instance.add_database_options(parser)
     parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.export_child:
@@ -625,25 +622,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child, args.learners, args.courses), default=str))
         return 0
-    databases = ([] if args.no_sqlite else ["sqlite"]) + ([args.postgres] if args.postgres
-                                                          else [])
-    results: dict[str, dict] = {}
-    for database in databases:
-        name = "SQLite" if database == "sqlite" else "PostgreSQL"
-        print(f"{name}: {args.learners:,} learners × {args.courses} courses…", file=sys.stderr)
-        done = subprocess.run([sys.executable, __file__, "--child", database, "--learners",
-                               str(args.learners), "--courses", str(args.courses)],
-                              check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    names = list(results)
+    results = instance.run_in_children(
+        __file__, ["--learners", str(args.learners), "--courses", str(args.courses)],
+        sqlite=not args.no_sqlite, postgres=args.postgres,
+        what=f"{args.learners:,} learners × {args.courses} courses", cwd=ROOT)
     print(f"\nReports benchmark: {args.learners:,} learners × {args.courses} courses "
           f"(load average {os.getloadavg()[0]:.1f} at the end)\n")
-    print(f"| {'measure':<48} | {'target':<8} | " + " | ".join(f"{n:>10}" for n in names)
-          + " |")
-    print("|" + "-" * 50 + "|" + "-" * 10 + "|" + "|".join("-" * 12 for _ in names) + "|")
-    for key, label in LABELS.items():
-        cells = " | ".join(f"{_format(key, results[n].get(key)):>10}" for n in names)
-        print(f"| {label:<48} | {TARGETS.get(key, ''):<8} | {cells} |")
+    instance.print_table(results, LABELS, TARGETS, _format, widths=(48, 8))
     if args.json:
         print(json.dumps(results, indent=1))
     return 0
