@@ -86,7 +86,7 @@ LABELS = {
     "page_max_queries": "SQL statements per page (most)",
     "export_s": "XLSX export of the academy (job)",
     "export_cpu_s": "  CPU time of that process",
-    "export_rows": "XLSX person lines",
+    "export_rows": "XLSX people lines (one per person)",
     "export_peak_mb": "XLSX export: peak RSS of the process",
     "export_base_mb": "XLSX export: RSS before the request",
     "reminders_s": "reminder job, first run (catch-up)",

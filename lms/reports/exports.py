@@ -1,10 +1,12 @@
-"""Reports as files for the ministry: an XLSX workbook (the unit table and every person's
-line) and CSV files, with the same numbers as the page.
+"""Reports as files for the ministry: an XLSX workbook (the unit table, and a line per
+person with their status in each course) and CSV files (the unit table; a line per person
+and course, with the dates), with the same numbers as the page.
 
-XLSX is written by openpyxl in write-only mode, row by row from a database cursor, so memory
-stays flat however many people there are: a styled, frozen header; numbers, percentages and
-dates as such; Vietnamese sheet names; text that starts with ``=`` stored as text, never a
-formula. CSV cells a spreadsheet would run as a formula are escaped with ``'``.
+XLSX is written by XlsxWriter in constant-memory mode, row by row from a database cursor, so
+memory stays flat however many people there are: a styled, frozen header; numbers,
+percentages and dates as such; Vietnamese sheet names; text that starts with ``=`` stored as
+text, never a formula or a link. CSV cells a spreadsheet would run as a formula are escaped
+with ``'``.
 """
 
 from __future__ import annotations
@@ -12,29 +14,27 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import IO
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
 from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from lms.reports.queries import UnitTree
-from lms.reports.services import Report, Row, person_lines
+from lms.reports.services import Report, Row, person_lines, report_items
 from lms.reports.targets import RAG_LABELS
 from lms.training.forms import local_day
+from lms.training.models import EnrolmentStatus
 from lms.training.progress import STATUS_LABELS
 from metadata.crosswalks.csvio import escape_formula
 
 SUMMARY_SHEET = "Tổng hợp theo đơn vị"
 PEOPLE_SHEET = "Danh sách học viên"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="17346E")
+HEADER_COLOUR = "#17346E"
 PROGRESS_EVERY = 5000
 
 Progress = Callable[[int], None]
@@ -111,57 +111,102 @@ def summary_csv(report: Report) -> bytes:
 
 # --- XLSX ----------------------------------------------------------------------------------
 
-def _fast_cell(sheet, value: object) -> object:
-    """``value`` as openpyxl takes it plainly (a number, a text that is no formula, nothing),
-    or as a styled cell: plain values share one cell object, which writes several times
-    faster."""
-    if value is None or isinstance(value, int) or (
-            isinstance(value, str) and not value.startswith("=")):
-        return value
-    return _cell(sheet, value)
+# Texts stay texts: a cell that starts with "=" is never a formula, a URL never a link.
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
+                    "strings_to_urls": False, "strings_to_numbers": False}
+SUMMARY_WIDTHS = [40] + [13] * 12
+PEOPLE_WIDTHS = [40, 16, 28, 14]  # then a column per course or track, then two counts
+ITEM_WIDTH = 18
 
 
-def _cell(sheet, value: object, *, header: bool = False) -> WriteOnlyCell:
-    if isinstance(value, datetime):
-        value = value.date()
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula
-    if header:
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    elif isinstance(value, float):
-        cell.number_format = "0.0"
-    elif hasattr(value, "isoformat"):
-        cell.number_format = "dd/mm/yyyy"
-    return cell
+class _Formats:
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.header = book.add_format({"bold": True, "font_color": "#FFFFFF",
+                                       "bg_color": HEADER_COLOUR, "text_wrap": True,
+                                       "valign": "vcenter"})
+        self.day = book.add_format({"num_format": "dd/mm/yyyy"})
+        self.decimal = book.add_format({"num_format": "0.0"})
 
 
-def _sheet(book: Workbook, title: str, headers: list[str], widths: list[int]):
-    sheet = book.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    for number, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(number)].width = width
-    sheet.append([_cell(sheet, h, header=True) for h in headers])
+def _sheet(book: xlsxwriter.Workbook, formats: _Formats, title: str, headers: list[str],
+           widths: list[int]):
+    sheet = book.add_worksheet(title)
+    sheet.freeze_panes(1, 0)
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width)
+    sheet.write_row(0, 0, headers, formats.header)
     return sheet
 
 
-def write_xlsx(out: IO[bytes], report: Report, people: Iterable[list[object]] | None,
-               progress: Progress | None = None) -> int:
-    """The workbook: the unit table, then (if given) every person's line. Returns how many
-    person lines were written."""
-    book = Workbook(write_only=True)
+@dataclass
+class PeopleSheet:
+    """The workbook's people: a line per person, a column per course or track of the report
+    holding that person's status in it, then how many they completed and have overdue."""
+
+    headers: list[str]
+    lines: Iterator[list[object]]
+
+
+def people_sheet(report: Report, tree: UnitTree, now: datetime, lang: str,
+                 progress: Progress | None = None) -> PeopleSheet:
+    """The report's enrolments folded into one line per person (they come ordered by unit
+    and person); ``progress`` is told how many enrolments were read."""
+    items = report_items(report.query.filters, tree)
+    column = {key: number for number, (key, _title) in enumerate(items, start=4)}
+    statuses = {status: str(label) for status, label in STATUS_LABELS.items()}
+    overdue_label = _("Overdue")
+    headers = [_("Unit"), _("Username"), _("Full name"), _("Rank"),
+               *(title for _key, title in items), _("Completed"), _("Overdue")]
+
+    def lines() -> Iterator[list[object]]:
+        values: list[object] = []
+        completed = overdue = 0
+        for read, line in enumerate(person_lines(report.query.filters, tree, now, lang),
+                                    start=1):
+            if not values or (line.unit_path, line.username) != (values[0], values[1]):
+                if values:
+                    yield [*values, completed, overdue]
+                values = [line.unit_path, line.username, line.full_name, line.rank,
+                          *([None] * len(items))]
+                completed = overdue = 0
+            completed += line.status == EnrolmentStatus.COMPLETED
+            overdue += line.overdue
+            values[column[line.item]] = overdue_label if line.overdue else \
+                statuses[line.status]
+            if progress is not None and read % PROGRESS_EVERY == 0:
+                progress(read)
+        if values:
+            yield [*values, completed, overdue]
+
+    return PeopleSheet(headers, lines())
+
+
+def write_xlsx(out: IO[bytes], report: Report, people: PeopleSheet | None) -> int:
+    """The workbook: the unit table, then (if given) the people's sheet. Returns how many
+    people lines were written."""
+    book = xlsxwriter.Workbook(out, WORKBOOK_OPTIONS)
+    formats = _Formats(book)
     headers = summary_headers()
-    sheet = _sheet(book, SUMMARY_SHEET, headers, [40] + [13] * (len(headers) - 1))
-    for row in [*report.rows, report.total]:
-        sheet.append([_cell(sheet, v) for v in summary_values(row)])
+    sheet = _sheet(book, formats, SUMMARY_SHEET, headers, SUMMARY_WIDTHS)
+    for number, row in enumerate([*report.rows, report.total], start=1):
+        for column, value in enumerate(summary_values(row)):
+            if isinstance(value, float):
+                sheet.write_number(number, column, value, formats.decimal)
+            elif isinstance(value, date):
+                sheet.write_datetime(number, column, value, formats.day)
+            elif value is not None:
+                sheet.write(number, column, value)
     count = 0
     if people is not None:
-        sheet = _sheet(book, PEOPLE_SHEET, people_headers(), [40, 16, 28, 14, 36, 14, 10, 12, 12])
-        for values in people:
-            sheet.append([_fast_cell(sheet, v) for v in values])
-            count += 1
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(count)
-    book.save(out)
+        items = len(people.headers) - len(PEOPLE_WIDTHS) - 2
+        sheet = _sheet(book, formats, PEOPLE_SHEET, people.headers,
+                       [*PEOPLE_WIDTHS, *[ITEM_WIDTH] * items, 11, 11])
+        write_string, write_number = sheet.write_string, sheet.write_number
+        for count, values in enumerate(people.lines, start=1):
+            for column, value in enumerate(values):
+                if type(value) is str:
+                    write_string(count, column, value)
+                elif value is not None:
+                    write_number(count, column, value)
+    book.close()
     return count

@@ -30,8 +30,8 @@ def export_file(owner: User, args: dict[str, str], fmt: str, out, progress=None)
     lang = owner.locale if owner.locale in ("vi", "en") else "vi"
     stamp = now.strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
-        rows = exports.write_xlsx(out, report, exports.people_rows(report, tree, now, lang),
-                                  progress)
+        rows = exports.write_xlsx(out, report,
+                                  exports.people_sheet(report, tree, now, lang, progress))
         return {"filename": f"bao-cao-{stamp}.xlsx", "mimetype": exports.XLSX_TYPE,
                 "rows": rows}
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")

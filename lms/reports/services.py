@@ -209,6 +209,17 @@ def count_people(filters: Filters, tree: UnitTree) -> int:
         *enrolment_conditions(filters, tree.subtree(filters.unit_id)))) or 0
 
 
+def report_items(filters: Filters, tree: UnitTree) -> list[tuple[tuple[str, int], str]]:
+    """The courses and tracks of the report's enrolments, by title: ``[(key, title)]``."""
+    titles = item_titles()
+    keys = {("course", course_id) if course_id else ("track", track_id)
+            for course_id, track_id in db.session.execute(
+                select(Enrolment.course_id, Enrolment.track_id).distinct().where(
+                    *enrolment_conditions(filters, tree.subtree(filters.unit_id))))}
+    return sorted(((key, titles.get(key, "")) for key in keys),
+                  key=lambda item: (item[1].casefold(), item[0]))
+
+
 def item_titles() -> dict[tuple[str, int], str]:
     titles = {("course", i): t for i, t in db.session.execute(select(Course.id, Course.title))}
     titles.update({("track", i): t for i, t in db.session.execute(select(Track.id,
@@ -227,6 +238,7 @@ class PersonLine:
     username: str
     full_name: str
     rank: str
+    item: tuple[str, int]  # ("course", id) or ("track", id)
     title: str
     status: str  # not_started | in_progress | completed
     overdue: bool
@@ -252,6 +264,6 @@ def person_lines(filters: Filters, tree: UnitTree, now: datetime, lang: str,
     for row in db.session.execute(stmt.execution_options(yield_per=2000)):
         key = ("course", row.course_id) if row.course_id else ("track", row.track_id)
         yield PersonLine(paths.get(row.unit_id, ""), row.username, row.full_name or "",
-                         ranks.get(row.rank_id, ""), titles.get(key, ""), row.status,
+                         ranks.get(row.rank_id, ""), key, titles.get(key, ""), row.status,
                          row.status != EnrolmentStatus.COMPLETED and row.due_at is not None
                          and row.due_at < now, row.due_at, row.completed_at)
