@@ -8,7 +8,6 @@ notifications it carries point at it. ``lms.notify.mail`` sends it.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import suppress
@@ -18,7 +17,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app, get_template_attribute, render_template
-from flask_babel import force_locale, to_user_timezone
+from flask_babel import force_locale, get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -72,33 +71,40 @@ def _insert_mail(rows: list[dict]) -> dict[int, int]:
 DAY_PARAMS = ("due", "date")
 
 
-def _by_day(params: dict) -> dict:
-    """``params`` with each date-time a text prints as a day reduced to that local day: lines
+class LineRenderer:
+    """The text of a notification in one language, made once per distinct message: lines
     that print the same words share one rendering (a catch-up run tells thousands of due
     dates and completions that fall on a few days)."""
-    found = dict(params)
-    for name in DAY_PARAMS:
-        value = found.get(name)
-        # One that does not parse prints as nothing: it stays as it is, a key of its own.
-        if isinstance(value, str) and value:
-            with suppress(ValueError):
-                found[name] = to_user_timezone(datetime.fromisoformat(value)).date().isoformat()
-    return found
-
-
-class LineRenderer:
-    """The text of a notification in one language, made once per distinct message."""
 
     def __init__(self) -> None:
         self.macro = get_template_attribute("notify/_text.txt", "notification_text")
-        self.cache: dict[tuple[str, str, str], str] = {}
+        self.zone = get_timezone()
+        self.cache: dict[tuple, str] = {}
+        self.links: dict[str | None, str | None] = {}
+
+    def _key(self, language: str, kind: str, params: dict) -> tuple:
+        """What the text depends on: each date-time it prints as a day (``DAY_PARAMS``)
+        counts by its local day only."""
+        printed = []
+        for name, value in params.items():
+            # One that does not parse prints as nothing: it stays as it is, a key of its own.
+            if name in DAY_PARAMS and isinstance(value, str) and value:
+                with suppress(ValueError):
+                    value = datetime.fromisoformat(value).astimezone(self.zone).date()
+            printed.append((name, str(value)))
+        return (language, kind, *sorted(printed))
 
     def __call__(self, language: str, kind: str, params: dict) -> str:
-        key = (language, kind, json.dumps(_by_day(params), sort_keys=True, default=str))
+        key = self._key(language, kind, params)
         if key not in self.cache:
             with force_locale(language):
                 self.cache[key] = str(self.macro(SimpleNamespace(kind=kind, params=params)))
         return self.cache[key]
+
+    def link(self, path: str | None) -> str | None:
+        if path not in self.links:
+            self.links[path] = link(path)
+        return self.links[path]
 
 
 @dataclass
@@ -136,7 +142,8 @@ def build_daily_digests(now: datetime) -> int:
             if not user.email:
                 continue
             language = language_of(user)
-            lines = [Line(render(language, r.kind, r.params), link(r.link)) for r in rows]
+            lines = [Line(render(language, r.kind, r.params), render.link(r.link))
+                     for r in rows]
             with force_locale(language):
                 subject = _("Digital learning: %(n)d new messages", n=len(lines))
                 body = render_template("notify/mail/digest.txt", name=user.display_name,

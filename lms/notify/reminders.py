@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select, text
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import User
@@ -128,12 +128,42 @@ def find_and_tell(now: datetime) -> dict[str, int]:
     """
     since = now - timedelta(days=int(current_app.config["NOTIFY_LOOKBACK_DAYS"]))
     told: dict[str, int] = {}
+    statistics = _Statistics()
     for kind, source in SOURCES.items():
         stmt, make_event = source(now, since)
         key = stmt.selected_columns[0]
         count = 0
         for rows in _pages(stmt, key):
-            count += record_events([make_event(row) for row in rows], now)
+            new = record_events([make_event(row) for row in rows], now)
             db.session.commit()
+            statistics.inserted(new)
+            count += new
         told[kind] = count
     return told
+
+
+class _Statistics:
+    """PostgreSQL plans each page's "not told yet" anti-join from the statistics of
+    ``notifications``. A catch-up run can write far more rows than they know of (after a
+    fresh start they say "empty", and the anti-join rescans every row written so far for
+    each candidate), so they are renewed each time the rows written double what they knew,
+    as autovacuum would do later: a handful of ``ANALYZE`` runs for a whole catch-up."""
+
+    def __init__(self) -> None:
+        self.postgres = db.session.get_bind().dialect.name == "postgresql"
+        self.known = self._rows() if self.postgres else 0
+        self.written = 0
+
+    def _rows(self) -> int:
+        return int(db.session.scalar(text(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE relname = 'notifications'"))
+            or 0)
+
+    def inserted(self, count: int) -> None:
+        if not self.postgres or not count:
+            return
+        self.written += count
+        if self.written >= max(self.known, PAGE):
+            db.session.execute(text("ANALYZE notifications"))
+            db.session.commit()
+            self.known, self.written = self._rows(), 0

@@ -89,9 +89,12 @@ def _insert_new(rows: list[dict[str, object]]) -> list[int]:
     """Insert, leaving out rows whose event key is taken (even by a concurrent job)."""
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(Notification).on_conflict_do_nothing(
+    # The table, not the mapped class: a catch-up run inserts hundreds of thousands of rows,
+    # and the ORM's bulk path costs more than the database does.
+    table = Notification.__table__
+    stmt = module.insert(table).on_conflict_do_nothing(
         index_elements=["user_id", "kind", "subject_id", "occurrence_at"])
-    return list(db.session.scalars(stmt.returning(Notification.id), rows))
+    return list(db.session.connection().execute(stmt.returning(table.c.id), rows).scalars())
 
 
 def notifications_for(user: User, limit: int = 50) -> list[Notification]:
