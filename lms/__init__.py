@@ -84,10 +84,12 @@ def _init_extensions(app: Flask) -> None:
     _init_mirrors(app)
 
     from lms.certificates.issuing import connect as connect_certificates
+    from lms.quizzes.figures import connect as connect_quiz_figures
     from lms.training.sync import connect as connect_training
 
     connect_training(app)  # audiences and enrolments follow people's changes
     connect_certificates(app)  # completions are certified
+    connect_quiz_figures(app)  # enrolments keep their quiz figures for the reports
 
     from flask_babel import lazy_gettext
 

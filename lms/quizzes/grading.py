@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.db import chunked, utcnow
 from lms.extensions import db
+from lms.quizzes import figures
 from lms.quizzes.kinds import score_answer
 from lms.quizzes.models import (
     AttemptQuestion,
@@ -258,6 +259,7 @@ def _refresh_chunk(pairs: Sequence[tuple[int, int]], now: datetime
             changes[pair] = (before, after)
     if rows:
         _upsert_grades(rows)
+        figures.grades_changed(attempts)
     return changes
 
 

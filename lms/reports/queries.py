@@ -18,8 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from lms.accounts.models import Unit, User
 from lms.certificates.models import Certificate
 from lms.extensions import db
-from lms.quizzes.models import QuizGrade
-from lms.training.models import AudienceMember, Enrolment, EnrolmentStatus, Lesson
+from lms.training.models import AudienceMember, Enrolment, EnrolmentStatus
 
 
 @dataclass(frozen=True)
@@ -118,27 +117,29 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
 
 def counts_by_unit(filters: Filters, unit_ids: Iterable[int],
                    now: datetime) -> dict[int, Counts]:
-    """Unit → the counts of the enrolments of people in that very unit."""
+    """Unit → the counts of the enrolments of people in that very unit: statuses, and the
+    quiz results each enrolment keeps (``lms.quizzes.figures``)."""
     unit_ids = sorted(unit_ids)
     status = Enrolment.status
     stmt = (select(Enrolment.unit_id, func.count(Enrolment.id),
                    func.sum(case((status == EnrolmentStatus.NOT_STARTED, 1), else_=0)),
                    func.sum(case((status == EnrolmentStatus.IN_PROGRESS, 1), else_=0)),
                    func.sum(case((status == EnrolmentStatus.COMPLETED, 1), else_=0)),
-                   func.sum(case((overdue_condition(now), 1), else_=0)))
+                   func.sum(case((overdue_condition(now), 1), else_=0)),
+                   func.sum(Enrolment.quiz_graded), func.sum(Enrolment.quiz_passed),
+                   func.sum(Enrolment.quiz_percent))
             .where(*enrolment_conditions(filters, unit_ids))
             .group_by(Enrolment.unit_id))
     found: dict[int, Counts] = {}
-    for unit_id, assigned, not_started, in_progress, completed, overdue in \
-            db.session.execute(stmt):
+    for (unit_id, assigned, not_started, in_progress, completed, overdue,
+         graded, passed, percent_sum) in db.session.execute(stmt):
         found[unit_id] = Counts(int(assigned), int(not_started or 0), int(in_progress or 0),
                                 int(completed or 0), int(overdue or 0))
+        if graded:
+            found[unit_id].quiz = QuizCounts(int(graded), int(passed or 0),
+                                             float(percent_sum or 0.0))
     for unit_id, issued in certificates_by_unit(filters, unit_ids).items():
         found.setdefault(unit_id, Counts()).certificates = issued
-    quizzes = quiz_results_by_unit(filters, unit_ids)
-    if quizzes is not None:
-        for unit_id, result in quizzes.items():
-            found.setdefault(unit_id, Counts()).quiz = result
     return found
 
 
@@ -247,20 +248,3 @@ def completion_over_time(filters: Filters, unit_ids: Iterable[int],
         *enrolment_conditions(filters, unit_ids),
         Enrolment.status == EnrolmentStatus.COMPLETED)).one()
     return [int(value or 0) for value in row]
-
-
-def quiz_results_by_unit(filters: Filters, unit_ids: Sequence[int]) -> dict[int, QuizCounts]:
-    """Unit → the quiz results of its people in the quizzes of the report's courses: each
-    person's grade in a quiz (``quiz_grades``: the attempt that counts, best or last, kept up
-    to date by regrades) counts once per required enrolment the report selects."""
-    stmt = (select(Enrolment.unit_id, func.count(QuizGrade.id),
-                   func.sum(case((QuizGrade.passed.is_(True), 1), else_=0)),
-                   func.sum(QuizGrade.percent))
-            .join(Lesson, Lesson.course_id == Enrolment.course_id)
-            .join(QuizGrade, (QuizGrade.quiz_id == Lesson.quiz_id)
-                  & (QuizGrade.user_id == Enrolment.user_id))
-            .where(*enrolment_conditions(filters, unit_ids), Lesson.quiz_id.is_not(None),
-                   Lesson.removed_at.is_(None))
-            .group_by(Enrolment.unit_id))
-    return {unit_id: QuizCounts(int(graded), int(passed or 0), float(percent_sum or 0.0))
-            for unit_id, graded, passed, percent_sum in db.session.execute(stmt)}

@@ -26,6 +26,7 @@ from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
 from lms.permissions import can, require
 from lms.text import escape_like
+from lms.training import events
 from lms.training.access import managed_assignments
 from lms.training.models import (
     Assignment,
@@ -335,6 +336,8 @@ def ensure_enrolments(user_ids: Collection[int], *, course_id: int | None = None
                        "context": {"source": source}} for user_id in missing])
     if track_id is not None:
         recount_tracks([found[u] for u in missing], now)
+    else:
+        events.enrolments_added([found[u] for u in missing])
     return found
 
 

@@ -302,7 +302,8 @@ class Enrolment(db.Model):
         # time) reads the index alone.
         Index("ix_enrolments_completed_at", "completed_at"),
         Index("ix_enrolments_report", "unit_id", "required", "course_id", "track_id",
-              "status", "due_at", "enrolled_at", "completed_at"),
+              "status", "due_at", "enrolled_at", "completed_at", "quiz_graded", "quiz_passed",
+              "quiz_percent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -324,6 +325,11 @@ class Enrolment(db.Model):
     last_activity_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)
     last_lesson_id: Mapped[int | None] = mapped_column(
         ForeignKey("lessons.id", ondelete="SET NULL"))
+    # The person's grades in the quizzes of the course's current lessons, summed (kept by
+    # lms.quizzes.figures for the reports).
+    quiz_graded: Mapped[int] = mapped_column(default=0, server_default="0")
+    quiz_passed: Mapped[int] = mapped_column(default=0, server_default="0")
+    quiz_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     required_total: Mapped[int] = mapped_column(default=0)
     required_done: Mapped[int] = mapped_column(default=0)
     items_done: Mapped[int] = mapped_column(default=0)

@@ -408,6 +408,7 @@ def recount_course(course_id: int, *, reopen: bool = False,
                        .values(required_total=total, required_done=done_required,
                                items_done=done_any)
                        .execution_options(synchronize_session=False))
+    events.lessons_changed(course_id)
     ids = db.session.scalars(select(Enrolment.id).where(Enrolment.course_id == course_id)).all()
     completed = _complete_courses(ids, now)
     if completed:

@@ -568,3 +568,44 @@ def test_the_unit_report_counts_each_person_s_grade_in_the_course_quiz(app, qw):
     # quiz pass rate, average score, certificates
     total = cells(page, "Total")
     assert (total[1], total[9], total[10]) == ("2", "50.0", "50.0")
+
+
+def test_each_enrolment_keeps_its_quiz_figures_as_grades_lessons_and_enrolments_change(
+        app, qw):
+    from lms.quizzes import quizzes
+    from lms.quizzes.models import Quiz
+    from lms.training import assignments, courses
+    from lms.training.models import Course, DueKind, Lesson
+    from tests.quiz_world import user
+
+    learner, attempt_id = started(app, qw)
+    answer_all(app, learner, attempt_id, right=3)  # 75%: passed
+    submit(learner, attempt_id)
+
+    def figures(course_id: int) -> tuple[int, int, float]:
+        with app.app_context():
+            enrolment = db.session.scalar(select(Enrolment).where(
+                Enrolment.user_id == user_id(app, "hv1"), Enrolment.course_id == course_id))
+            return enrolment.quiz_graded, enrolment.quiz_passed, enrolment.quiz_percent
+
+    assert figures(qw.course) == (1, 1, 75.0)
+    with app.app_context():
+        trainer = user("trainer")
+        # The same quiz ends a second course, to which hv1 is then assigned: the new
+        # enrolment counts the grade hv1 already has.
+        other = courses.create_course(trainer, courses.CourseInput(title="Ôn tập"))
+        quizzes.add_quiz_lesson(trainer, other, db.session.get(Quiz, qw.quiz),
+                                other.lock_version)
+        db.session.refresh(other)
+        courses.set_course_status(trainer, other, "published", other.lock_version)
+        assignments.create_assignment(trainer, course=other, people=[user("hv1")],
+                                      due=assignments.DueSpec(kind=DueKind.NONE))
+        other_id = other.id
+    assert figures(other_id) == (1, 1, 75.0)
+    with app.app_context():
+        # Taken out of the first course, the quiz no longer counts there.
+        course = db.session.get(Course, qw.course)
+        courses.remove_lesson(user("trainer"), db.session.get(Lesson, qw.lesson),
+                              course.lock_version)
+    assert figures(qw.course) == (0, 0, 0.0)
+    assert figures(other_id) == (1, 1, 75.0)
