@@ -7,6 +7,7 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
+from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -17,11 +18,13 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     has_request_context,
     request,
 )
 
+from lms.errors import FORM_ERRORS, ServiceError
 from lms.serving import URI_CUT
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
@@ -211,3 +214,45 @@ def guard_blueprint(bp: Blueprint, rule: str, message: LazyString | str | None =
         no_store()
         if not can(current_user, rule):
             raise PermissionDenied(str(message) if message else None)
+
+
+# Lower-case like contextlib.suppress: it reads as a function at its call sites.
+class flash_outcome:
+    """Run a form's action, flashing its outcome: the domain error a user can fix (shown,
+    then swallowed, so the view goes on to answer), or ``success`` when it went through.
+
+    ::
+
+        with flash_outcome(_("Track saved.")) as outcome:
+            courses.update_track(...)
+        if outcome.error is None:
+            return redirect(...)
+        status = outcome.error.status
+
+    ``errors`` widens what is shown instead of raised (e.g. ``(*FORM_ERRORS, NotFound)``).
+    """
+
+    def __init__(self, success: str | None = None,
+                 errors: tuple[type[ServiceError], ...] = FORM_ERRORS) -> None:
+        self.success = success
+        self.errors = errors
+        self.error: ServiceError | None = None
+
+    def __enter__(self) -> flash_outcome:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        if error is None:
+            if self.success is not None:
+                flash(self.success, "success")
+            return False
+        if isinstance(error, self.errors):
+            flash(error.message, "error")
+            self.error = error
+            return True
+        return False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
