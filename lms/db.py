@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, Table, Text, event
 from sqlalchemy.engine import Engine
@@ -36,6 +36,27 @@ def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Tabl
         *(Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
           for column, target in (left, right)),
     )
+
+
+class TreeNode:
+    """A row of a tree held together by its ``parent`` relationship (units, collections)."""
+
+    if TYPE_CHECKING:
+        id: int
+        parent: Self | None
+
+    @property
+    def ancestors(self) -> list[Self]:
+        """The nodes above this one, the root first."""
+        chain: list[Self] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+    def is_descendant_of(self, other: Self) -> bool:
+        return any(node.id == other.id for node in self.ancestors)
 
 
 #: Text compared byte by byte: PostgreSQL's "C" collation (a database created with a

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from flask import (
@@ -24,13 +24,15 @@ from flask import (
     request,
 )
 
-from lms.errors import FORM_ERRORS, ServiceError
+from lms.errors import FORM_ERRORS, NotFound, ServiceError
 from lms.serving import URI_CUT
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+T = TypeVar("T")
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -193,6 +195,18 @@ def page_of(stmt, per_page: int):
 
     return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=per_page,
                        error_out=False)
+
+
+def posted_row(model: type[T], field: str, **owner: int) -> T | None:
+    """The ``model`` row whose id the form posts in ``field`` (None when none is posted or it
+    does not exist); a row of another owner than ``owner`` (e.g. ``track_id=track.id``) is a
+    404, so a forged id never reaches a service."""
+    from lms.extensions import db
+
+    row = db.session.get(model, request.form.get(field, 0, type=int))
+    if row is not None and any(getattr(row, key) != value for key, value in owner.items()):
+        raise NotFound()
+    return row
 
 
 def no_store() -> None:

@@ -80,11 +80,8 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
                       single_reviewer: bool = False) -> None:
     """:raise Conflict: ``parent`` is the collection itself or below it."""
     require(actor, "collection.manage")
-    node = parent
-    while node is not None:
-        if node.id == collection.id:
-            raise Conflict(_("A collection cannot be moved under itself or its descendants."))
-        node = node.parent
+    if parent is not None and (parent.id == collection.id or parent.is_descendant_of(collection)):
+        raise Conflict(_("A collection cannot be moved under itself or its descendants."))
     with unit_of_work():
         _apply_collection(collection, title=title, title_en=title_en, description=description,
                           parent=parent, default_access=default_access,

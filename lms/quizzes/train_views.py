@@ -43,7 +43,7 @@ from lms.quizzes.forms import (
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
 from lms.training.train_views import AREA_REFUSAL
-from lms.web import flash_outcome, guard_blueprint, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
 
 bp = Blueprint("quiz_train", __name__)
 guard_blueprint(bp, "training.area", AREA_REFUSAL)
@@ -143,9 +143,7 @@ def bank_categories(bank_id: int):
     found = banks.get_bank(current_user, bank_id, manage=True)
     if EmptyForm().validate_on_submit():
         action = request.form.get("action", "add")
-        category = db.session.get(QuestionCategory, request.form.get("category", 0, type=int))
-        if category is not None and category.bank_id != found.id:
-            raise NotFound()
+        category = posted_row(QuestionCategory, "category", bank_id=found.id)
         with flash_outcome():
             if action == "add":
                 banks.add_category(current_user, found, request.form.get("name", ""), category)

@@ -57,7 +57,7 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import flash_outcome, guard_blueprint, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
 
 bp = Blueprint("train", __name__)
 #: Why the training area refuses someone (every blueprint under /train says the same).
@@ -360,9 +360,7 @@ def track_courses(track_id: int):
     track = courses.get_track(current_user, track_id, for_edit=True)
     if EmptyForm().validate_on_submit():
         action = request.form.get("action", "")
-        item = db.session.get(TrackCourse, request.form.get("item", 0, type=int))
-        if item is not None and item.track_id != track.id:
-            raise NotFound()
+        item = posted_row(TrackCourse, "item", track_id=track.id)
         with flash_outcome(_("Track saved.")):
             if action == "add":
                 course = db.session.get(Course, request.form.get("course", 0, type=int))
