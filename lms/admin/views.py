@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -19,17 +19,10 @@ from lms.auth.services import find_user
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can
-from lms.web import flash_outcome, no_store, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of
 
 bp = Blueprint("admin", __name__)
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "user.manage"):
-        raise PermissionDenied()
+guard_blueprint(bp, "user.manage")
 
 
 def _unit_options() -> list[tuple[int, str]]:

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lms.catalog.collections import collection_tree
-from lms.errors import PermissionDenied, ValidationError
+from lms.errors import ValidationError
 from lms.files.names import clean_filename
 from lms.files.storage import FileTooLarge
 from lms.files.views import stage_upload, upload_route
 from lms.ingest.jobs import upload_root
 from lms.jobs import enqueue, visible_job
-from lms.permissions import can
-from lms.web import no_store
+from lms.web import guard_blueprint
 
 bp = Blueprint("ingest", __name__)
+guard_blueprint(bp, "record.import")
 SUFFIXES = (".jsonl", ".zip")
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "record.import"):
-        raise PermissionDenied()
 
 
 def _form(status: int = 200, error: str | None = None):
