@@ -239,11 +239,14 @@ class flash_outcome:
 
         with flash_outcome(_("Track saved.")) as outcome:
             courses.update_track(...)
-        if outcome.error is None:
+        if outcome.failed:
+            status = outcome.error.status
+        else:
             return redirect(...)
-        status = outcome.error.status
 
-    ``errors`` widens what is shown instead of raised (e.g. ``(*FORM_ERRORS, NotFound)``).
+    A message that tells what the action did is set at the end of the block instead
+    (``outcome.success = _("%(n)d people added.", n=added)``). ``errors`` widens what is
+    shown instead of raised (e.g. ``(*FORM_ERRORS, NotFound)``).
     """
 
     def __init__(self, success: str | None = None,
