@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, Table, Text, event
 from sqlalchemy.engine import Engine
@@ -36,6 +36,48 @@ def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Tabl
         *(Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
           for column, target in (left, right)),
     )
+
+
+class TreeNode:
+    """A row of a tree held together by its ``parent`` relationship (units, collections)."""
+
+    if TYPE_CHECKING:
+        id: int
+        parent_id: int | None
+        parent: Self | None
+
+    @property
+    def ancestors(self) -> list[Self]:
+        """The nodes above this one, the root first."""
+        chain: list[Self] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+    def is_descendant_of(self, other: Self) -> bool:
+        return any(node.id == other.id for node in self.ancestors)
+
+
+Node = TypeVar("Node", bound=TreeNode)
+
+
+def tree_order(nodes: Iterable[Node]) -> list[tuple[Node, int]]:
+    """Every node of a whole tree with its depth (0 for a root), each one before its children,
+    siblings in the order given."""
+    children: dict[int | None, list[Node]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    ordered: list[tuple[Node, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for node in children.get(parent_id, []):
+            ordered.append((node, depth))
+            walk(node.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
 
 
 #: Text compared byte by byte: PostgreSQL's "C" collation (a database created with a

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_login import AnonymousUserMixin
 
 from lms.accounts.models import User
-from lms.errors import PermissionDenied
+from lms.errors import NotFound, PermissionDenied
 from lms.models import Job
 
 Principal = User | AnonymousUserMixin
@@ -80,6 +80,23 @@ def can(user: Principal, action: str, obj: Any = None) -> bool:
     if rule is None:
         raise KeyError(f"no policy for action {action!r}")
     return bool(rule(user, obj))
+
+
+T = TypeVar("T")
+
+
+def get_permitted(user: Principal, action: str, model: type[T], object_id: int) -> T:
+    """The ``model`` row of ``object_id``, if ``user`` may do ``action`` on it.
+
+    :raise NotFound: there is none, or ``user`` may not (who may not act on an object is not
+        told that it exists).
+    """
+    from lms.extensions import db
+
+    found = db.session.get(model, object_id)
+    if found is None or not can(user, action, found):
+        raise NotFound()
+    return found
 
 
 def require(user: Principal, action: str, obj: Any = None) -> None:

@@ -7,7 +7,8 @@ import re
 import secrets
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO, TYPE_CHECKING, Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from flask import (
@@ -17,17 +18,21 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     has_request_context,
     request,
 )
 
+from lms.errors import FORM_ERRORS, NotFound, ServiceError
 from lms.serving import URI_CUT
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+T = TypeVar("T")
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -192,6 +197,18 @@ def page_of(stmt, per_page: int):
                        error_out=False)
 
 
+def posted_row(model: type[T], field: str, **owner: int) -> T | None:
+    """The ``model`` row whose id the form posts in ``field`` (None when none is posted or it
+    does not exist); a row of another owner than ``owner`` (e.g. ``track_id=track.id``) is a
+    404, so a forged id never reaches a service."""
+    from lms.extensions import db
+
+    row = db.session.get(model, request.form.get(field, 0, type=int))
+    if row is not None and any(getattr(row, key) != value for key, value in owner.items()):
+        raise NotFound()
+    return row
+
+
 def no_store() -> None:
     """Ask that the current response is never cached (auth and admin pages)."""
     g.no_store = True
@@ -211,3 +228,48 @@ def guard_blueprint(bp: Blueprint, rule: str, message: LazyString | str | None =
         no_store()
         if not can(current_user, rule):
             raise PermissionDenied(str(message) if message else None)
+
+
+# Lower-case like contextlib.suppress: it reads as a function at its call sites.
+class flash_outcome:
+    """Run a form's action, flashing its outcome: the domain error a user can fix (shown,
+    then swallowed, so the view goes on to answer), or ``success`` when it went through.
+
+    ::
+
+        with flash_outcome(_("Track saved.")) as outcome:
+            courses.update_track(...)
+        if outcome.failed:
+            status = outcome.error.status
+        else:
+            return redirect(...)
+
+    A message that tells what the action did is set at the end of the block instead
+    (``outcome.success = _("%(n)d people added.", n=added)``). ``errors`` widens what is
+    shown instead of raised (e.g. ``(*FORM_ERRORS, NotFound)``).
+    """
+
+    def __init__(self, success: str | None = None,
+                 errors: tuple[type[ServiceError], ...] = FORM_ERRORS) -> None:
+        self.success = success
+        self.errors = errors
+        self.error: ServiceError | None = None
+
+    def __enter__(self) -> flash_outcome:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        if error is None:
+            if self.success is not None:
+                flash(self.success, "success")
+            return False
+        if isinstance(error, self.errors):
+            flash(error.message, "error")
+            self.error = error
+            return True
+        return False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import TZDateTime, link_table, utcnow
+from lms.db import TreeNode, TZDateTime, link_table, utcnow
 from lms.extensions import db
 
 
@@ -54,7 +54,7 @@ class Role(db.Model):
     name: Mapped[str] = mapped_column(String(32), unique=True)
 
 
-class Unit(db.Model):
+class Unit(TreeNode, db.Model):
     """An organisational unit (đơn vị): academy → faculty/department → class."""
 
     __tablename__ = "units"
@@ -74,21 +74,8 @@ class Unit(db.Model):
                                                   order_by="User.username")
 
     @property
-    def ancestors(self) -> list[Unit]:
-        """Units above this one, the root first."""
-        chain: list[Unit] = []
-        node = self.parent
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        return chain[::-1]
-
-    @property
     def path(self) -> str:
         return "/".join(u.name for u in [*self.ancestors, self])
-
-    def is_descendant_of(self, other: Unit) -> bool:
-        return any(a.id == other.id for a in self.ancestors)
 
 
 class Group(db.Model):

@@ -31,7 +31,7 @@ from lms.accounts.models import (
     unit_commanders,
 )
 from lms.auth.services import check_password_rules, find_user
-from lms.db import chunked
+from lms.db import chunked, tree_order
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.passwords import hash_generated_password, hash_password
@@ -520,19 +520,7 @@ def people_in_units(unit_ids: Collection[int]) -> list[int]:
 
 def unit_tree() -> list[tuple[Unit, int]]:
     """Every unit with its depth, in tree order."""
-    units = list(db.session.scalars(select(Unit).order_by(Unit.name)))
-    children: dict[int | None, list[Unit]] = {}
-    for unit in units:
-        children.setdefault(unit.parent_id, []).append(unit)
-    ordered: list[tuple[Unit, int]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for unit in children.get(parent_id, []):
-            ordered.append((unit, depth))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
-    return ordered
+    return tree_order(db.session.scalars(select(Unit).order_by(Unit.name)))
 
 
 # --- groups --------------------------------------------------------------------------------

@@ -3,9 +3,6 @@ one-time passwords of the new people (once)."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-
 from flask import (
     Blueprint,
     Response,
@@ -30,7 +27,7 @@ from lms.accounts.people_import import (
 from lms.errors import FORM_ERRORS, NotFound, ValidationError
 from lms.files.names import clean_filename
 from lms.files.storage import FileTooLarge
-from lms.files.views import save_upload, upload_route
+from lms.files.views import stage_upload, upload_route
 from lms.jobs import enqueue, visible_job
 from lms.models import Job
 from lms.web import guard_blueprint
@@ -60,16 +57,10 @@ def import_start():
     name = clean_filename(upload.filename if upload else "")
     if upload is None or not name.lower().endswith(SUFFIXES):
         return _form(400, _("Choose a .csv or .xlsx file."))
-    token = secrets.token_hex(16)
-    folder = upload_root() / token
-    folder.mkdir(parents=True, mode=0o700)
     try:
-        save_upload(upload.stream, folder / ("people" + name[name.rfind("."):].lower()))
+        token = stage_upload(upload, name, upload_root(), "people")
     except (FileTooLarge, ValidationError) as error:
-        shutil.rmtree(folder, ignore_errors=True)
         return _form(error.status, error.message)
-    finally:
-        upload.close()  # a large upload is spooled to a temporary file: release it now
     job = enqueue("accounts.people_import", owner=current_user, upload=token,
                   dry_run=bool(request.form.get("dry_run")),
                   create_units=bool(request.form.get("create_units")),

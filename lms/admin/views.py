@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -16,20 +16,13 @@ from lms.accounts.models import ROLE_LABELS, Group, PersonTerm, RoleName, TermKi
 from lms.admin.forms import GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
-from lms.errors import FORM_ERRORS, PermissionDenied, ValidationError
+from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can
-from lms.web import no_store, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of
 
 bp = Blueprint("admin", __name__)
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "user.manage"):
-        raise PermissionDenied()
+guard_blueprint(bp, "user.manage")
 
 
 def _unit_options() -> list[tuple[int, str]]:
@@ -143,7 +136,7 @@ def user_new():
         form.roles.data = list(DEFAULT_ROLES)
     if form.validate_on_submit():
         unit = _optional_unit(form.unit_id.data)
-        try:
+        with flash_outcome() as outcome:
             data = services.UserInput(
                 username=form.username.data,
                 profile=_profile_from(form),
@@ -153,9 +146,9 @@ def user_new():
                 groups=tuple(services.get_group(g) for g in form.groups.data or ()),
             )
             user, generated = services.create_user(current_user, data)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            return render_template("admin/user_form.html", form=form, user=None), error.status
+        if outcome.failed:
+            return render_template("admin/user_form.html", form=form, user=None), \
+                outcome.error.status
         if generated:
             flash(_("Account %(name)s created. Its one-time password is: %(pw)s",
                     name=user.username, pw=generated), "success")
@@ -181,7 +174,7 @@ def user_edit(user_id: int):
         form.roles.data = [role.name for role in user.roles]
         form.groups.data = [g.id for g in user.groups]
     if form.validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             services.update_user(
                 current_user, user,
                 profile=_profile_from(form),
@@ -189,11 +182,10 @@ def user_edit(user_id: int):
                 roles=form.roles.data,
                 groups=[services.get_group(g) for g in form.groups.data or []],
             )
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+            outcome.success = _("Changes to %(name)s saved.", name=user.username)
+        if outcome.failed:
             return render_template("admin/user_form.html", form=form, user=user,
-                                   action_form=EmptyForm()), error.status
-        flash(_("Changes to %(name)s saved.", name=user.username), "success")
+                                   action_form=EmptyForm()), outcome.error.status
         return redirect(url_for("admin.user_edit", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/user_form.html", form=form, user=user,
@@ -228,15 +220,14 @@ def terms(kind: str):
     form = TermForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             services.save_term(current_user, term_kind, None, name=form.name.data,
                                name_en=form.name_en.data or "",
                                sort_order=form.sort_order.data, active=True)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+            outcome.success = _("%(name)s added.", name=form.name.data.strip())
+        if outcome.failed:
+            status = outcome.error.status
         else:
-            flash(_("%(name)s added.", name=form.name.data.strip()), "success")
             return redirect(url_for("admin.terms", kind=kind))
     elif request.method == "POST":
         status = 400
@@ -252,14 +243,11 @@ def term_edit(kind: str, term_id: int):
     term = services.get_term(term_id, term_kind)
     form = TermForm()
     if form.validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             services.save_term(current_user, term_kind, term, name=form.name.data,
                                name_en=form.name_en.data or "",
                                sort_order=form.sort_order.data, active=form.active.data)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("%(name)s saved.", name=term.name), "success")
+            outcome.success = _("%(name)s saved.", name=term.name)
     else:
         flash(_("The entry was not saved: check the name."), "error")
     return redirect(url_for("admin.terms", kind=kind))
@@ -272,14 +260,12 @@ def units():
     form = UnitForm()
     form.parent_id.choices = _unit_choices()
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Unit created.")) as outcome:
             services.create_unit(current_user, form.name.data,
                                  _optional_unit(form.parent_id.data))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+        if outcome.failed:
             return render_template("admin/units.html", form=form, tree=services.unit_tree(),
-                                   action_form=EmptyForm()), error.status
-        flash(_("Unit created."), "success")
+                                   action_form=EmptyForm()), outcome.error.status
         return redirect(url_for("admin.units"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/units.html", form=form, tree=services.unit_tree(),
@@ -295,15 +281,13 @@ def unit_edit(unit_id: int):
     if request.method == "GET":
         form.parent_id.data = unit.parent_id or 0
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Unit saved.")) as outcome:
             services.update_unit(current_user, unit, name=form.name.data,
                                  parent=_optional_unit(form.parent_id.data))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+        if outcome.failed:
             db.session.refresh(unit)
             return render_template("admin/unit_form.html", form=form, unit=unit,
-                                   action_form=EmptyForm()), error.status
-        flash(_("Unit saved."), "success")
+                                   action_form=EmptyForm()), outcome.error.status
         return redirect(url_for("admin.units"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/unit_form.html", form=form, unit=unit,
@@ -315,12 +299,8 @@ def unit_commanders(unit_id: int):
     unit = services.get_unit(unit_id)
     if EmptyForm().validate_on_submit():
         names = request.form.get("commanders", "").replace(",", "\n").splitlines()
-        try:
+        with flash_outcome(_("Commanders saved.")):
             services.set_commanders(current_user, unit, names)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Commanders saved."), "success")
     return redirect(url_for("admin.unit_edit", unit_id=unit.id))
 
 
@@ -349,7 +329,7 @@ def group_edit(group_id: int | None):
     if request.method == "GET" and group is not None:
         form.members.data = "\n".join(u.username for u in group.members)
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Group saved.")) as outcome:
             members = []
             for name in (form.members.data or "").split():
                 user = find_user(name)
@@ -358,10 +338,9 @@ def group_edit(group_id: int | None):
                 members.append(user)
             group = services.save_group(current_user, group, name=form.name.data,
                                         description=form.description.data or "", members=members)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            return render_template("admin/group_form.html", form=form, group=group), error.status
-        flash(_("Group saved."), "success")
+        if outcome.failed:
+            return render_template("admin/group_form.html", form=form, group=group), \
+                outcome.error.status
         return redirect(url_for("admin.groups"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/group_form.html", form=form, group=group), status

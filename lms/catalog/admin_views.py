@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lms.auth.services import find_user
 from lms.catalog import collections
 from lms.catalog.models import AccessLevel, Collection
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied, ValidationError
-from lms.permissions import can
-from lms.web import no_store
+from lms.errors import FORM_ERRORS, NotFound, ValidationError
+from lms.web import guard_blueprint
 
 bp = Blueprint("collections_admin", __name__)
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "collection.manage"):
-        raise PermissionDenied()
+guard_blueprint(bp, "collection.manage")
 
 
 def _form_values(form) -> dict[str, object]:

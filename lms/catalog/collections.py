@@ -14,6 +14,7 @@ from lms.accounts.models import User
 from lms.catalog import hooks
 from lms.catalog.access import Principal, published_clause, visible_records
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.db import tree_order
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
 from lms.permissions import can, require
@@ -80,11 +81,8 @@ def update_collection(actor: User, collection: Collection, *, title: str, title_
                       single_reviewer: bool = False) -> None:
     """:raise Conflict: ``parent`` is the collection itself or below it."""
     require(actor, "collection.manage")
-    node = parent
-    while node is not None:
-        if node.id == collection.id:
-            raise Conflict(_("A collection cannot be moved under itself or its descendants."))
-        node = node.parent
+    if parent is not None and (parent.id == collection.id or parent.is_descendant_of(collection)):
+        raise Conflict(_("A collection cannot be moved under itself or its descendants."))
     with unit_of_work():
         _apply_collection(collection, title=title, title_en=title_en, description=description,
                           parent=parent, default_access=default_access,
@@ -114,19 +112,8 @@ def _apply_collection(collection: Collection, *, title: str, title_en: str, desc
 
 
 def collection_tree() -> list[tuple[Collection, int]]:
-    collections = list(db.session.scalars(select(Collection).order_by(Collection.title)))
-    children: dict[int | None, list[Collection]] = {}
-    for c in collections:
-        children.setdefault(c.parent_id, []).append(c)
-    ordered: list[tuple[Collection, int]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for c in children.get(parent_id, []):
-            ordered.append((c, depth))
-            walk(c.id, depth + 1)
-
-    walk(None, 0)
-    return ordered
+    """Every collection with its depth, in tree order."""
+    return tree_order(db.session.scalars(select(Collection).order_by(Collection.title)))
 
 
 def deposit_collections(user: User) -> list[Collection]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Group, Unit, User
 from lms.catalog.sortkeys import version_keys
-from lms.db import SortKey, TZDateTime, link_table, utcnow
+from lms.db import SortKey, TreeNode, TZDateTime, link_table, utcnow
 from lms.extensions import db
 from metadata import Metadata, Statement
 
@@ -68,7 +68,7 @@ record_access_groups = link_table(
 )
 
 
-class Collection(db.Model):
+class Collection(TreeNode, db.Model):
     """A node of the collection tree (per faculty and subject area)."""
 
     __tablename__ = "collections"
@@ -93,15 +93,6 @@ class Collection(db.Model):
     )
     curators: Mapped[list[User]] = relationship(secondary=collection_curators,
                                                 order_by=User.username)
-
-    @property
-    def ancestors(self) -> list[Collection]:
-        chain: list[Collection] = []
-        node = self.parent
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        return chain[::-1]
 
     @property
     def path_slugs(self) -> list[str]:

@@ -9,7 +9,7 @@ from lms.catalog.access import Principal
 from lms.catalog.models import Record, RecordStatus
 from lms.errors import NotFound
 from lms.extensions import db
-from lms.permissions import can, require
+from lms.permissions import can, get_permitted, require
 
 
 def get_record(user: User, record_id: int, *, for_edit: bool = False) -> Record:
@@ -54,15 +54,9 @@ def curated_record(user: Principal, record_id: int) -> Record:
 
     :raise NotFound: it does not exist or ``user`` does not curate it.
     """
-    record = db.session.get(Record, record_id)
-    if record is None or not can(user, "record.curate", record):
-        raise NotFound()
-    return record
+    return get_permitted(user, "record.curate", Record, record_id)
 
 
 def record_to_purge(user: Principal, record_id: int) -> Record:
     """:raise NotFound: it does not exist or ``user`` may not purge records."""
-    record = db.session.get(Record, record_id)
-    if record is None or not can(user, "record.purge", record):
-        raise NotFound()
-    return record
+    return get_permitted(user, "record.purge", Record, record_id)

@@ -39,7 +39,7 @@ from lms.files import serving
 from lms.harvest import services as harvest_services
 from lms.permissions import can, require
 from lms.stats import services as stats
-from lms.web import no_store, page_of
+from lms.web import flash_outcome, no_store, page_of
 from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
@@ -141,10 +141,9 @@ def access(record_id: int):
     record = get_record(current_user, record_id)
     require(current_user, "record.change_access", record)
     if request.method == "POST":
-        try:
+        with flash_outcome() as outcome:
             pending = change_access(current_user, record, parse_access(request.form))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+        if outcome.failed:
             return _access_page(record), 422
         if pending is not None:
             flash(_("Your change lets more people see this record: it waits for a curator of "
@@ -331,12 +330,8 @@ def _machine_response(record: Record, body: str, content_type: str) -> Response:
 @login_required
 def withdraw(record_id: int):
     record = get_record(current_user, record_id)
-    try:
+    with flash_outcome(_("The record was withdrawn.")):
         workflow.withdraw(current_user, record, request.form.get("reason", ""))
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
-        return redirect(url_for("catalog.show", record_id=record.id))
-    flash(_("The record was withdrawn."), "success")
     return redirect(url_for("catalog.show", record_id=record.id))
 
 
@@ -345,13 +340,10 @@ def withdraw(record_id: int):
 def collections_of(record_id: int):
     record = get_record(current_user, record_id)
     slugs = request.form.getlist("collections")
-    try:
+    with flash_outcome(_("The record's collections were saved."),
+                       errors=(*FORM_ERRORS, NotFound)):
         workflow.map_record(current_user, record,
                             [get_collection(slug) for slug in slugs])
-    except (*FORM_ERRORS, NotFound) as error:
-        flash(error.message, "error")
-    else:
-        flash(_("The record's collections were saved."), "success")
     return redirect(url_for("catalog.show", record_id=record.id))
 
 
@@ -368,12 +360,10 @@ def restore(record_id: int):
 @login_required
 def purge(record_id: int):
     record = record_to_purge(current_user, record_id)
-    try:
+    with flash_outcome(_("The record was purged; a tombstone remains.")) as outcome:
         workflow.purge(current_user, record, request.form.get("reason", ""))
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
+    if outcome.failed:
         return redirect(url_for("catalog.show", record_id=record.id))
-    flash(_("The record was purged; a tombstone remains."), "success")
     return redirect(url_for("main.index"))
 
 
@@ -466,7 +456,7 @@ def review_action(task_id: int, action: str):
 @login_required
 def access_request_action(request_id: int, action: str):
     """A curator approves or rejects a depositor's widening of access."""
-    try:
+    with flash_outcome():
         if action == "approve":
             access_requests.approve(current_user, request_id, request.form.get("comment", ""))
             flash(_("Approved: the new access settings apply."), "success")
@@ -475,8 +465,6 @@ def access_request_action(request_id: int, action: str):
             flash(_("Rejected; the depositor was told why."), "success")
         else:
             raise NotFound()
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
     return redirect(url_for("catalog.review"))
 
 

@@ -24,11 +24,11 @@ from lms.certificates.access import managed_templates
 from lms.certificates.models import CertificateTemplate, TemplateStatus
 from lms.certificates.rendering import Design, Person, check_placeholders, clean, render
 from lms.db import utcnow
-from lms.errors import Conflict, NotFound, ValidationError
+from lms.errors import Conflict, ValidationError
 from lms.extensions import db
 from lms.files.records import register_blob
 from lms.files.stores import get_storage
-from lms.permissions import can, require
+from lms.permissions import get_permitted, require
 from lms.training.models import Course, Track
 from lms.uow import claim_lock, unit_of_work
 
@@ -192,10 +192,7 @@ def set_status(actor: User, template: CertificateTemplate, status: str,
 
 
 def get_template(actor: User, template_id: int) -> CertificateTemplate:
-    template = db.session.get(CertificateTemplate, template_id)
-    if template is None or not can(actor, "certificate_template.manage", template):
-        raise NotFound()
-    return template
+    return get_permitted(actor, "certificate_template.manage", CertificateTemplate, template_id)
 
 
 def visible_templates(actor: User) -> Select:

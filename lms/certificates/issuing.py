@@ -36,13 +36,13 @@ from lms.certificates.models import (
 )
 from lms.certificates.rendering import Design, Person, clean, render
 from lms.db import utcnow
-from lms.errors import Conflict, NotFound, ValidationError
+from lms.errors import Conflict, ValidationError
 from lms.extensions import db
 from lms.files.records import register_blob
 from lms.files.stores import get_storage
 from lms.notify import kinds
 from lms.notify.services import notify
-from lms.permissions import can, require
+from lms.permissions import get_permitted, require
 from lms.text import escape_like
 from lms.training import events
 from lms.training.models import Enrolment, EnrolmentStatus
@@ -204,10 +204,7 @@ def certificates_of(user: User) -> list[Certificate]:
 
 def get_certificate(actor: User, certificate_id: int) -> Certificate:
     """:raise NotFound: no such certificate, or not ``actor``'s to see."""
-    certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not can(actor, "certificate.view", certificate):
-        raise NotFound()
-    return certificate
+    return get_permitted(actor, "certificate.view", Certificate, certificate_id)
 
 
 def issued_by(actor: User, *, status: str = "", query: str = "",

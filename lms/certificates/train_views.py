@@ -27,7 +27,7 @@ from lms.jobs import enqueue
 from lms.permissions import require
 from lms.training import courses
 from lms.training.train_views import AREA_REFUSAL
-from lms.web import absolute_url, guard_blueprint, page_of
+from lms.web import absolute_url, flash_outcome, guard_blueprint, page_of
 
 bp = Blueprint("certificates_train", __name__)
 guard_blueprint(bp, "training.area", AREA_REFUSAL)
@@ -130,14 +130,12 @@ def template_edit(template_id: int):
         form.lock_version.data = template.lock_version
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Template saved.")) as outcome:
             designs.update_template(current_user, template, _input(form), form.lock)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
             db.session.refresh(template)
         else:
-            flash(_("Template saved."), "success")
             return redirect(url_for("certificates_train.template_edit",
                                     template_id=template.id))
     elif request.method == "POST":
@@ -220,12 +218,9 @@ def certificate(certificate_id: int):
 def revoke(certificate_id: int):
     found = issuing.get_certificate(current_user, certificate_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             issuing.revoke(current_user, found, request.form.get("reason", ""))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Certificate %(code)s is revoked.", code=found.display_code), "success")
+            outcome.success = _("Certificate %(code)s is revoked.", code=found.display_code)
     return redirect(url_for("certificates_train.certificate", certificate_id=found.id))
 
 
@@ -233,11 +228,9 @@ def revoke(certificate_id: int):
 def reissue(certificate_id: int):
     found = issuing.get_certificate(current_user, certificate_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             new = issuing.reissue(current_user, found)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Reissued as %(code)s.", code=new.display_code), "success")
+            outcome.success = _("Reissued as %(code)s.", code=new.display_code)
+        if not outcome.failed:
             return redirect(url_for("certificates_train.certificate", certificate_id=new.id))
     return redirect(url_for("certificates_train.certificate", certificate_id=found.id))

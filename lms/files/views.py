@@ -7,7 +7,11 @@ anyone who may not read the file), before Range, conditional or HEAD handling.
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -43,6 +47,9 @@ from lms.files.upload import (
 from lms.permissions import require
 from lms.web import no_store
 
+if TYPE_CHECKING:
+    from werkzeug.datastructures import FileStorage
+
 bp = Blueprint("files", __name__)
 
 # Multipart boundaries, headers and the CSRF field around one file.
@@ -71,6 +78,26 @@ def save_upload(stream, target) -> None:
             out.write(chunk)
     if size == 0:
         raise ValidationError(_("The file is empty."))
+
+
+def stage_upload(upload: FileStorage, name: str, root: Path, stem: str) -> str:
+    """Save ``upload`` (its clean file name ``name``) for a background job, as ``stem`` with
+    the name's lower-cased suffix, in a new private folder under ``root``; return the folder's
+    name, which the job is given.
+
+    :raise FileTooLarge, ValidationError: as :func:`save_upload`; the folder is removed.
+    """
+    token = secrets.token_hex(16)
+    folder = root / token
+    folder.mkdir(parents=True, mode=0o700)
+    try:
+        save_upload(upload.stream, folder / (stem + name[name.rfind("."):].lower()))
+    except (FileTooLarge, ValidationError):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: release it now
+    return token
 
 
 @bp.app_template_filter("text_outcome")

@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lms.catalog.collections import collection_tree
-from lms.errors import FORM_ERRORS, NotFound, PermissionDenied
+from lms.errors import FORM_ERRORS, NotFound
 from lms.harvest import services
 from lms.harvest.models import RunStatus, Schedule
 from lms.jobs import enqueue
-from lms.permissions import can
-from lms.web import no_store
+from lms.web import guard_blueprint
 
 bp = Blueprint("harvest", __name__)
+guard_blueprint(bp, "harvest.manage")
 
 SCHEDULE_LABELS = {Schedule.MANUAL: _l("Only when started by hand"),
                    Schedule.HOURLY: _l("Every hour"), Schedule.DAILY: _l("Every day"),
@@ -27,14 +27,6 @@ OUTCOME_LABELS = {"created": _l("created"), "updated": _l("updated"),
                   "unchanged": _l("unchanged"), "withdrawn": _l("withdrawn"),
                   "skipped": _l("skipped"), "error": _l("failed")}
 ACCESS_LABELS = {"public": _l("Public"), "internal": _l("Internal (logged-in users)")}
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "harvest.manage"):
-        raise PermissionDenied()
 
 
 @bp.app_context_processor

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lms.catalog.collections import collection_tree
-from lms.errors import PermissionDenied, ValidationError
+from lms.errors import ValidationError
 from lms.files.names import clean_filename
 from lms.files.storage import FileTooLarge
-from lms.files.views import save_upload, upload_route
+from lms.files.views import stage_upload, upload_route
 from lms.ingest.jobs import upload_root
 from lms.jobs import enqueue, visible_job
-from lms.permissions import can
-from lms.web import no_store
+from lms.web import guard_blueprint
 
 bp = Blueprint("ingest", __name__)
+guard_blueprint(bp, "record.import")
 SUFFIXES = (".jsonl", ".zip")
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    no_store()
-    if not can(current_user, "record.import"):
-        raise PermissionDenied()
 
 
 def _form(status: int = 200, error: str | None = None):
@@ -53,15 +43,9 @@ def start():
     collection = request.form.get("collection") or None
     if collection is not None and collection not in {c.slug for c, _d in collection_tree()}:
         return _form(400, _("Unknown collection."))
-    token = secrets.token_hex(16)
-    folder = upload_root() / token
-    folder.mkdir(parents=True, mode=0o700)
     try:
-        save_upload(package.stream, folder / ("package" + name[name.rfind("."):].lower()))
+        token = stage_upload(package, name, upload_root(), "package")
     except (FileTooLarge, ValidationError) as error:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
         return _form(error.status, error.message)
     job = enqueue("ingest.import", owner=current_user, upload=token, collection=collection,
                   dry_run=bool(request.form.get("dry_run")),

@@ -43,7 +43,7 @@ from lms.quizzes.forms import (
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
 from lms.training.train_views import AREA_REFUSAL
-from lms.web import guard_blueprint, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
 
 bp = Blueprint("quiz_train", __name__)
 guard_blueprint(bp, "training.area", AREA_REFUSAL)
@@ -115,14 +115,12 @@ def bank(bank_id: int):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            try:
+            with flash_outcome(_("Bank saved.")) as outcome:
                 banks.update_bank(current_user, found, _bank_input(form), form.lock)
-            except FORM_ERRORS as error:
-                flash(error.message, "error")
-                status = error.status
+            if outcome.failed:
+                status = outcome.error.status
                 db.session.refresh(found)
             else:
-                flash(_("Bank saved."), "success")
                 return redirect(url_for("quiz_train.bank", bank_id=found.id))
     category_id = request.args.get("category", 0, type=int)
     category = db.session.get(QuestionCategory, category_id) if category_id else None
@@ -145,10 +143,8 @@ def bank_categories(bank_id: int):
     found = banks.get_bank(current_user, bank_id, manage=True)
     if EmptyForm().validate_on_submit():
         action = request.form.get("action", "add")
-        category = db.session.get(QuestionCategory, request.form.get("category", 0, type=int))
-        if category is not None and category.bank_id != found.id:
-            raise NotFound()
-        try:
+        category = posted_row(QuestionCategory, "category", bank_id=found.id)
+        with flash_outcome():
             if action == "add":
                 banks.add_category(current_user, found, request.form.get("name", ""), category)
                 flash(_("Category added."), "success")
@@ -160,8 +156,6 @@ def bank_categories(bank_id: int):
                 flash(_("Category removed."), "success")
             else:
                 raise NotFound()
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
     return redirect(url_for("quiz_train.bank", bank_id=found.id))
 
 
@@ -221,14 +215,12 @@ def question_new(bank_id: int):
         form.partial.data = question_type == QuestionType.MATCHING
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Question saved.")) as outcome:
             question = banks.create_question(current_user, found, _question_input(
                 form, question_type, _text_with_image(found, form)))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
         else:
-            flash(_("Question saved."), "success")
             if request.form.get("then") == "another":
                 return redirect(url_for("quiz_train.question_new", bank_id=found.id,
                                         type=question_type, category=question.category_id))
@@ -381,7 +373,7 @@ def quiz_new():
         form.unit_id.data = current_user.unit_id
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Quiz created.")) as outcome:
             if request.form.get("mode") == "blank":
                 quiz = quizzes.create_quiz(current_user, quizzes.QuizInput(
                     title=form.title.data or _("Assessment"), unit_id=form.unit_id.data or None))
@@ -390,11 +382,9 @@ def quiz_new():
                 quiz = quizzes.create_from_preset(current_user, quizzes.DIGITAL_SKILLS, bank,
                                                   title=form.title.data or None,
                                                   unit_id=form.unit_id.data or None)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
         else:
-            flash(_("Quiz created."), "success")
             return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
     return render_template("quizzes/train/quiz_new.html", form=form,
                            preset=quizzes.DIGITAL_SKILLS), status
@@ -465,14 +455,12 @@ def quiz_edit(quiz_id: int):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            try:
+            with flash_outcome(_("Quiz saved.")) as outcome:
                 quizzes.update_quiz(current_user, quiz, _quiz_input(form), form.lock)
-            except FORM_ERRORS as error:
-                flash(error.message, "error")
-                status = error.status
+            if outcome.failed:
+                status = outcome.error.status
                 db.session.refresh(quiz)
             else:
-                flash(_("Quiz saved."), "success")
                 return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
     bank_list = _usable_banks()
     draw_form = _draw_form(bank_list)
@@ -503,16 +491,12 @@ def quiz_draw(quiz_id: int):
     quiz = quizzes.get_quiz(current_user, quiz_id, for_edit=True)
     form = _draw_form(_usable_banks())
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Draw added.")):
             quizzes.add_draw(current_user, quiz, quizzes.DrawInput(
                 category_id=form.category_id.data, count=form.count.data,
                 easy=form.easy.data or 0, medium=form.medium.data or 0, hard=form.hard.data or 0,
                 subcategories=form.subcategories.data,
                 points=float(form.points.data) if form.points.data else None), form.lock)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Draw added."), "success")
     else:
         flash(_("Check the draw: the numbers are between 1 and 200."), "error")
     return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
@@ -529,12 +513,10 @@ def quiz_questions(quiz_id: int):
     if request.method == "POST" and EmptyForm().validate_on_submit():
         picked = [banks.get_question(current_user, i)
                   for i in request.form.getlist("question", type=int)]
-        try:
+        with flash_outcome() as outcome:
             added = quizzes.add_questions(current_user, quiz, picked, _lock())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("%(n)d questions added.", n=added), "success")
+            outcome.success = _("%(n)d questions added.", n=added)
+        if not outcome.failed:
             return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
     query = request.args.get("q", "")[:100]
     page = _page(banks.find_questions(chosen_bank, query=query), 50) if chosen_bank else None
@@ -550,10 +532,8 @@ def quiz_slot(quiz_id: int, slot_id: int, action: str):
     if slot is None or slot.quiz_id != quiz.id:
         raise NotFound()
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome():
             quizzes.change_slot(current_user, quiz, slot, action, _lock())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
     return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
 
 
@@ -589,17 +569,14 @@ def quiz_grant(quiz_id: int):
     form = GrantForm()
     if form.validate_on_submit():
         person = find_user(form.username.data.strip())
-        try:
+        with flash_outcome() as outcome:
             if person is None:
                 raise ValidationError(_("No such person: %(names)s.",
                                         names=form.username.data.strip()))
             attempts.grant(current_user, quiz, person,
                            extra_attempts=form.extra_attempts.data or 0,
                            extra_minutes=form.extra_minutes.data or 0, reason=form.reason.data)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Granted to %(name)s.", name=person.display_name), "success")
+            outcome.success = _("Granted to %(name)s.", name=person.display_name)
     else:
         flash(_("Name the person and say why."), "error")
     return redirect(url_for("quiz_train.quiz_attempts", quiz_id=quiz.id))

@@ -7,9 +7,12 @@ Nothing sent before an attempt is graded carries a key: the pages and the JSON a
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,7 +21,7 @@ from lms.errors import NotFound, ValidationError
 from lms.permissions import can
 from lms.quizzes import attempts, banks, kinds, quizzes
 from lms.quizzes.attempts import AttemptClosed
-from lms.quizzes.models import QuestionType
+from lms.quizzes.models import QuestionType, QuizAttempt
 from lms.web import no_store
 
 bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
@@ -63,18 +66,23 @@ def start(quiz_id: int):
     return redirect(url_for("quizzes.question", attempt_id=attempt.id, slot=1))
 
 
-def _open(attempt_id: int):
-    """The learner's attempt; a closed one sends them to its result."""
-    attempt = attempts.own_attempt(current_user, attempt_id)
-    return attempt, None if attempt.is_open else redirect(
-        url_for("quizzes.result", attempt_id=attempt.id))
+def _open_attempt(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Give ``view`` the learner's own attempt named by the URL, instead of its id; a closed
+    one sends them to its result instead."""
+
+    @functools.wraps(view)
+    def with_attempt(attempt_id: int, **values: object) -> ResponseReturnValue:
+        attempt = attempts.own_attempt(current_user, attempt_id)
+        if not attempt.is_open:
+            return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+        return view(attempt, **values)
+
+    return with_attempt
 
 
 @bp.get("/attempts/<int:attempt_id>")
-def attempt(attempt_id: int):
-    found, closed = _open(attempt_id)
-    if closed:
-        return closed
+@_open_attempt
+def attempt(found: QuizAttempt):
     answered = attempts.answered_slots(found)
     first = next((slot for slot, done in answered.items() if not done), 1)
     return redirect(url_for("quizzes.question", attempt_id=found.id, slot=first))
@@ -87,10 +95,8 @@ def _raw_answer(form, shown_type: str, prompts: list[str]):
 
 
 @bp.route("/attempts/<int:attempt_id>/questions/<int:slot>", methods=["GET", "POST"])
-def question(attempt_id: int, slot: int):
-    found, closed = _open(attempt_id)
-    if closed:
-        return closed
+@_open_attempt
+def question(found: QuizAttempt, slot: int):
     rows = attempts.attempt_questions(found, slot)
     if not rows:
         raise NotFound()
@@ -132,10 +138,8 @@ def _target(attempt_id: int, slot: int, go: str) -> str:
 
 
 @bp.get("/attempts/<int:attempt_id>/summary")
-def summary(attempt_id: int):
-    found, closed = _open(attempt_id)
-    if closed:
-        return closed
+@_open_attempt
+def summary(found: QuizAttempt):
     answered = attempts.answered_slots(found)
     return render_template("quizzes/summary.html", attempt=found, quiz=found.quiz,
                            answered=answered, remaining=attempts.remaining_seconds(found),

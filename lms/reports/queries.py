@@ -83,19 +83,25 @@ class Counts:
 
 def enrolment_conditions(filters: Filters, unit_ids: Iterable[int]) -> list[ColumnElement]:
     """The SQL conditions selecting a report's enrolments."""
-    conditions: list[ColumnElement] = [Enrolment.required.is_(True),
-                                       Enrolment.unit_id.in_(sorted(unit_ids))]
+    return [Enrolment.required.is_(True), Enrolment.unit_id.in_(sorted(unit_ids)),
+            *_filter_conditions(filters, Enrolment, Enrolment.enrolled_at)]
+
+
+def _filter_conditions(filters: Filters, model: type[Enrolment] | type[Certificate],
+                       when) -> list[ColumnElement]:
+    """The filters' track or course (without one: every course, no track), people and period
+    (on the date column ``when``), on an enrolment's or a certificate's columns."""
     if filters.track_id is not None:
-        conditions.append(Enrolment.track_id == filters.track_id)
+        subject = model.track_id == filters.track_id
     elif filters.course_id is not None:
-        conditions.append(Enrolment.course_id == filters.course_id)
+        subject = model.course_id == filters.course_id
     else:
-        conditions.append(Enrolment.course_id.is_not(None))
-    conditions += people_conditions(filters, Enrolment.user_id)
+        subject = model.course_id.is_not(None)
+    conditions: list[ColumnElement] = [subject, *people_conditions(filters, model.user_id)]
     if filters.start is not None:
-        conditions.append(Enrolment.enrolled_at >= filters.start)
+        conditions.append(when >= filters.start)
     if filters.end is not None:
-        conditions.append(Enrolment.enrolled_at <= filters.end)
+        conditions.append(when <= filters.end)
     return conditions
 
 
@@ -146,17 +152,7 @@ def counts_by_unit(filters: Filters, unit_ids: Iterable[int],
 def certificates_by_unit(filters: Filters, unit_ids: Sequence[int]) -> dict[int, int]:
     """Unit (of the person when it was issued) → certificates issued and not revoked."""
     conditions = [Certificate.revoked_at.is_(None), Certificate.unit_id.in_(unit_ids),
-                  *people_conditions(filters, Certificate.user_id)]
-    if filters.track_id is not None:
-        conditions.append(Certificate.track_id == filters.track_id)
-    elif filters.course_id is not None:
-        conditions.append(Certificate.course_id == filters.course_id)
-    else:
-        conditions.append(Certificate.course_id.is_not(None))
-    if filters.start is not None:
-        conditions.append(Certificate.issued_at >= filters.start)
-    if filters.end is not None:
-        conditions.append(Certificate.issued_at <= filters.end)
+                  *_filter_conditions(filters, Certificate, Certificate.issued_at)]
     return {unit_id: int(n) for unit_id, n in db.session.execute(
         select(Certificate.unit_id, func.count(Certificate.id)).where(*conditions)
         .group_by(Certificate.unit_id))}

@@ -11,15 +11,14 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from lms.catalog.collections import collection_tree, find_collection, subtree_ids
-from lms.permissions import require
 from lms.stats import services
-from lms.web import no_store
+from lms.web import guard_blueprint
 from metadata.crosswalks.csvio import escape_formula
 
 bp = Blueprint("stats", __name__)
+guard_blueprint(bp, "stats.view")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -44,13 +43,6 @@ def _collection_ids():
     if collection is None:
         return None, None
     return collection, subtree_ids(collection.id)
-
-
-@bp.before_request
-@login_required
-def _reports_only():
-    no_store()
-    require(current_user, "stats.view")
 
 
 @bp.get("/")

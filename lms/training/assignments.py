@@ -21,10 +21,10 @@ from sqlalchemy import Select, and_, case, delete, exists, func, insert, select,
 from lms import audit
 from lms.accounts.models import Unit, User
 from lms.db import chunked, utcnow
-from lms.errors import NotFound, PermissionDenied, ValidationError
+from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.jobs import JobContext, enqueue, job
-from lms.permissions import can, require
+from lms.permissions import can, get_permitted, require
 from lms.text import escape_like
 from lms.training import events
 from lms.training.access import managed_assignments
@@ -164,10 +164,7 @@ def of_course(course: Course) -> list[Assignment]:
 
 
 def get_assignment(actor: User, assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None or not can(actor, "assignment.view_progress", assignment):
-        raise NotFound()
-    return assignment
+    return get_permitted(actor, "assignment.view_progress", Assignment, assignment_id)
 
 
 def visible_assignments(actor: User) -> Select:

@@ -21,9 +21,9 @@ from lms import audit
 from lms.accounts.models import Unit, User
 from lms.accounts.services import subtree_ids
 from lms.db import chunked, utcnow
-from lms.errors import NotFound, ValidationError
+from lms.errors import ValidationError
 from lms.extensions import db
-from lms.permissions import can, require
+from lms.permissions import can, get_permitted, require
 from lms.text import clean_text
 from lms.training import events
 from lms.training.access import managed_audiences, reachable_units
@@ -45,10 +45,7 @@ PREVIEW_NAMES = 50
 
 def get_audience(actor: User, audience_id: int) -> Audience:
     """:raise NotFound: no such audience, or not one ``actor`` manages."""
-    audience = db.session.get(Audience, audience_id)
-    if audience is None or not can(actor, "audience.manage", audience):
-        raise NotFound()
-    return audience
+    return get_permitted(actor, "audience.manage", Audience, audience_id)
 
 
 def manageable_audiences(actor: User) -> Select:

@@ -23,7 +23,7 @@ from lms.catalog.models import Record, RecordStatus
 from lms.db import utcnow
 from lms.errors import Conflict, NotFound, ValidationError
 from lms.extensions import db
-from lms.permissions import can, require
+from lms.permissions import can, get_permitted, require
 from lms.text import clean_text
 from lms.training.access import edited_courses, edited_tracks, trackable_courses
 from lms.training.html import sanitize
@@ -103,10 +103,7 @@ def _apply_course(course: Course, data: CourseInput) -> None:
 
 def get_course(actor: User, course_id: int, *, for_edit: bool = False) -> Course:
     """:raise NotFound: no such course, or one ``actor`` may not see (or edit)."""
-    course = db.session.get(Course, course_id)
-    if course is None or not can(actor, "course.edit" if for_edit else "course.view", course):
-        raise NotFound()
-    return course
+    return get_permitted(actor, "course.edit" if for_edit else "course.view", Course, course_id)
 
 
 def editable_courses(actor: User, query: str = "") -> Select:

@@ -57,7 +57,7 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import guard_blueprint, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
 
 bp = Blueprint("train", __name__)
 #: Why the training area refuses someone (every blueprint under /train says the same).
@@ -134,12 +134,11 @@ def course_new():
     if request.method == "GET":
         form.sequential.data = True
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Course created. Add its lessons, then publish it.")) as outcome:
             course = courses.create_course(current_user, _course_input(form))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            return render_template("training/train/course_new.html", form=form), error.status
-        flash(_("Course created. Add its lessons, then publish it."), "success")
+        if outcome.failed:
+            return render_template("training/train/course_new.html", form=form), \
+                outcome.error.status
         return redirect(url_for("train.course_edit", course_id=course.id))
     status = 400 if request.method == "POST" else 200
     return render_template("training/train/course_new.html", form=form), status
@@ -165,13 +164,11 @@ def course_edit(course_id: int):
         form.target_group_id.data = course.target_group_id or 0
         form.cover_file_id.data = course.cover_file_id or 0
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Course saved.")) as outcome:
             courses.update_course(current_user, course, _course_input(form), form.lock)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+        if outcome.failed:
             db.session.refresh(course)
-            return _course_page(course, form, error.status)
-        flash(_("Course saved."), "success")
+            return _course_page(course, form, outcome.error.status)
         return redirect(url_for("train.course_edit", course_id=course.id))
     return _course_page(course, form, 400 if request.method == "POST" else 200)
 
@@ -203,13 +200,9 @@ def course_owners(course_id: int):
     course = courses.get_course(current_user, course_id, for_edit=True)
     if EmptyForm().validate_on_submit():
         owners = [db.session.get(User, i) for i in request.form.getlist("owners", type=int)]
-        try:
+        with flash_outcome(_("Owners saved.")):
             courses.set_owners(current_user, course, [u for u in owners if u is not None],
                                _lock_from_form())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Owners saved."), "success")
     return redirect(url_for("train.course_edit", course_id=course.id))
 
 
@@ -243,14 +236,12 @@ def lesson_new(course_id: int):
             form.title.data = chosen.title
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Lesson added.")) as outcome:
             courses.add_lesson(current_user, course, _lesson_input(form, kind), form.lock,
                                reopen_completed=form.reopen_completed.data)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
         else:
-            flash(_("Lesson added."), "success")
             return redirect(url_for("train.course_edit", course_id=course.id))
     elif request.method == "POST":
         status = 400
@@ -274,15 +265,13 @@ def lesson_edit(course_id: int, lesson_id: int):
         form.body.data = lesson.body_html
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Lesson saved.")) as outcome:
             courses.update_lesson(current_user, lesson, _lesson_input(form, lesson.kind),
                                   form.lock, reopen_completed=form.reopen_completed.data)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
             db.session.refresh(course)
         else:
-            flash(_("Lesson saved."), "success")
             return redirect(url_for("train.course_edit", course_id=course.id))
     elif request.method == "POST":
         status = 400
@@ -300,7 +289,7 @@ def lesson_action(course_id: int, lesson_id: int, action: str):
     if action not in ("remove", "up", "down"):
         raise NotFound()
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome():
             if action == "remove":
                 courses.remove_lesson(current_user, lesson, _lock_from_form())
                 flash(_("Lesson “%(title)s” removed; learners' progress on it is kept.",
@@ -308,8 +297,6 @@ def lesson_action(course_id: int, lesson_id: int, action: str):
             else:
                 courses.move_lesson(current_user, lesson, -1 if action == "up" else 1,
                                     _lock_from_form())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
     return redirect(url_for("train.course_edit", course_id=course.id))
 
 
@@ -331,13 +318,11 @@ def track_new():
     form = TrackForm()
     form.status.choices = _status_choices()
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Track created. Add its courses.")) as outcome:
             track = courses.create_track(current_user, form.title.data,
                                          form.description.data or "")
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            return render_template("training/train/track_new.html", form=form), error.status
-        flash(_("Track created. Add its courses."), "success")
+        if outcome.failed:
+            return render_template("training/train/track_new.html", form=form), outcome.error.status
         return redirect(url_for("train.track_edit", track_id=track.id))
     status = 400 if request.method == "POST" else 200
     return render_template("training/train/track_new.html", form=form), status
@@ -352,16 +337,14 @@ def track_edit(track_id: int):
         form.lock_version.data = track.lock_version
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Track saved.")) as outcome:
             courses.update_track(current_user, track, title=form.title.data,
                                  description=form.description.data or "",
                                  status=form.status.data, lock_version=form.lock)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
             db.session.refresh(track)
         else:
-            flash(_("Track saved."), "success")
             return redirect(url_for("train.track_edit", track_id=track.id))
     elif request.method == "POST":
         status = 400
@@ -377,10 +360,8 @@ def track_courses(track_id: int):
     track = courses.get_track(current_user, track_id, for_edit=True)
     if EmptyForm().validate_on_submit():
         action = request.form.get("action", "")
-        item = db.session.get(TrackCourse, request.form.get("item", 0, type=int))
-        if item is not None and item.track_id != track.id:
-            raise NotFound()
-        try:
+        item = posted_row(TrackCourse, "item", track_id=track.id)
+        with flash_outcome(_("Track saved.")):
             if action == "add":
                 course = db.session.get(Course, request.form.get("course", 0, type=int))
                 if course is None:
@@ -395,10 +376,6 @@ def track_courses(track_id: int):
                     else None, lock_version=_lock_from_form())
             else:
                 raise NotFound()
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Track saved."), "success")
     return redirect(url_for("train.track_edit", track_id=track.id))
 
 
@@ -432,15 +409,13 @@ def audience_new():
     if form.validate_on_submit():
         scope = db.session.get(Unit, form.scope_unit_id.data) if form.scope_unit_id.data \
             else None
-        try:
+        with flash_outcome(_("Audience created.")) as outcome:
             audience = audiences.create_audience(
                 current_user, name=form.name.data, description=form.description.data or "",
                 kind=form.kind.data, scope_unit=scope)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+        if outcome.failed:
             return render_template("training/train/audience_new.html", form=form), \
-                error.status
-        flash(_("Audience created."), "success")
+                outcome.error.status
         if audience.is_rule_based:
             return redirect(url_for("train.audience_rule", audience_id=audience.id))
         return redirect(url_for("train.audience", audience_id=audience.id))
@@ -456,16 +431,14 @@ def audience(audience_id: int):
         form.lock_version.data = found.lock_version
     status = 200
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Audience saved.")) as outcome:
             audiences.update_audience(current_user, found, name=form.name.data,
                                       description=form.description.data or "",
                                       lock_version=form.lock)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-            status = error.status
+        if outcome.failed:
+            status = outcome.error.status
             db.session.refresh(found)
         else:
-            flash(_("Audience saved."), "success")
             return redirect(url_for("train.audience", audience_id=found.id))
     query = request.args.get("q", "")[:100]
     search = request.args.get("find", "")[:100]
@@ -591,13 +564,10 @@ def audience_rule(audience_id: int):
 def audience_members(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             people = _people_from(request)
             added = audiences.add_members(current_user, found, people)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("%(n)d people added.", n=added), "success")
+            outcome.success = _("%(n)d people added.", n=added)
     return redirect(url_for("train.audience", audience_id=found.id))
 
 
@@ -634,13 +604,10 @@ def _people_from(req, field: str = "usernames") -> list[User]:
 def audience_members_remove(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     if EmptyForm().validate_on_submit():
-        try:
+        with flash_outcome() as outcome:
             removed = audiences.remove_members(current_user, found,
                                                request.form.getlist("user_ids", type=int))
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("%(n)d people removed.", n=removed), "success")
+            outcome.success = _("%(n)d people removed.", n=removed)
     return redirect(url_for("train.audience", audience_id=found.id))
 
 
@@ -721,14 +688,10 @@ def assignment_due(assignment_id: int):
     found = assignments.get_assignment(current_user, assignment_id)
     form = DueForm()
     if form.validate_on_submit():
-        try:
+        with flash_outcome(_("Due date saved.")):
             for warning in assignments.change_due(current_user, found, _due_spec(form),
                                                   form.lock):
                 flash(warning, "warning")
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Due date saved."), "success")
     return redirect(url_for("train.assignment", assignment_id=found.id))
 
 
