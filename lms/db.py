@@ -147,10 +147,11 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def insert_rows(session, target, rows: Sequence[dict], *,
-                ignore_conflicts_on: Sequence[str] = ()) -> None:
+                ignore_conflicts_on: Sequence[str] = ()) -> int:
     """Insert ``rows`` (dicts with the same keys) into ``target`` (a table or a mapped
     class) in the caller's transaction, in as few round trips as the database allows; with
     ``ignore_conflicts_on`` (a unique key's columns), a row that conflicts is skipped.
+    Returns how many rows were inserted.
 
     SQLite's executemany is a loop in C. On PostgreSQL an executemany sends one statement
     per row and a multi-row ``VALUES`` is compiled anew for each size: the rows go as one
@@ -160,15 +161,15 @@ def insert_rows(session, target, rows: Sequence[dict], *,
     from sqlalchemy.dialects import postgresql, sqlite
 
     if not rows:
-        return
+        return 0
     table = getattr(target, "__table__", target)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         statement = sqlite.insert(table)
         if ignore_conflicts_on:
             statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
-        connection.execute(statement, list(rows))
-        return
+        # SQLite sums an executemany's changes; a skipped conflict changes nothing.
+        return connection.execute(statement, list(rows)).rowcount
     dialect = postgresql.dialect()
     names = list(rows[0])
     columns = [table.c[name] for name in names]
@@ -195,7 +196,7 @@ def insert_rows(session, target, rows: Sequence[dict], *,
            f"SELECT * FROM unnest({', '.join(casts)})")
     if conflict:
         sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-    connection.exec_driver_sql(sql, arrays)
+    return connection.exec_driver_sql(sql, arrays).rowcount
 
 
 class RowPage:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, exists, func, select, text
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import User
+from lms.db import chunked
 from lms.extensions import db
 from lms.notify import kinds
 from lms.notify.models import Notification
@@ -110,14 +111,17 @@ SOURCES: dict[str, Callable[[datetime, datetime], tuple[Select, Callable]]] = {
 
 
 def _pages(stmt: Select, key) -> Iterator[list]:
-    """Rows of ``stmt`` in pages, by increasing ``key`` (the first column)."""
-    last = 0
-    while True:
-        rows = db.session.execute(stmt.where(key > last).order_by(key).limit(PAGE)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    """Rows of ``stmt`` in pages, by increasing ``key`` (the first column).
+
+    The keys come first, in one pass; each page then reads the rows of its range of keys.
+    (A keyset page, ``key > last ORDER BY key LIMIT n``, lets a database that finds the rows
+    by another index, such as the due date, read and sort every remaining one for each page;
+    a list of keys, ``key IN (...)``, is checked against every row that index finds.)
+    """
+    keys = db.session.scalars(stmt.with_only_columns(key).order_by(key)).all()
+    for chunk in chunked(keys, PAGE):
+        yield db.session.execute(stmt.where(key.between(chunk[0], chunk[-1]))
+                                 .order_by(key)).all()
 
 
 def find_and_tell(now: datetime) -> dict[str, int]:

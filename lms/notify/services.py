@@ -12,10 +12,9 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lms.accounts.models import User
-from lms.db import chunked, utcnow
+from lms.db import chunked, insert_rows, utcnow
 from lms.errors import ValidationError
 from lms.extensions import db
 from lms.notify.kinds import KINDS, is_mandatory
@@ -23,6 +22,7 @@ from lms.notify.models import EmailStatus, Notification, NotificationMute
 from lms.uow import unit_of_work
 
 CHUNK = 1000
+EVENT_KEY = ("user_id", "kind", "subject_id", "occurrence_at")
 
 
 @dataclass(frozen=True)
@@ -81,20 +81,11 @@ def record_events(events: Sequence[Event], now: datetime | None = None) -> int:
                 "email_status": EmailStatus.PENDING if event.user_id in with_address
                 and not is_muted else EmailStatus.NONE,
             })
-        new += len(_insert_new(rows))
+        # In bulk (a catch-up run tells hundreds of thousands), leaving out the events whose
+        # key is taken, even by a concurrent job.
+        new += insert_rows(db.session, Notification, rows,
+                           ignore_conflicts_on=EVENT_KEY)
     return new
-
-
-def _insert_new(rows: list[dict[str, object]]) -> list[int]:
-    """Insert, leaving out rows whose event key is taken (even by a concurrent job)."""
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    # The table, not the mapped class: a catch-up run inserts hundreds of thousands of rows,
-    # and the ORM's bulk path costs more than the database does.
-    table = Notification.__table__
-    stmt = module.insert(table).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "subject_id", "occurrence_at"])
-    return list(db.session.connection().execute(stmt.returning(table.c.id), rows).scalars())
 
 
 def notifications_for(user: User, limit: int = 50) -> list[Notification]:
