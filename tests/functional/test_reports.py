@@ -258,3 +258,31 @@ def test_filters_by_audience_target_group_and_track_stay_in_the_url(app, world, 
                                                page).group(1)
     assert admin.client.get("/reports/?item=track:999").status_code == 404
     assert admin.client.get("/reports/?audience=999").status_code == 404
+
+
+def test_the_workbook_lists_each_person_once_with_a_status_per_course(app, world, trainer):
+    first = course_for_everyone(app, world, trainer)  # hv1 completed it
+    second = course_with_lessons(trainer, world, sequential=False, title="An toàn thông tin")
+    assert assign(trainer, second, people="hv1\nhv2").status_code == 302
+    with app.app_context():  # three days late (a due date in the past cannot be set)
+        from lms.db import utcnow
+        from lms.training.models import Enrolment
+
+        db.session.execute(db.update(Enrolment).where(Enrolment.course_id == second)
+                           .values(due_at=utcnow() - timedelta(days=3)))
+        db.session.commit()
+    admin = signed_in(app, "admin")
+    workbook = admin.client.get(f"/reports/export.xlsx?unit={world.academy}")
+    sheet = load_workbook(io.BytesIO(workbook.get_data()))["Danh sách học viên"]
+    lines = list(sheet.iter_rows(values_only=True))
+    # The courses by title, then how many each person completed and has overdue.
+    assert lines[0][3:] == ("Rank", "An toàn thông tin", "Kỹ năng số cơ bản", "Completed",
+                            "Overdue")
+    by_person = {line[1]: line[4:] for line in lines[1:]}
+    assert by_person == {"hv1": ("Overdue", "Completed", 1, 1),
+                         "hv2": ("Overdue", "Not started", 0, 1),
+                         "hv3": (None, "Not started", 0, 0),
+                         "kt1": (None, "Not started", 0, 0)}
+    people = admin.client.get(f"/reports/export.people.csv?unit={world.academy}")
+    rows = list(csv.reader(io.StringIO(people.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 1 + 6  # the header, then a line per person and course
