@@ -261,7 +261,7 @@ def test_filters_by_audience_target_group_and_track_stay_in_the_url(app, world, 
 
 
 def test_the_workbook_lists_each_person_once_with_a_status_per_course(app, world, trainer):
-    first = course_for_everyone(app, world, trainer)  # hv1 completed it
+    course_for_everyone(app, world, trainer)  # hv1 completed it
     second = course_with_lessons(trainer, world, sequential=False, title="An toàn thông tin")
     assert assign(trainer, second, people="hv1\nhv2").status_code == 302
     with app.app_context():  # three days late (a due date in the past cannot be set)
