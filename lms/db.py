@@ -156,7 +156,8 @@ def insert_rows(session, target, rows: Sequence[dict], *,
     SQLite's executemany is a loop in C. On PostgreSQL an executemany sends one statement
     per row and a multi-row ``VALUES`` is compiled anew for each size: the rows go as one
     array per column instead, ``INSERT ... SELECT * FROM unnest(...)``, one statement whose
-    text depends only on the columns.
+    text depends only on the columns, the arrays sent in binary (``%(p)b``: in text, each
+    element of a text array is escaped by a regular expression).
     """
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -183,11 +184,11 @@ def insert_rows(session, target, rows: Sequence[dict], *,
             # is JSON's null, as SQLAlchemy stores it unless the column says otherwise.
             arrays[f"p{n}"] = [None if v is None and column.type.none_as_null
                                else json.dumps(v) for v in values]
-            casts.append(f"CAST(CAST(%(p{n})s AS TEXT[]) AS {sql_type}[])")
+            casts.append(f"CAST(CAST(%(p{n})b AS TEXT[]) AS {sql_type}[])")
             continue
         process = column.type.bind_processor(connection.dialect)
         arrays[f"p{n}"] = [process(v) for v in values] if process else values
-        casts.append(f"CAST(%(p{n})s AS {sql_type}[])")
+        casts.append(f"CAST(%(p{n})b AS {sql_type}[])")
     # Identifiers are the table's own columns (table.c refuses any other), quoted; values
     # are bound.
     quote = connection.dialect.identifier_preparer.quote
