@@ -84,9 +84,10 @@ def use_instance(work: Path, backend: str | None = None) -> None:
         sys.path.insert(0, str(ROOT))
 
 
-def prepare(app) -> None:
+def prepare(app, *, reset: bool = True) -> None:
     """Schema, the collection, the unit of unit-only records and a reader who may see them
-    all (a learner and curator in that unit): the "broad" principal set of the benchmarks."""
+    all (a learner and curator in that unit): the "broad" principal set of the benchmarks.
+    ``reset``: a PostgreSQL database starts empty (its schema dropped first)."""
     from flask_migrate import upgrade
 
     from lms.accounts.services import UserInput, create_unit_path, create_user
@@ -94,7 +95,7 @@ def prepare(app) -> None:
     from lms.extensions import db
 
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
+        if reset and db.engine.dialect.name == "postgresql":
             from sqlalchemy import text
 
             with db.engine.begin() as connection:

@@ -103,7 +103,7 @@ import instance
 
 records, people, work = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 app = create_app({"JOBS_IMMEDIATE": True})
-instance.prepare(app)
+instance.prepare(app, reset=False)  # on the demo instance made just before
 package = instance.write_package(work / "package", records, mixed_access=True)
 report = instance.import_package(app, package, progress=instance.progress_printer(500))
 print(json.dumps(report), file=sys.stderr)
