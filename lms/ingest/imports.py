@@ -231,8 +231,10 @@ class _Run:
         self.source_name = source_name
         self.journal = journal
         self.collections: dict[str, int] = {}
-        # Every line gets the same few warnings: one string object each, not one per line.
-        self._messages: dict[str, str] = {}
+        # Most lines get the same few messages (or none): a finished line's lists are shared
+        # with every line that has the same ones (read only from then on), so that the
+        # reports kept for the final report cost a few bytes a line.
+        self._messages: dict[tuple[str, ...], list[str]] = {}
         self._flagged: set[str] = set()  # blobs fixity flagged, read once per batch
 
     @property
@@ -288,8 +290,12 @@ class _Run:
         if not self.options.dry_run:
             self._extract(done)
         for report in reports:
-            report.warnings = [self._messages.setdefault(m, m) for m in report.warnings]
+            report.errors, report.warnings = self._shared(report.errors), \
+                self._shared(report.warnings)
         return reports
+
+    def _shared(self, messages: list[str]) -> list[str]:
+        return self._messages.setdefault(tuple(messages), messages)
 
     def _check(self, line: ImportLine, report: LineReport) -> _Planned:
         """The line's checks, before any of its files is stored (its ``files`` come next)."""
