@@ -12,10 +12,11 @@ and category as metadata, public access), and imports them with
 ``lms.ingest.imports.run_import``, the service behind ``lms import``, with text extraction
 done before it returns (no ``--async``). The time is end to end: reading the package, storing
 blobs, one transaction per batch of lines, extraction, search and OAI indexing in batches.
-A second run of the same package (every line unchanged) is timed too. ``peak MB`` is the
-process's peak RSS at the end of the first import, ``rerun MB`` after the rerun, ``anon MB``
-the peak of its anonymous memory during the import (RSS without the pages of mapped files). The corpus
-is test data only: the temporary instance is deleted at the end.
+A second run of the same package (every line unchanged) is timed too (not with
+``--no-rerun``). ``peak MB`` is the process's peak RSS at the end of the first import, ``rerun
+MB`` after the rerun, ``anon MB`` the peak of its anonymous memory during the import (RSS
+without the pages of mapped files). The corpus is test data only: the temporary instance is
+deleted at the end.
 """
 
 from __future__ import annotations
