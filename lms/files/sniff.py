@@ -166,17 +166,16 @@ class Sniffed:
     mismatch: bool
 
 
-_magic_lock = threading.Lock()
-_magic: magic.Magic | None = None
+_handles = threading.local()
 
 
 def _libmagic(head: bytes) -> str:
-    global _magic
-    # A libmagic handle is not thread-safe; one shared handle behind a lock.
-    with _magic_lock:
-        if _magic is None:
-            _magic = magic.Magic(mime=True)
-        return _magic.from_buffer(head)
+    # A libmagic handle is not thread-safe: one per thread, so that threads sniff side by
+    # side (the call releases the GIL).
+    handle = getattr(_handles, "magic", None)
+    if handle is None:
+        handle = _handles.magic = magic.Magic(mime=True)
+    return handle.from_buffer(head)
 
 
 def _zip_entry_count(fh: BinaryIO, size: int) -> int | None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
@@ -93,7 +95,13 @@ def _canonical_tone(token: str) -> str:
     return unicodedata.normalize("NFC", canonical)
 
 
-@lru_cache(maxsize=262_144)
+#: Bound of the per-word caches below: the words that recur (Zipf) stay, while a long import's
+#: new words do not pile up (an entry costs about 200 bytes). Whole texts are analysed through
+#: :class:`ChunkAnalyser`'s larger caches first, so a bigger bound saved no measurable time.
+WORD_CACHE = 16_384
+
+
+@lru_cache(maxsize=WORD_CACHE)
 def accent_form(raw: str) -> str:
     """The accented (canonical) form of one raw word token."""
     token = raw.lower()
@@ -108,7 +116,7 @@ def accent_form(raw: str) -> str:
     return _canonical_tone(token)
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=WORD_CACHE)
 def fold(text: str) -> str:
     """All marks removed, đ → d, lower case: "Đà Nẵng" → "da nang"."""
     text = text.lower().replace("đ", "d").replace("ð", "d")
@@ -206,7 +214,7 @@ def _split_keep(raw: str) -> list[str]:
     return re.split(r"([/.\-])", raw)
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=WORD_CACHE)
 def _index_forms(raw: str) -> tuple[str, str]:
     """(accented, folded) index strings of one raw token; a code becomes
     "part +code part part" ("+": same position as the previous token)."""
@@ -312,13 +320,17 @@ class ChunkAnalyser:
     With ``codes_last``, a code's whole token ("4325/kh-bqp") is moved after the text's words
     instead of following its first part with a "+" (for engines that cannot put two tokens
     at one position): the code's parts stay adjacent. One instance per backend: its caches
-    hold up to ``max_chunks`` chunks (80,712 news articles have about 430,000) and are cleared
-    when full, or by :meth:`clear` after a rebuild.
+    hold up to ``max_chunks`` chunks and are cleared when full. Live writes (an import's
+    batches, a record's edit) keep ``max_chunks`` small, so that a long import's memory stays
+    flat (a chunk costs about 300 bytes); a rebuild raises the bound to ``rebuild_chunks``
+    (80,712 news articles have about 430,000 chunks) while it runs (:meth:`rebuilding`).
     """
 
-    def __init__(self, *, codes_last: bool, max_chunks: int = 600_000) -> None:
+    def __init__(self, *, codes_last: bool, max_chunks: int = 50_000,
+                 rebuild_chunks: int = 600_000) -> None:
         self.codes_last = codes_last
         self.max_chunks = max_chunks
+        self.rebuild_chunks = rebuild_chunks
         self._acc: dict[str, str] = {}
         self._fol: dict[str, str] = {}
         self._codes: dict[str, str] = {}
@@ -329,6 +341,18 @@ class ChunkAnalyser:
         self._fol.clear()
         self._codes.clear()
         self._acc[""] = self._fol[""] = ""
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """The larger bound for the block (a rebuild analyses every record once, and each
+        chunk already known saves its analysis); the caches are emptied after it."""
+        live = self.max_chunks
+        self.max_chunks = max(live, self.rebuild_chunks)
+        try:
+            yield
+        finally:
+            self.max_chunks = live
+            self.clear()
 
     def _chunk_forms(self, chunk: str) -> tuple[str, str, str]:
         """(accented tokens, folded tokens, folded whole codes moved out) of one chunk."""

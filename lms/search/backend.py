@@ -16,7 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from html import escape
 from itertools import chain
@@ -278,6 +278,11 @@ class SearchBackend(ABC):
         """All the Python work of indexing one document, as picklable values (it may run in
         a forked reader)."""
 
+    def _rebuilding(self) -> AbstractContextManager[Any]:
+        """Entered around a whole rebuild, its forked readers included (a backend's analysis
+        caches may grow for it)."""
+        return nullcontext()
+
     @abstractmethod
     def _build(self, prepared: Counted, progress: Callable[[int], None] | None) -> int:
         """Build a fresh index from prepared documents and swap it in atomically, keeping the
@@ -355,7 +360,7 @@ class SearchBackend(ABC):
     ) -> int:
         """Build a fresh index from ``docs`` and swap it in atomically; ``progress(n)`` gets
         the number of documents written so far."""
-        with self._rebuild_lock:
+        with self._rebuild_lock, self._rebuilding():
             return self._build(Counted(map(self._prepare, docs), progress), progress)
 
     def rebuild_parallel(
@@ -366,7 +371,7 @@ class SearchBackend(ABC):
         own while this one writes; otherwise they are read one after the other."""
         if not self.parallel_readers or len(sources) < 2 or not can_fork():
             return self.rebuild(chain.from_iterable(source() for source in sources), progress)
-        with self._rebuild_lock:
+        with self._rebuild_lock, self._rebuilding():
             prepared = prepared_in_forks(sources, self._prepare)
             try:
                 return self._build(Counted(prepared, progress), progress)

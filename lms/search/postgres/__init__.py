@@ -15,7 +15,7 @@ import logging
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -210,6 +210,9 @@ class PostgresBackend(SearchBackend):
             if state.building_generation is not None:
                 apply(conn, state.building_generation, False)
 
+    def _rebuilding(self) -> AbstractContextManager[None]:
+        return self._analyser.rebuilding()
+
     def _build(self, prepared: Counted, progress: Callable[[int], None] | None) -> int:
         """Rows of a new generation, committed in batches while searches read the live one,
         then swapped in at once; the old generation's rows are deleted afterwards. One
@@ -255,8 +258,6 @@ class PostgresBackend(SearchBackend):
                 log.warning("could not remove the rows of a failed search rebuild",
                             exc_info=True)
             raise
-        finally:
-            self._analyser.clear()
         with conn.begin():
             conn.execute(delete(d).where((d.c.generation != new) | d.c.removed))
             # Every row was replaced: the planner's statistics are refreshed now rather than

@@ -14,7 +14,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ import tantivy
 from ..analysis import ChunkAnalyser
 from ..backend import (
     KEY_SEP,
-    Counted,
     FilterClause,
     Plan,
     RawHit,
@@ -228,11 +227,8 @@ class TantivyBackend(LocalIndexBackend[tantivy.Index]):
             del writer
         ix.reload()
 
-    def _build(self, prepared: Counted, progress: Any) -> int:
-        try:
-            return super()._build(prepared, progress)
-        finally:
-            self._analyser.clear()  # up to its max_chunks: not kept for the odd update
+    def _rebuilding(self) -> AbstractContextManager[None]:
+        return self._analyser.rebuilding()
 
     # -- searching ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from search_helpers import read_corpus
 
 from lms.search import Weights
 from lms.search import tantivy as tantivy_backend
-from lms.search.analysis import ChunkAnalyser, index_forms
+from lms.search.analysis import ChunkAnalyser, index_forms, normalize_text
 from lms.search.tantivy.schema import field_copies
 
 
@@ -59,6 +59,20 @@ def test_fast_analysis_survives_a_cache_reset() -> None:
     analyser = ChunkAnalyser(codes_last=True, max_chunks=5)
     for rec in read_corpus(20):
         assert tokens(analyser.forms(rec["text"])) == tokens(expected(rec["text"]))
+
+
+def test_a_rebuild_raises_the_cache_bound_of_live_writes_while_it_runs() -> None:
+    analyser = ChunkAnalyser(codes_last=True, max_chunks=50, rebuild_chunks=100_000)
+    texts = [rec["text"] for rec in read_corpus(20)]
+    with analyser.rebuilding():
+        for text in texts:
+            analyser.forms(text)
+        assert len(analyser._acc) > 1000  # every chunk of the 20 texts kept
+    assert (analyser.max_chunks, len(analyser._acc)) == (50, 1)  # only the empty chunk
+    for text in texts:
+        assert tokens(analyser.forms(text)) == tokens(expected(text))
+        # Full, it is emptied before a text's new chunks go in: at most one text over.
+        assert len(analyser._acc) <= 50 + len(set(normalize_text(text).split())) + 1
 
 
 def test_field_weights_become_value_copies() -> None:
