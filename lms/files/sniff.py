@@ -166,16 +166,17 @@ class Sniffed:
     mismatch: bool
 
 
-_handles = threading.local()
+_magic_lock = threading.Lock()
+_magic: magic.Magic | None = None
 
 
 def _libmagic(head: bytes) -> str:
-    # A libmagic handle is not thread-safe: one per thread, so that threads sniff side by
-    # side (the call releases the GIL).
-    handle = getattr(_handles, "magic", None)
-    if handle is None:
-        handle = _handles.magic = magic.Magic(mime=True)
-    return handle.from_buffer(head)
+    global _magic
+    # A libmagic handle is not thread-safe; one shared handle behind a lock.
+    with _magic_lock:
+        if _magic is None:
+            _magic = magic.Magic(mime=True)
+        return _magic.from_buffer(head)
 
 
 def _zip_entry_count(fh: BinaryIO, size: int) -> int | None:

@@ -23,10 +23,8 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
@@ -35,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from flask import current_app
-from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -258,22 +255,13 @@ class _Run:
         one multi-row write for the new records, redone line by line if the database
         refuses it), the journal's place committed with them; then their text extracted."""
         reports = [LineReport(line.number, line.external_id) for line in lines]
-        checked: list[_Planned] = []
+        planned: list[_Planned] = []
+        self._flagged = flagged_blobs()
         for line, report in zip(lines, reports, strict=True):
             try:
-                checked.append(self._check(line, report))
+                planned.append(self._plan(line, report))
             except LineError as error:
                 report.errors.extend(error.messages)
-        self._flagged = flagged_blobs()
-        stored = self._store([item.line for item in checked])
-        planned: list[_Planned] = []
-        for item in checked:
-            try:
-                item.files = self._files(item.line.files, item.report, stored)
-            except LineError as error:
-                item.report.errors.extend(error.messages)
-            else:
-                planned.append(item)
         planned = self._sync(planned)
         try:
             with batch_of_work():
@@ -297,8 +285,7 @@ class _Run:
     def _shared(self, messages: list[str]) -> list[str]:
         return self._messages.setdefault(tuple(messages), messages)
 
-    def _check(self, line: ImportLine, report: LineReport) -> _Planned:
-        """The line's checks, before any of its files is stored (its ``files`` come next)."""
+    def _plan(self, line: ImportLine, report: LineReport) -> _Planned:
         if line.errors:
             raise LineError(list(line.errors))
         errors: list[str] = []
@@ -325,26 +312,8 @@ class _Run:
         assert collection is not None and access is not None
         report.warnings.extend(p.message(self.options.lang)
                                for p in result.warnings)
-        return _Planned(line, report, collection, access, result, [])
-
-    def _store(self, lines: list[ImportLine]) -> dict[Path, NewFile | ServiceError]:
-        """Every file of these lines checked and stored (each path once), by path, or the
-        error that refused it. Hashing, writing and libmagic's sniffing release the GIL: the
-        files are stored side by side, each thread in the app context and locale of the run."""
-        paths = list(dict.fromkeys(path for line in lines for path in line.files))
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        locale = get_locale()
-        store = partial(store_import_file, dry_run=self.options.dry_run, deferred_sync=True,
-                        flagged=self._flagged)
-
-        def one(path: Path) -> NewFile | ServiceError:
-            with app.app_context(), force_locale(locale) if locale else nullcontext():
-                try:
-                    return store(path)
-                except ServiceError as error:
-                    return error
-
-        return dict(zip(paths, _store_pool().map(one, paths), strict=True))
+        files = self._files(line.files, report)
+        return _Planned(line, report, collection, access, result, files)
 
     def _sync(self, planned: list[_Planned]) -> list[_Planned]:
         """Make the batch's new blobs durable before any row references them."""
@@ -447,14 +416,15 @@ class _Run:
             current_work().callbacks.append(  # type: ignore[union-attr]
                 partial(enqueue, "files.thumbnail", owner=self.actor, file_id=file_id))
 
-    def _files(self, paths: list[Path], report: LineReport,
-               stored: dict[Path, NewFile | ServiceError]) -> list[NewFile]:
+    def _files(self, paths: list[Path], report: LineReport) -> list[NewFile]:
         files: list[NewFile] = []
         errors: list[str] = []
         for path in paths:
-            new = stored[path]
-            if isinstance(new, ServiceError):
-                errors.append(f"{path.name}: {new.message}")
+            try:
+                new = store_import_file(path, dry_run=self.options.dry_run,
+                                        deferred_sync=True, flagged=self._flagged)
+            except ServiceError as error:
+                errors.append(f"{path.name}: {error.message}")
                 continue
             if any(f.key == new.key for f in files):
                 report.warnings.append(_("%(name)s has the same content as another file of "
@@ -605,23 +575,6 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
     except PackageError as error:
         report.package_error = str(error)
     return report
-
-
-#: Threads that store an import batch's files (:meth:`_Run._store`): as many as the cores
-#: the machine usually has; kept for the life of the process (a new thread per batch would
-#: get a malloc arena of its own each time, and memory would grow).
-STORE_THREADS = 2
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _store_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=STORE_THREADS,
-                                       thread_name_prefix="import-store")
-        return _pool
 
 
 def _return_freed_memory() -> None:

@@ -1,4 +1,4 @@
-"""Storing an import batch's files on the store threads (``lms.ingest.imports``)."""
+"""Storing an import's files (``lms.ingest.imports``): their messages, a path listed twice."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _package(folder: Path, files: dict[str, bytes], lines: list[list[str]]) -> P
     return path
 
 
-def test_file_messages_from_the_store_threads_are_in_the_runs_language(app, tmp_path):
+def test_file_messages_are_in_the_runs_language(app, tmp_path):
     package = _package(tmp_path, {"empty.txt": b"", "a.txt": "nội dung".encode()},
                        [["a.txt", "empty.txt"], ["a.txt", "a.txt"]])
     with app.app_context():
