@@ -146,12 +146,25 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
+def one_of(session, column, values: Sequence[int]):
+    """SQL: ``column`` is one of the integers ``values``. On PostgreSQL ``= ANY(array)``, one
+    parameter however many values (an ``IN`` list binds each value as a parameter: a query
+    the driver parses and the server plans anew for each length)."""
+    from sqlalchemy import Integer, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
+
+
 def insert_rows(session, target, rows: Sequence[dict], *,
                 ignore_conflicts_on: Sequence[str] = ()) -> int:
     """Insert ``rows`` (dicts with the same keys) into ``target`` (a table or a mapped
     class) in the caller's transaction, in as few round trips as the database allows; with
     ``ignore_conflicts_on`` (a unique key's columns), a row that conflicts is skipped.
-    Returns how many rows were inserted.
+    Returns how many rows were inserted (see :func:`insert_rows_returning` for their
+    columns).
 
     SQLite's executemany is a loop in C. On PostgreSQL an executemany sends one statement
     per row and a multi-row ``VALUES`` is compiled anew for each size: the rows go as one
@@ -159,18 +172,49 @@ def insert_rows(session, target, rows: Sequence[dict], *,
     text depends only on the columns, the arrays sent in binary (``%(p)b``: in text, each
     element of a text array is escaped by a regular expression).
     """
-    from sqlalchemy.dialects import postgresql, sqlite
-
     if not rows:
         return 0
     table = getattr(target, "__table__", target)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        statement = sqlite.insert(table)
-        if ignore_conflicts_on:
-            statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
         # SQLite sums an executemany's changes; a skipped conflict changes nothing.
-        return connection.execute(statement, list(rows)).rowcount
+        return connection.execute(_sqlite_insert(table, ignore_conflicts_on),
+                                  list(rows)).rowcount
+    sql, arrays = _unnest_insert(connection, table, rows, ignore_conflicts_on)
+    return connection.exec_driver_sql(sql, arrays).rowcount
+
+
+def insert_rows_returning(session, target, rows: Sequence[dict], returning: Sequence[str], *,
+                          ignore_conflicts_on: Sequence[str] = ()) -> list[tuple]:
+    """:func:`insert_rows`, giving back the ``returning`` columns of the rows inserted."""
+    if not rows:
+        return []
+    table = getattr(target, "__table__", target)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement = _sqlite_insert(table, ignore_conflicts_on).returning(
+            *(table.c[name] for name in returning))
+        return [tuple(row) for row in connection.execute(statement, list(rows))]
+    sql, arrays = _unnest_insert(connection, table, rows, ignore_conflicts_on)
+    quote = connection.dialect.identifier_preparer.quote
+    sql += f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}"
+    return [tuple(row) for row in connection.exec_driver_sql(sql, arrays)]
+
+
+def _sqlite_insert(table, ignore_conflicts_on: Sequence[str]):
+    from sqlalchemy.dialects import sqlite
+
+    statement = sqlite.insert(table)
+    if ignore_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
+    return statement
+
+
+def _unnest_insert(connection, table, rows: Sequence[dict],
+                   ignore_conflicts_on: Sequence[str]) -> tuple[str, dict[str, list]]:
+    """PostgreSQL's ``INSERT ... SELECT * FROM unnest(...)`` of ``rows`` and its arrays."""
+    from sqlalchemy.dialects import postgresql
+
     dialect = postgresql.dialect()
     names = list(rows[0])
     columns = [table.c[name] for name in names]
@@ -197,7 +241,7 @@ def insert_rows(session, target, rows: Sequence[dict], *,
            f"SELECT * FROM unnest({', '.join(casts)})")
     if conflict:
         sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-    return connection.exec_driver_sql(sql, arrays).rowcount
+    return sql, arrays
 
 
 class RowPage:

@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, get_template_attribute, render_template
 from flask_babel import force_locale, get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, select, text, update
 
 from lms.accounts.models import User, unit_commanders
-from lms.db import chunked
+from lms.db import chunked, insert_rows_returning
 from lms.extensions import db
 from lms.notify import kinds
 from lms.notify.models import EmailStatus, Notification, OutgoingMail
@@ -58,13 +57,32 @@ def language_of(user: User) -> str:
 
 def _insert_mail(rows: list[dict]) -> dict[int, int]:
     """Insert mails, skipping a (person, kind, period) that exists; person → new mail id."""
-    if not rows:
-        return {}
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = module.insert(OutgoingMail).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"])
-    return {row[0]: row[1] for row in db.session.execute(
-        stmt.returning(OutgoingMail.user_id, OutgoingMail.id), rows)}
+    return dict(insert_rows_returning(db.session, OutgoingMail, rows, ("user_id", "id"),
+                                      ignore_conflicts_on=("user_id", "kind", "period")))
+
+
+def _queue_for_mail(last_seen: dict[int, int], made: dict[int, int]) -> None:
+    """Each person's pending notifications up to the last one their new mail carries now
+    point at it (those that came after it wait for the next digest)."""
+    people = sorted(made)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement for the chunk (an executemany would send one per person).
+        db.session.execute(text(
+            "UPDATE notifications SET email_status = :queued, digest_id = mail.id "
+            "FROM unnest(CAST(:people AS INTEGER[]), CAST(:lasts AS INTEGER[]), "
+            "CAST(:mails AS INTEGER[])) AS mail(person, last, id) "
+            "WHERE notifications.user_id = mail.person AND notifications.id <= mail.last "
+            "AND notifications.email_status = :pending"),
+            {"queued": EmailStatus.QUEUED, "pending": EmailStatus.PENDING, "people": people,
+             "lasts": [last_seen[p] for p in people], "mails": [made[p] for p in people]})
+        return
+    table = Notification.__table__
+    db.session.connection().execute(
+        table.update().where(and_(table.c.user_id == bindparam("person"),
+                                  table.c.id <= bindparam("last"),
+                                  table.c.email_status == EmailStatus.PENDING))
+        .values(email_status=EmailStatus.QUEUED, digest_id=bindparam("mail")),
+        [{"person": p, "last": last_seen[p], "mail": made[p]} for p in people])
 
 
 # The parameters the texts print through the ``iso_date`` filter (lms.notify.views).
@@ -155,14 +173,7 @@ def build_daily_digests(now: datetime) -> int:
             last_seen[user_id] = rows[-1].id
         made = _insert_mail(mails)
         if made:
-            table = Notification.__table__
-            db.session.connection().execute(
-                table.update().where(and_(table.c.user_id == bindparam("person"),
-                                          table.c.id <= bindparam("last"),
-                                          table.c.email_status == EmailStatus.PENDING))
-                .values(email_status=EmailStatus.QUEUED, digest_id=bindparam("mail")),
-                [{"person": user_id, "last": last_seen[user_id], "mail": mail_id}
-                 for user_id, mail_id in made.items()])
+            _queue_for_mail(last_seen, made)
         db.session.commit()
         written += len(made)
     return written

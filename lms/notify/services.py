@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 
 from lms.accounts.models import User
-from lms.db import chunked, insert_rows, utcnow
+from lms.db import chunked, insert_rows, one_of, utcnow
 from lms.errors import ValidationError
 from lms.extensions import db
 from lms.notify.kinds import KINDS, is_mandatory
@@ -65,11 +65,11 @@ def record_events(events: Sequence[Event], now: datetime | None = None) -> int:
     for chunk in chunked(list(events), CHUNK):
         user_ids = sorted({e.user_id for e in chunk})
         with_address = set(db.session.scalars(select(User.id).where(
-            User.id.in_(user_ids), User.email.is_not(None), User.email != "",
+            one_of(db.session, User.id, user_ids), User.email.is_not(None), User.email != "",
             User.active.is_(True)))) if mail else set()
         muted = {(row.user_id, row.kind) for row in db.session.execute(
             select(NotificationMute.user_id, NotificationMute.kind)
-            .where(NotificationMute.user_id.in_(user_ids)))}
+            .where(one_of(db.session, NotificationMute.user_id, user_ids)))}
         rows = []
         for event in chunk:
             is_muted = (event.user_id, event.kind) in muted and not is_mandatory(event.kind)
