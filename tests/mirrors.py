@@ -1,10 +1,14 @@
 """A mirror that only remembers what it was asked to apply: tests add it beside the real ones
-to see which changes the change log hands to mirrors, and when."""
+to see which changes the change log hands to mirrors, and when (and, with a journal file,
+in which process)."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -15,8 +19,16 @@ from lms.changelog import Difference, Mirror
 class RecordingMirror(Mirror):
     name = "recording"
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self.calls: list[tuple[list[int], list[int]]] = []
+        self.journal = journal
+
+    @property
+    def journal_lines(self) -> list[dict]:
+        """Each call written to the journal file: ``pid``, ``records``, ``collections``."""
+        assert self.journal is not None
+        text = self.journal.read_text(encoding="utf-8") if self.journal.exists() else ""
+        return [json.loads(raw) for raw in text.splitlines()]
 
     @property
     def records(self) -> list[int]:
@@ -25,6 +37,10 @@ class RecordingMirror(Mirror):
     def apply(self, session: Session, record_ids: Sequence[int],
               collection_ids: Sequence[int]) -> None:
         self.calls.append((list(record_ids), list(collection_ids)))
+        if self.journal is not None:  # a forked applier's calls stay in its own memory
+            with self.journal.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"pid": os.getpid(), "records": list(record_ids),
+                                     "collections": list(collection_ids)}) + "\n")
 
     def compare(self, session: Session, progress=None) -> list[Difference]:
         return []
@@ -34,9 +50,9 @@ class RecordingMirror(Mirror):
 
 
 @contextmanager
-def recording(app: Flask) -> Iterator[RecordingMirror]:
+def recording(app: Flask, journal: Path | None = None) -> Iterator[RecordingMirror]:
     """Add a :class:`RecordingMirror` to ``app``'s mirrors for the block."""
-    mirror = RecordingMirror()
+    mirror = RecordingMirror(journal)
     app.extensions["mirrors"].append(mirror)
     try:
         yield mirror

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -72,9 +72,10 @@ def _apply_after_commit(ids: list[int]) -> None:
 
 
 @contextmanager
-def batched() -> Iterator[None]:
+def batched(apply: Callable[[Sequence[int]], None] = apply_inline) -> Iterator[None]:
     """Apply the rows committed inside the block together when it ends (bulk work: one
-    application per batch instead of one per record)."""
+    application per batch instead of one per record), by ``apply`` (a bulk import's may hand
+    them to another process: :mod:`lms.changelog.apart`)."""
     if _batch.get() is not None:  # already batching: the outer block applies
         yield
         return
@@ -85,4 +86,4 @@ def batched() -> Iterator[None]:
     finally:
         _batch.reset(token)
         if collected:
-            apply_inline(collected)
+            apply(collected)

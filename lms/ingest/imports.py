@@ -14,8 +14,10 @@ after the last batch committed.
 
 Each batch's transaction writes its change-log rows; search and OAI-PMH apply them every
 ``IMPORT_BATCH_SIZE`` lines (``hooks.batched``), after the batches' extractions, so a
-record reaches the index once, with its text. Rows left pending by an interrupted run are
-applied by the worker, or by the next run's end.
+record reaches the index once, with its text. A run longer than one batch hands them to a
+forked applier process (``IMPORT_MIRROR_PROCESS``, :mod:`lms.changelog.apart`) that applies
+a batch while the next one is written. Rows left pending by an interrupted run are applied
+by the worker, or by the next run's end.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from lms.catalog.access_settings import AccessSettings
 from lms.catalog.collections import get_collection
 from lms.catalog.deposit import ImportResult, NewImport, create_imported_records, import_record
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.changelog.apart import applied_apart
 from lms.errors import NotFound, ServiceError
 from lms.extensions import db
 from lms.files import extraction
@@ -558,20 +561,24 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
             if journal is not None:
                 report.lines.extend(journal.previous)
             iterator = iter(lines)
-            while chunk := list(islice(iterator, batch)):
-                # Mirrors (search, OAI-PMH) apply the batch at once, after its extractions.
-                with hooks.batched():
-                    todo = [line for line in chunk if line.number > skip]
-                    done += len(chunk) - len(todo)
-                    for start in range(0, len(todo), commit):
-                        for line_report in run.batch(todo[start:start + commit]):
-                            done += 1
-                            report.lines.append(line_report)
-                            if journal is not None:
-                                journal.processed(line_report)
-                            if progress is not None:
-                                progress(done, total)
-                _return_freed_memory()
+            # Past one batch, a second process applies each batch while the next is written.
+            apart = (current_app.config["IMPORT_MIRROR_PROCESS"] and not options.dry_run
+                     and (total is None or total - skip > batch))
+            with applied_apart(apart) as apply:
+                while chunk := list(islice(iterator, batch)):
+                    # Mirrors (search, OAI-PMH) apply the batch at once, after its extractions.
+                    with hooks.batched(apply):
+                        todo = [line for line in chunk if line.number > skip]
+                        done += len(chunk) - len(todo)
+                        for start in range(0, len(todo), commit):
+                            for line_report in run.batch(todo[start:start + commit]):
+                                done += 1
+                                report.lines.append(line_report)
+                                if journal is not None:
+                                    journal.processed(line_report)
+                                if progress is not None:
+                                    progress(done, total)
+                    _return_freed_memory()
     except PackageError as error:
         report.package_error = str(error)
     return report

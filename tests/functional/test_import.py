@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -97,6 +98,20 @@ def line(external_id: str | None, *files: str, metadata=None, **extra) -> dict:
 
 def run_import(app: Flask, *args: str):
     return app.test_cli_runner().invoke(cli, ["import", *map(str, args)])
+
+
+def pending_changes(app: Flask) -> dict[str, int]:
+    from lms.changelog import pending_counts
+
+    with app.app_context():
+        return pending_counts()
+
+
+def oai_identifiers(app: Flask) -> int:
+    from lms.oai.models import OaiItem
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OaiItem))
 
 
 def records(app: Flask) -> dict[str, Record]:
@@ -825,6 +840,7 @@ def test_dry_run_commits_nothing_and_writes_no_blob(app, collection, tmp_path):
 
 
 def test_mirrors_are_brought_up_to_date_in_batches(app, collection, tmp_path):
+    app.config["IMPORT_MIRROR_PROCESS"] = False
     path = write_jsonl(tmp_path, [line(f"b-{n}") for n in range(5)])
 
     with recording(app) as mirror:
@@ -832,6 +848,54 @@ def test_mirrors_are_brought_up_to_date_in_batches(app, collection, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert [len(records) for records, _collections in mirror.calls] == [2, 2, 1]
+
+
+def test_a_long_import_applies_its_batches_in_a_second_process(app, collection, tmp_path):
+    path = write_jsonl(tmp_path, [line(f"b-{n}", metadata={
+        **COMPLETE, "title": [{"value": f"Quân nhu số {n}", "lang": "vi"}]}, access="public")
+        for n in range(5)])
+
+    with recording(app, tmp_path / "journal.jsonl") as mirror:
+        result = run_import(app, path, "--collection", collection, "--batch-size", "2")
+
+    assert result.exit_code == 0, result.output
+    calls = mirror.journal_lines
+    assert [len(call["records"]) for call in calls] == [2, 2, 1]
+    assert len({call["pid"] for call in calls}) == 1
+    assert calls[0]["pid"] != os.getpid()
+    assert mirror.calls == []  # nothing was applied in the import's own process
+    assert pending_changes(app) == {"search": 0, "oai": 0}
+    assert sorted(search_ids(app, "quan nhu")) == sorted(r.id for r in records(app).values())
+    assert oai_identifiers(app) == 5
+
+
+def test_an_applier_killed_mid_import_loses_no_change(app, collection, tmp_path):
+    from lms.changelog.apart import APPLIER_NAME
+    from lms.ingest.imports import ImportOptions
+    from lms.ingest.imports import run_import as import_service
+
+    path = write_jsonl(tmp_path, [line(f"k-{n}", metadata={
+        **COMPLETE, "title": [{"value": f"Doanh trại {n}", "lang": "vi"}]}, access="public")
+        for n in range(7)])
+    killed: list[int] = []
+
+    def kill_the_applier(done: int, total: int | None) -> None:
+        if done == 3 and not killed:
+            for child in multiprocessing.active_children():
+                if child.name == APPLIER_NAME:
+                    os.kill(child.pid, signal.SIGKILL)
+                    child.join()
+                    killed.append(child.exitcode)
+
+    with app.app_context():
+        report = import_service(None, path, ImportOptions(collection=collection, batch_size=2),
+                                progress=kill_the_applier)
+
+    assert killed == [-signal.SIGKILL]
+    assert report.counts["created"] == 7
+    assert pending_changes(app) == {"search": 0, "oai": 0}
+    assert sorted(search_ids(app, "doanh trai")) == sorted(r.id for r in records(app).values())
+    assert oai_identifiers(app) == 7
 
 
 def test_async_leaves_extraction_to_the_worker(app, collection, tmp_path):
