@@ -41,7 +41,10 @@ PAGE_CSP = (
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask_babel import LazyString
+    from flask_wtf import FlaskForm
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -273,3 +276,25 @@ class flash_outcome:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+def save_edit(form: FlaskForm, row: object, success: str,
+              save: Callable[[], object]) -> int | None:
+    """Run ``save`` once ``form`` is posted and valid, flashing its outcome (see
+    :class:`flash_outcome`): the edit page's common path.
+
+    :return: None when the save went through (the view redirects); else the status of the
+        form page shown again: 200 before any post, 400 for a form that does not validate, or
+        the domain error's, ``row`` then read again so that the page shows what is stored
+        beside what was typed.
+    """
+    if not form.validate_on_submit():
+        return 400 if request.method == "POST" else 200
+    with flash_outcome(success) as outcome:
+        save()
+    if outcome.error is None:
+        return None
+    from lms.extensions import db
+
+    db.session.refresh(row)
+    return outcome.error.status

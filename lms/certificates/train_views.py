@@ -3,16 +3,7 @@ certificates issued from them, revoking and reissuing."""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,11 +17,10 @@ from lms.extensions import db
 from lms.jobs import enqueue
 from lms.permissions import require
 from lms.training import courses
-from lms.training.train_views import AREA_REFUSAL
-from lms.web import absolute_url, flash_outcome, guard_blueprint, page_of
+from lms.training.train_views import area_blueprint
+from lms.web import absolute_url, flash_outcome, page_of, save_edit
 
-bp = Blueprint("certificates_train", __name__)
-guard_blueprint(bp, "training.area", AREA_REFUSAL)
+bp = area_blueprint("certificates_train", __name__)
 PAGE_SIZE = 30
 
 
@@ -126,20 +116,10 @@ def template_new():
 def template_edit(template_id: int):
     template = designs.get_template(current_user, template_id)
     form = TemplateForm(obj=template if request.method == "GET" else None)
-    if request.method == "GET":
-        form.lock_version.data = template.lock_version
-    status = 200
-    if form.validate_on_submit():
-        with flash_outcome(_("Template saved.")) as outcome:
-            designs.update_template(current_user, template, _input(form), form.lock)
-        if outcome.failed:
-            status = outcome.error.status
-            db.session.refresh(template)
-        else:
-            return redirect(url_for("certificates_train.template_edit",
-                                    template_id=template.id))
-    elif request.method == "POST":
-        status = 400
+    status = save_edit(form, template, _("Template saved."), lambda: designs.update_template(
+        current_user, template, _input(form), form.lock))
+    if status is None:
+        return redirect(url_for("certificates_train.template_edit", template_id=template.id))
     return render_template("certificates/train/template_form.html", form=form,
                            item=template.item, template=template,
                            action_form=EmptyForm()), status

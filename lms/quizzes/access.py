@@ -20,7 +20,7 @@ from lms.accounts.models import User
 from lms.extensions import db
 from lms.permissions import Principal, Rule, is_user
 from lms.quizzes.models import BankSharing, QuestionBank, Quiz, QuizAttempt
-from lms.training.access import trainer_scope
+from lms.training.access import admin_only, any_trainer, trainer_scope
 from lms.training.models import Lesson, course_owners
 
 
@@ -125,14 +125,14 @@ def edited_quizzes(user: Principal) -> ColumnElement[bool]:
 
 
 RULES: dict[str, Rule] = {
-    "bank.create": lambda user, obj: _trainer(user),
+    "bank.create": any_trainer,
     "bank.use": _use_bank,
     "bank.manage": _manage_bank,
     # Sharing a bank with the whole academy: admins only (trainers share within units).
-    "bank.share_all": lambda user, obj: _admin(user),
-    "quiz.create": lambda user, obj: _trainer(user),
+    "bank.share_all": admin_only,
+    "quiz.create": any_trainer,
     # A quiz on its own for the whole academy (not one unit's assessment): admins only.
-    "quiz.all_units": lambda user, obj: _admin(user),
+    "quiz.all_units": admin_only,
     "quiz.edit": _edit_quiz,
     "quiz.attempt": _attempt_quiz,
     "attempt.view": _view_attempt,

@@ -4,16 +4,7 @@ and call the services, which check the policy and raise domain errors shown besi
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -42,11 +33,10 @@ from lms.quizzes.forms import (
 )
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
-from lms.training.train_views import AREA_REFUSAL
-from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
+from lms.training.train_views import area_blueprint
+from lms.web import flash_outcome, page_of, posted_row, save_edit
 
-bp = Blueprint("quiz_train", __name__)
-guard_blueprint(bp, "training.area", AREA_REFUSAL)
+bp = area_blueprint("quiz_train", __name__)
 LIST_SIZE = 20
 
 
@@ -109,19 +99,11 @@ def bank(bank_id: int):
     form = BankForm(obj=found if request.method == "GET" else None)
     form.unit_id.choices = _unit_choices(False)
     if request.method == "GET":
-        form.lock_version.data = found.lock_version
         form.unit_id.data = found.unit_id or 0
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            with flash_outcome(_("Bank saved.")) as outcome:
-                banks.update_bank(current_user, found, _bank_input(form), form.lock)
-            if outcome.failed:
-                status = outcome.error.status
-                db.session.refresh(found)
-            else:
-                return redirect(url_for("quiz_train.bank", bank_id=found.id))
+    status = save_edit(form, found, _("Bank saved."), lambda: banks.update_bank(
+        current_user, found, _bank_input(form), form.lock))
+    if status is None:
+        return redirect(url_for("quiz_train.bank", bank_id=found.id))
     category_id = request.args.get("category", 0, type=int)
     category = db.session.get(QuestionCategory, category_id) if category_id else None
     if category is not None and category.bank_id != found.id:
@@ -447,21 +429,13 @@ def quiz_edit(quiz_id: int):
     form = QuizForm(obj=quiz if request.method == "GET" else None)
     form.unit_id.choices = _unit_choices(True)
     if request.method == "GET":
-        form.lock_version.data = quiz.lock_version
         form.unit_id.data = quiz.unit_id or 0
         form.opens_at.data = utc_to_local(quiz.opens_at)
         form.closes_at.data = utc_to_local(quiz.closes_at)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            with flash_outcome(_("Quiz saved.")) as outcome:
-                quizzes.update_quiz(current_user, quiz, _quiz_input(form), form.lock)
-            if outcome.failed:
-                status = outcome.error.status
-                db.session.refresh(quiz)
-            else:
-                return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
+    status = save_edit(form, quiz, _("Quiz saved."), lambda: quizzes.update_quiz(
+        current_user, quiz, _quiz_input(form), form.lock))
+    if status is None:
+        return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
     bank_list = _usable_banks()
     draw_form = _draw_form(bank_list)
     draw_form.lock_version.data = quiz.lock_version

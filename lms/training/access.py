@@ -39,6 +39,16 @@ def _trainer(user: Principal) -> bool:
     return is_user(user) and (user.is_admin or user.has_role(RoleName.TRAINER))
 
 
+def any_trainer(user: Principal, obj: object = None) -> bool:
+    """The policy rule of what every trainer (and admin) may do, whatever ``obj``."""
+    return _trainer(user)
+
+
+def admin_only(user: Principal, obj: object = None) -> bool:
+    """The policy rule of what only admins may do, whatever ``obj``."""
+    return _admin(user)
+
+
 def trainer_scope(user: User) -> set[int]:
     """The units a trainer's audiences and assignments may reach: their unit and below."""
     from lms.accounts.services import subtree_ids
@@ -191,26 +201,26 @@ def trackable_courses(user: Principal) -> ColumnElement[bool]:
 
 
 RULES: dict[str, Rule] = {
-    "training.area": lambda user, obj: _trainer(user),
-    "course.create": lambda user, obj: _trainer(user),
+    "training.area": any_trainer,
+    "course.create": any_trainer,
     "course.edit": _edit_course,
     "course.assign": lambda user, obj: _edit_course(user, obj) and obj.is_published,
     "course.view": _view_course,
     "course.enrol_self": lambda user, obj: is_user(user) and isinstance(obj, Course)
     and obj.is_published and obj.self_enrol,
     "lesson.open": _open_lesson,
-    "track.create": lambda user, obj: _trainer(user),
+    "track.create": any_trainer,
     "track.edit": _edit_track,
     "track.assign": lambda user, obj: _edit_track(user, obj) and obj.is_published,
     "track.view": _view_track,
-    "audience.create": lambda user, obj: _trainer(user),
+    "audience.create": any_trainer,
     # Admins may make audiences of the whole academy (no scope unit); trainers within theirs.
-    "audience.scope_all": lambda user, obj: _admin(user),
+    "audience.scope_all": admin_only,
     # Who may own courses and tracks (be named an owner by someone else).
-    "course.own": lambda user, obj: _trainer(user),
+    "course.own": any_trainer,
     "audience.manage": _manage_audience,
     "person.reach": _reach_person,
-    "assignment.create": lambda user, obj: _trainer(user),
+    "assignment.create": any_trainer,
     "assignment.manage": _manage_assignment,
     "assignment.view_progress": _manage_assignment,
 }

@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -57,12 +49,21 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import flash_outcome, guard_blueprint, page_of, posted_row
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row, save_edit
 
-bp = Blueprint("train", __name__)
 #: Why the training area refuses someone (every blueprint under /train says the same).
 AREA_REFUSAL = _l("The training area is for training officers.")
-guard_blueprint(bp, "training.area", AREA_REFUSAL)
+
+
+def area_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of the trainers' area (/train): every page of it needs a login and the
+    policy's ``training.area``."""
+    blueprint = Blueprint(name, import_name)
+    guard_blueprint(blueprint, "training.area", AREA_REFUSAL)
+    return blueprint
+
+
+bp = area_blueprint("train", __name__)
 LIST_SIZE = 20
 
 
@@ -160,17 +161,13 @@ def course_edit(course_id: int):
     form = CourseForm(obj=course if request.method == "GET" else None)
     _course_form(form, course)
     if request.method == "GET":
-        form.lock_version.data = course.lock_version
         form.target_group_id.data = course.target_group_id or 0
         form.cover_file_id.data = course.cover_file_id or 0
-    if form.validate_on_submit():
-        with flash_outcome(_("Course saved.")) as outcome:
-            courses.update_course(current_user, course, _course_input(form), form.lock)
-        if outcome.failed:
-            db.session.refresh(course)
-            return _course_page(course, form, outcome.error.status)
+    status = save_edit(form, course, _("Course saved."), lambda: courses.update_course(
+        current_user, course, _course_input(form), form.lock))
+    if status is None:
         return redirect(url_for("train.course_edit", course_id=course.id))
-    return _course_page(course, form, 400 if request.method == "POST" else 200)
+    return _course_page(course, form, status)
 
 
 def _lock_from_form() -> int:
@@ -263,18 +260,11 @@ def lesson_edit(course_id: int, lesson_id: int):
         form.lock_version.data = course.lock_version
         form.record_id.data = str(lesson.record_id or "")
         form.body.data = lesson.body_html
-    status = 200
-    if form.validate_on_submit():
-        with flash_outcome(_("Lesson saved.")) as outcome:
-            courses.update_lesson(current_user, lesson, _lesson_input(form, lesson.kind),
-                                  form.lock, reopen_completed=form.reopen_completed.data)
-        if outcome.failed:
-            status = outcome.error.status
-            db.session.refresh(course)
-        else:
-            return redirect(url_for("train.course_edit", course_id=course.id))
-    elif request.method == "POST":
-        status = 400
+    status = save_edit(form, course, _("Lesson saved."), lambda: courses.update_lesson(
+        current_user, lesson, _lesson_input(form, lesson.kind), form.lock,
+        reopen_completed=form.reopen_completed.data))
+    if status is None:
+        return redirect(url_for("train.course_edit", course_id=course.id))
     return render_template("training/train/lesson_form.html", course=course, form=form,
                            kind=lesson.kind, lesson=lesson, query="", found=[],
                            chosen=lesson.record), status
@@ -333,21 +323,11 @@ def track_edit(track_id: int):
     track = courses.get_track(current_user, track_id, for_edit=True)
     form = TrackForm(obj=track if request.method == "GET" else None)
     form.status.choices = _status_choices()
-    if request.method == "GET":
-        form.lock_version.data = track.lock_version
-    status = 200
-    if form.validate_on_submit():
-        with flash_outcome(_("Track saved.")) as outcome:
-            courses.update_track(current_user, track, title=form.title.data,
-                                 description=form.description.data or "",
-                                 status=form.status.data, lock_version=form.lock)
-        if outcome.failed:
-            status = outcome.error.status
-            db.session.refresh(track)
-        else:
-            return redirect(url_for("train.track_edit", track_id=track.id))
-    elif request.method == "POST":
-        status = 400
+    status = save_edit(form, track, _("Track saved."), lambda: courses.update_track(
+        current_user, track, title=form.title.data, description=form.description.data or "",
+        status=form.status.data, lock_version=form.lock))
+    if status is None:
+        return redirect(url_for("train.track_edit", track_id=track.id))
     in_track = {item.course_id for item in track.items}
     return render_template("training/train/track.html", track=track, form=form,
                            addable=[c for c in courses.published_courses(current_user)
@@ -427,8 +407,6 @@ def audience_new():
 def audience(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     form = AudienceEditForm(obj=found if request.method == "GET" else None)
-    if request.method == "GET":
-        form.lock_version.data = found.lock_version
     status = 200
     if form.validate_on_submit():
         with flash_outcome(_("Audience saved.")) as outcome:
