@@ -36,8 +36,10 @@ from pathlib import Path
 import instance  # bench/instance.py: scripts run from bench/
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """The peak RSS of this process, or (``RUSAGE_CHILDREN``) of its largest finished child:
+    the import's mirror applier process (``IMPORT_MIRROR_PROCESS``)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def cpu_seconds() -> float:
@@ -93,6 +95,7 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
         cpu = cpu_seconds() - cpu
         peak = peak_rss_mb()  # the import's; the rerun below may add its own
         peak_anonymous = anonymous.mb
+        peak_applier = peak_rss_mb(resource.RUSAGE_CHILDREN)
         again = instance.import_package(app, package) if rerun else {
             "seconds": float("nan"), "unchanged": 0}
         with app.app_context():
@@ -103,7 +106,7 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
         return {"docs": docs, "convert_s": convert, "import_s": first["seconds"],
                 "records_per_s": docs / first["seconds"], "cpu_s": cpu,
                 "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak,
-                "peak_anon_mb": peak_anonymous,
+                "peak_anon_mb": peak_anonymous, "applier_peak_rss_mb": peak_applier,
                 "rerun_peak_rss_mb": peak_rss_mb(),
                 "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
@@ -156,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"source": label, **json.loads(done.stdout.strip().splitlines()[-1])})
     print(f"{'source':>8} {'docs':>7} {'import s':>9} {'records/s':>10} {'CPU s':>7} "
           f"{'rec/CPU s':>10} {'peak MB':>8} {'created':>8} {'failed':>7} {'text ok':>8} "
-          f"{'search':>7} {'rerun s':>8} {'unchanged':>10} {'rerun MB':>9} {'anon MB':>8}")
+          f"{'search':>7} {'rerun s':>8} {'unchanged':>10} {'rerun MB':>9} {'anon MB':>8} "
+          f"{'applier MB':>10}")
     for r in results:
         print(f"{r['source']:>8} {r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
               f"{r['cpu_s']:>7.1f} {r['records_per_cpu_s']:>10.1f} "
               f"{r['peak_rss_mb']:>8.0f} {r['created']:>8} {r['failed']:>7} {r['text_ok']:>8} "
               f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10} "
-              f"{r.get('rerun_peak_rss_mb', 0):>9.0f} {r.get('peak_anon_mb', 0):>8.0f}")
+              f"{r.get('rerun_peak_rss_mb', 0):>9.0f} {r.get('peak_anon_mb', 0):>8.0f} "
+              f"{r.get('applier_peak_rss_mb', 0):>10.0f}")
     if args.compare:  # results come in pairs: the other checkout, then this one
         for other, this in zip(results[::2], results[1::2], strict=True):
             print(f"{this['docs']} docs: this / compare = "
