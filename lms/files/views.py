@@ -50,6 +50,9 @@ from lms.web import no_store
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
 
+    from lms.catalog.models import Record
+    from lms.files.models import RecordFile
+
 bp = Blueprint("files", __name__)
 
 # Multipart boundaries, headers and the CSRF field around one file.
@@ -151,11 +154,16 @@ def upload(record_id: int):
     return redirect(url_for("files.manage", record_id=record.id))
 
 
+def _editable_file(record_id: int, file_id: int) -> tuple[Record, RecordFile]:
+    """The record, which the current user may edit, and its working file ``file_id``."""
+    record = get_record(current_user, record_id, for_edit=True)
+    return record, get_working_file(current_user, record, file_id)
+
+
 @bp.post("/records/<int:record_id>/files/<int:file_id>/remove")
 @login_required
 def remove(record_id: int, file_id: int):
-    record = get_record(current_user, record_id, for_edit=True)
-    file = get_working_file(current_user, record, file_id)
+    record, file = _editable_file(record_id, file_id)
     remove_file(current_user, record, file)
     flash(_("%(name)s was removed from the working copy.", name=file.name), "success")
     return redirect(url_for("files.manage", record_id=record.id))
@@ -164,8 +172,7 @@ def remove(record_id: int, file_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/access")
 @login_required
 def access(record_id: int, file_id: int):
-    record = get_record(current_user, record_id, for_edit=True)
-    file = get_working_file(current_user, record, file_id)
+    record, file = _editable_file(record_id, file_id)
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \
             else parse_access(request.form)
