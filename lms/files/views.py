@@ -30,10 +30,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
-from lms.errors import FORM_ERRORS, ValidationError, error_response, wants_json
+from lms.errors import FORM_ERRORS, ServiceError, ValidationError, error_response, wants_json
 from lms.exports import links
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
+from lms.files.names import clean_filename
 from lms.files.storage import CHUNK_SIZE, FileTooLarge
 from lms.files.upload import (
     Upload,
@@ -81,6 +82,20 @@ def save_upload(stream, target) -> None:
             out.write(chunk)
     if size == 0:
         raise ValidationError(_("The file is empty."))
+
+
+def posted_upload(field: str, suffixes: tuple[str, ...], refusal: str
+                  ) -> tuple[FileStorage, str]:
+    """The file posted as ``field`` and its clean name.
+
+    :raise ServiceError: (``refusal``, 400) none was posted, or its name ends with none of
+        ``suffixes``.
+    """
+    upload = request.files.get(field)
+    name = clean_filename(upload.filename if upload else "")
+    if upload is None or not name.lower().endswith(suffixes):
+        raise ServiceError(refusal)
+    return upload, name
 
 
 def stage_upload(upload: FileStorage, name: str, root: Path, stem: str) -> str:
