@@ -187,32 +187,37 @@ def _register_blueprints(app: Flask) -> None:
     from lms.training.train_views import bp as train_bp
     from lms.training.views import bp as learn_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(people_admin_bp, url_prefix="/admin/people")
-    app.register_blueprint(jobs_bp, url_prefix="/jobs")
-    app.register_blueprint(jobs_admin_bp, url_prefix="/admin/jobs")
-    app.register_blueprint(catalog_bp)
-    app.register_blueprint(files_bp)
-    app.register_blueprint(discovery_bp)
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(oai_bp, url_prefix="/oai")
-    app.register_blueprint(collections_admin_bp, url_prefix="/admin/collections")
-    app.register_blueprint(ingest_bp, url_prefix="/admin/import")
-    app.register_blueprint(mirrors_bp, url_prefix="/admin/mirrors")
-    app.register_blueprint(stats_bp, url_prefix="/admin/stats")
-    app.register_blueprint(learn_bp)
-    app.register_blueprint(train_bp, url_prefix="/train")
-    app.register_blueprint(harvest_bp, url_prefix="/admin/harvest")
-    app.register_blueprint(quizzes_bp)
-    app.register_blueprint(quiz_train_bp, url_prefix="/train")
-    app.register_blueprint(notify_bp)
-    app.register_blueprint(certificates_bp)
-    app.register_blueprint(certificates_train_bp, url_prefix="/train/certificates")
-    app.register_blueprint(reports_bp, url_prefix="/reports")
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    app.register_blueprint(tokens_bp)
+    # (blueprint, URL prefix) in registration order: hooks and context processors of the
+    # blueprints run in this order.
+    for blueprint, url_prefix in (
+        (main_bp, None),
+        (auth_bp, None),
+        (admin_bp, "/admin"),
+        (people_admin_bp, "/admin/people"),
+        (jobs_bp, "/jobs"),
+        (jobs_admin_bp, "/admin/jobs"),
+        (catalog_bp, None),
+        (files_bp, None),
+        (discovery_bp, None),
+        (feeds_bp, None),
+        (oai_bp, "/oai"),
+        (collections_admin_bp, "/admin/collections"),
+        (ingest_bp, "/admin/import"),
+        (mirrors_bp, "/admin/mirrors"),
+        (stats_bp, "/admin/stats"),
+        (learn_bp, None),
+        (train_bp, "/train"),
+        (harvest_bp, "/admin/harvest"),
+        (quizzes_bp, None),
+        (quiz_train_bp, "/train"),
+        (notify_bp, None),
+        (certificates_bp, None),
+        (certificates_train_bp, "/train/certificates"),
+        (reports_bp, "/reports"),
+        (api_bp, "/api/v1"),
+        (tokens_bp, None),
+    ):
+        app.register_blueprint(blueprint, url_prefix=url_prefix)
 
 
 def _check_production_accounts(app: Flask) -> None:

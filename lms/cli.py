@@ -98,9 +98,14 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-@cli.group("user", help="Manage accounts.")
-def user_group() -> None:
-    pass
+def command_group(name: str, help_text: str) -> AppGroup:
+    """A group of subcommands under ``lms``: ``lms <name> ...``."""
+    group = AppGroup(name, help=help_text)
+    cli.add_command(group)
+    return group
+
+
+user_group = command_group("user", "Manage accounts.")
 
 
 @user_group.command("create")
@@ -129,9 +134,7 @@ def user_create(username: str, roles: tuple[str, ...], unit_path: str | None, fu
         click.echo(f"One-time password (must be changed at first login): {generated}")
 
 
-@cli.group("unit", help="Manage the unit tree.")
-def unit_group() -> None:
-    pass
+unit_group = command_group("unit", "Manage the unit tree.")
 
 
 @unit_group.command("create")
@@ -151,9 +154,7 @@ def unit_create(path: str) -> None:
         click.echo(f"{unit.path} already exists.")
 
 
-@cli.group("people", help="People: import from CSV or XLSX.")
-def people_group() -> None:
-    pass
+people_group = command_group("people", "People: import from CSV or XLSX.")
 
 
 @people_group.command("import")
@@ -212,9 +213,7 @@ def people_import(path: Path, dry_run: bool, create_units: bool,
         sys.exit(1)
 
 
-@cli.group("collection", help="Manage the collection tree.")
-def collection_group() -> None:
-    pass
+collection_group = command_group("collection", "Manage the collection tree.")
 
 
 @collection_group.command("create")
@@ -359,9 +358,7 @@ def check_command(repair: bool) -> None:
         sys.exit(1)
 
 
-@cli.group("oai", help="OAI-PMH maintenance.")
-def oai_group() -> None:
-    pass
+oai_group = command_group("oai", "OAI-PMH maintenance.")
 
 
 @oai_group.command("rebuild")
@@ -409,9 +406,7 @@ def demo_command() -> None:
         click.echo(f"  {login.username:<12} {login.password:<20} {login.role}")
 
 
-@cli.group("files", help="Stored files: text extraction, garbage collection.")
-def files_group() -> None:
-    pass
+files_group = command_group("files", "Stored files: text extraction, garbage collection.")
 
 
 @files_group.command("extract")
@@ -540,9 +535,7 @@ def worker_command(threads: int | None) -> None:
         worker.stop()
 
 
-@cli.group("jobs", help="Background jobs: list them, resume interrupted ones.")
-def jobs_group() -> None:
-    pass
+jobs_group = command_group("jobs", "Background jobs: list them, resume interrupted ones.")
 
 
 @jobs_group.command("list")

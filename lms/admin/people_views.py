@@ -24,10 +24,8 @@ from lms.accounts.people_import import (
     passwords_csv,
     passwords_issued_at,
 )
-from lms.errors import FORM_ERRORS, NotFound, ValidationError
-from lms.files.names import clean_filename
-from lms.files.storage import FileTooLarge
-from lms.files.views import stage_upload, upload_route
+from lms.errors import FORM_ERRORS, NotFound, ServiceError
+from lms.files.views import posted_upload, stage_upload, upload_route
 from lms.jobs import enqueue, visible_job
 from lms.models import Job
 from lms.web import guard_blueprint
@@ -42,7 +40,7 @@ def _form(status: int = 200, error: str | None = None):
                            extra_columns=EXTRA_COLUMNS,
                            dry_run=bool(request.form.get("dry_run")),
                            create_units=bool(request.form.get("create_units")),
-                  lang=str(get_locale() or "vi")), status
+                           lang=str(get_locale() or "vi")), status
 
 
 @bp.get("/import")
@@ -53,13 +51,10 @@ def import_form():
 @bp.post("/import")
 @upload_route
 def import_start():
-    upload = request.files.get("people")
-    name = clean_filename(upload.filename if upload else "")
-    if upload is None or not name.lower().endswith(SUFFIXES):
-        return _form(400, _("Choose a .csv or .xlsx file."))
     try:
+        upload, name = posted_upload("people", SUFFIXES, _("Choose a .csv or .xlsx file."))
         token = stage_upload(upload, name, upload_root(), "people")
-    except (FileTooLarge, ValidationError) as error:
+    except ServiceError as error:
         return _form(error.status, error.message)
     job = enqueue("accounts.people_import", owner=current_user, upload=token,
                   dry_run=bool(request.form.get("dry_run")),

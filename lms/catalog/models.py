@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -12,12 +12,13 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from lms.accounts.models import Group, Unit, User
 from lms.catalog.sortkeys import version_keys
@@ -47,25 +48,79 @@ class RecordStatus(enum.StrEnum):
     PURGED = "purged"          # legal removal: only the tombstone row is left
 
 
-collection_curators = link_table(
-    "collection_curators", ("collection_id", "collections.id"), ("user_id", "users.id")
-)
+collection_curators = link_table("collection_curators", ("collection_id", "collections.id"),
+                                 ("user_id", "users.id"))
+record_mappings = link_table("record_mappings", ("record_id", "records.id"),
+                             ("collection_id", "collections.id"))
 
-record_mappings = link_table(
-    "record_mappings", ("record_id", "records.id"), ("collection_id", "collections.id")
-)
 
-record_access_units = link_table(
-    "record_access_units", ("record_id", "records.id"), ("unit_id", "units.id")
-)
+class AccessRoleRow:
+    """A role whose holders may read the owning row when its access level is ``role``."""
 
-record_access_users = link_table(
-    "record_access_users", ("record_id", "records.id"), ("user_id", "users.id")
-)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
-record_access_groups = link_table(
-    "record_access_groups", ("record_id", "records.id"), ("group_id", "groups.id")
-)
+
+class AccessListSchema(NamedTuple):
+    """Where the lists an access level names are kept, for one kind of owner (records, files)."""
+
+    units: Table
+    users: Table
+    groups: Table
+    roles: type[AccessRoleRow]
+
+
+def access_list_schema(prefix: str, owner: tuple[str, str], roles_model: str
+                       ) -> AccessListSchema:
+    """The link tables ``<prefix>_units``, ``<prefix>_users`` and ``<prefix>_groups`` and the
+    model ``roles_model`` of ``<prefix>_roles``: each row pairs an owner (``owner`` is its
+    column and the target of that column) with a unit, user, group or role name."""
+    column, target = owner
+    roles = type(roles_model, (AccessRoleRow, db.Model), {
+        "__module__": __name__,
+        "__doc__": AccessRoleRow.__doc__,
+        "__tablename__": f"{prefix}_roles",
+        column: mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True),
+    })
+    return AccessListSchema(
+        *(link_table(f"{prefix}_{table}", owner, (link, f"{table}.id"))
+          for table, link in (("units", "unit_id"), ("users", "user_id"), ("groups", "group_id"))),
+        roles,
+    )
+
+
+class HasAccessLists:
+    """The lists an access level names, for records and for files with a level of their own:
+    units, users and groups (link tables), and roles (rows read and written as the list of
+    names ``access_roles``), kept where ``access_schema`` says."""
+
+    access_schema: ClassVar[AccessListSchema]
+
+    @declared_attr
+    def access_units(cls) -> Mapped[list[Unit]]:
+        return relationship(secondary=cls.access_schema.units)
+
+    @declared_attr
+    def access_users(cls) -> Mapped[list[User]]:
+        return relationship(secondary=cls.access_schema.users)
+
+    @declared_attr
+    def access_groups(cls) -> Mapped[list[Group]]:
+        return relationship(secondary=cls.access_schema.groups)
+
+    @declared_attr
+    def access_role_rows(cls) -> Mapped[list[AccessRoleRow]]:
+        return relationship(cls.access_schema.roles, cascade="all, delete-orphan",
+                            passive_deletes=True)
+
+    @declared_attr
+    def access_roles(cls) -> AssociationProxy[list[str]]:
+        return association_proxy("access_role_rows", "role",
+                                 creator=lambda role: cls.access_schema.roles(role=role))
+
+
+RECORD_ACCESS = access_list_schema("record_access", ("record_id", "records.id"),
+                                   "RecordAccessRole")
+record_access_units, record_access_users, record_access_groups, RecordAccessRole = RECORD_ACCESS
 
 
 class Collection(TreeNode, db.Model):
@@ -102,10 +157,11 @@ class Collection(TreeNode, db.Model):
         return self.title_en if lang == "en" and self.title_en else self.title
 
 
-class Record(db.Model):
+class Record(HasAccessLists, db.Model):
     """A work: its working copy of metadata, its access settings and its published versions."""
 
     __tablename__ = "records"
+    access_schema = RECORD_ACCESS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -136,13 +192,6 @@ class Record(db.Model):
     owner: Mapped[User | None] = relationship()
     collection: Mapped[Collection | None] = relationship()
     mapped_collections: Mapped[list[Collection]] = relationship(secondary=record_mappings)
-    access_units: Mapped[list[Unit]] = relationship(secondary=record_access_units)
-    access_users: Mapped[list[User]] = relationship(secondary=record_access_users)
-    access_groups: Mapped[list[Group]] = relationship(secondary=record_access_groups)
-    access_role_rows: Mapped[list[RecordAccessRole]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True)
-    access_roles: AssociationProxy[list[str]] = association_proxy(
-        "access_role_rows", "role", creator=lambda role: RecordAccessRole(role=role))
     values: Mapped[list[RecordValue]] = relationship(
         back_populates="record", order_by="RecordValue.position",
         cascade="all, delete-orphan", passive_deletes=True,
@@ -179,16 +228,6 @@ class Record(db.Model):
     def is_published(self) -> bool:
         return self.current_version > 0 and self.status not in (
             RecordStatus.WITHDRAWN, RecordStatus.PURGED)
-
-
-class RecordAccessRole(db.Model):
-    """A role whose holders may read a record with access level ``role``."""
-
-    __tablename__ = "record_access_roles"
-
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class RecordValue(db.Model):

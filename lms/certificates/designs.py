@@ -47,19 +47,14 @@ IMAGE_FORMATS = {"PNG", "JPEG"}
 MAX_IMAGE_PIXELS = 40_000_000
 
 
-@dataclass
-class TemplateInput:
+@dataclass(kw_only=True)
+class TemplateInput(Design):
+    """What an editor submits: the design (whose ``background`` and ``logo`` are new images,
+    if any were uploaded), and the template's name, validity and images to remove."""
+
     name: str
-    title: str
-    body: str
-    issuer: str
-    place: str = ""
-    signer_name: str = ""
-    signer_title: str = ""
     valid_months: int | None = None
     renew_days_before: int = 30
-    background: bytes | None = None  # a new image, if one was uploaded
-    logo: bytes | None = None
     remove_background: bool = False
     remove_logo: bool = False
 

@@ -31,12 +31,11 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Group, Unit, User
-from lms.catalog.models import Record
-from lms.db import TZDateTime, link_table, utcnow
+from lms.accounts.models import User
+from lms.catalog.models import HasAccessLists, Record, access_list_schema
+from lms.db import TZDateTime, utcnow
 from lms.extensions import db
 
 
@@ -82,17 +81,8 @@ class Blob(db.Model):
     fixity_status: Mapped[str | None] = mapped_column(String(16), index=True)
 
 
-record_file_access_units = link_table(
-    "record_file_access_units", ("file_id", "record_files.id"), ("unit_id", "units.id")
-)
-
-record_file_access_users = link_table(
-    "record_file_access_users", ("file_id", "record_files.id"), ("user_id", "users.id")
-)
-
-record_file_access_groups = link_table(
-    "record_file_access_groups", ("file_id", "record_files.id"), ("group_id", "groups.id")
-)
+FILE_ACCESS = access_list_schema("record_file_access", ("file_id", "record_files.id"),
+                                 "RecordFileAccessRole")
 
 # The files of a published version, frozen when it was published (in display order).
 record_version_files = Table(
@@ -106,10 +96,11 @@ record_version_files = Table(
 )
 
 
-class RecordFile(db.Model):
+class RecordFile(HasAccessLists, db.Model):
     """One file of a record: its display name, sniffed type, blob and thumbnail."""
 
     __tablename__ = "record_files"
+    access_schema = FILE_ACCESS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
@@ -143,13 +134,6 @@ class RecordFile(db.Model):
     text_row: Mapped[FileText | None] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, uselist=False)
     uploaded_by: Mapped[User | None] = relationship()
-    access_units: Mapped[list[Unit]] = relationship(secondary=record_file_access_units)
-    access_users: Mapped[list[User]] = relationship(secondary=record_file_access_users)
-    access_groups: Mapped[list[Group]] = relationship(secondary=record_file_access_groups)
-    access_role_rows: Mapped[list[RecordFileAccessRole]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True)
-    access_roles: AssociationProxy[list[str]] = association_proxy(
-        "access_role_rows", "role", creator=lambda role: RecordFileAccessRole(role=role))
 
     @property
     def extension(self) -> str:
@@ -177,16 +161,6 @@ class FileText(db.Model):
     file_id: Mapped[int] = mapped_column(ForeignKey("record_files.id", ondelete="CASCADE"),
                                          primary_key=True)
     text: Mapped[str] = mapped_column(Text)
-
-
-class RecordFileAccessRole(db.Model):
-    """A role whose holders may read a file with its own access level ``role``."""
-
-    __tablename__ = "record_file_access_roles"
-
-    file_id: Mapped[int] = mapped_column(ForeignKey("record_files.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class FixityCheck(db.Model):

@@ -30,10 +30,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from lms.catalog.access_settings import access_choices
 from lms.catalog.forms import parse_access
 from lms.catalog.reading import get_record
-from lms.errors import FORM_ERRORS, ValidationError, error_response, wants_json
+from lms.errors import FORM_ERRORS, ServiceError, ValidationError, error_response, wants_json
 from lms.exports import links
 from lms.files import extraction, maintenance, serving
 from lms.files import records as record_files
+from lms.files.names import clean_filename
 from lms.files.storage import CHUNK_SIZE, FileTooLarge
 from lms.files.upload import (
     Upload,
@@ -49,6 +50,9 @@ from lms.web import no_store
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import FileStorage
+
+    from lms.catalog.models import Record
+    from lms.files.models import RecordFile
 
 bp = Blueprint("files", __name__)
 
@@ -78,6 +82,20 @@ def save_upload(stream, target) -> None:
             out.write(chunk)
     if size == 0:
         raise ValidationError(_("The file is empty."))
+
+
+def posted_upload(field: str, suffixes: tuple[str, ...], refusal: str
+                  ) -> tuple[FileStorage, str]:
+    """The file posted as ``field`` and its clean name.
+
+    :raise ServiceError: (``refusal``, 400) none was posted, or its name ends with none of
+        ``suffixes``.
+    """
+    upload = request.files.get(field)
+    name = clean_filename(upload.filename if upload else "")
+    if upload is None or not name.lower().endswith(suffixes):
+        raise ServiceError(refusal)
+    return upload, name
 
 
 def stage_upload(upload: FileStorage, name: str, root: Path, stem: str) -> str:
@@ -151,11 +169,16 @@ def upload(record_id: int):
     return redirect(url_for("files.manage", record_id=record.id))
 
 
+def _editable_file(record_id: int, file_id: int) -> tuple[Record, RecordFile]:
+    """The record, which the current user may edit, and its working file ``file_id``."""
+    record = get_record(current_user, record_id, for_edit=True)
+    return record, get_working_file(current_user, record, file_id)
+
+
 @bp.post("/records/<int:record_id>/files/<int:file_id>/remove")
 @login_required
 def remove(record_id: int, file_id: int):
-    record = get_record(current_user, record_id, for_edit=True)
-    file = get_working_file(current_user, record, file_id)
+    record, file = _editable_file(record_id, file_id)
     remove_file(current_user, record, file)
     flash(_("%(name)s was removed from the working copy.", name=file.name), "success")
     return redirect(url_for("files.manage", record_id=record.id))
@@ -164,8 +187,7 @@ def remove(record_id: int, file_id: int):
 @bp.post("/records/<int:record_id>/files/<int:file_id>/access")
 @login_required
 def access(record_id: int, file_id: int):
-    record = get_record(current_user, record_id, for_edit=True)
-    file = get_working_file(current_user, record, file_id)
+    record, file = _editable_file(record_id, file_id)
     try:
         settings = None if request.form.get("access_level", "") in ("", "inherit") \
             else parse_access(request.form)

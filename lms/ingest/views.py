@@ -7,10 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.catalog.collections import collection_tree
-from lms.errors import ValidationError
-from lms.files.names import clean_filename
-from lms.files.storage import FileTooLarge
-from lms.files.views import stage_upload, upload_route
+from lms.errors import ServiceError
+from lms.files.views import posted_upload, stage_upload, upload_route
 from lms.ingest.jobs import upload_root
 from lms.jobs import enqueue, visible_job
 from lms.web import guard_blueprint
@@ -36,16 +34,14 @@ def form():
 @upload_route
 def start():
     # CSRF is checked by CSRFProtect before any view runs.
-    package = request.files.get("package")
-    name = clean_filename(package.filename if package else "")
-    if package is None or not name.lower().endswith(SUFFIXES):
-        return _form(400, _("Choose a .jsonl file or a .zip package."))
     collection = request.form.get("collection") or None
-    if collection is not None and collection not in {c.slug for c, _d in collection_tree()}:
-        return _form(400, _("Unknown collection."))
     try:
+        package, name = posted_upload("package", SUFFIXES,
+                                      _("Choose a .jsonl file or a .zip package."))
+        if collection is not None and collection not in {c.slug for c, _d in collection_tree()}:
+            raise ServiceError(_("Unknown collection."))
         token = stage_upload(package, name, upload_root(), "package")
-    except (FileTooLarge, ValidationError) as error:
+    except ServiceError as error:
         return _form(error.status, error.message)
     job = enqueue("ingest.import", owner=current_user, upload=token, collection=collection,
                   dry_run=bool(request.form.get("dry_run")),

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from html import escape
 from itertools import chain
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import highlight, suggest
 from .analysis import normalize_text, tokenize
@@ -30,18 +30,17 @@ from .document import (
     HIERARCHICAL_FACETS,
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
-    DocumentSource,
     FacetValue,
     Hit,
-    IndexedEntry,
     Notice,
-    SearchDocument,
-    SearchQuery,
     SearchResult,
     Weights,
 )
 from .query import MIN_PREFIX, ParsedQuery, highlight_terms, parse
 from .readers import can_fork, prepared_in_forks
+
+if TYPE_CHECKING:
+    from .document import DocumentSource, IndexedEntry, SearchDocument, SearchQuery
 
 KEY_SEP = "\x1f"
 MAX_FILTER_VALUES = 50
