@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
+from sqlalchemy import insert as insert_statement
 
 from lms.accounts.models import User
 from lms.db import utcnow
@@ -62,9 +63,18 @@ def record(
                     outcome=outcome, details=details)
     if standalone:
         with db.engine.begin() as connection:
-            connection.execute(insert(AuditEvent), [row])
+            connection.execute(insert_statement(AuditEvent), [row])
     else:
         db.session.add(AuditEvent(**row))
+
+
+def insert(action: str, *, actor: User | None, obj: object,
+           details: dict[str, Any] | None = None) -> None:
+    """Add the new row ``obj`` to the current transaction (flushed, so that it has its id) and
+    log ``action`` on it: how a use case creates something."""
+    db.session.add(obj)
+    db.session.flush()
+    record(action, actor=actor, obj=obj, details=details)
 
 
 def event_row(action: str, *, actor: User | None, object_type: str | None,

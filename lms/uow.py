@@ -110,6 +110,19 @@ def _begin() -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@contextmanager
+def locked_change(row: Any, lock_version: int, stale_message: str) -> Iterator[AfterCommit]:
+    """A unit of work that changes ``row`` (or what belongs to it), which the user opened at
+    ``lock_version``: it first claims the row's lock (:func:`claim_lock`), so that of two
+    saves sent at the same moment exactly one wins.
+
+    :raise Conflict: the row was changed since it was opened (``stale_message``).
+    """
+    with unit_of_work() as after_commit:
+        claim_lock(type(row), row.id, lock_version, stale_message)
+        yield after_commit
+
+
 def claim_lock(model: type, row_id: int, lock_version: int, message: str) -> None:
     """Bump ``lock_version`` of a row if it is still ``lock_version``, in one statement, so
     that of two saves sent at the same moment exactly one wins.

@@ -68,9 +68,7 @@ def create_collection(actor: User | None, slug: str, title: str, *,
                       workflow_steps=workflow_steps, single_reviewer=single_reviewer,
                       curators=curators)
     with unit_of_work():
-        db.session.add(collection)
-        db.session.flush()
-        audit.record("collection_create", actor=actor, obj=collection,
+        audit.insert("collection_create", actor=actor, obj=collection,
                      details={"slug": slug, "parent": parent.slug if parent else None})
     return collection
 

@@ -30,7 +30,7 @@ from lms.files.records import register_blob
 from lms.files.stores import get_storage
 from lms.permissions import get_permitted, require
 from lms.training.models import Course, Track
-from lms.uow import claim_lock, unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 STATUS_LABELS = {
     TemplateStatus.DRAFT: _l("Draft"),
@@ -150,9 +150,7 @@ def create_template(actor: User, item: Course | Track, data: TemplateInput
             status=TemplateStatus.DRAFT, created_by_id=actor.id, name="", title="", body="",
             issuer="")
         _apply(template, data)
-        db.session.add(template)
-        db.session.flush()
-        audit.record("certificate_template_create", actor=actor, obj=template,
+        audit.insert("certificate_template_create", actor=actor, obj=template,
                      details={"course": template.course_id, "track": template.track_id})
     return template
 
@@ -162,8 +160,7 @@ def update_template(actor: User, template: CertificateTemplate, data: TemplateIn
     """Change the design; certificates issued before keep theirs (they are frozen)."""
     require(actor, "certificate_template.manage", template)
     _check(data)
-    with unit_of_work():
-        claim_lock(CertificateTemplate, template.id, lock_version, _stale())
+    with locked_change(template, lock_version, _stale()):
         db.session.refresh(template)
         _apply(template, data)
         audit.record("certificate_template_update", actor=actor, obj=template)
@@ -176,8 +173,7 @@ def set_status(actor: User, template: CertificateTemplate, status: str,
     require(actor, "certificate_template.manage", template)
     if status not in set(TemplateStatus):
         raise ValidationError(_("Unknown status."))
-    with unit_of_work():
-        claim_lock(CertificateTemplate, template.id, lock_version, _stale())
+    with locked_change(template, lock_version, _stale()):
         db.session.refresh(template)
         before = template.status
         template.status = status

@@ -44,7 +44,7 @@ from lms.quizzes.models import (
 )
 from lms.text import clean_text, escape_like, fold
 from lms.training.html import sanitize
-from lms.uow import claim_lock, unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 if TYPE_CHECKING:
     from lms.quizzes.grading import RegradeOutcome
@@ -101,16 +101,13 @@ def create_bank(actor: User, data: BankInput) -> QuestionBank:
     with unit_of_work():
         bank = QuestionBank(owner_id=actor.id)
         _apply_bank(actor, bank, data)
-        db.session.add(bank)
-        db.session.flush()
-        audit.record("bank_create", actor=actor, obj=bank, details={"name": bank.name})
+        audit.insert("bank_create", actor=actor, obj=bank, details={"name": bank.name})
     return bank
 
 
 def update_bank(actor: User, bank: QuestionBank, data: BankInput, lock_version: int) -> None:
     require(actor, "bank.manage", bank)
-    with unit_of_work():
-        claim_lock(QuestionBank, bank.id, lock_version, _stale())
+    with locked_change(bank, lock_version, _stale()):
         _apply_bank(actor, bank, data)
         bank.updated_at = utcnow()
         audit.record("bank_update", actor=actor, obj=bank,
@@ -399,8 +396,7 @@ def update_question(actor: User, question: Question, data: QuestionInput,
     content, problems = check_input(actor, bank, data)
     if problems:
         raise ValidationError(" ".join(problems))
-    with unit_of_work():
-        claim_lock(Question, question.id, lock_version, _stale())
+    with locked_change(question, lock_version, _stale()):
         version = current_version(question)
         changed = (version.type, version.text_html, version.options, version.partial,
                    version.points, version.explanation_html) != (
@@ -526,9 +522,7 @@ def add_image(actor: User, bank: QuestionBank, stream: BinaryIO, filename: str) 
         image = QuestionImage(bank_id=bank.id, blob_key=stored.key, name=name,
                               media_type=sniffed.media_type, size=stored.size,
                               created_by_id=actor.id)
-        db.session.add(image)
-        db.session.flush()
-        audit.record("question_image_add", actor=actor, obj=image, details={"bank": bank.id})
+        audit.insert("question_image_add", actor=actor, obj=image, details={"bank": bank.id})
     return image
 
 

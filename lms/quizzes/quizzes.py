@@ -37,9 +37,8 @@ from lms.quizzes.models import (
     Review,
 )
 from lms.text import clean_text
-from lms.training.audiences import claim_lock
 from lms.training.models import Course, LessonKind
-from lms.uow import unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 STATUS_LABELS = {
     QuizStatus.DRAFT: _l("Draft"),
@@ -149,17 +148,14 @@ def create_quiz(actor: User, data: QuizInput, *, for_lesson: bool = False) -> Qu
     with unit_of_work():
         quiz = Quiz(created_by_id=actor.id, status=QuizStatus.DRAFT)
         _apply(actor, quiz, data, standalone=not for_lesson)
-        db.session.add(quiz)
-        db.session.flush()
-        audit.record("quiz_create", actor=actor, obj=quiz, details={"title": quiz.title})
+        audit.insert("quiz_create", actor=actor, obj=quiz, details={"title": quiz.title})
     return quiz
 
 
 def update_quiz(actor: User, quiz: Quiz, data: QuizInput, lock_version: int) -> None:
     """Save the settings; attempts already started keep their deadline."""
     require(actor, "quiz.edit", quiz)
-    with unit_of_work():
-        claim_lock(Quiz, quiz.id, lock_version, _stale())
+    with locked_change(quiz, lock_version, _stale()):
         _apply(actor, quiz, data, standalone=not quiz_lessons(quiz))
         quiz.updated_at = utcnow()
         audit.record("quiz_update", actor=actor, obj=quiz, details={"title": quiz.title})
@@ -177,8 +173,7 @@ def set_status(actor: User, quiz: Quiz, status: str, lock_version: int) -> None:
         problems = draw_problems(quiz.slots)
         if problems:
             raise ValidationError(" ".join(problems))
-    with unit_of_work():
-        claim_lock(Quiz, quiz.id, lock_version, _stale())
+    with locked_change(quiz, lock_version, _stale()):
         quiz.status = status
         quiz.updated_at = utcnow()
         audit.record("quiz_status", actor=actor, obj=quiz, details={"status": status})
@@ -304,8 +299,7 @@ def add_draw(actor: User, quiz: Quiz, data: DrawInput, lock_version: int) -> Qui
     require(actor, "quiz.edit", quiz)
     _check_draw(data)
     category = _usable_category(actor, data.category_id)
-    with unit_of_work():
-        claim_lock(Quiz, quiz.id, lock_version, _stale())
+    with locked_change(quiz, lock_version, _stale()):
         slot = QuizSlot(category_id=category.id, category=category, count=data.count,
                         easy=data.easy, medium=data.medium, hard=data.hard,
                         subcategories=data.subcategories, points=data.points)
@@ -328,8 +322,7 @@ def add_questions(actor: User, quiz: Quiz, questions: Sequence[Question],
             raise ValidationError(_("Choose questions of banks you may use."))
     present = {s.question_id for s in quiz.slots}
     new = [q for q in dict.fromkeys(questions) if q.id not in present]
-    with unit_of_work():
-        claim_lock(Quiz, quiz.id, lock_version, _stale())
+    with locked_change(quiz, lock_version, _stale()):
         added = [QuizSlot(question_id=q.id, question=q) for q in new]
         _save_slots(quiz, [*quiz.slots, *added])
         quiz.slots.extend(added)
@@ -344,8 +337,7 @@ def change_slot(actor: User, quiz: Quiz, slot: QuizSlot, action: str, lock_versi
     require(actor, "quiz.edit", quiz)
     if slot.quiz_id != quiz.id or action not in ("remove", "up", "down"):
         raise NotFound()
-    with unit_of_work():
-        claim_lock(Quiz, quiz.id, lock_version, _stale())
+    with locked_change(quiz, lock_version, _stale()):
         slots = list(quiz.slots)
         index = slots.index(slot)
         if action == "remove":

@@ -45,7 +45,7 @@ from lms.training.models import (
     assignment_people,
 )
 from lms.training.progress import enrolment_of, recount_tracks, write_statements
-from lms.uow import claim_lock, unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 DUE_LABELS = {
     DueKind.NONE: _l("No due date"),
@@ -132,9 +132,7 @@ def create_assignment(actor: User, *, course: Course | None = None, track: Track
             else None, starts_at=due.starts_at, created_by_id=actor.id, created_at=now,
             audiences=list({a.id: a for a in audiences}.values()),
             people=list({p.id: p for p in people}.values()))
-        db.session.add(assignment)
-        db.session.flush()
-        audit.record("assignment_create", actor=actor, obj=assignment,
+        audit.insert("assignment_create", actor=actor, obj=assignment,
                      details={"course": assignment.course_id, "track": assignment.track_id,
                               "audiences": [a.id for a in assignment.audiences],
                               "people": [p.id for p in assignment.people],
@@ -394,8 +392,7 @@ def change_due(actor: User, assignment: Assignment, due: DueSpec,
     """New due date settings, applied to everyone the assignment reaches."""
     require(actor, "assignment.manage", assignment)
     warnings = check_due(due, utcnow())
-    with unit_of_work():
-        claim_lock(Assignment, assignment.id, lock_version, _stale())
+    with locked_change(assignment, lock_version, _stale()):
         assignment.due_kind = due.kind
         assignment.due_at = due.due_at if due.kind == DueKind.FIXED else None
         assignment.due_days = due.days if due.kind in (DueKind.AFTER_JOINING,

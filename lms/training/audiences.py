@@ -37,7 +37,7 @@ from lms.training.rules import (
     rule_clause,
     scope_clause,
 )
-from lms.uow import claim_lock, unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 KIND_LABELS = {AudienceKind.STATIC: _l("Static list"), AudienceKind.RULE: _l("Rule-based")}
 PREVIEW_NAMES = 50
@@ -80,9 +80,7 @@ def create_audience(actor: User, *, name: str, description: str, kind: str,
                             owner_id=actor.id,
                             rule={"combine": "all", "groups": []} if kind == AudienceKind.RULE
                             else None)
-        db.session.add(audience)
-        db.session.flush()
-        audit.record("audience_create", actor=actor, obj=audience,
+        audit.insert("audience_create", actor=actor, obj=audience,
                      details={"name": audience.name, "kind": kind})
     return audience
 
@@ -96,8 +94,7 @@ def update_audience(actor: User, audience: Audience, *, name: str, description: 
                     lock_version: int) -> None:
     require(actor, "audience.manage", audience)
     name = _clean_name(name)
-    with unit_of_work():
-        claim_lock(Audience, audience.id, lock_version, _stale_audience())
+    with locked_change(audience, lock_version, _stale_audience()):
         audience.name = name
         audience.description = (description or "").strip()[:4000]
         audience.updated_at = utcnow()
@@ -286,8 +283,7 @@ def apply_rule(actor: User, audience: Audience, data: dict, lock_version: int) -
     wanted = matching_ids(rule, scope)
     current = current_member_ids(audience.id)
     inline = len(wanted ^ current) <= current_app.config["AUDIENCE_INLINE_CHANGES"]
-    with unit_of_work():
-        claim_lock(Audience, audience.id, lock_version, _stale_audience())
+    with locked_change(audience, lock_version, _stale_audience()):
         audience.rule = rule.as_dict()
         audience.state, audience.frozen_reason = AudienceState.ACTIVE, ""
         audience.updated_at = utcnow()

@@ -39,7 +39,7 @@ from lms.training.models import (
     TrackCourse,
 )
 from lms.training.progress import current_lessons, recount_course, recount_tracks
-from lms.uow import claim_lock, unit_of_work
+from lms.uow import locked_change, unit_of_work
 
 STATUS_LABELS = {
     CourseStatus.DRAFT: _l("Draft"),
@@ -122,16 +122,13 @@ def create_course(actor: User, data: CourseInput) -> Course:
     with unit_of_work():
         course = Course(created_by_id=actor.id, owners=[actor], status=CourseStatus.DRAFT)
         _apply_course(course, data)
-        db.session.add(course)
-        db.session.flush()
-        audit.record("course_create", actor=actor, obj=course, details={"title": course.title})
+        audit.insert("course_create", actor=actor, obj=course, details={"title": course.title})
     return course
 
 
 def update_course(actor: User, course: Course, data: CourseInput, lock_version: int) -> None:
     require(actor, "course.edit", course)
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         _apply_course(course, data)
         course.updated_at = utcnow()
         audit.record("course_update", actor=actor, obj=course, details={"title": course.title})
@@ -146,8 +143,7 @@ def set_course_status(actor: User, course: Course, status: str, lock_version: in
             lesson.required for lesson in current_lessons(course.id)):
         raise ValidationError(_("A course needs at least one required lesson before it is "
                                 "published."))
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         course.status = status
         course.updated_at = utcnow()
         if status == CourseStatus.PUBLISHED and course.published_at is None:
@@ -165,8 +161,7 @@ def set_owners(actor: User, course: Course, owners: Collection[User],
     if not_trainers:
         raise ValidationError(_("Only training officers can own a course: %(names)s.",
                                 names=", ".join(not_trainers)))
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         course.owners = list({u.id: u for u in owners}.values())
         audit.record("course_owners", actor=actor, obj=course,
                      details={"owners": sorted(u.username for u in course.owners)})
@@ -253,8 +248,7 @@ def add_lesson(actor: User, course: Course, data: LessonInput, lock_version: int
     """Add a lesson at the end. A required lesson added to a course people completed leaves
     them complete unless ``reopen_completed``."""
     require(actor, "course.edit", course)
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         last = db.session.scalar(select(func.max(Lesson.position)).where(
             Lesson.course_id == course.id)) or 0
         lesson = Lesson(course_id=course.id, position=last + 1)
@@ -273,8 +267,7 @@ def update_lesson(actor: User, lesson: Lesson, data: LessonInput, lock_version: 
                   reopen_completed: bool = False) -> None:
     course = lesson.course
     require(actor, "course.edit", course)
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         was_required = lesson.required
         _apply_lesson(actor, lesson, data)
         course.updated_at = utcnow()
@@ -292,8 +285,7 @@ def remove_lesson(actor: User, lesson: Lesson, lock_version: int) -> None:
     if course.is_published and lesson.required and sum(
             1 for other in current_lessons(course.id) if other.required) == 1:
         raise ValidationError(_("A published course keeps at least one required lesson."))
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         lesson.removed_at = utcnow()
         course.updated_at = utcnow()
         audit.record("lesson_remove", actor=actor, obj=lesson,
@@ -311,8 +303,7 @@ def move_lesson(actor: User, lesson: Lesson, delta: int, lock_version: int) -> N
     target = index + (1 if delta > 0 else -1)
     if not 0 <= target < len(lessons):
         return
-    with unit_of_work():
-        claim_lock(Course, course.id, lock_version, _stale_course())
+    with locked_change(course, lock_version, _stale_course()):
         lessons[index], lessons[target] = lessons[target], lessons[index]
         for position, other in enumerate(lessons, start=1):
             other.position = position
@@ -402,9 +393,7 @@ def create_track(actor: User, title: str, description: str) -> Track:
         track = Track(title=clean_text(title, max_length=300, what=_("Title")),
                       description=(description or "").strip()[:20_000],
                       created_by_id=actor.id, owners=[actor])
-        db.session.add(track)
-        db.session.flush()
-        audit.record("track_create", actor=actor, obj=track, details={"title": track.title})
+        audit.insert("track_create", actor=actor, obj=track, details={"title": track.title})
     return track
 
 
@@ -416,8 +405,7 @@ def update_track(actor: User, track: Track, *, title: str, description: str, sta
     if status == CourseStatus.PUBLISHED and not any(item.required for item in track.items):
         raise ValidationError(_("A track needs at least one required course before it is "
                                 "published."))
-    with unit_of_work():
-        claim_lock(Track, track.id, lock_version, _stale_track())
+    with locked_change(track, lock_version, _stale_track()):
         track.title = clean_text(title, max_length=300, what=_("Title"))
         track.description = (description or "").strip()[:20_000]
         track.status = status
@@ -438,8 +426,7 @@ def change_track_courses(actor: User, track: Track, *, add: Course | None = None
             raise ValidationError(_("Choose a published course."))
         if any(item.course_id == add.id for item in track.items):
             raise Conflict(_("%(title)s is in the track already.", title=add.title))
-    with unit_of_work():
-        claim_lock(Track, track.id, lock_version, _stale_track())
+    with locked_change(track, lock_version, _stale_track()):
         items = list(track.items)
         if add is not None:
             # SQLAlchemy 2 no longer cascades a backref assignment into the session.
