@@ -71,7 +71,11 @@ def record(
 def insert(action: str, *, actor: User | None, obj: object,
            details: dict[str, Any] | None = None) -> None:
     """Add the new row ``obj`` to the current transaction (flushed, so that it has its id) and
-    log ``action`` on it: how a use case creates something."""
+    log ``action`` on it: how a use case creates something.
+
+    ``details`` are read before the flush: details that load anything through the new row
+    (its id, a relationship's rows) want the row added and flushed first, then :func:`record`.
+    """
     db.session.add(obj)
     db.session.flush()
     record(action, actor=actor, obj=obj, details=details)

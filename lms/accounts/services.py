@@ -221,7 +221,9 @@ def create_user(actor: User | None, data: UserInput) -> tuple[User, str | None]:
             is_demo=data.is_demo,
         )
         _apply_profile(user, data.profile)
-        audit.insert("user_create", actor=actor, obj=user,
+        db.session.add(user)
+        db.session.flush()
+        audit.record("user_create", actor=actor, obj=user,
                      details={"username": username, "roles": sorted(r.name for r in roles),
                               "unit": unit.path if unit else None})
         events.people_changed([user.id], on_commit)
@@ -393,7 +395,9 @@ def create_unit(actor: User | None, name: str, parent: Unit | None) -> Unit:
         raise Conflict(_("A unit named %(name)s already exists there.", name=name))
     with unit_of_work():
         unit = Unit(name=name, parent=parent)
-        audit.insert("unit_create", actor=actor, obj=unit, details={"path": unit.path})
+        db.session.add(unit)
+        db.session.flush()
+        audit.record("unit_create", actor=actor, obj=unit, details={"path": unit.path})
     return unit
 
 

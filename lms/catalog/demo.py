@@ -11,13 +11,11 @@ from lms.accounts.services import find_unit
 from lms.auth.services import find_user
 from lms.catalog import access_settings, collections, demo_library, deposit, workflow
 from lms.catalog.models import AccessLevel, Collection, Record
+from lms.demo import ACADEMY
 from lms.extensions import db
 from lms.notify.services import mark_notifications_read
 from lms.uow import unit_of_work
 from metadata import Statement
-
-ACADEMY = "Học viện Hậu cần"
-
 
 
 def _md(title_vi: str, title_en: str, creator: str, subject: str, abstract: str,

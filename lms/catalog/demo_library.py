@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lms.demo import ACADEMY
 from metadata import Statement
 
-ACADEMY = "Học viện Hậu cần"
 Section = tuple[str, tuple[str, ...]]
 
 
