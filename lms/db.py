@@ -60,6 +60,22 @@ class TreeNode:
         return any(node.id == other.id for node in self.ancestors)
 
 
+#: The status of a :class:`Publishable` row that learners see.
+PUBLISHED_STATUS = "published"
+
+
+class Publishable:
+    """A row that learners see once its ``status`` is :data:`PUBLISHED_STATUS` (courses,
+    tracks, quizzes)."""
+
+    if TYPE_CHECKING:
+        status: str
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == PUBLISHED_STATUS
+
+
 Node = TypeVar("Node", bound=TreeNode)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Unit, User
-from lms.db import TZDateTime, utcnow
+from lms.db import PUBLISHED_STATUS, Publishable, TZDateTime, utcnow
 from lms.extensions import db
 
 # --- banks ---------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ class QuestionImage(db.Model):
 
 class QuizStatus(enum.StrEnum):
     DRAFT = "draft"
-    PUBLISHED = "published"
+    PUBLISHED = PUBLISHED_STATUS
     CLOSED = "closed"  # no new attempts; results and reviews stay
 
 
@@ -195,7 +195,7 @@ class Review(enum.StrEnum):
     FULL = "full"  # and their answers, the correct ones, feedback and explanations
 
 
-class Quiz(db.Model):
+class Quiz(Publishable, db.Model):
     __tablename__ = "quizzes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,10 +230,6 @@ class Quiz(db.Model):
     slots: Mapped[list[QuizSlot]] = relationship(
         back_populates="quiz", order_by="QuizSlot.position", cascade="all, delete-orphan",
         passive_deletes=True)
-
-    @property
-    def is_published(self) -> bool:
-        return self.status == QuizStatus.PUBLISHED
 
 
 class QuizSlot(db.Model):

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Unit, User
-from lms.db import TZDateTime, link_table, utcnow
+from lms.db import PUBLISHED_STATUS, Publishable, TZDateTime, link_table, utcnow
 from lms.extensions import db
 
 # --- audiences -----------------------------------------------------------------------------
@@ -106,7 +106,7 @@ class AudienceMember(db.Model):
 
 class CourseStatus(enum.StrEnum):
     DRAFT = "draft"
-    PUBLISHED = "published"
+    PUBLISHED = PUBLISHED_STATUS
     ARCHIVED = "archived"
 
 
@@ -114,7 +114,7 @@ course_owners = link_table("course_owners", ("course_id", "courses.id"), ("user_
 track_owners = link_table("track_owners", ("track_id", "tracks.id"), ("user_id", "users.id"))
 
 
-class Course(db.Model):
+class Course(Publishable, db.Model):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,10 +141,6 @@ class Course(db.Model):
                                               order_by="User.username")
     target_group = relationship("PersonTerm")
     cover_file = relationship("RecordFile")
-
-    @property
-    def is_published(self) -> bool:
-        return self.status == CourseStatus.PUBLISHED
 
 
 class LessonKind(enum.StrEnum):
@@ -183,7 +179,7 @@ class Lesson(db.Model):
     record = relationship("Record")
 
 
-class Track(db.Model):
+class Track(Publishable, db.Model):
     """A lộ trình: an ordered set of courses, complete when its required courses are."""
 
     __tablename__ = "tracks"
@@ -201,10 +197,6 @@ class Track(db.Model):
     items: Mapped[list[TrackCourse]] = relationship(
         back_populates="track", order_by="TrackCourse.position", cascade="all, delete-orphan",
         passive_deletes=True)
-
-    @property
-    def is_published(self) -> bool:
-        return self.status == CourseStatus.PUBLISHED
 
 
 class TrackCourse(db.Model):
