@@ -19,7 +19,7 @@ from lms.auth.services import find_user
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can
-from lms.web import flash_outcome, guard_blueprint, page_of
+from lms.web import flash_outcome, guard_blueprint, page_of, save_edit
 
 bp = Blueprint("admin", __name__)
 guard_blueprint(bp, "user.manage")
@@ -173,21 +173,15 @@ def user_edit(user_id: int):
         form.target_group_id.data = user.target_group_id or 0
         form.roles.data = [role.name for role in user.roles]
         form.groups.data = [g.id for g in user.groups]
-    if form.validate_on_submit():
-        with flash_outcome() as outcome:
-            services.update_user(
-                current_user, user,
-                profile=_profile_from(form),
-                unit=_optional_unit(form.unit_id.data),
-                roles=form.roles.data,
-                groups=[services.get_group(g) for g in form.groups.data or []],
-            )
-            outcome.success = _("Changes to %(name)s saved.", name=user.username)
-        if outcome.failed:
-            return render_template("admin/user_form.html", form=form, user=user,
-                                   action_form=EmptyForm()), outcome.error.status
+    status = save_edit(form, user, _("Changes to %(name)s saved.", name=user.username),
+                       lambda: services.update_user(
+                           current_user, user,
+                           profile=_profile_from(form),
+                           unit=_optional_unit(form.unit_id.data),
+                           roles=form.roles.data,
+                           groups=[services.get_group(g) for g in form.groups.data or []]))
+    if status is None:
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    status = 400 if request.method == "POST" else 200
     return render_template("admin/user_form.html", form=form, user=user,
                            action_form=EmptyForm()), status
 
@@ -280,16 +274,10 @@ def unit_edit(unit_id: int):
     form.parent_id.choices = _unit_choices()
     if request.method == "GET":
         form.parent_id.data = unit.parent_id or 0
-    if form.validate_on_submit():
-        with flash_outcome(_("Unit saved.")) as outcome:
-            services.update_unit(current_user, unit, name=form.name.data,
-                                 parent=_optional_unit(form.parent_id.data))
-        if outcome.failed:
-            db.session.refresh(unit)
-            return render_template("admin/unit_form.html", form=form, unit=unit,
-                                   action_form=EmptyForm()), outcome.error.status
+    status = save_edit(form, unit, _("Unit saved."), lambda: services.update_unit(
+        current_user, unit, name=form.name.data, parent=_optional_unit(form.parent_id.data)))
+    if status is None:
         return redirect(url_for("admin.units"))
-    status = 400 if request.method == "POST" else 200
     return render_template("admin/unit_form.html", form=form, unit=unit,
                            action_form=EmptyForm()), status
 
