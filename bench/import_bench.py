@@ -22,6 +22,7 @@ deleted at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -50,26 +51,56 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-class AnonymousPeak:
-    """The peak of the process's anonymous memory (``RssAnon``: its heap, not the pages of
-    files it maps, such as the search index's segments while the engine merges them, which
-    the peak RSS counts too), sampled every 20 ms by a thread."""
+class MemoryPeaks:
+    """Peaks sampled by a thread: the process's anonymous memory every 20 ms (``RssAnon``: its
+    heap, not the pages of files it maps, such as the search index's segments while the
+    engine merges them, which the peak RSS counts too), and every 200 ms the proportional
+    set size of the process and its children together (``Pss``: a page shared by the import
+    and its forked mirror applier counts half in each, so the sum is the memory both use)."""
 
     def __init__(self) -> None:
-        self.peak_kb = 0
+        self.anonymous_kb = 0
+        self.together_kb = 0
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
         status = Path("/proc/self/status")
+        ticks = 0
         while status.exists():
             for line in status.read_text().splitlines():
                 if line.startswith("RssAnon:"):
-                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                    self.anonymous_kb = max(self.anonymous_kb, int(line.split()[1]))
+            if ticks % 10 == 0:
+                self.together_kb = max(self.together_kb, _pss_kb(os.getpid()) + sum(
+                    _pss_kb(pid) for pid in _children(os.getpid())))
+            ticks += 1
             time.sleep(0.02)
 
     @property
-    def mb(self) -> float:
-        return self.peak_kb / 1024
+    def anonymous_mb(self) -> float:
+        return self.anonymous_kb / 1024
+
+    @property
+    def together_mb(self) -> float:
+        return self.together_kb / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:  # it ended meanwhile
+        pass
+    return 0
 
 
 def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
@@ -88,13 +119,13 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
 
         app = create_app()
         instance.prepare(app)
-        anonymous = AnonymousPeak()
+        memory = MemoryPeaks()
         cpu = cpu_seconds()
         first = instance.import_package(app, package, batch_size=batch,
                                         progress=instance.progress_printer())
         cpu = cpu_seconds() - cpu
         peak = peak_rss_mb()  # the import's; the rerun below may add its own
-        peak_anonymous = anonymous.mb
+        peak_anonymous, peak_together = memory.anonymous_mb, memory.together_mb
         peak_applier = peak_rss_mb(resource.RUSAGE_CHILDREN)
         again = instance.import_package(app, package) if rerun else {
             "seconds": float("nan"), "unchanged": 0}
@@ -107,6 +138,7 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
                 "records_per_s": docs / first["seconds"], "cpu_s": cpu,
                 "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak,
                 "peak_anon_mb": peak_anonymous, "applier_peak_rss_mb": peak_applier,
+                "together_peak_pss_mb": peak_together,
                 "rerun_peak_rss_mb": peak_rss_mb(),
                 "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
@@ -160,14 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'source':>8} {'docs':>7} {'import s':>9} {'records/s':>10} {'CPU s':>7} "
           f"{'rec/CPU s':>10} {'peak MB':>8} {'created':>8} {'failed':>7} {'text ok':>8} "
           f"{'search':>7} {'rerun s':>8} {'unchanged':>10} {'rerun MB':>9} {'anon MB':>8} "
-          f"{'applier MB':>10}")
+          f"{'applier MB':>10} {'both PSS MB':>11}")
     for r in results:
         print(f"{r['source']:>8} {r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
               f"{r['cpu_s']:>7.1f} {r['records_per_cpu_s']:>10.1f} "
               f"{r['peak_rss_mb']:>8.0f} {r['created']:>8} {r['failed']:>7} {r['text_ok']:>8} "
               f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10} "
               f"{r.get('rerun_peak_rss_mb', 0):>9.0f} {r.get('peak_anon_mb', 0):>8.0f} "
-              f"{r.get('applier_peak_rss_mb', 0):>10.0f}")
+              f"{r.get('applier_peak_rss_mb', 0):>10.0f} "
+              f"{r.get('together_peak_pss_mb', 0):>11.0f}")
     if args.compare:  # results come in pairs: the other checkout, then this one
         for other, this in zip(results[::2], results[1::2], strict=True):
             print(f"{this['docs']} docs: this / compare = "

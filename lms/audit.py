@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, select
-from sqlalchemy import insert as insert_statement
+from sqlalchemy import Select, insert, select
 
 from lms.accounts.models import User
 from lms.db import utcnow
@@ -63,13 +62,13 @@ def record(
                     outcome=outcome, details=details)
     if standalone:
         with db.engine.begin() as connection:
-            connection.execute(insert_statement(AuditEvent), [row])
+            connection.execute(insert(AuditEvent), [row])
     else:
         db.session.add(AuditEvent(**row))
 
 
-def insert(action: str, *, actor: User | None, obj: object,
-           details: dict[str, Any] | None = None) -> None:
+def record_new(action: str, *, actor: User | None, obj: object,
+               details: dict[str, Any] | None = None) -> None:
     """Add the new row ``obj`` to the current transaction (flushed, so that it has its id) and
     log ``action`` on it: how a use case creates something.
 

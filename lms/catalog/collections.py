@@ -68,7 +68,7 @@ def create_collection(actor: User | None, slug: str, title: str, *,
                       workflow_steps=workflow_steps, single_reviewer=single_reviewer,
                       curators=curators)
     with unit_of_work():
-        audit.insert("collection_create", actor=actor, obj=collection,
+        audit.record_new("collection_create", actor=actor, obj=collection,
                      details={"slug": slug, "parent": parent.slug if parent else None})
     return collection
 

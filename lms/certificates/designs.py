@@ -150,7 +150,7 @@ def create_template(actor: User, item: Course | Track, data: TemplateInput
             status=TemplateStatus.DRAFT, created_by_id=actor.id, name="", title="", body="",
             issuer="")
         _apply(template, data)
-        audit.insert("certificate_template_create", actor=actor, obj=template,
+        audit.record_new("certificate_template_create", actor=actor, obj=template,
                      details={"course": template.course_id, "track": template.track_id})
     return template
 

@@ -13,11 +13,13 @@ and the worker picks up anything left.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import multiprocessing
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from flask import Flask, current_app
@@ -44,8 +46,17 @@ def _serve(app: Flask, receiver: Any, sender: Any) -> None:
         try:
             while (ids := receiver.recv()) is not None:
                 apply_inline(ids)
+                return_freed_memory()
         except EOFError:
             return  # what the run committed and did not hand over stays for the worker
+
+
+def return_freed_memory() -> None:
+    """Hand the memory freed by a batch back to the system (glibc keeps it in the arenas of
+    the threads that used it: the search engine's, the blob syncs'), so that a long run's
+    footprint stays that of one batch."""
+    with suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class _Applier:
@@ -54,7 +65,13 @@ class _Applier:
         receiver, self._sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_serve, args=(app, receiver, self._sender),
                                         daemon=True, name=APPLIER_NAME)
-        self._process.start()
+        # The applier shares the run's memory until either writes to it; a frozen heap is
+        # one its garbage collector never walks, so the pages stay shared.
+        gc.freeze()
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()
         receiver.close()
         self._sent = array("q")
         self._alive = True

@@ -22,11 +22,10 @@ by the worker, or by the next run's end.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
@@ -47,7 +46,7 @@ from lms.catalog.access_settings import AccessSettings
 from lms.catalog.collections import get_collection
 from lms.catalog.deposit import ImportResult, NewImport, create_imported_records, import_record
 from lms.catalog.models import AccessLevel, Collection, Record
-from lms.changelog.apart import applied_apart
+from lms.changelog.apart import applied_apart, return_freed_memory
 from lms.errors import NotFound, ServiceError
 from lms.extensions import db
 from lms.files import extraction
@@ -578,18 +577,10 @@ def run_import(actor: User | None, path: Path, options: ImportOptions,
                                     journal.processed(line_report)
                                 if progress is not None:
                                     progress(done, total)
-                    _return_freed_memory()
+                    return_freed_memory()
     except PackageError as error:
         report.package_error = str(error)
     return report
-
-
-def _return_freed_memory() -> None:
-    """Hand the memory freed by a batch back to the system (glibc keeps it in the arenas of
-    the threads that used it: the search engine's, the blob syncs'), so that a long import's
-    footprint stays that of one batch."""
-    with suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def format_report(report: ImportReport) -> Iterator[str]:

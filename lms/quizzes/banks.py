@@ -101,7 +101,7 @@ def create_bank(actor: User, data: BankInput) -> QuestionBank:
     with unit_of_work():
         bank = QuestionBank(owner_id=actor.id)
         _apply_bank(actor, bank, data)
-        audit.insert("bank_create", actor=actor, obj=bank, details={"name": bank.name})
+        audit.record_new("bank_create", actor=actor, obj=bank, details={"name": bank.name})
     return bank
 
 
@@ -522,7 +522,7 @@ def add_image(actor: User, bank: QuestionBank, stream: BinaryIO, filename: str) 
         image = QuestionImage(bank_id=bank.id, blob_key=stored.key, name=name,
                               media_type=sniffed.media_type, size=stored.size,
                               created_by_id=actor.id)
-        audit.insert("question_image_add", actor=actor, obj=image, details={"bank": bank.id})
+        audit.record_new("question_image_add", actor=actor, obj=image, details={"bank": bank.id})
     return image
 
 

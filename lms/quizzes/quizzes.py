@@ -148,7 +148,7 @@ def create_quiz(actor: User, data: QuizInput, *, for_lesson: bool = False) -> Qu
     with unit_of_work():
         quiz = Quiz(created_by_id=actor.id, status=QuizStatus.DRAFT)
         _apply(actor, quiz, data, standalone=not for_lesson)
-        audit.insert("quiz_create", actor=actor, obj=quiz, details={"title": quiz.title})
+        audit.record_new("quiz_create", actor=actor, obj=quiz, details={"title": quiz.title})
     return quiz
 
 

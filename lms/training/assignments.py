@@ -132,7 +132,7 @@ def create_assignment(actor: User, *, course: Course | None = None, track: Track
             else None, starts_at=due.starts_at, created_by_id=actor.id, created_at=now,
             audiences=list({a.id: a for a in audiences}.values()),
             people=list({p.id: p for p in people}.values()))
-        audit.insert("assignment_create", actor=actor, obj=assignment,
+        audit.record_new("assignment_create", actor=actor, obj=assignment,
                      details={"course": assignment.course_id, "track": assignment.track_id,
                               "audiences": [a.id for a in assignment.audiences],
                               "people": [p.id for p in assignment.people],

@@ -80,7 +80,7 @@ def create_audience(actor: User, *, name: str, description: str, kind: str,
                             owner_id=actor.id,
                             rule={"combine": "all", "groups": []} if kind == AudienceKind.RULE
                             else None)
-        audit.insert("audience_create", actor=actor, obj=audience,
+        audit.record_new("audience_create", actor=actor, obj=audience,
                      details={"name": audience.name, "kind": kind})
     return audience
 

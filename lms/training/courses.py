@@ -122,7 +122,7 @@ def create_course(actor: User, data: CourseInput) -> Course:
     with unit_of_work():
         course = Course(created_by_id=actor.id, owners=[actor], status=CourseStatus.DRAFT)
         _apply_course(course, data)
-        audit.insert("course_create", actor=actor, obj=course, details={"title": course.title})
+        audit.record_new("course_create", actor=actor, obj=course, details={"title": course.title})
     return course
 
 
@@ -393,7 +393,7 @@ def create_track(actor: User, title: str, description: str) -> Track:
         track = Track(title=clean_text(title, max_length=300, what=_("Title")),
                       description=(description or "").strip()[:20_000],
                       created_by_id=actor.id, owners=[actor])
-        audit.insert("track_create", actor=actor, obj=track, details={"title": track.title})
+        audit.record_new("track_create", actor=actor, obj=track, details={"title": track.title})
     return track
 
 
