@@ -13,6 +13,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import ROLE_LABELS, RoleName
+from lms.catalog.models import TaskStatus
 from lms.models import JobStatus
 
 # Access levels: a short name for tables and pickers, and who that means in plain words.
@@ -40,11 +41,7 @@ RECORD_STATUS_LABELS: Mapping[str, LazyString] = {
     "purged": _l("Purged"),
 }
 
-TASK_STATUS_LABELS: Mapping[str, LazyString] = {
-    "pool": _l("Waiting"),
-    "claimed": _l("Claimed"),
-    "done": _l("Decided"),
-}
+TASK_STATUS_LABELS: Mapping[str, LazyString] = TaskStatus.labels()
 
 JOB_STATUS_LABELS: Mapping[str, LazyString] = {
     JobStatus.QUEUED: _l("Queued"),

@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any, ClassVar, NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Date,
@@ -24,6 +25,7 @@ from lms.accounts.models import Group, Unit, User
 from lms.catalog.sortkeys import version_keys
 from lms.db import SortKey, TreeNode, TZDateTime, link_table, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 from metadata import Metadata, Statement
 
 
@@ -285,10 +287,10 @@ def _set_sort_keys(mapper, connection, version: RecordVersion) -> None:
     version.issued, version.type = keys.issued, keys.type
 
 
-class TaskStatus(enum.StrEnum):
-    POOL = "pool"
-    CLAIMED = "claimed"
-    DONE = "done"
+class TaskStatus(LabelledEnum):
+    POOL = "pool", _l("Waiting")
+    CLAIMED = "claimed", _l("Claimed")
+    DONE = "done", _l("Decided")
 
 
 class ReviewTask(db.Model):
