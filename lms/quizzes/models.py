@@ -12,6 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.accounts.models import Unit, User
 from lms.db import TZDateTime, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 
 # --- banks ---------------------------------------------------------------------------------
 
@@ -176,23 +178,23 @@ class QuestionImage(db.Model):
 # --- quizzes -------------------------------------------------------------------------------
 
 
-class QuizStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    CLOSED = "closed"  # no new attempts; results and reviews stay
+class QuizStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = "published", _l("Published")
+    CLOSED = "closed", _l("Closed")  # no new attempts; results and reviews stay
 
 
-class Grading(enum.StrEnum):
-    BEST = "best"
-    LAST = "last"
+class Grading(LabelledEnum):
+    BEST = "best", _l("The best attempt counts")
+    LAST = "last", _l("The last attempt counts")
 
 
-class Review(enum.StrEnum):
+class Review(LabelledEnum):
     """What a learner sees of a submitted attempt (each level includes the ones before)."""
 
-    SCORE = "score"  # the score and the result only
-    WRONG = "wrong"  # and which questions were wrong
-    FULL = "full"  # and their answers, the correct ones, feedback and explanations
+    SCORE = "score", _l("The score only")
+    WRONG = "wrong", _l("The score and which questions were wrong")
+    FULL = "full", _l("Everything: answers, correct answers, feedback and explanations")
 
 
 class Quiz(db.Model):

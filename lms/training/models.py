@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.accounts.models import Unit, User
 from lms.db import TZDateTime, link_table, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 
 # --- audiences -----------------------------------------------------------------------------
 
@@ -104,10 +106,10 @@ class AudienceMember(db.Model):
 # --- courses, lessons, tracks --------------------------------------------------------------
 
 
-class CourseStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+class CourseStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = "published", _l("Published")
+    ARCHIVED = "archived", _l("Archived")
 
 
 course_owners = link_table("course_owners", ("course_id", "courses.id"), ("user_id", "users.id"))
@@ -147,10 +149,10 @@ class Course(db.Model):
         return self.status == CourseStatus.PUBLISHED
 
 
-class LessonKind(enum.StrEnum):
-    RECORD = "record"  # a repository record, shown with its files and viewer
-    PAGE = "page"  # sanitised rich text
-    QUIZ = "quiz"  # a quiz (quiz_id) of lms.quizzes, complete when passed
+class LessonKind(LabelledEnum):
+    RECORD = "record", _l("Repository material")  # a record, shown with its files and viewer
+    PAGE = "page", _l("Page")  # sanitised rich text
+    QUIZ = "quiz", _l("Quiz")  # a quiz (quiz_id) of lms.quizzes, complete when passed
 
 
 class Lesson(db.Model):
