@@ -192,7 +192,7 @@ class Grading(LabelledEnum):
 class Review(LabelledEnum):
     """What a learner sees of a submitted attempt (each level includes the ones before)."""
 
-    SCORE = "score", _l("The score only")
+    SCORE = "score", _l("The score only")  # the score and the result only
     WRONG = "wrong", _l("The score and which questions were wrong")
     FULL = "full", _l("Everything: answers, correct answers, feedback and explanations")
 
