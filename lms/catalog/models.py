@@ -41,13 +41,14 @@ ACCESS_RANK = {AccessLevel.PUBLIC: 0, AccessLevel.INTERNAL: 1, AccessLevel.UNIT:
                AccessLevel.ROLE: 2, AccessLevel.RESTRICTED: 3}
 
 
-class RecordStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"    # in the collection's review workflow
-    RETURNED = "returned"      # sent back to the depositor with a comment
-    PUBLISHED = "published"    # the working copy equals the latest published version
-    WITHDRAWN = "withdrawn"
-    PURGED = "purged"          # legal removal: only the tombstone row is left
+class RecordStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    SUBMITTED = "submitted", _l("In review")  # in the collection's review workflow
+    RETURNED = "returned", _l("Returned")  # sent back to the depositor with a comment
+    # the working copy equals the latest published version
+    PUBLISHED = "published", _l("Published")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
+    PURGED = "purged", _l("Purged")  # legal removal: only the tombstone row is left
 
 
 collection_curators = link_table("collection_curators", ("collection_id", "collections.id"),

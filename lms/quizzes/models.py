@@ -80,17 +80,18 @@ class QuestionCategory(db.Model):
         return self.path.count(" / ")
 
 
-class QuestionType(enum.StrEnum):
-    SINGLE = "single"  # one correct option
-    MULTIPLE = "multiple"  # one or more correct options, all-or-nothing or partial credit
-    TRUE_FALSE = "truefalse"
-    MATCHING = "matching"  # pairs: each prompt has its answer
+class QuestionType(LabelledEnum):
+    SINGLE = "single", _l("Single choice")  # one correct option
+    # one or more correct options, all-or-nothing or partial credit
+    MULTIPLE = "multiple", _l("Multiple choice")
+    TRUE_FALSE = "truefalse", _l("True / false")
+    MATCHING = "matching", _l("Matching")  # pairs: each prompt has its answer
 
 
-class Difficulty(enum.StrEnum):
-    EASY = "easy"
-    MEDIUM = "medium"
-    HARD = "hard"
+class Difficulty(LabelledEnum):
+    EASY = "easy", _l("Easy")
+    MEDIUM = "medium", _l("Medium")
+    HARD = "hard", _l("Hard")
 
 
 class Question(db.Model):

@@ -276,10 +276,10 @@ class Assignment(db.Model):
         return self.course if self.course is not None else self.track  # type: ignore[return-value]
 
 
-class EnrolmentStatus(enum.StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
+class EnrolmentStatus(LabelledEnum):
+    NOT_STARTED = "not_started", _l("Not started")
+    IN_PROGRESS = "in_progress", _l("In progress")
+    COMPLETED = "completed", _l("Completed")
 
 
 class Enrolment(db.Model):

@@ -43,11 +43,7 @@ from lms.training.models import (
 )
 from lms.uow import unit_of_work
 
-STATUS_LABELS = {
-    EnrolmentStatus.NOT_STARTED: _l("Not started"),
-    EnrolmentStatus.IN_PROGRESS: _l("In progress"),
-    EnrolmentStatus.COMPLETED: _l("Completed"),
-}
+STATUS_LABELS = EnrolmentStatus.labels()
 # A heartbeat more than this after the previous one starts a new stretch of reading.
 HEARTBEAT_GAP = timedelta(minutes=2)
 
