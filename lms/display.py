@@ -13,6 +13,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import ROLE_LABELS, RoleName
+from lms.catalog.models import RecordStatus, TaskStatus
 from lms.models import JobStatus
 
 # Access levels: a short name for tables and pickers, and who that means in plain words.
@@ -31,20 +32,9 @@ ACCESS_AUDIENCE: Mapping[str, LazyString] = {
     "restricted": _l("only the named users and groups"),
 }
 
-RECORD_STATUS_LABELS: Mapping[str, LazyString] = {
-    "draft": _l("Draft"),
-    "submitted": _l("In review"),
-    "returned": _l("Returned"),
-    "published": _l("Published"),
-    "withdrawn": _l("Withdrawn"),
-    "purged": _l("Purged"),
-}
+RECORD_STATUS_LABELS: Mapping[str, LazyString] = RecordStatus.labels()
 
-TASK_STATUS_LABELS: Mapping[str, LazyString] = {
-    "pool": _l("Waiting"),
-    "claimed": _l("Claimed"),
-    "done": _l("Decided"),
-}
+TASK_STATUS_LABELS: Mapping[str, LazyString] = TaskStatus.labels()
 
 JOB_STATUS_LABELS: Mapping[str, LazyString] = {
     JobStatus.QUEUED: _l("Queued"),

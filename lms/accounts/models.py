@@ -12,24 +12,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import TreeNode, TZDateTime, link_table, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 
 
-class RoleName(enum.StrEnum):
-    ADMIN = "admin"
-    CURATOR = "curator"
-    INSTRUCTOR = "instructor"
-    TRAINER = "trainer"
-    LEARNER = "learner"
+class RoleName(LabelledEnum):
+    ADMIN = "admin", _l("Administrator")
+    CURATOR = "curator", _l("Curator (librarian)")
+    INSTRUCTOR = "instructor", _l("Instructor")
+    TRAINER = "trainer", _l("Training officer")
+    LEARNER = "learner", _l("Learner / staff")
 
 
-#: How the roles are shown (a role code is never shown raw).
-ROLE_LABELS = {
-    RoleName.ADMIN: _l("Administrator"),
-    RoleName.CURATOR: _l("Curator (librarian)"),
-    RoleName.INSTRUCTOR: _l("Instructor"),
-    RoleName.TRAINER: _l("Training officer"),
-    RoleName.LEARNER: _l("Learner / staff"),
-}
+ROLE_LABELS = RoleName.labels()
 
 
 user_roles = link_table(

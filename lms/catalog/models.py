@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any, ClassVar, NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Date,
@@ -24,6 +25,7 @@ from lms.accounts.models import Group, Unit, User
 from lms.catalog.sortkeys import version_keys
 from lms.db import SortKey, TreeNode, TZDateTime, link_table, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 from metadata import Metadata, Statement
 
 
@@ -39,13 +41,14 @@ ACCESS_RANK = {AccessLevel.PUBLIC: 0, AccessLevel.INTERNAL: 1, AccessLevel.UNIT:
                AccessLevel.ROLE: 2, AccessLevel.RESTRICTED: 3}
 
 
-class RecordStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"    # in the collection's review workflow
-    RETURNED = "returned"      # sent back to the depositor with a comment
-    PUBLISHED = "published"    # the working copy equals the latest published version
-    WITHDRAWN = "withdrawn"
-    PURGED = "purged"          # legal removal: only the tombstone row is left
+class RecordStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    SUBMITTED = "submitted", _l("In review")  # in the collection's review workflow
+    RETURNED = "returned", _l("Returned")  # sent back to the depositor with a comment
+    # the working copy equals the latest published version
+    PUBLISHED = "published", _l("Published")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
+    PURGED = "purged", _l("Purged")  # legal removal: only the tombstone row is left
 
 
 collection_curators = link_table("collection_curators", ("collection_id", "collections.id"),
@@ -285,10 +288,10 @@ def _set_sort_keys(mapper, connection, version: RecordVersion) -> None:
     version.issued, version.type = keys.issued, keys.type
 
 
-class TaskStatus(enum.StrEnum):
-    POOL = "pool"
-    CLAIMED = "claimed"
-    DONE = "done"
+class TaskStatus(LabelledEnum):
+    POOL = "pool", _l("Waiting")
+    CLAIMED = "claimed", _l("Claimed")
+    DONE = "done", _l("Decided")
 
 
 class ReviewTask(db.Model):

@@ -14,7 +14,6 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Select, exists, select
 
@@ -32,11 +31,7 @@ from lms.permissions import get_permitted, require
 from lms.training.models import Course, Track
 from lms.uow import locked_change, unit_of_work
 
-STATUS_LABELS = {
-    TemplateStatus.DRAFT: _l("Draft"),
-    TemplateStatus.ACTIVE: _l("Active"),
-    TemplateStatus.ARCHIVED: _l("Archived"),
-}
+STATUS_LABELS = TemplateStatus.labels()
 
 DEFAULT_TITLE = "Giấy chứng nhận"
 DEFAULT_BODY = ("Chứng nhận đồng chí\n{name}\nCấp bậc: {rank} – Đơn vị: {unit}\n"

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -49,11 +48,7 @@ from lms.training.models import Enrolment, EnrolmentStatus
 from lms.uow import unit_of_work
 from lms.web import absolute_url
 
-STATUS_LABELS = {
-    CertificateStatus.VALID: _l("Valid"),
-    CertificateStatus.EXPIRED: _l("Expired"),
-    CertificateStatus.REVOKED: _l("Revoked"),
-}
+STATUS_LABELS = CertificateStatus.labels()
 
 
 def connect(app: Flask) -> None:

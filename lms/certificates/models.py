@@ -8,22 +8,23 @@ with a new code.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
 from lms.db import TZDateTime, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 from lms.training.models import Course, Track
 
 
-class TemplateStatus(enum.StrEnum):
-    DRAFT = "draft"  # being designed: previews only
-    ACTIVE = "active"  # completions of its course or track are certified
-    ARCHIVED = "archived"  # no new certificates; those issued stay valid
+class TemplateStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")  # being designed: previews only
+    ACTIVE = "active", _l("Active")  # completions of its course or track are certified
+    ARCHIVED = "archived", _l("Archived")  # no new certificates; those issued stay valid
 
 
 class CertificateTemplate(db.Model):
@@ -71,10 +72,10 @@ class CertificateTemplate(db.Model):
         return self.status == TemplateStatus.ACTIVE
 
 
-class CertificateStatus(enum.StrEnum):
-    VALID = "valid"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
+class CertificateStatus(LabelledEnum):
+    VALID = "valid", _l("Valid")
+    EXPIRED = "expired", _l("Expired")
+    REVOKED = "revoked", _l("Revoked")
 
 
 class Certificate(db.Model):

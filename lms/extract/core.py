@@ -10,30 +10,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lms.extract.base import RawText
+from lms.labelled import LabelledEnum
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ODT = "application/vnd.oasis.opendocument.text"
-ODP = "application/vnd.oasis.opendocument.presentation"
-ODS = "application/vnd.oasis.opendocument.spreadsheet"
-HTML = "text/html"
-TEXT = "text/plain"
 
-#: media type -> the short name used in messages to curators
-LABELS: dict[str, str] = {
-    PDF: "PDF",
-    DOCX: "DOCX",
-    PPTX: "PPTX",
-    XLSX: "XLSX",
-    ODT: "ODT",
-    ODP: "ODP",
-    ODS: "ODS",
-    HTML: "HTML",
-    TEXT: "text",
-}
-SUPPORTED_MEDIA_TYPES = frozenset(LABELS)
+class MediaType(LabelledEnum):
+    """The media types we read; the label is the short name messages to curators use."""
+
+    PDF = "application/pdf", "PDF"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "DOCX"
+    PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation", "PPTX"
+    XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"
+    ODT = "application/vnd.oasis.opendocument.text", "ODT"
+    ODP = "application/vnd.oasis.opendocument.presentation", "ODP"
+    ODS = "application/vnd.oasis.opendocument.spreadsheet", "ODS"
+    HTML = "text/html", "HTML"
+    TEXT = "text/plain", "text"
+
+
+SUPPORTED_MEDIA_TYPES = frozenset(MediaType)
 
 
 def normalize_media_type(media_type: str) -> str:
@@ -48,23 +42,23 @@ def normalize_media_type(media_type: str) -> str:
 def _reader(media_type: str) -> Callable[[Path], RawText]:
     # Imported here so that the parent process, which only needs the tables above, never
     # loads a parser.
-    if media_type == PDF:
+    if media_type == MediaType.PDF:
         from lms.extract.pdf import extract_pdf
 
         return extract_pdf
-    if media_type in {HTML, TEXT}:
+    if media_type in {MediaType.HTML, MediaType.TEXT}:
         from lms.extract.htmltext import extract_html, extract_plain
 
-        return extract_html if media_type == HTML else extract_plain
+        return extract_html if media_type == MediaType.HTML else extract_plain
     from lms.extract import office
 
     readers: dict[str, Callable[[Path], RawText]] = {
-        DOCX: office.extract_docx,
-        PPTX: office.extract_pptx,
-        XLSX: office.extract_xlsx,
-        ODT: office.extract_odf,
-        ODS: office.extract_odf,
-        ODP: lambda path: office.extract_odf(path, count_pages=True),
+        MediaType.DOCX: office.extract_docx,
+        MediaType.PPTX: office.extract_pptx,
+        MediaType.XLSX: office.extract_xlsx,
+        MediaType.ODT: office.extract_odf,
+        MediaType.ODS: office.extract_odf,
+        MediaType.ODP: lambda path: office.extract_odf(path, count_pages=True),
     }
     return readers[media_type]
 

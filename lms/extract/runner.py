@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from lms.extract.base import NOT_FOUND, OUT_OF_MEMORY, RESULT_MARKER, UNSUPPORTED
-from lms.extract.core import SUPPORTED_MEDIA_TYPES, TEXT, normalize_media_type
+from lms.extract.core import SUPPORTED_MEDIA_TYPES, MediaType, normalize_media_type
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def extract_text(
     path = Path(path)
     if not path.is_file():
         return Extraction.without_text("failed", NOT_FOUND)
-    if media_type == TEXT and path.stat().st_size <= text_in_process_bytes:
+    if media_type == MediaType.TEXT and path.stat().st_size <= text_in_process_bytes:
         return _plain_text_here(path)
     command = [
         sys.executable,
@@ -125,7 +125,7 @@ def extract_text(
 def _plain_text_here(path: Path) -> Extraction:
     from lms.extract.worker import extract
 
-    result, text = extract(path, TEXT)
+    result, text = extract(path, MediaType.TEXT)
     status = result["status"] if result["status"] in {"ok", "empty", "failed"} else "failed"
     if status != "ok":
         return Extraction.without_text(status, result["message"])

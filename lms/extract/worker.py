@@ -87,14 +87,18 @@ def extract(path: Path, media_type: str) -> tuple[dict[str, Any], str]:
     name leaves the process (as ``detail``, for the server log).
     """
     from lms.extract.base import ExtractionError
-    from lms.extract.core import LABELS, PDF, normalize_media_type, read_document
+    from lms.extract.core import (
+        SUPPORTED_MEDIA_TYPES,
+        MediaType,
+        normalize_media_type,
+        read_document,
+    )
     from lms.extract.text import normalize_text
 
     media_type = normalize_media_type(media_type)
-    label = LABELS.get(media_type)
-    if label is None:
+    if media_type not in SUPPORTED_MEDIA_TYPES:
         return _result("unsupported", UNSUPPORTED), ""
-    damaged = f"could not read {label}: damaged or invalid file"
+    damaged = f"could not read {MediaType(media_type).label}: damaged or invalid file"
     try:
         raw = read_document(path, media_type)
         text = normalize_text(raw.text)
@@ -108,7 +112,7 @@ def extract(path: Path, media_type: str) -> tuple[dict[str, Any], str]:
         return _result("failed", damaged, detail=type(exc).__name__), ""
     if text:
         return _result("ok", raw.note, pages=raw.pages), text
-    if media_type == PDF:
+    if media_type == MediaType.PDF:
         return _result("empty", SCANNED if raw.pages else NO_PAGES, pages=raw.pages), ""
     return _result("empty", NO_TEXT, pages=raw.pages), ""
 

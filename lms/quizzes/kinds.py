@@ -14,22 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from lms.quizzes.models import Difficulty, QuestionType
 from lms.text import fold
 
-TYPE_LABELS = {
-    QuestionType.SINGLE: _l("Single choice"),
-    QuestionType.MULTIPLE: _l("Multiple choice"),
-    QuestionType.TRUE_FALSE: _l("True / false"),
-    QuestionType.MATCHING: _l("Matching"),
-}
-DIFFICULTY_LABELS = {
-    Difficulty.EASY: _l("Easy"),
-    Difficulty.MEDIUM: _l("Medium"),
-    Difficulty.HARD: _l("Hard"),
-}
+TYPE_LABELS = QuestionType.labels()
+DIFFICULTY_LABELS = Difficulty.labels()
 # Option keys of a version, in the order the author wrote the options.
 OPTION_KEYS = "abcdef"
 MAX_OPTIONS = len(OPTION_KEYS)

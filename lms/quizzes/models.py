@@ -12,6 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.accounts.models import Unit, User
 from lms.db import PUBLISHED_STATUS, Publishable, TZDateTime, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 
 # --- banks ---------------------------------------------------------------------------------
 
@@ -78,17 +80,18 @@ class QuestionCategory(db.Model):
         return self.path.count(" / ")
 
 
-class QuestionType(enum.StrEnum):
-    SINGLE = "single"  # one correct option
-    MULTIPLE = "multiple"  # one or more correct options, all-or-nothing or partial credit
-    TRUE_FALSE = "truefalse"
-    MATCHING = "matching"  # pairs: each prompt has its answer
+class QuestionType(LabelledEnum):
+    SINGLE = "single", _l("Single choice")  # one correct option
+    # one or more correct options, all-or-nothing or partial credit
+    MULTIPLE = "multiple", _l("Multiple choice")
+    TRUE_FALSE = "truefalse", _l("True / false")
+    MATCHING = "matching", _l("Matching")  # pairs: each prompt has its answer
 
 
-class Difficulty(enum.StrEnum):
-    EASY = "easy"
-    MEDIUM = "medium"
-    HARD = "hard"
+class Difficulty(LabelledEnum):
+    EASY = "easy", _l("Easy")
+    MEDIUM = "medium", _l("Medium")
+    HARD = "hard", _l("Hard")
 
 
 class Question(db.Model):
@@ -176,23 +179,23 @@ class QuestionImage(db.Model):
 # --- quizzes -------------------------------------------------------------------------------
 
 
-class QuizStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = PUBLISHED_STATUS
-    CLOSED = "closed"  # no new attempts; results and reviews stay
+class QuizStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = PUBLISHED_STATUS, _l("Published")
+    CLOSED = "closed", _l("Closed")  # no new attempts; results and reviews stay
 
 
-class Grading(enum.StrEnum):
-    BEST = "best"
-    LAST = "last"
+class Grading(LabelledEnum):
+    BEST = "best", _l("The best attempt counts")
+    LAST = "last", _l("The last attempt counts")
 
 
-class Review(enum.StrEnum):
+class Review(LabelledEnum):
     """What a learner sees of a submitted attempt (each level includes the ones before)."""
 
-    SCORE = "score"  # the score and the result only
-    WRONG = "wrong"  # and which questions were wrong
-    FULL = "full"  # and their answers, the correct ones, feedback and explanations
+    SCORE = "score", _l("The score only")  # the score and the result only
+    WRONG = "wrong", _l("The score and which questions were wrong")
+    FULL = "full", _l("Everything: answers, correct answers, feedback and explanations")
 
 
 class Quiz(Publishable, db.Model):

@@ -40,20 +40,9 @@ from lms.text import clean_text
 from lms.training.models import Course, LessonKind
 from lms.uow import locked_change, unit_of_work
 
-STATUS_LABELS = {
-    QuizStatus.DRAFT: _l("Draft"),
-    QuizStatus.PUBLISHED: _l("Published"),
-    QuizStatus.CLOSED: _l("Closed"),
-}
-GRADING_LABELS = {
-    Grading.BEST: _l("The best attempt counts"),
-    Grading.LAST: _l("The last attempt counts"),
-}
-REVIEW_LABELS = {
-    Review.SCORE: _l("The score only"),
-    Review.WRONG: _l("The score and which questions were wrong"),
-    Review.FULL: _l("Everything: answers, correct answers, feedback and explanations"),
-}
+STATUS_LABELS = QuizStatus.labels()
+GRADING_LABELS = Grading.labels()
+REVIEW_LABELS = Review.labels()
 MAX_QUESTIONS = 200
 
 

@@ -41,16 +41,8 @@ from lms.training.models import (
 from lms.training.progress import current_lessons, recount_course, recount_tracks
 from lms.uow import locked_change, unit_of_work
 
-STATUS_LABELS = {
-    CourseStatus.DRAFT: _l("Draft"),
-    CourseStatus.PUBLISHED: _l("Published"),
-    CourseStatus.ARCHIVED: _l("Archived"),
-}
-KIND_LABELS = {
-    LessonKind.RECORD: _l("Repository material"),
-    LessonKind.PAGE: _l("Page"),
-    LessonKind.QUIZ: _l("Quiz"),
-}
+STATUS_LABELS = CourseStatus.labels()
+KIND_LABELS = LessonKind.labels()
 LANGUAGES = {"vi": _l("Vietnamese"), "en": _l("English")}
 # Lesson kinds the lesson form edits; quiz lessons are made and edited by lms.quizzes.
 OFFERED_KINDS = (LessonKind.RECORD, LessonKind.PAGE)

@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.accounts.models import Unit, User
 from lms.db import PUBLISHED_STATUS, Publishable, TZDateTime, link_table, utcnow
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 
 # --- audiences -----------------------------------------------------------------------------
 
@@ -104,10 +106,10 @@ class AudienceMember(db.Model):
 # --- courses, lessons, tracks --------------------------------------------------------------
 
 
-class CourseStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = PUBLISHED_STATUS
-    ARCHIVED = "archived"
+class CourseStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = PUBLISHED_STATUS, _l("Published")
+    ARCHIVED = "archived", _l("Archived")
 
 
 course_owners = link_table("course_owners", ("course_id", "courses.id"), ("user_id", "users.id"))
@@ -143,10 +145,10 @@ class Course(Publishable, db.Model):
     cover_file = relationship("RecordFile")
 
 
-class LessonKind(enum.StrEnum):
-    RECORD = "record"  # a repository record, shown with its files and viewer
-    PAGE = "page"  # sanitised rich text
-    QUIZ = "quiz"  # a quiz (quiz_id) of lms.quizzes, complete when passed
+class LessonKind(LabelledEnum):
+    RECORD = "record", _l("Repository material")  # a record, shown with its files and viewer
+    PAGE = "page", _l("Page")  # sanitised rich text
+    QUIZ = "quiz", _l("Quiz")  # a quiz (quiz_id) of lms.quizzes, complete when passed
 
 
 class Lesson(db.Model):
@@ -266,10 +268,10 @@ class Assignment(db.Model):
         return self.course if self.course is not None else self.track  # type: ignore[return-value]
 
 
-class EnrolmentStatus(enum.StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
+class EnrolmentStatus(LabelledEnum):
+    NOT_STARTED = "not_started", _l("Not started")
+    IN_PROGRESS = "in_progress", _l("In progress")
+    COMPLETED = "completed", _l("Completed")
 
 
 class Enrolment(db.Model):

@@ -24,6 +24,7 @@ from lms.accounts.models import User
 from lms.db import chunked, utcnow
 from lms.errors import NotFound, PermissionDenied
 from lms.extensions import db
+from lms.labelled import LabelledEnum
 from lms.permissions import can
 from lms.training import events
 from lms.training.models import (
@@ -42,11 +43,7 @@ from lms.training.models import (
 )
 from lms.uow import unit_of_work
 
-STATUS_LABELS = {
-    EnrolmentStatus.NOT_STARTED: _l("Not started"),
-    EnrolmentStatus.IN_PROGRESS: _l("In progress"),
-    EnrolmentStatus.COMPLETED: _l("Completed"),
-}
+STATUS_LABELS = EnrolmentStatus.labels()
 # A heartbeat more than this after the previous one starts a new stretch of reading.
 HEARTBEAT_GAP = timedelta(minutes=2)
 
@@ -64,19 +61,14 @@ def write_statements(rows: Sequence[dict[str, Any]]) -> None:
 
 # --- where a learner stands ----------------------------------------------------------------
 
-class LessonStatus:
-    LOCKED = "locked"
-    AVAILABLE = "available"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
+class LessonStatus(LabelledEnum):
+    LOCKED = "locked", _l("Locked")
+    AVAILABLE = "available", _l("Available")
+    IN_PROGRESS = "in_progress", _l("In progress")
+    DONE = "done", _l("Done")
 
 
-LESSON_STATUS_LABELS = {
-    LessonStatus.LOCKED: _l("Locked"),
-    LessonStatus.AVAILABLE: _l("Available"),
-    LessonStatus.IN_PROGRESS: _l("In progress"),
-    LessonStatus.DONE: _l("Done"),
-}
+LESSON_STATUS_LABELS = LessonStatus.labels()
 
 
 @dataclass

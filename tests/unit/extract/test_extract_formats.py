@@ -10,7 +10,7 @@ import pytest
 
 from lms.extract import SUPPORTED_MEDIA_TYPES, extract_text
 from lms.extract.base import SCANNED
-from lms.extract.core import DOCX, HTML, ODP, ODS, ODT, PDF, PPTX, TEXT, XLSX, read_document
+from lms.extract.core import MediaType, read_document
 from lms.extract.samples import (
     DEMO_DOCUMENTS,
     PROBE_TEXT,
@@ -23,13 +23,14 @@ DOC = DEMO_DOCUMENTS[0]
 
 
 def test_supported_media_types_cover_the_issue():
-    assert {PDF, DOCX, PPTX, XLSX, ODT, ODP, ODS, HTML, TEXT} == SUPPORTED_MEDIA_TYPES
+    assert {media_type.name for media_type in SUPPORTED_MEDIA_TYPES} == {
+        "PDF", "DOCX", "PPTX", "XLSX", "ODT", "ODP", "ODS", "HTML", "TEXT"}
 
 
 def test_pdf_round_trips_vietnamese(tmp_path):
     path = write_demo_pdf(tmp_path / "a.pdf", DOC.title, [PROBE_TEXT, *DOC.paragraphs])
 
-    result = extract_text(path, PDF)
+    result = extract_text(path, MediaType.PDF)
 
     assert result.status == "ok"
     assert result.pages == 1
@@ -45,8 +46,8 @@ def test_pdf_written_in_nfd_comes_back_nfc(tmp_path):
     assert nfd != PROBE_TEXT
     path = write_demo_pdf(tmp_path / "nfd.pdf", nfd, [nfd])
 
-    raw = read_document(path, PDF).text  # what PDFium itself gives: still decomposed
-    result = extract_text(path, PDF)
+    raw = read_document(path, MediaType.PDF).text  # what PDFium itself gives: still decomposed
+    result = extract_text(path, MediaType.PDF)
 
     assert nfd in raw
     assert PROBE_TEXT not in raw
@@ -75,7 +76,7 @@ def _image_pdf(path: Path, *, text_first: bool = False) -> Path:
 
 
 def test_scanned_pdf_is_empty_with_a_reason(tmp_path):
-    result = extract_text(_image_pdf(tmp_path / "scan.pdf"), PDF)
+    result = extract_text(_image_pdf(tmp_path / "scan.pdf"), MediaType.PDF)
 
     assert result.status == "empty"
     assert result.message == SCANNED
@@ -85,7 +86,7 @@ def test_scanned_pdf_is_empty_with_a_reason(tmp_path):
 
 
 def test_partly_scanned_pdf_keeps_text_and_says_so(tmp_path):
-    result = extract_text(_image_pdf(tmp_path / "mixed.pdf", text_first=True), PDF)
+    result = extract_text(_image_pdf(tmp_path / "mixed.pdf", text_first=True), MediaType.PDF)
 
     assert result.status == "ok"
     assert result.text == PROBE_TEXT
@@ -96,7 +97,7 @@ def test_partly_scanned_pdf_keeps_text_and_says_so(tmp_path):
 def test_docx_round_trips_vietnamese(tmp_path):
     path = write_demo_docx(tmp_path / "a.docx", DOC.title, [PROBE_TEXT, *DOC.paragraphs])
 
-    result = extract_text(path, DOCX)
+    result = extract_text(path, MediaType.DOCX)
 
     assert result.status == "ok"
     assert result.pages is None
@@ -117,7 +118,7 @@ def test_docx_tabs_tables_and_headers(tmp_path):
     path = tmp_path / "t.docx"
     document.save(str(path))
 
-    result = extract_text(path, DOCX)
+    result = extract_text(path, MediaType.DOCX)
 
     assert result.status == "ok"
     assert result.text.split("\n") == [
@@ -133,7 +134,7 @@ def test_pptx_round_trips_vietnamese_in_slide_order(tmp_path):
     slides = [("Mở đầu", [PROBE_TEXT]), *DOC.slides]
     path = write_demo_pptx(tmp_path / "a.pptx", DOC.title, slides)
 
-    result = extract_text(path, PPTX)
+    result = extract_text(path, MediaType.PPTX)
 
     assert result.status == "ok"
     assert result.pages == 1 + len(slides)  # the title slide, then one per (heading, bullets)
@@ -156,7 +157,7 @@ def test_pptx_speaker_notes_are_included(tmp_path):
     path = tmp_path / "notes.pptx"
     presentation.save(str(path))
 
-    result = extract_text(path, PPTX)
+    result = extract_text(path, MediaType.PPTX)
 
     assert result.text == "Tiêu đề\nGhi chú của giảng viên: " + PROBE_TEXT
 
@@ -174,7 +175,7 @@ def test_xlsx_round_trips_vietnamese(tmp_path):
     path = tmp_path / "a.xlsx"
     workbook.save(str(path))
 
-    result = extract_text(path, XLSX)
+    result = extract_text(path, MediaType.XLSX)
 
     assert result.status == "ok"
     assert result.text == (
@@ -196,7 +197,7 @@ def test_xlsx_shared_and_rich_strings(tmp_path):
     sheet.write_boolean("C2", True)
     workbook.close()
 
-    result = extract_text(path, XLSX)
+    result = extract_text(path, MediaType.XLSX)
 
     assert result.text == f"Bảng\n{PROBE_TEXT} Hậu cần quân đội\n{PROBE_TEXT} Đà Nẵng"
 
@@ -214,7 +215,7 @@ def test_odt_round_trips_vietnamese_with_spaces_tabs_and_breaks(tmp_path):
     path = tmp_path / "a.odt"
     document.save(str(path))
 
-    result = extract_text(path, ODT)
+    result = extract_text(path, MediaType.ODT)
 
     assert result.status == "ok"
     assert result.text == f"{DOC.title}\n{PROBE_TEXT}\nDòng hai cột cuối"
@@ -242,7 +243,7 @@ def test_odp_round_trips_vietnamese_and_counts_slides(tmp_path):
     path = tmp_path / "a.odp"
     document.save(str(path))
 
-    result = extract_text(path, ODP)
+    result = extract_text(path, MediaType.ODP)
 
     assert result.status == "ok"
     assert result.pages == 2
@@ -266,7 +267,7 @@ def test_ods_round_trips_vietnamese(tmp_path):
     path = tmp_path / "a.ods"
     document.save(str(path))
 
-    result = extract_text(path, ODS)
+    result = extract_text(path, MediaType.ODS)
 
     assert result.status == "ok"
     assert result.text == f"Đơn vị\n{PROBE_TEXT}"
@@ -297,7 +298,7 @@ def test_html_text_without_script_style_or_comments(tmp_path, charset, cp1258):
     path = tmp_path / "a.html"
     path.write_bytes(data)
 
-    result = extract_text(path, HTML)
+    result = extract_text(path, MediaType.HTML)
 
     assert result.status == "ok"
     assert result.text == HTML_TEXT
@@ -322,7 +323,7 @@ def test_binary_sent_as_text_fails(tmp_path):
     path = tmp_path / "a.txt"
     path.write_bytes(bytes(range(256)) * 64)
 
-    result = extract_text(path, TEXT)
+    result = extract_text(path, MediaType.TEXT)
 
     assert result.status == "failed"
     assert result.message == "unknown text encoding or not a text file"
@@ -334,6 +335,6 @@ def test_empty_documents_are_empty_not_ok(tmp_path):
     spaces = tmp_path / "spaces.txt"
     spaces.write_text(" \n\t\u200b\n")
 
-    for path, media_type in ((blank, DOCX), (spaces, TEXT)):
+    for path, media_type in ((blank, MediaType.DOCX), (spaces, MediaType.TEXT)):
         result = extract_text(path, media_type)
         assert (result.status, result.message) == ("empty", "no text found in the document")

@@ -9,7 +9,7 @@ import pytest
 
 from lms.extract import extract_text
 from lms.extract.base import OUT_OF_MEMORY, UNSAFE_XML, ZIP_BOMB, RefusedDocument
-from lms.extract.core import DOCX, ODT, PDF, XLSX
+from lms.extract.core import MediaType
 from lms.extract.office import extract_docx
 from lms.extract.safezip import SafeZip
 from lms.extract.samples import PROBE_TEXT, font_path, write_demo_docx, write_demo_pdf
@@ -49,7 +49,7 @@ def test_xxe_in_docx_leaks_nothing(tmp_path, docx, rezip):
         docx, tmp_path / "xxe.docx", {"word/document.xml": _document_xml("&xxe;&pw;", doctype)}
     )
 
-    result = extract_text(path, DOCX)
+    result = extract_text(path, MediaType.DOCX)
 
     _assert_safe_failure(result, tmp_path, UNSAFE_XML)
     assert "BÍ-MẬT" not in result.message
@@ -82,7 +82,7 @@ def test_external_dtd_and_xxe_in_other_formats_are_refused(tmp_path, docx, rezip
             "</office:document-content>",
         )
 
-    for path, media_type in ((xlsx_evil, XLSX), (odt, ODT)):
+    for path, media_type in ((xlsx_evil, MediaType.XLSX), (odt, MediaType.ODT)):
         _assert_safe_failure(extract_text(path, media_type), tmp_path, UNSAFE_XML)
 
 
@@ -95,7 +95,7 @@ def test_billion_laughs_fails_fast_within_a_small_memory_limit(tmp_path, docx, r
     path = rezip(docx, tmp_path / "laughs.docx", {"word/document.xml": payload})
 
     started = time.monotonic()
-    result = extract_text(path, DOCX, timeout=30, memory_mb=256)
+    result = extract_text(path, MediaType.DOCX, timeout=30, memory_mb=256)
 
     assert time.monotonic() - started < 10  # refused at the DOCTYPE, not cut by the timeout
     _assert_safe_failure(result, tmp_path, UNSAFE_XML)
@@ -114,7 +114,7 @@ def test_zip_bomb_docx_is_refused(tmp_path, docx, rezip):
     assert info.file_size // info.compress_size > 500  # really a bomb-like ratio
 
     started = time.monotonic()
-    result = extract_text(path, DOCX, memory_mb=256)
+    result = extract_text(path, MediaType.DOCX, memory_mb=256)
 
     assert time.monotonic() - started < 10
     _assert_safe_failure(result, tmp_path, ZIP_BOMB)
@@ -173,7 +173,7 @@ def test_lying_size_header_gives_damaged_not_more_bytes(tmp_path, docx, rezip):
     data[local + 22 : local + 26] = (50).to_bytes(4, "little")
     path.write_bytes(bytes(data))
 
-    result = extract_text(path, DOCX)
+    result = extract_text(path, MediaType.DOCX)
 
     _assert_safe_failure(result, tmp_path, "could not read DOCX: damaged or invalid file")
 
@@ -181,7 +181,7 @@ def test_lying_size_header_gives_damaged_not_more_bytes(tmp_path, docx, rezip):
 def test_not_a_zip_and_wrong_type_fail_cleanly(tmp_path):
     pdf = write_demo_pdf(tmp_path / "a.pdf", "Tiêu đề", [PROBE_TEXT])
 
-    result = extract_text(pdf, DOCX)
+    result = extract_text(pdf, MediaType.DOCX)
 
     _assert_safe_failure(result, tmp_path, "could not read DOCX: damaged or invalid file")
 
@@ -233,7 +233,7 @@ def test_broken_or_looping_pdf_fails_quickly(tmp_path, data):
     path.write_bytes(data)
 
     started = time.monotonic()
-    result = extract_text(path, PDF, timeout=10)
+    result = extract_text(path, MediaType.PDF, timeout=10)
 
     assert time.monotonic() - started < 10
     assert result.status in {"failed", "empty"}
@@ -271,7 +271,7 @@ def test_exploding_form_xobjects_stay_bounded(tmp_path):
     path.write_bytes(_pdf(objects))
 
     started = time.monotonic()
-    result = extract_text(path, PDF, timeout=15, memory_mb=512)
+    result = extract_text(path, MediaType.PDF, timeout=15, memory_mb=512)
 
     assert time.monotonic() - started < 16
     assert result.status == "failed"
@@ -300,10 +300,10 @@ def test_password_protected_pdf_fails_with_a_reason(tmp_path):
     owner_only = _encrypted_pdf(tmp_path / "owner.pdf", "")
 
     _assert_safe_failure(
-        extract_text(locked, PDF),
+        extract_text(locked, MediaType.PDF),
         tmp_path,
         "encrypted or password-protected document: text cannot be extracted",
     )
-    opened = extract_text(owner_only, PDF)  # no user password: readers open it, so do we
+    opened = extract_text(owner_only, MediaType.PDF)  # no user password: readers open it, so do we
     assert opened.status == "ok"
     assert PROBE_TEXT in opened.text
