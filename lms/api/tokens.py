@@ -76,8 +76,8 @@ def create_token(user: User, name: str, scope: str, days: int) -> NewToken:
             user_id=user.id, name=name, token_hash=_hash(secret), prefix=secret[:10],
             scope=scope, created_at=now, expires_at=now + timedelta(days=days))
         audit.record_new("api_token_create", actor=user, obj=token,
-                     details={"name": name, "scope": scope,
-                              "expires": token.expires_at.isoformat()})
+                         details={"name": name, "scope": scope,
+                                  "expires": token.expires_at.isoformat()})
     return NewToken(token, secret)
 
 

@@ -62,14 +62,16 @@ def create_collection(actor: User | None, slug: str, title: str, *,
     slug = check_slug(slug)
     if db.session.scalar(select(Collection.id).where(Collection.slug == slug)) is not None:
         raise Conflict(_("The collection slug %(slug)s is already taken.", slug=slug))
+    # Read before the new collection hangs under its parent: loading the parent then would
+    # flush the collection before it is added.
+    details = {"slug": slug, "parent": parent.slug if parent else None}
     collection = Collection(slug=slug)
     _apply_collection(collection, title=title, title_en=title_en, description=description,
                       parent=parent, default_access=default_access,
                       workflow_steps=workflow_steps, single_reviewer=single_reviewer,
                       curators=curators)
     with unit_of_work():
-        audit.record_new("collection_create", actor=actor, obj=collection,
-                     details={"slug": slug, "parent": parent.slug if parent else None})
+        audit.record_new("collection_create", actor=actor, obj=collection, details=details)
     return collection
 
 

@@ -146,7 +146,7 @@ def create_template(actor: User, item: Course | Track, data: TemplateInput
             issuer="")
         _apply(template, data)
         audit.record_new("certificate_template_create", actor=actor, obj=template,
-                     details={"course": template.course_id, "track": template.track_id})
+                         details={"course": template.course_id, "track": template.track_id})
     return template
 
 

@@ -133,10 +133,10 @@ def create_assignment(actor: User, *, course: Course | None = None, track: Track
             audiences=list({a.id: a for a in audiences}.values()),
             people=list({p.id: p for p in people}.values()))
         audit.record_new("assignment_create", actor=actor, obj=assignment,
-                     details={"course": assignment.course_id, "track": assignment.track_id,
-                              "audiences": [a.id for a in assignment.audiences],
-                              "people": [p.id for p in assignment.people],
-                              "due": due.kind})
+                         details={"course": assignment.course_id, "track": assignment.track_id,
+                                  "audiences": [a.id for a in assignment.audiences],
+                                  "people": [p.id for p in assignment.people],
+                                  "due": due.kind})
     result = Created(assignment, warnings)
     reach = len(targets(assignment))
     if reach <= current_app.config["AUDIENCE_INLINE_CHANGES"]:

@@ -81,7 +81,7 @@ def create_audience(actor: User, *, name: str, description: str, kind: str,
                             rule={"combine": "all", "groups": []} if kind == AudienceKind.RULE
                             else None)
         audit.record_new("audience_create", actor=actor, obj=audience,
-                     details={"name": audience.name, "kind": kind})
+                         details={"name": audience.name, "kind": kind})
     return audience
 
 
