@@ -17,7 +17,6 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown user equal to a real one.
@@ -81,6 +80,9 @@ def password_weakness(password: str, *, username: str = "", full_name: str = "",
     name_parts = [folded(part) for part in full_name.split()]
     user_words = [*personal, *(p for p in name_parts if len(p) >= 3)]
     context = [folded(w) for w in context_words if len(folded(w)) >= 3]
+    # Imported here: its dictionaries are 12 MB that only a password change needs.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[*user_words, *context],
                     max_length=ZXCVBN_MAX_LENGTH)
     if result["score"] >= MIN_SCORE:

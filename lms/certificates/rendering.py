@@ -15,13 +15,16 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
 from flask_babel import gettext as _
-from fpdf import FPDF
 
 from lms import ROOT
 from lms.errors import ValidationError
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_DIR = ROOT / "static" / "fonts"
 FONTS = {"": FONT_DIR / "DejaVuSerif-vi.ttf", "B": FONT_DIR / "DejaVuSerif-Bold-vi.ttf"}
@@ -147,6 +150,9 @@ def _centered(pdf: FPDF, y: float, text: str, size: float, style: str = "",
 
 def render(design: Design, person: Person, *, sample: bool = False) -> bytes:
     """The certificate of ``person`` as PDF bytes; ``sample`` marks a preview as such."""
+    # Imported here: fpdf2 and fontTools are 20 MB that no other page or job needs.
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margin(0)
