@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lms.accounts.models import User
@@ -26,14 +27,17 @@ NEW_PASSWORD = "mật khẩu mới của học viên"
 def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.click("button[name=language][value=en]")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the switch reloads the page
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("form.form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def sign_out(page) -> None:
     page.click(".account-menu summary")  # the account menu holds "Log out"
     page.click("header button:has-text('Log out')")
+    expect(page.locator("header").get_by_role("link", name="Log in")).to_be_visible()
 
 
 def flash_text(page) -> str:
