@@ -56,11 +56,13 @@ class MemoryPeaks:
     heap, not the pages of files it maps, such as the search index's segments while the
     engine merges them, which the peak RSS counts too), and every 200 ms the proportional
     set size of the process and its children together (``Pss``: a page shared by the import
-    and its forked mirror applier counts half in each, so the sum is the memory both use)."""
+    and its forked mirror applier counts half in each, so the sum is the memory both use),
+    and the anonymous part of that sum (``Pss_Anon``)."""
 
     def __init__(self) -> None:
         self.anonymous_kb = 0
         self.together_kb = 0
+        self.together_anonymous_kb = 0
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
@@ -71,8 +73,10 @@ class MemoryPeaks:
                 if line.startswith("RssAnon:"):
                     self.anonymous_kb = max(self.anonymous_kb, int(line.split()[1]))
             if ticks % 10 == 0:
-                self.together_kb = max(self.together_kb, _pss_kb(os.getpid()) + sum(
-                    _pss_kb(pid) for pid in _children(os.getpid())))
+                sizes = [_pss_kb(pid) for pid in [os.getpid(), *_children(os.getpid())]]
+                self.together_kb = max(self.together_kb, sum(pss for pss, _ in sizes))
+                self.together_anonymous_kb = max(self.together_anonymous_kb,
+                                                 sum(anonymous for _, anonymous in sizes))
             ticks += 1
             time.sleep(0.02)
 
@@ -84,6 +88,10 @@ class MemoryPeaks:
     def together_mb(self) -> float:
         return self.together_kb / 1024
 
+    @property
+    def together_anonymous_mb(self) -> float:
+        return self.together_anonymous_kb / 1024
+
 
 def _children(pid: int) -> list[int]:
     found = []
@@ -93,14 +101,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _pss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> tuple[int, int]:
+    """The process's proportional set size and the part of it that is anonymous memory."""
+    found = {"Pss:": 0, "Pss_Anon:": 0}
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
+            name, _, rest = line.partition(" ")
+            if name in found:
+                found[name] = int(rest.split()[0])
     except OSError:  # it ended meanwhile
         pass
-    return 0
+    return found["Pss:"], found["Pss_Anon:"]
 
 
 def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
@@ -126,6 +137,7 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
         cpu = cpu_seconds() - cpu
         peak = peak_rss_mb()  # the import's; the rerun below may add its own
         peak_anonymous, peak_together = memory.anonymous_mb, memory.together_mb
+        peak_together_anonymous = memory.together_anonymous_mb
         peak_applier = peak_rss_mb(resource.RUSAGE_CHILDREN)
         again = instance.import_package(app, package) if rerun else {
             "seconds": float("nan"), "unchanged": 0}
@@ -139,6 +151,7 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
                 "records_per_cpu_s": docs / cpu, "peak_rss_mb": peak,
                 "peak_anon_mb": peak_anonymous, "applier_peak_rss_mb": peak_applier,
                 "together_peak_pss_mb": peak_together,
+                "together_peak_anon_pss_mb": peak_together_anonymous,
                 "rerun_peak_rss_mb": peak_rss_mb(),
                 "created": first["created"], "failed": first["error"],
                 "text_ok": extracted, "search_total": hits["total"],
@@ -192,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'source':>8} {'docs':>7} {'import s':>9} {'records/s':>10} {'CPU s':>7} "
           f"{'rec/CPU s':>10} {'peak MB':>8} {'created':>8} {'failed':>7} {'text ok':>8} "
           f"{'search':>7} {'rerun s':>8} {'unchanged':>10} {'rerun MB':>9} {'anon MB':>8} "
-          f"{'applier MB':>10} {'both PSS MB':>11}")
+          f"{'applier MB':>10} {'both PSS MB':>11} {'both anon MB':>12}")
     for r in results:
         print(f"{r['source']:>8} {r['docs']:>7} {r['import_s']:>9.1f} {r['records_per_s']:>10.1f} "
               f"{r['cpu_s']:>7.1f} {r['records_per_cpu_s']:>10.1f} "
@@ -200,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['search_total']:>7} {r['rerun_s']:>8.1f} {r['rerun_unchanged']:>10} "
               f"{r.get('rerun_peak_rss_mb', 0):>9.0f} {r.get('peak_anon_mb', 0):>8.0f} "
               f"{r.get('applier_peak_rss_mb', 0):>10.0f} "
-              f"{r.get('together_peak_pss_mb', 0):>11.0f}")
+              f"{r.get('together_peak_pss_mb', 0):>11.0f} "
+              f"{r.get('together_peak_anon_pss_mb', 0):>12.0f}")
     if args.compare:  # results come in pairs: the other checkout, then this one
         for other, this in zip(results[::2], results[1::2], strict=True):
             print(f"{this['docs']} docs: this / compare = "

@@ -65,13 +65,17 @@ class _Applier:
         receiver, self._sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_serve, args=(app, receiver, self._sender),
                                         daemon=True, name=APPLIER_NAME)
-        # The applier shares the run's memory until either writes to it; a frozen heap is
-        # one its garbage collector never walks, so the pages stay shared.
+        # The applier shares the run's memory until either writes to it. The heap stays frozen
+        # in both processes until the applier is done: a full collection writes to every object
+        # it walks, and would copy the whole inherited heap into both. (Garbage among those
+        # objects waits for the unfreeze; a second run in the same process may unfreeze first,
+        # which costs memory, nothing else.)
         gc.freeze()
         try:
             self._process.start()
-        finally:
+        except BaseException:
             gc.unfreeze()
+            raise
         receiver.close()
         self._sent = array("q")
         self._alive = True
@@ -91,6 +95,7 @@ class _Applier:
         self._process.kill()
         self._process.join()
         self._sender.close()
+        gc.unfreeze()
 
     def finish(self) -> None:
         """Wait for the applier to apply everything handed over; apply here what it could not."""
@@ -101,6 +106,7 @@ class _Applier:
                 self._alive = False
         self._sender.close()
         self._process.join()
+        gc.unfreeze()
         if self._process.exitcode != 0:
             log.warning("the mirror applier ended with exit code %s; applying its %d change(s) "
                         "here", self._process.exitcode, len(self._sent))
