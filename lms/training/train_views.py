@@ -407,17 +407,11 @@ def audience_new():
 def audience(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     form = AudienceEditForm(obj=found if request.method == "GET" else None)
-    status = 200
-    if form.validate_on_submit():
-        with flash_outcome(_("Audience saved.")) as outcome:
-            audiences.update_audience(current_user, found, name=form.name.data,
-                                      description=form.description.data or "",
-                                      lock_version=form.lock)
-        if outcome.failed:
-            status = outcome.error.status
-            db.session.refresh(found)
-        else:
-            return redirect(url_for("train.audience", audience_id=found.id))
+    status = save_edit(form, found, _("Audience saved."), lambda: audiences.update_audience(
+        current_user, found, name=form.name.data, description=form.description.data or "",
+        lock_version=form.lock))
+    if status is None:
+        return redirect(url_for("train.audience", audience_id=found.id))
     query = request.args.get("q", "")[:100]
     search = request.args.get("find", "")[:100]
     return render_template(

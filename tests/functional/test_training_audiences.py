@@ -251,6 +251,29 @@ def test_static_audience_by_names_by_file_and_by_search(app, world, trainer):
     assert members(app, audience_id, current=False)["hv2"][1] is not None
 
 
+def test_renaming_an_audience_refuses_an_empty_name_and_a_stale_form(app, world, trainer):
+    audience_id = create_audience(trainer, "Đội tuyển", kind="static", scope_unit=world.faculty)
+    page = f"/train/audiences/{audience_id}"
+    lock = lock_on(trainer, page)
+
+    empty = trainer.post(page, {"name": "", "description": "", "lock_version": lock}, page=page)
+    assert empty.status_code == 400
+    renamed = trainer.post(page, {"name": "Đội tuyển tin học", "description": "Khóa 2026",
+                                  "lock_version": lock}, page=page)
+    assert renamed.status_code == 302
+    assert "Audience saved." in flashes(follow(trainer, renamed))
+    # A second tab opened before the rename: refused, and what was typed there is kept.
+    stale = trainer.post(page, {"name": "Tên cũ sửa lại", "description": "",
+                                "lock_version": lock}, page=page)
+    assert stale.status_code == 409
+    assert flashes(stale) == ["This audience was changed since you opened it. Reload it to see "
+                              "the changes, then make yours again."]
+    assert 'value="Tên cũ sửa lại"' in text(stale)
+    with app.app_context():
+        stored = db.session.get(Audience, audience_id)
+        assert (stored.name, stored.description) == ("Đội tuyển tin học", "Khóa 2026")
+
+
 def test_trainers_manage_audiences_within_their_unit_only(app, world, trainer):
     finance = signed_in(app, "trainer2")
     mine = create_audience(trainer, "Của học viện", scope_unit=world.faculty)
