@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import ROLE_LABELS
+from lms.forms import Form
 
 
 class CheckboxListField(SelectMultipleField):
@@ -21,7 +21,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=2, max=64)])
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
@@ -45,12 +45,12 @@ class UserForm(FlaskForm):
     )
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     parent_id = SelectField(_l("Parent unit"), coerce=int, validators=[Optional()])
 
 
-class GroupForm(FlaskForm):
+class GroupForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     members = TextAreaField(
@@ -58,7 +58,7 @@ class GroupForm(FlaskForm):
     )
 
 
-class TermForm(FlaskForm):
+class TermForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=120)])
     sort_order = IntegerField(_l("Order"), validators=[Optional(),
@@ -66,6 +66,6 @@ class TermForm(FlaskForm):
     active = BooleanField(_l("In use"), default=True)
 
 
-class MovePeopleForm(FlaskForm):
+class MovePeopleForm(Form):
     unit_id = SelectField(_l("Move the chosen people to"), coerce=int,
                           validators=[Optional()])

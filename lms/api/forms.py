@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from lms.api.models import TokenScope
+from lms.forms import Form
 
 EXPIRY_DAYS = (7, 30, 90, 180, 365)
 SCOPE_LABELS = {TokenScope.READ: _l("Read: search, list and read what you may see"),
@@ -11,7 +11,7 @@ SCOPE_LABELS = {TokenScope.READ: _l("Read: search, list and read what you may se
                                      "on the pages")}
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Name (what the token is for)"),
                        validators=[DataRequired(), Length(max=100)])
     scope = RadioField(_l("Access"),

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -24,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from lms.forms import Form
 from lms.quizzes import banks, kinds, quizzes
 from lms.quizzes.models import QuestionType
 from lms.training.forms import LockedForm
@@ -131,14 +131,14 @@ class DrawForm(LockedForm):
                           validators=[Optional(), NumberRange(min=0.01, max=1000)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("File (.csv, .xlsx or .gift)"))
     dry_run = BooleanField(_l("Dry run: check the file, change nothing"), default=True)
     create_categories = BooleanField(_l("Create the categories the file names and the bank "
                                         "lacks"))
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     extra_attempts = IntegerField(_l("Extra attempts"), default=0,
                                   validators=[Optional(), NumberRange(min=0, max=20)])
@@ -157,7 +157,7 @@ class CourseQuizForm(LockedForm):
                                        "quiz (they become “in progress” again)"))
 
 
-class PresetForm(FlaskForm):
+class PresetForm(Form):
     bank_id = SelectField(_l("Question bank"), coerce=int)
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=300)])
     unit_id = SelectField(_l("Assessment of the unit (with its sub-units)"), coerce=int,

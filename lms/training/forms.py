@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from lms.forms import Form
 from lms.training.assignments import DUE_LABELS
 from lms.training.audiences import KIND_LABELS
 from lms.training.courses import LANGUAGES
@@ -52,7 +52,7 @@ def local_day(value: datetime | None) -> date | None:
 DUE_CHOICES = [SelectChoice(str(k), v) for k, v in DUE_LABELS.items()]
 
 
-class LockedForm(FlaskForm):
+class LockedForm(Form):
     lock_version = HiddenField()
 
     @property
@@ -101,7 +101,7 @@ class AudienceEditForm(LockedForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
 
 
-class AudienceForm(FlaskForm):
+class AudienceForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     kind = RadioField(_l("Kind"), default="rule",
@@ -110,7 +110,7 @@ class AudienceForm(FlaskForm):
                                 validators=[Optional()])
 
 
-class AssignmentForm(FlaskForm):
+class AssignmentForm(Form):
     audiences = SelectMultipleField(_l("Audiences"), coerce=int, validators=[Optional()])
     people = TextAreaField(_l("People (usernames, one per line)"),
                            validators=[Optional(), Length(max=100_000)])

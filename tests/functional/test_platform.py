@@ -213,6 +213,20 @@ def test_language_choice_follows_the_account(app, browser, users):
     assert '<html lang="en" class="no-js">' in other.client.get("/").get_data(as_text=True)
 
 
+def test_a_forms_own_errors_are_in_the_pages_language(browser, users):
+    """WTForms' messages come from our catalogue: the library has no Vietnamese."""
+    browser.login("admin", PASSWORD)
+    in_vietnamese = browser.post("/admin/units", {"name": "", "parent_id": "0"},
+                                 page="/admin/units")
+    assert in_vietnamese.status_code == 400
+    assert "Trường này là bắt buộc." in in_vietnamese.get_data(as_text=True)
+    browser.post("/language", {"language": "en"})
+    in_english = browser.post("/admin/units", {"name": "x" * 201, "parent_id": "0"},
+                              page="/admin/units")
+    assert in_english.status_code == 400
+    assert "Field cannot be longer than 200 characters." in in_english.get_data(as_text=True)
+
+
 def test_pages_carry_security_headers(client):
     headers = client.get("/").headers
     assert headers["X-Content-Type-Options"] == "nosniff"
