@@ -226,12 +226,30 @@ def _sqlite_insert(table, ignore_conflicts_on: Sequence[str]):
     return statement
 
 
+def _with_python_defaults(table, rows: Sequence[dict]) -> Sequence[dict]:
+    """``rows`` with the columns they leave out that have a ``default=`` in Python (Core does
+    this for SQLite's executemany; the driver-level ``unnest`` statement would store NULL)."""
+    missing = [column for column in table.c if column.name not in rows[0]
+               and column.default is not None
+               and (column.default.is_scalar or column.default.is_callable)]
+    if not missing:
+        return rows
+
+    def value(column):
+        default = column.default
+        # A callable default is wrapped by SQLAlchemy to take the execution context.
+        return default.arg(None) if default.is_callable else default.arg
+
+    return [{**row, **{column.name: value(column) for column in missing}} for row in rows]
+
+
 def _unnest_insert(connection, table, rows: Sequence[dict],
                    ignore_conflicts_on: Sequence[str]) -> tuple[str, dict[str, list]]:
     """PostgreSQL's ``INSERT ... SELECT * FROM unnest(...)`` of ``rows`` and its arrays."""
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()
+    rows = _with_python_defaults(table, rows)
     names = list(rows[0])
     columns = [table.c[name] for name in names]
     arrays: dict[str, list] = {}

@@ -21,6 +21,16 @@ def test_insert_rows_counts_the_rows_inserted_and_skips_conflicts(app_ctx):
         [first.id, second.id])
 
 
+def test_insert_rows_fills_the_columns_left_out_with_their_python_defaults(app_ctx):
+    person = UserFactory()
+    db.session.flush()
+    before = utcnow()
+    insert_rows(db.session, Notification, [{"user_id": person.id, "kind": "assigned"}])
+    stored = db.session.scalars(select(Notification)).one()
+    assert (stored.params, stored.muted, stored.email_status) == ({}, False, "none")
+    assert before <= stored.created_at <= utcnow()
+
+
 def test_insert_rows_returning_gives_the_new_rows_only(app_ctx):
     person = UserFactory()
     db.session.flush()
