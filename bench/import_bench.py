@@ -128,8 +128,10 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
         from lms.extensions import db
         from lms.files.models import RecordFile
 
+        # The schema and the collection are made by another process, as `lms db upgrade`
+        # makes them before `lms import`: this one holds what an import loads, no migrations.
+        subprocess.run([sys.executable, __file__, "--prepare", str(work)], check=True)
         app = create_app()
-        instance.prepare(app)
         memory = MemoryPeaks()
         cpu = cpu_seconds()
         first = instance.import_package(app, package, batch_size=batch,
@@ -177,7 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-rerun", action="store_true",
                         help="skip the second run of the package (long imports)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.prepare:
+        from lms import create_app
+
+        instance.use_instance(args.prepare)
+        instance.prepare(create_app())
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.batch_size, rerun=not args.no_rerun)))
         return 0

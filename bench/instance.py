@@ -88,11 +88,14 @@ def prepare(app, *, reset: bool = True) -> None:
     """Schema, the collection, the unit of unit-only records and a reader who may see them
     all (a learner and curator in that unit): the "broad" principal set of the benchmarks.
     ``reset``: a PostgreSQL database starts empty (its schema dropped first)."""
-    from flask_migrate import upgrade
-
     from lms.accounts.services import UserInput, create_unit_path, create_user
     from lms.catalog.collections import create_collection
     from lms.extensions import db
+
+    try:
+        from lms.schema import upgrade
+    except ImportError:  # a checkout older than lms.schema.upgrade (--compare)
+        from flask_migrate import upgrade
 
     with app.app_context():
         if reset and db.engine.dialect.name == "postgresql":

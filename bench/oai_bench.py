@@ -36,7 +36,6 @@ def load(records: int, env: dict[str, str]) -> float:
     """Create the schema and N published public records; returns the seconds it took."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
     from sqlalchemy import insert
     from sqlalchemy.orm import selectinload
 
@@ -45,6 +44,7 @@ def load(records: int, env: dict[str, str]) -> float:
     from lms.extensions import db
     from lms.oai.models import OaiItem, OaiItemSet
     from lms.oai.projection import _rendered
+    from lms.schema import upgrade
 
     started = time.perf_counter()
     app = create_app()

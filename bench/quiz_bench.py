@@ -407,14 +407,13 @@ def child(database: str, learners: int, history: int, think: float) -> dict:
     url = env["LMS_DATABASE_URL"]
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
-
     from lms import create_app
     from lms.accounts.models import User
     from lms.extensions import db
     from lms.quizzes import attempts
     from lms.quizzes import statistics as item_statistics
     from lms.quizzes.models import Quiz
+    from lms.schema import upgrade
 
     app = create_app({"JOBS_IMMEDIATE": True})
     server = None

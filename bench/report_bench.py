@@ -527,13 +527,12 @@ def child(database: str, learners: int, courses: int) -> dict:
     sys.path.insert(0, str(ROOT))
     smtp = None
     try:
-        from flask_migrate import upgrade
-
         from lms import create_app
         from lms.certificates.issuing import issue_pending
         from lms.db import utcnow
         from lms.extensions import db
         from lms.notify.jobs import run_reminders
+        from lms.schema import upgrade
 
         app = create_app()
         results: dict = {}

@@ -93,7 +93,6 @@ def child(database: str, people: int) -> dict:
 
 
 def _run(work: Path, people: int) -> dict:
-    from flask_migrate import upgrade
     from sqlalchemy import func, select
 
     from lms import create_app
@@ -109,6 +108,7 @@ def _run(work: Path, people: int) -> dict:
     )
     from lms.extensions import db
     from lms.jobs import enqueue
+    from lms.schema import upgrade
     from lms.training import assignments, audiences, courses
     from lms.training.models import AssignmentLearner, DueKind, Enrolment
 

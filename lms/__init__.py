@@ -66,10 +66,9 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     from lms.auth.services import load_session_user
-    from lms.extensions import babel, csrf, db, login_manager, migrate
+    from lms.extensions import babel, csrf, db, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(
         app,

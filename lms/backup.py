@@ -384,9 +384,8 @@ def instance_is_empty() -> bool:
 
 
 def _seeded_counts() -> dict[str, int]:
-    from flask_migrate import upgrade
-
     from lms import create_app
+    from lms.schema import upgrade
 
     with tempfile.TemporaryDirectory(prefix="lms-seed-") as folder:
         scratch = create_app({"ENV": "development", "TESTING": False, "JOBS_IMMEDIATE": True,
@@ -473,7 +472,7 @@ def _restore_postgres(dump: Path) -> None:
 
 
 def _upgrade(app: Flask) -> None:
-    from flask_migrate import upgrade
+    from lms.schema import upgrade
 
     with app.app_context():
         upgrade()

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
-from flask_migrate.cli import db as db_group
 
 from lms.errors import ServiceError
 from lms.harvest.cli import harvest_group
@@ -53,13 +52,37 @@ EXIT_NOT_READY = 2
 
 class LmsGroup(AppGroup):
     """The top-level group: a command that needs the schema is refused with a clear message
-    (exit status 2) while the database has none or an older one, instead of a traceback."""
+    (exit status 2) while the database has none or an older one, instead of a traceback.
+    ``lms db`` (Flask-Migrate's commands) is loaded only when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "db"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "db":
+            return _migrations_group()
+        return super().get_command(ctx, name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name, command, rest = super().resolve_command(ctx, args)
         if name not in NO_SCHEMA_NEEDED and not ctx.resilient_parsing and "--help" not in rest:
             _require_schema(ctx)
         return name, command, rest
+
+
+class _MigrationsGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        from lms.schema import use_migrations
+
+        use_migrations(ctx.ensure_object(ScriptInfo).load_app())
+        return super().invoke(ctx)
+
+
+def _migrations_group() -> click.Group:
+    from flask_migrate.cli import db as db_group
+
+    return _MigrationsGroup("db", commands=db_group.commands, callback=db_group.callback,
+                            params=db_group.params, help=db_group.help)
 
 
 def _require_schema(ctx: click.Context) -> None:
@@ -87,7 +110,6 @@ def cli() -> None:
     """The command group; every subcommand runs inside an application context."""
 
 
-cli.add_command(db_group)
 cli.add_command(shell_command)
 cli.add_command(routes_command)
 

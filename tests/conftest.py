@@ -89,7 +89,7 @@ def _dispose_engines() -> Iterator[None]:
 
 
 def migrate(app: Flask) -> None:
-    from flask_migrate import upgrade
+    from lms.schema import upgrade
 
     with app.app_context():
         upgrade()

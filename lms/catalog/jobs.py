@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from huey import crontab
 from sqlalchemy import select
 
 from lms import audit
@@ -11,11 +10,11 @@ from lms.catalog.models import Record
 from lms.catalog.workflow import record_history
 from lms.db import utcnow
 from lms.extensions import db
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 from lms.uow import unit_of_work
 
 
-@job("catalog.lift_embargoes", schedule=crontab(hour="0", minute="5"))
+@job("catalog.lift_embargoes", schedule=cron(hour="0", minute="5"))
 def lift_embargoes(ctx: JobContext) -> dict[str, object]:
     """Clear embargoes whose date has come, so every channel (index, OAI) shows the files.
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from huey import crontab
-
 from lms.certificates.issuing import issue_pending
 from lms.certificates.renewal import start_renewals, tell_expiring
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 
 
 @job("certificates.issue")
@@ -16,7 +14,7 @@ def issue_job(ctx: JobContext) -> dict[str, int]:
     return {"issued": issue_pending(progress=lambda done, total: ctx.progress(done, total))}
 
 
-@job("certificates.daily", schedule=crontab(minute="20"))
+@job("certificates.daily", schedule=cron(minute="20"))
 def daily_job(ctx: JobContext) -> dict[str, int]:
     """Hourly: certificates left to issue, expiry notices, renewals due."""
     return {"issued": issue_pending(), "expiring_told": tell_expiring(),

@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import segno
 from flask_babel import gettext as _
 
 from lms import ROOT
@@ -118,6 +117,8 @@ def _qr(pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
     """The QR code of ``url`` as filled squares (one per run of dark modules), with a link."""
     # A fixed mask: choosing the best of the eight costs more than the rest of the page,
     # and any mask reads.
+    import segno  # here, like fpdf2: only a certificate's PDF needs it
+
     matrix = segno.make(url, error="m", boost_error=False, mask=4, micro=False).matrix
     quiet = 2
     module = size / (len(matrix) + 2 * quiet)

@@ -3,10 +3,8 @@ garbage collection."""
 
 from __future__ import annotations
 
-from huey import crontab
-
 from lms.files import derivatives, extraction, maintenance
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 
 
 @job("files.thumbnail")
@@ -23,7 +21,7 @@ def extract(ctx: JobContext, file_id: int) -> dict[str, object]:
             "skipped": outcome.skipped}
 
 
-@job("files.fixity", schedule=crontab(minute="23"))
+@job("files.fixity", schedule=cron(minute="23"))
 def fixity(ctx: JobContext) -> dict[str, object]:
     """Hourly: re-hash the least recently checked 1/(14 × 24) of the blobs (at least
     FIXITY_MIN_BATCH), so every blob is checked at least every FIXITY_INTERVAL_DAYS."""
@@ -32,7 +30,7 @@ def fixity(ctx: JobContext) -> dict[str, object]:
             "problems": [{"key": p.key, "status": str(p.status)} for p in summary.problems]}
 
 
-@job("files.gc", schedule=crontab(hour="3", minute="41"))
+@job("files.gc", schedule=cron(hour="3", minute="41"))
 def gc(ctx: JobContext) -> dict[str, object]:
     """Daily: delete blobs no file references, older than FILES_GC_GRACE_HOURS."""
     deleted = maintenance.collect_unreferenced()

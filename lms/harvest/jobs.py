@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from huey import crontab
-
 from lms.errors import Conflict
 from lms.harvest import services
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 
 
 @job("harvest.run")
@@ -17,7 +15,7 @@ def run_source(ctx: JobContext, source_id: int) -> dict[str, object]:
     return {"run": run.id, "status": run.status, "counts": run.counts, "message": run.message}
 
 
-@job("harvest.scheduled", schedule=crontab(minute="*/15"))
+@job("harvest.scheduled", schedule=cron(minute="*/15"))
 def run_due_sources(ctx: JobContext) -> dict[str, object]:
     """Harvest every source whose schedule is due (and finish lists cut by the page cap)."""
     done: dict[str, str] = {}

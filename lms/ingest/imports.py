@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -99,6 +100,62 @@ class LineReport:
         return asdict(self)
 
 
+OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "error")
+_ERROR = OUTCOMES.index("error")
+
+
+class LineReports(Sequence[LineReport]):
+    """The reports of a run's lines, kept column by column and read back as
+    :class:`LineReport` objects. An import keeps one per line to the end (``lms import`` prints
+    them all): as objects, 80,712 lines took 16 MB; as columns, about 35 bytes a line (a line's
+    number, record id and outcome in arrays; its id string, shared with the package's; its
+    messages, shared with every line that has the same ones)."""
+
+    def __init__(self, lines: Iterable[LineReport] = ()) -> None:
+        self._numbers = array("q")
+        self._record_ids = array("q")  # 0: no record
+        self._outcomes = bytearray()
+        self._external_ids: list[str | None] = []
+        self._messages: list[tuple[list[str], list[str]]] = []
+        self._known_messages: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                                   tuple[list[str], list[str]]] = {}
+        self.extend(lines)
+
+    def append(self, line: LineReport) -> None:
+        self._numbers.append(line.number)
+        self._record_ids.append(line.record_id or 0)
+        self._outcomes.append(OUTCOMES.index(line.outcome))
+        self._external_ids.append(line.external_id)
+        key = (tuple(line.errors), tuple(line.warnings))
+        self._messages.append(self._known_messages.setdefault(key, (line.errors, line.warnings)))
+
+    def extend(self, lines: Iterable[LineReport]) -> None:
+        for line in lines:
+            self.append(line)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        errors, warnings = self._messages[index]
+        return LineReport(self._numbers[index], self._external_ids[index],
+                          OUTCOMES[self._outcomes[index]], self._record_ids[index] or None,
+                          errors, warnings)
+
+    def __iter__(self) -> Iterator[LineReport]:
+        return (self[i] for i in range(len(self)))
+
+    def count_outcome(self, outcome: Outcome) -> int:
+        return self._outcomes.count(OUTCOMES.index(outcome))
+
+    def with_warnings(self) -> int:
+        """Lines that were not refused but have warnings."""
+        return sum(1 for code, (_, warnings) in zip(self._outcomes, self._messages, strict=True)
+                   if warnings and code != _ERROR)
+
+
 @dataclass
 class ImportReport:
     source: str
@@ -106,20 +163,16 @@ class ImportReport:
     dry_run: bool = False
     review: bool = False
     package_error: str | None = None
-    lines: list[LineReport] = field(default_factory=list)
+    lines: LineReports = field(default_factory=LineReports)
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0, "warnings": 0}
-        for line in self.lines:
-            counts[line.outcome] += 1
-            counts["warnings"] += bool(line.warnings) and line.outcome != "error"
-        return counts
+        counts = {outcome: self.lines.count_outcome(outcome) for outcome in OUTCOMES}
+        return {**counts, "warnings": self.lines.with_warnings()}
 
     @property
     def failed(self) -> bool:
-        return self.package_error is not None or any(
-            line.outcome == "error" for line in self.lines)
+        return self.package_error is not None or self.lines.count_outcome("error") > 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "sha256": self.sha256, "dry_run": self.dry_run,
@@ -230,10 +283,6 @@ class _Run:
         self.source_name = source_name
         self.journal = journal
         self.collections: dict[str, int] = {}
-        # Most lines get the same few messages (or none): a finished line's lists are shared
-        # with every line that has the same ones (read only from then on), so that the
-        # reports kept for the final report cost a few bytes a line.
-        self._messages: dict[tuple[str, ...], list[str]] = {}
         self._flagged: set[str] = set()  # blobs fixity flagged, read once per batch
 
     @property
@@ -279,13 +328,7 @@ class _Run:
         done = [item.report for item in planned if item.report.outcome != "error"]
         if not self.options.dry_run:
             self._extract(done)
-        for report in reports:
-            report.errors, report.warnings = self._shared(report.errors), \
-                self._shared(report.warnings)
         return reports
-
-    def _shared(self, messages: list[str]) -> list[str]:
-        return self._messages.setdefault(tuple(messages), messages)
 
     def _plan(self, line: ImportLine, report: LineReport) -> _Planned:
         if line.errors:

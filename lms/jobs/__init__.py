@@ -13,8 +13,9 @@ from lms.jobs.queue import (
     resume,
     visible_job,
 )
-from lms.jobs.registry import job, jobs_in
+from lms.jobs.registry import cron, job, jobs_in
 from lms.jobs.worker import Duty, Worker, owner_language, recover_interrupted_jobs
 
-__all__ = ["Duty", "JobContext", "Worker", "enqueue", "huey_for", "init_app", "job", "jobs_in",
-           "owner_language", "recover_interrupted_jobs", "register", "resume", "visible_job"]
+__all__ = ["Duty", "JobContext", "Worker", "cron", "enqueue", "huey_for", "init_app", "job",
+           "jobs_in", "owner_language", "recover_interrupted_jobs", "register", "resume",
+           "visible_job"]

@@ -1,5 +1,7 @@
 """Running jobs on huey: SQLite storage under ``DATA_DIR`` by default, Redis when ``REDIS_URL``
-is set, inline execution when ``JOBS_IMMEDIATE`` is on (tests).
+is set, inline execution when ``JOBS_IMMEDIATE`` is on (tests). The queue is made at its first
+use (:func:`huey_for`): a process that never queues a job (``lms import``, an applier) does
+not import huey and its storage clients, about 10 MB.
 
 :func:`enqueue` records a :class:`~lms.models.Job` row for its owner and hands the job to huey
 only after that row is committed; :func:`execute` runs it and records status and result.
@@ -8,15 +10,15 @@ only after that row is committed; :func:`execute` runs it and records status and
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,7 +33,11 @@ from lms.models import Job, JobStatus
 from lms.permissions import Principal, can, require
 from lms.uow import unit_of_work
 
+if TYPE_CHECKING:
+    from huey import Huey
+
 log = logging.getLogger(__name__)
+_making_queue = threading.Lock()
 
 
 class JobContext:
@@ -60,6 +66,8 @@ class JobContext:
 
 
 def _make_huey(app: Flask) -> Huey:
+    from huey import Huey, RedisHuey, SqliteHuey
+
     name = "lms"
     if app.config["JOBS_IMMEDIATE"]:
         return Huey(name, immediate=True)
@@ -72,8 +80,6 @@ def _make_huey(app: Flask) -> Huey:
 
 def init_app(app: Flask, modules: Iterable[ModuleType]) -> None:
     """Give ``app`` a job queue running the jobs declared in ``modules``."""
-    app.extensions["huey"] = _make_huey(app)
-    app.extensions["huey_tasks"] = {}
     app.extensions["jobs"] = {}
     for spec in jobs_in(modules):
         _wire(app, spec)
@@ -92,11 +98,37 @@ def _wire(app: Flask, spec: JobSpec) -> None:
             raise ValueError(f"two jobs are named {spec.name!r}")
         return
     wired[spec.name] = spec
-    huey: Huey = app.extensions["huey"]
+    if "huey" in app.extensions:  # declared after the queue was made (tests)
+        _add_task(app, app.extensions["huey"], spec)
+
+
+def _add_task(app: Flask, huey: Huey, spec: JobSpec) -> None:
+    from huey import crontab
+
     app.extensions["huey_tasks"][spec.name] = huey.task(name=spec.name)(_runner(app, spec.name))
     if spec.schedule is not None:
-        huey.periodic_task(spec.schedule, name=f"{spec.name}:schedule")(
+        huey.periodic_task(crontab(**dict(spec.schedule)), name=f"{spec.name}:schedule")(
             _scheduled_runner(app, spec.name))
+
+
+def huey_for(app: Flask) -> Huey:
+    """The app's queue, with a task for every job declared so far, made at the first call."""
+    huey = app.extensions.get("huey")
+    if huey is None:
+        with _making_queue:  # two threads of a server queueing their first jobs at once
+            huey = app.extensions.get("huey")
+            if huey is None:
+                huey = _make_huey(app)
+                app.extensions["huey_tasks"] = {}
+                for spec in app.extensions["jobs"].values():
+                    _add_task(app, huey, spec)
+                app.extensions["huey"] = huey
+    return huey
+
+
+def _tasks(app: Flask) -> dict[str, Callable[[int], Any]]:
+    huey_for(app)
+    return app.extensions["huey_tasks"]
 
 
 def _runner(app: Flask, name: str) -> Callable[[int], None]:
@@ -172,7 +204,7 @@ def enqueue(name: str, *, owner: User | None = None, **params: Any) -> Job:
 
     :raise KeyError: no job is registered under ``name``.
     """
-    tasks = current_app.extensions["huey_tasks"]
+    tasks = _tasks(current_app)
     if name not in tasks:
         raise KeyError(f"unknown job {name!r}")
     with unit_of_work() as on_commit:
@@ -201,7 +233,7 @@ def resume(user: User | None, job_id: int) -> Job:
     spec = current_app.extensions["jobs"].get(job.name)
     if spec is None or not spec.resumable:
         raise Conflict(_("This kind of job cannot be resumed; start it again."))
-    task = current_app.extensions["huey_tasks"][job.name]
+    task = _tasks(current_app)[job.name]
     with unit_of_work() as on_commit:
         # The guarded UPDATE decides between two resumes at once (a double click): one wins.
         won = db.session.execute(
@@ -272,6 +304,3 @@ def job_names() -> list[str]:
     """Every kind of job ever run, for the admins' filter."""
     return list(db.session.scalars(select(Job.name).distinct().order_by(Job.name)))
 
-
-def huey_for(app: Flask) -> Huey:
-    return app.extensions["huey"]

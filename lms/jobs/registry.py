@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from types import FunctionType, ModuleType
 from typing import Any
 
-from huey import crontab
-
 JobFunction = Callable[..., dict[str, Any] | None]
+
+#: When a periodic job runs: cron's fields (:data:`CRON_FIELDS`) and their values, as
+#: :func:`cron` makes them. The queue turns them into huey's ``crontab`` when it is made, so
+#: that a process that never queues a job does not import huey.
+Cron = tuple[tuple[str, str], ...]
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 # The attribute :func:`job` sets on a job function.
 SPEC_ATTRIBUTE = "job_spec"
@@ -20,12 +24,12 @@ SPEC_ATTRIBUTE = "job_spec"
 class JobSpec:
     name: str
     function: JobFunction
-    schedule: crontab | None = None
+    schedule: Cron | None = None
     resumable: bool = False
     keep_idle: bool = True
 
 
-def job(name: str, *, schedule: crontab | None = None, resumable: bool = False,
+def job(name: str, *, schedule: Cron | None = None, resumable: bool = False,
         keep_idle: bool = True) -> Callable[[JobFunction], JobFunction]:
     """Declare ``function(ctx, **params)`` as the background job ``name``; ``schedule`` makes
     it periodic; ``resumable`` means that, interrupted by the death of its worker, it may be
@@ -40,6 +44,18 @@ def job(name: str, *, schedule: crontab | None = None, resumable: bool = False,
         return function
 
     return decorator
+
+
+def cron(**fields: str) -> Cron:
+    """A schedule in huey's ``crontab`` terms (``cron(hour="3", minute="41")``); a field left
+    out is ``*``.
+
+    :raise ValueError: a field cron does not have.
+    """
+    unknown = set(fields) - set(CRON_FIELDS)
+    if unknown:
+        raise ValueError(f"not a cron field: {', '.join(sorted(unknown))}")
+    return tuple(sorted(fields.items()))
 
 
 def spec_of(function: JobFunction) -> JobSpec:

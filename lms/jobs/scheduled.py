@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from huey import crontab
 from sqlalchemy import delete, select
 
 from lms.accounts.models import User
@@ -13,11 +12,11 @@ from lms.auth.models import UserSession
 from lms.db import utcnow
 from lms.extensions import db
 from lms.jobs.queue import JobContext
-from lms.jobs.registry import job
+from lms.jobs.registry import cron, job
 from lms.models import ThrottleCounter
 
 
-@job("maintenance.expire_throttle_counters", schedule=crontab(minute="*/30"))
+@job("maintenance.expire_throttle_counters", schedule=cron(minute="*/30"))
 def expire_throttle_counters(ctx: JobContext) -> dict[str, int]:
     """Delete login-failure counters whose window has passed."""
     window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"])
@@ -28,7 +27,7 @@ def expire_throttle_counters(ctx: JobContext) -> dict[str, int]:
     return {"deleted": result.rowcount}
 
 
-@job("maintenance.expire_sessions", schedule=crontab(minute="15,45"))
+@job("maintenance.expire_sessions", schedule=cron(minute="15,45"))
 def expire_sessions(ctx: JobContext) -> dict[str, int]:
     """Delete login sessions that expired or were revoked by a session-version bump (they
     are refused already; this only keeps the table small)."""

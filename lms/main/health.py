@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from lms.extensions import db
+from lms.jobs import huey_for
 
 OK, DEGRADED, FAIL = "ok", "degraded", "fail"
 
@@ -36,9 +37,8 @@ def check_data_dir() -> str:
 
 
 def check_jobs() -> str:
-    huey = current_app.extensions["huey"]
     try:
-        pending = huey.pending_count()
+        pending = huey_for(current_app).pending_count()
     except Exception:  # sqlite3/redis errors alike: the queue cannot be reached
         return FAIL
     # A long queue means the worker is not running or falling behind; the site still works.

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from huey import crontab
-
 from lms.db import utcnow
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 from lms.notify.digests import build_commander_digests, build_daily_digests
 from lms.notify.mail import deliver_due
 from lms.notify.reminders import find_and_tell
@@ -25,7 +23,7 @@ def run_reminders(now: datetime | None = None) -> dict[str, object]:
             "sent": delivery.sent, "failed": delivery.failed}
 
 
-@job("notify.reminders", schedule=crontab(minute="*/15"))
+@job("notify.reminders", schedule=cron(minute="*/15"))
 def reminders_job(ctx: JobContext) -> dict[str, object]:
     """Reminders and e-mail, every quarter of an hour (each event told once, mail retried)."""
     return run_reminders()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from huey import crontab
-
-from lms.jobs import JobContext, job
+from lms.jobs import JobContext, cron, job
 from lms.quizzes import attempts, grading
 from lms.uow import unit_of_work
 
 
-@job("quizzes.close_expired", schedule=crontab(minute="*"), keep_idle=False)
+@job("quizzes.close_expired", schedule=cron(minute="*"), keep_idle=False)
 def close_expired_attempts(ctx: JobContext) -> dict[str, int]:
     """Close and grade open attempts past their deadline, with the answers saved by then."""
     return {"closed": attempts.close_expired()}

@@ -16,10 +16,9 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -28,6 +27,9 @@ from lms.reports.services import Report, Row, person_lines, report_items
 from lms.reports.targets import RAG_LABELS
 from lms.training.forms import local_day
 from lms.training.models import EnrolmentStatus
+
+if TYPE_CHECKING:
+    import xlsxwriter
 from lms.training.progress import STATUS_LABELS
 from metadata.crosswalks.csvio import escape_formula
 
@@ -184,6 +186,8 @@ def people_sheet(report: Report, tree: UnitTree, now: datetime, lang: str,
 def write_xlsx(out: IO[bytes], report: Report, people: PeopleSheet | None) -> int:
     """The workbook: the unit table, then (if given) the people's sheet. Returns how many
     people lines were written."""
+    import xlsxwriter  # here: only an export needs it
+
     book = xlsxwriter.Workbook(out, WORKBOOK_OPTIONS)
     formats = _Formats(book)
     headers = summary_headers()

@@ -263,12 +263,30 @@ def test_help_lists_the_commands_and_touches_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no secret_key, no lms.sqlite, no data folder
 
 
+def test_a_process_that_queues_no_job_loads_neither_the_queue_nor_the_migrations(tmp_path):
+    """huey with its storage clients and Alembic are about 20 MB of every process that imports
+    them: an app that answers a page and checks its schema (every ``lms`` command, a server
+    worker, an import's applier) imports none of them until it queues a job or migrates."""
+    script = ("import sys; from lms import create_app; from lms.schema import schema_state; "
+              "app = create_app(); app.test_client().get('/'); "
+              "ctx = app.app_context(); ctx.push(); schema_state(); "
+              "print(sorted({m.split('.')[0] for m in sys.modules} "
+              "& {'huey', 'redis', 'alembic', 'flask_migrate', 'mako'})); "
+              "from lms.jobs import huey_for; huey_for(app); print('huey' in sys.modules)")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
+        timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "True"]
+
+
 def test_a_fresh_worker_knows_every_job(tmp_path):
     """The app factory names the job modules: a new process (the worker) must know every job
     declared anywhere in ``lms``, not only those some earlier import happened to load."""
     script = ("import importlib, pkgutil, lms; from lms import create_app; "
-              "from lms.jobs import jobs_in; "
-              "app = create_app(); print(sorted(app.extensions['huey_tasks'])); "
+              "from lms.jobs import huey_for, jobs_in; "
+              "app = create_app(); huey_for(app); print(sorted(app.extensions['huey_tasks'])); "
               "names = [m.name for m in pkgutil.walk_packages(lms.__path__, 'lms.') "
               "if not m.name.startswith(('lms.migrations', 'lms.__main__'))]; "
               "print(sorted(s.name for s in jobs_in(map(importlib.import_module, names))))")

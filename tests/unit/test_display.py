@@ -18,7 +18,7 @@ LMS = Path(__file__).resolve().parents[2] / "lms"
 
 
 def test_every_registered_job_has_a_name(app):
-    registered = set(app.extensions["huey_tasks"])
+    registered = set(app.extensions["jobs"])
     assert registered - set(JOB_NAME_LABELS) == set()
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
 
+import lms
 from lms.accounts.models import Role, RoleName
 from lms.extensions import db
+from lms.schema import migration_heads, use_migrations
 from lms.search.postgres import schema as search_schema
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, make_app
 
@@ -34,6 +39,7 @@ def empty_app(tmp_path, monkeypatch, migrated_database):
                        tmp_path / "data")
     else:
         app = make_app(f"sqlite:///{tmp_path / 'empty.sqlite'}", tmp_path / "data")
+    use_migrations(app)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -142,3 +148,19 @@ def test_revision_ids_fit_alembic_version_and_form_one_chain():
     revisions = list(scripts.walk_revisions())
     assert [r.revision for r in revisions if len(r.revision) > 32] == []
     assert len(scripts.get_heads()) == 1
+
+
+def test_the_schema_check_finds_the_heads_alembic_finds():
+    """``lms`` commands check the schema without Alembic: the heads they read from the
+    revision files are Alembic's own."""
+    script = ScriptDirectory(str(Path(lms.__file__).parent / "migrations"))
+    assert migration_heads() == set(script.get_heads())
+
+
+def test_a_branch_of_revisions_has_two_heads_until_a_merge(tmp_path):
+    (tmp_path / "a.py").write_text("revision = 'a'\ndown_revision = None\n")
+    (tmp_path / "b.py").write_text("revision: str = 'b'\ndown_revision = 'a'\n")
+    (tmp_path / "c.py").write_text("revision = 'c'\ndown_revision = 'a'\n")
+    assert migration_heads(tmp_path) == {"b", "c"}
+    (tmp_path / "d.py").write_text("revision = 'd'\ndown_revision = ('b', 'c')\n")
+    assert migration_heads(tmp_path) == {"d"}

@@ -3,6 +3,7 @@ row is committed), failure, progress in its own transaction, recovery and resume
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,10 +13,11 @@ from lms.accounts.models import Group
 from lms.db import utcnow
 from lms.errors import Conflict
 from lms.extensions import db
-from lms.jobs.queue import enqueue, register, resume
+from lms.jobs.queue import enqueue, huey_for, register, resume
 from lms.jobs.registry import job
 from lms.jobs.worker import recover_interrupted_jobs
 from lms.models import Job
+from tests.conftest import make_app
 from tests.factories import JobFactory, WorkerHeartbeatFactory
 
 
@@ -101,3 +103,33 @@ def test_a_job_that_is_not_resumable_is_not_resumed(jobs):
     with pytest.raises(Conflict, match="cannot be resumed"):
         resume(None, row.id)
     assert stored(row.id).status == "interrupted"
+
+
+def test_two_threads_queueing_their_first_jobs_at_once_share_one_queue(tmp_path):
+    fresh = make_app(f"sqlite:///{tmp_path / 'q.sqlite'}", tmp_path / "data")
+    assert "huey" not in fresh.extensions
+    start, made = threading.Barrier(2), []
+
+    def first_use() -> None:
+        start.wait()
+        made.append(huey_for(fresh))
+
+    threads = [threading.Thread(target=first_use) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made[0] is made[1]
+    assert set(fresh.extensions["huey_tasks"]) == set(fresh.extensions["jobs"])
+
+
+def test_a_job_declared_after_the_queue_was_made_is_queued_too(jobs):
+    huey_for(jobs)
+
+    @job("test.late")
+    def late(ctx):
+        return {"late": True}
+
+    register(jobs, [late])
+    row = enqueue("test.late")
+    assert stored(row.id).result == {"late": True}
