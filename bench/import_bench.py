@@ -5,10 +5,10 @@
     .venv/bin/python bench/import_bench.py --docs 2000 --compare /tmp/main \
         [--database postgresql://user@host/db_to_empty]
 
-For each N, a fresh subprocess (so peak RSS is per run) builds a temporary instance (SQLite,
-or the emptied PostgreSQL database of ``--database``; its own DATA_DIR), converts the first N
-articles to the JSONL import shape (the body as a ``.txt`` file beside the JSONL, the title
-and category as metadata, public access), and imports them with
+For each N, a fresh subprocess (so peak RSS is per run) has another one build a temporary
+instance (SQLite, or the emptied PostgreSQL database of ``--database``; its own DATA_DIR) and
+convert the first N articles to the JSONL import shape (the body as a ``.txt`` file beside the
+JSONL, the title and category as metadata, public access), then imports them with
 ``lms.ingest.imports.run_import``, the service behind ``lms import``, with text extraction
 done before it returns (no ``--async``). The time is end to end: reading the package, storing
 blobs, one transaction per batch of lines, extraction, search and OAI indexing in batches.
@@ -118,9 +118,14 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lms-import-bench-"))
     try:
         instance.use_instance(work)
+        # The package, the schema and the collection are made by another process, as
+        # `lms db upgrade` and whoever wrote the package did before `lms import`: this one
+        # holds only what an import loads and leaves behind.
         started = time.perf_counter()
-        package = instance.write_package(work / "package", docs)
+        subprocess.run([sys.executable, __file__, "--prepare", str(work), "--docs", str(docs)],
+                       check=True)
         convert = time.perf_counter() - started
+        package = work / "package" / "vntc.jsonl"
 
         from sqlalchemy import func, select
 
@@ -128,9 +133,6 @@ def child(docs: int, batch: int | None, rerun: bool = True) -> dict:
         from lms.extensions import db
         from lms.files.models import RecordFile
 
-        # The schema and the collection are made by another process, as `lms db upgrade`
-        # makes them before `lms import`: this one holds what an import loads, no migrations.
-        subprocess.run([sys.executable, __file__, "--prepare", str(work)], check=True)
         app = create_app()
         memory = MemoryPeaks()
         cpu = cpu_seconds()
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         from lms import create_app
 
         instance.use_instance(args.prepare)
+        instance.write_package(args.prepare / "package", args.docs[0])
         instance.prepare(create_app())
         return 0
     if args.child:

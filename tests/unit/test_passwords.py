@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import Type
 
-from lms.passwords import Weakness, folded, password_weakness
+from lms.passwords import (
+    STANDARD_HASHER,
+    Weakness,
+    folded,
+    needs_rehash,
+    password_weakness,
+    verify_password,
+)
 
 CONTEXT = ("hvhc", "hocvienhaucan", "khohoclieu")
 
@@ -47,3 +55,17 @@ def test_short_names_and_usernames_do_not_forbid_their_letters():
 
 def test_folding_drops_accents_case_and_punctuation():
     assert folded("Nguyễn Văn-Đức 1") == "nguyenvanduc1"
+
+
+def test_the_standard_settings_are_argon2id_with_64_mib_three_passes_and_four_lanes():
+    assert (STANDARD_HASHER.type, STANDARD_HASHER.memory_cost, STANDARD_HASHER.time_cost,
+            STANDARD_HASHER.parallelism) == (Type.ID, 65536, 3, 4)
+
+
+def test_a_hash_made_with_other_settings_verifies_and_is_made_again_at_the_next_login():
+    # The test suite hashes with cheaper settings (tests/conftest.py): a hash of the
+    # standard ones is then the "other settings" case.
+    stored = STANDARD_HASHER.hash("một mật khẩu đủ dài")
+    assert verify_password(stored, "một mật khẩu đủ dài") is True
+    assert verify_password(stored, "một mật khẩu khác") is False
+    assert needs_rehash(stored) is True
