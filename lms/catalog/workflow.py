@@ -206,9 +206,16 @@ def _claimed_task(user: User, task_id: int, rule: str) -> ReviewTask:
     if task is None or not can(user, "record.curate", task.record):
         raise NotFound()
     require(user, rule, task)
+    if task.status == TaskStatus.DONE:  # the second of two clicks, after the first committed
+        raise _already_decided()
     if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
         raise Conflict(_("Claim this task before acting on it."))
     return task
+
+
+def _already_decided() -> Conflict:
+    return Conflict(_("This task has already been decided, in another window or by another "
+                      "request. Reload the review queue to see where it stands."))
 
 
 def _decide(user: User, task: ReviewTask) -> None:
@@ -227,8 +234,7 @@ def _decide(user: User, task: ReviewTask) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     if not won:
-        raise Conflict(_("This task has already been decided, in another window or by another "
-                         "request. Reload the review queue to see where it stands."))
+        raise _already_decided()
 
 
 def release(user: User, task_id: int) -> None:

@@ -74,3 +74,14 @@ def test_two_simultaneous_accepts_one_wins_the_other_gets_409(app, users, claime
             publishes = db.session.scalar(select(func.count()).select_from(WorkflowEvent).where(
                 WorkflowEvent.record_id == record_id, WorkflowEvent.action == "publish"))
             assert publishes == 1
+
+
+def test_a_second_accept_after_the_first_was_carried_out_is_told_it_was_decided(
+        app, users, claimed_tasks):
+    """The late click of two: it reads the task after the first one committed."""
+    tab = _curator_tab(app)
+    form = {"csrf_token": csrf_token(tab.client, "/review"), "comment": ""}
+    assert _post(tab, f"/review/{claimed_tasks[0]}/accept", form)[0] == 302
+    status, body = _post(tab, f"/review/{claimed_tasks[0]}/accept", form)
+    assert status == 409
+    assert "đã được quyết định ở một cửa sổ khác" in body
