@@ -123,13 +123,26 @@ def migrated_database(tmp_path_factory) -> str:
 
 
 def _empty_postgres_tables(app: Flask) -> None:
+    """Empty the tables a test wrote to and start every sequence again at 1. TRUNCATE costs
+    about 1 ms a table whether it holds rows or not, so only the tables that hold rows are
+    truncated (a test writes to a few of the 80)."""
     from lms.search.postgres.schema import TABLES as SEARCH_TABLES
 
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
         tables += SEARCH_TABLES
         with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            written = list(connection.scalars(text(" UNION ALL ".join(
+                f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})"  # noqa: S608
+                for name in tables))))
+            if written:
+                connection.execute(text(f"TRUNCATE {', '.join(written)} CASCADE"))
+            connection.execute(text(
+                "SELECT setval(d.objid::regclass, 1, false) FROM pg_depend d "
+                "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                "JOIN pg_class t ON t.oid = d.refobjid "
+                "WHERE d.deptype IN ('a', 'i') AND t.relname = ANY(:tables)"),
+                {"tables": tables})
             connection.execute(insert(PersonTerm), seed_rows())
         db.engine.dispose()
 

@@ -292,7 +292,11 @@ class _Run:
     def collection(self, slug: str | None) -> Collection:
         slug = slug or self.options.collection
         if not slug:
-            raise LineError([_("No collection: name one in the line or with --collection.")])
+            raise LineError([
+                _("No collection: name one in the line or with --collection.")
+                if self.options.via == "cli" else
+                _("No collection: name one in the line or choose the collection for lines "
+                  "that name none.")])
         if slug not in self.collections:
             try:
                 self.collections[slug] = get_collection(slug).id

@@ -1211,6 +1211,17 @@ def test_admin_page_dry_run_review_and_hostile_zip(app, users, collection, tmp_p
     assert refused.status_code == 400
 
 
+def test_a_line_without_collection_on_the_page_is_told_to_choose_one_in_the_form(
+        app, users, collection):
+    admin = as_user(app, "admin")
+    jsonl = json.dumps(line("no-home", access="public"), ensure_ascii=False).encode()
+    response = _upload(admin, "lines.jsonl", jsonl, collection="")
+    page = admin.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "No collection: name one in the line or choose the collection for lines that " \
+           "name none." in page
+    assert records(app) == {}
+
+
 def test_import_page_is_for_admins_only(app, users, collection):
     for name in ("curator", "instructor", "learner"):
         browser = as_user(app, name)
