@@ -263,6 +263,16 @@ def test_help_lists_the_commands_and_touches_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no secret_key, no lms.sqlite, no data folder
 
 
+def in_a_new_process(tmp_path, script: str) -> list[str]:
+    """The lines ``python -c script`` prints, run with an instance of its own in ``tmp_path``."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
+        timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
 def test_a_process_that_queues_no_job_loads_neither_the_queue_nor_the_migrations(tmp_path):
     """huey with its storage clients and Alembic are about 20 MB of every process that imports
     them: an app that answers a page and checks its schema (every ``lms`` command, a server
@@ -273,12 +283,7 @@ def test_a_process_that_queues_no_job_loads_neither_the_queue_nor_the_migrations
               "print(sorted({m.split('.')[0] for m in sys.modules} "
               "& {'huey', 'redis', 'alembic', 'flask_migrate', 'mako'})); "
               "from lms.jobs import huey_for; huey_for(app); print('huey' in sys.modules)")
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-        env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
-        timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["[]", "True"]
+    assert in_a_new_process(tmp_path, script) == ["[]", "True"]
 
 
 def test_a_fresh_worker_knows_every_job(tmp_path):
@@ -290,12 +295,7 @@ def test_a_fresh_worker_knows_every_job(tmp_path):
               "names = [m.name for m in pkgutil.walk_packages(lms.__path__, 'lms.') "
               "if not m.name.startswith(('lms.migrations', 'lms.__main__'))]; "
               "print(sorted(s.name for s in jobs_in(map(importlib.import_module, names))))")
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-        env=subprocess_env(INSTANCE_PATH=str(tmp_path), DATA_DIR=str(tmp_path / "data")),
-        timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    wired, declared = result.stdout.splitlines()
+    wired, declared = in_a_new_process(tmp_path, script)
     assert wired == declared
     assert "'search.rebuild'" in wired and "'mirrors.check'" in wired
 
