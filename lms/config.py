@@ -171,7 +171,8 @@ class Config:
 
     # Search: "whoosh" (default, pure Python), "tantivy" or "postgres" (in the database, shared
     # by every app server); ranking weights (see
-    # lms.search.Weights: title, subject, creator, description, fulltext, accent, phrase).
+    # lms.search.Weights.from_mapping: title, subject, creator, description, fulltext,
+    # accent, phrase, k1, b).
     SEARCH_BACKEND = "whoosh"
     SEARCH_WEIGHTS: dict[str, float] = {}
     # An outdated index with at most this many records is rebuilt at once, larger by the worker.

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, MetaData, Table, Text, event
+from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, MetaData, Table, Text, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -24,7 +24,10 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # A ``Mapped[float]`` column is a FLOAT, as the migrations made them (SQLAlchemy's own
+    # default for ``float`` is a DOUBLE).
+    registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
+                        type_annotation_map={float: Float()})
 
 
 def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Table:

@@ -552,6 +552,10 @@ def save_group(actor: User, group: Group | None, *, name: str, description: str,
     return group
 
 
+def all_groups() -> list[Group]:
+    return list(db.session.scalars(select(Group).order_by(Group.name)))
+
+
 def get_group(group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None:

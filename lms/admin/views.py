@@ -6,13 +6,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from lms import audit
 from lms.accounts import services
 from lms.accounts.access import DEFAULT_ROLES
-from lms.accounts.models import ROLE_LABELS, Group, PersonTerm, RoleName, TermKind, User
+from lms.accounts.models import ROLE_LABELS, PersonTerm, RoleName, TermKind, User
 from lms.admin.forms import GroupForm, MovePeopleForm, TermForm, UnitForm, UserForm
 from lms.auth.forms import EmptyForm
 from lms.auth.services import find_user
@@ -38,8 +37,7 @@ def _unit_choices() -> list[SelectChoice]:
 
 
 def _group_choices() -> list[SelectChoice]:
-    return [SelectChoice(g.id, g.name)
-            for g in db.session.scalars(select(Group).order_by(Group.name))]
+    return [SelectChoice(g.id, g.name) for g in services.all_groups()]
 
 
 def _optional_unit(unit_id: int | None):
@@ -189,10 +187,9 @@ def user_edit(user_id: int):
 @bp.post("/users/<int:user_id>/reset-password")
 def user_reset_password(user_id: int):
     user = services.get_user(user_id)
-    if EmptyForm().validate_on_submit():
-        password = services.reset_password(current_user, user)
-        flash(_("New one-time password for %(name)s: %(pw)s. It must be changed at next login.",
-                name=user.username, pw=password), "success")
+    password = services.reset_password(current_user, user)
+    flash(_("New one-time password for %(name)s: %(pw)s. It must be changed at next login.",
+            name=user.username, pw=password), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -200,9 +197,8 @@ def user_reset_password(user_id: int):
 def user_set_active(user_id: int):
     user = services.get_user(user_id)
     active = request.form.get("active") == "1"
-    if EmptyForm().validate_on_submit():
-        services.set_active(current_user, user, active)
-        flash(_("Account enabled.") if active else _("Account disabled."), "success")
+    services.set_active(current_user, user, active)
+    flash(_("Account enabled.") if active else _("Account disabled."), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -285,19 +281,17 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/commanders")
 def unit_commanders(unit_id: int):
     unit = services.get_unit(unit_id)
-    if EmptyForm().validate_on_submit():
-        names = request.form.get("commanders", "").replace(",", "\n").splitlines()
-        with flash_outcome(_("Commanders saved.")):
-            services.set_commanders(current_user, unit, names)
+    names = request.form.get("commanders", "").replace(",", "\n").splitlines()
+    with flash_outcome(_("Commanders saved.")):
+        services.set_commanders(current_user, unit, names)
     return redirect(url_for("admin.unit_edit", unit_id=unit.id))
 
 
 @bp.post("/units/<int:unit_id>/delete")
 def unit_delete(unit_id: int):
     unit = services.get_unit(unit_id)
-    if EmptyForm().validate_on_submit():
-        services.delete_unit(current_user, unit)
-        flash(_("Unit deleted."), "success")
+    services.delete_unit(current_user, unit)
+    flash(_("Unit deleted."), "success")
     return redirect(url_for("admin.units"))
 
 
@@ -305,8 +299,7 @@ def unit_delete(unit_id: int):
 
 @bp.get("/groups")
 def groups():
-    all_groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return render_template("admin/groups.html", groups=all_groups)
+    return render_template("admin/groups.html", groups=services.all_groups())
 
 
 @bp.route("/groups/new", methods=["GET", "POST"], defaults={"group_id": None})

@@ -4,6 +4,11 @@ access level."""
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
 from sqlalchemy import select
 
 from lms.accounts.models import Group
@@ -17,46 +22,37 @@ from lms.notify.services import mark_notifications_read
 from lms.uow import unit_of_work
 from metadata import Statement
 
+RECORDS_FILE = Path(__file__).with_name("demo_records.toml")
 
-def _md(title_vi: str, title_en: str, creator: str, subject: str, abstract: str,
-        issued: str, audience: str, type_: str = "Text") -> list[Statement]:
+
+@dataclass(frozen=True)
+class DemoRecord:
+    """A record of :data:`RECORDS_FILE`."""
+
+    key: str
+    collection: str
+    access: AccessLevel
+    statements: list[Statement]
+    documents: str | None  # a document of lms/extract/samples.py, uploaded in three formats
+
+
+@cache
+def demo_records() -> tuple[DemoRecord, ...]:
+    with RECORDS_FILE.open("rb") as fh:
+        rows = tomllib.load(fh)["record"]
+    return tuple(DemoRecord(row["key"], row["collection"], AccessLevel(row["access"]),
+                            _statements(row), row.get("documents")) for row in rows)
+
+
+def _statements(row: dict[str, str]) -> list[Statement]:
     return [
-        Statement("title", title_vi, "vi"), Statement("title", title_en, "en"),
-        Statement("creator", creator), Statement("subject", subject),
-        Statement("abstract", abstract, "vi"), Statement("publisher", ACADEMY),
-        Statement("issued", issued), Statement("type", type_), Statement("language", "vi"),
-        Statement("audience", audience),
+        Statement("title", row["title"], "vi"), Statement("title", row["title_en"], "en"),
+        Statement("creator", row["creator"]), Statement("subject", row["subject"]),
+        Statement("abstract", row["abstract"], "vi"), Statement("publisher", ACADEMY),
+        Statement("issued", row["issued"]), Statement("type", "Text"),
+        Statement("language", "vi"), Statement("audience", row["audience"]),
         Statement("rights", "Tài liệu lưu hành nội bộ Học viện Hậu cần.", "vi"),
     ]
-
-
-DEMO_RECORDS = (
-    ("demo-ky-nang-so", "binh-dan-hoc-vu-so", AccessLevel.PUBLIC, _md(
-        "Kỹ năng số cơ bản cho cán bộ, chiến sĩ", "Basic digital skills for soldiers",
-        "Phòng Đào tạo", "digital-skills",
-        "Tài liệu hướng dẫn sử dụng máy tính, thư điện tử nội bộ và tra cứu học liệu số, phục vụ "
-        "phong trào Bình dân học vụ số.", "2025-05-20", "bdhvs-civil-servants")),
-    ("demo-an-toan-thong-tin", "binh-dan-hoc-vu-so", AccessLevel.INTERNAL, _md(
-        "An toàn thông tin khi sử dụng mạng quân sự", "Information security on the military "
-        "network", "Trần Văn Giảng", "information-security",
-        "Các nguyên tắc bảo vệ mật khẩu, nhận diện thư giả mạo và xử lý sự cố an toàn thông tin.",
-        "2025-09-02", "cadet-year-1")),
-    ("demo-xang-dau", "xang-dau", AccessLevel.UNIT, _md(
-        "Công tác bảo đảm xăng dầu trong huấn luyện", "Fuel supply in training",
-        "Trần Văn Giảng", "petroleum",
-        "Bài giảng về lập kế hoạch, tiếp nhận, cấp phát và quản lý xăng dầu trong các đợt huấn "
-        "luyện dã ngoại.", "2024-11-15", "cadet-year-3")),
-    ("demo-quan-ly-tai-chinh", "khoa-tai-chinh", AccessLevel.ROLE, _md(
-        "Quản lý tài chính đơn vị cơ sở", "Financial management in basic units",
-        "Nguyễn Thị Thư", "budget-management",
-        "Giáo trình dành cho giảng viên về lập dự toán, quyết toán ngân sách đơn vị.",
-        "2023-06-01", "lecturers")),
-    ("demo-ke-hoach-mat", "khoa-hau-can", AccessLevel.RESTRICTED, _md(
-        "Kế hoạch bảo đảm hậu cần diễn tập năm 2025", "Logistics support plan, 2025 exercise",
-        "Phòng Đào tạo", "logistics",
-        "Tài liệu hạn chế: chỉ tổ biên mục và người được chỉ định được xem.",
-        "2025-01-10", "staff")),
-)
 
 
 def load_catalog_demo() -> int:
@@ -76,15 +72,15 @@ def load_catalog_demo() -> int:
             default_access=c.default_access, workflow_steps=c.steps,
             curators=[thuthu] if thuthu else [])
     created = 0
-    for external_id, slug, level, statements in DEMO_RECORDS:
-        existing = db.session.scalar(select(Record).where(Record.external_id == external_id))
+    for demo in demo_records():
+        existing = db.session.scalar(select(Record).where(Record.external_id == demo.key))
         if existing is not None:
             # Demo records made before files existed get theirs (as a curator: published).
             if existing.status == "published" and thuthu is not None:
                 attach_demo_files(existing, thuthu)
             continue
-        _publish_demo(external_id, collections.get_collection(slug), level, statements,
-                      giangvien, reviewers)
+        _publish_demo(demo.key, collections.get_collection(demo.collection), demo.access,
+                      demo.statements, giangvien, reviewers)
         created += 1
     for material in demo_library.MATERIALS:
         if db.session.scalar(select(Record.id).where(Record.external_id == material.key)):
@@ -102,8 +98,7 @@ def load_catalog_demo() -> int:
 
 
 def demo_keys() -> list[str]:
-    return [external_id for external_id, *_rest in DEMO_RECORDS] + [
-        m.key for m in demo_library.MATERIALS]
+    return [demo.key for demo in demo_records()] + [m.key for m in demo_library.MATERIALS]
 
 
 def extract_demo_texts() -> None:
@@ -129,14 +124,6 @@ def _access(level: AccessLevel) -> access_settings.AccessSettings:
         settings.groups = list(db.session.scalars(select(Group).where(
             Group.name == "Tổ biên mục")))
     return settings
-
-
-# Demo records that come with documents (lms/extract/samples.py), as PDF, DOCX and PPTX.
-DEMO_FILES = {
-    "demo-xang-dau": "FUEL_SUPPLY",
-    "demo-ky-nang-so": "DIGITAL_SKILLS",
-    "demo-an-toan-thong-tin": "NETWORK_SECURITY",
-}
 
 
 def _upload(user, record: Record, paths) -> int:
@@ -183,7 +170,8 @@ def attach_demo_files(record: Record, user) -> int:
     from lms.extract import samples
     from lms.files import records as record_files
 
-    name = DEMO_FILES.get(record.external_id or "")
+    name = next((demo.documents for demo in demo_records() if demo.key == record.external_id),
+                None)
     if name is None or record_files.working_files(record):
         return 0
     document = getattr(samples, name)

@@ -51,6 +51,12 @@ class RecordStatus(LabelledEnum):
     PURGED = "purged", _l("Purged")  # legal removal: only the tombstone row is left
 
 
+class TaskStatus(LabelledEnum):
+    POOL = "pool", _l("Waiting")
+    CLAIMED = "claimed", _l("Claimed")
+    DONE = "done", _l("Decided")
+
+
 collection_curators = link_table("collection_curators", ("collection_id", "collections.id"),
                                  ("user_id", "users.id"))
 record_mappings = link_table("record_mappings", ("record_id", "records.id"),
@@ -286,12 +292,6 @@ def _set_sort_keys(mapper, connection, version: RecordVersion) -> None:
     keys = version_keys(version.title, version.statements or [])
     version.sort_title, version.sort_creator = keys.sort_title, keys.sort_creator
     version.issued, version.type = keys.issued, keys.type
-
-
-class TaskStatus(LabelledEnum):
-    POOL = "pool", _l("Waiting")
-    CLAIMED = "claimed", _l("Claimed")
-    DONE = "done", _l("Decided")
 
 
 class ReviewTask(db.Model):

@@ -14,8 +14,7 @@ import calendar
 import io
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
@@ -39,6 +38,7 @@ from lms.errors import Conflict, ValidationError
 from lms.extensions import db
 from lms.files.records import register_blob
 from lms.files.stores import get_storage
+from lms.localtime import local_date
 from lms.notify import kinds
 from lms.notify.services import notify
 from lms.permissions import get_permitted, require
@@ -101,10 +101,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + month0 // 12, month0 % 12 + 1
     return moment.replace(year=year, month=month,
                           day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def verify_url(code: str) -> str:

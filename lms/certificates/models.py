@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
@@ -110,7 +110,7 @@ class Certificate(db.Model):
     rank: Mapped[str] = mapped_column(String(120), default="")
     unit_path: Mapped[str] = mapped_column(String(1000), default="")
     item_title: Mapped[str] = mapped_column(String(300))
-    hours: Mapped[float | None] = mapped_column(Float)
+    hours: Mapped[float | None] = mapped_column()
     # The frozen PDF: its key in the files storage is its SHA-256.
     blob_key: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column()

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from lms import audit
 from lms.certificates.codes import normalise
-from lms.certificates.issuing import local_date
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.db import utcnow
 from lms.errors import NotFound, TooManyAttempts
 from lms.extensions import db
+from lms.localtime import local_date
 from lms.throttle import counter_store
 
 

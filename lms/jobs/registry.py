@@ -4,7 +4,7 @@ of a module. Nothing is registered at import time: the app factory names the job
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -22,8 +22,11 @@ SPEC_ATTRIBUTE = "job_spec"
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A job as :func:`job` declares it; its options are named, as the decorator's are."""
+
     name: str
     function: JobFunction
+    _: KW_ONLY
     schedule: Cron | None = None
     resumable: bool = False
     keep_idle: bool = True
@@ -40,7 +43,8 @@ def job(name: str, *, schedule: Cron | None = None, resumable: bool = False,
 
     def decorator(function: JobFunction) -> JobFunction:
         setattr(function, SPEC_ATTRIBUTE,
-                JobSpec(name, function, schedule, resumable, keep_idle))
+                JobSpec(name, function, schedule=schedule, resumable=resumable,
+                        keep_idle=keep_idle))
         return function
 
     return decorator

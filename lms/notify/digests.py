@@ -14,7 +14,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app, get_template_attribute, render_template
 from flask_babel import force_locale, get_timezone
@@ -24,6 +23,7 @@ from sqlalchemy import and_, bindparam, select, text, update
 from lms.accounts.models import User, unit_commanders
 from lms.db import chunked, insert_rows_returning
 from lms.extensions import db
+from lms.localtime import local_now
 from lms.notify import kinds
 from lms.notify.models import EmailStatus, Notification, OutgoingMail
 from lms.notify.services import mail_configured, notify
@@ -34,10 +34,6 @@ COMMANDER_WEEKLY = "commander_weekly"
 CHUNK = 500
 # The commander's e-mail lists at most this many people; the report has them all.
 COMMANDER_LIST_MAX = 300
-
-
-def local_now(now: datetime) -> datetime:
-    return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
 def link(path: str | None) -> str | None:

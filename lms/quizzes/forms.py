@@ -4,10 +4,6 @@ are filled by the views; a question's options are read from numbered fields
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
@@ -27,21 +23,6 @@ from lms.forms import Form
 from lms.quizzes import banks, kinds, quizzes
 from lms.quizzes.models import QuestionType
 from lms.training.forms import LockedForm
-
-
-def local_to_utc(value: datetime | None) -> datetime | None:
-    """A date and time typed where the academy is, in UTC."""
-    if value is None:
-        return None
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return value.replace(tzinfo=zone).astimezone(UTC)
-
-
-def utc_to_local(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return value.astimezone(zone).replace(tzinfo=None)
 
 
 class BankForm(LockedForm):

@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
-    Float,
     ForeignKey,
     Index,
     String,
@@ -148,7 +147,7 @@ class QuestionVersion(db.Model):
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Multiple choice and matching: partial credit (True) or all-or-nothing (False).
     partial: Mapped[bool] = mapped_column(default=False)
-    points: Mapped[float] = mapped_column(Float, default=1.0)
+    points: Mapped[float] = mapped_column(default=1.0)
     explanation_html: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                  ondelete="SET NULL"))
@@ -212,7 +211,7 @@ class Quiz(Publishable, db.Model):
     time_limit_minutes: Mapped[int | None] = mapped_column()
     attempts_allowed: Mapped[int | None] = mapped_column()  # None: unlimited
     wait_minutes: Mapped[int] = mapped_column(default=0)  # between two attempts
-    pass_percent: Mapped[float] = mapped_column(Float, default=80.0)
+    pass_percent: Mapped[float] = mapped_column(default=80.0)
     grading: Mapped[str] = mapped_column(String(8), default=Grading.BEST)
     opens_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(TZDateTime)
@@ -257,7 +256,7 @@ class QuizSlot(db.Model):
     easy: Mapped[int] = mapped_column(default=0)
     medium: Mapped[int] = mapped_column(default=0)
     hard: Mapped[int] = mapped_column(default=0)
-    points: Mapped[float | None] = mapped_column(Float)  # None: each question's own points
+    points: Mapped[float | None] = mapped_column()  # None: each question's own points
 
     quiz: Mapped[Quiz] = relationship(back_populates="slots")
     question: Mapped[Question | None] = relationship()
@@ -306,9 +305,9 @@ class QuizAttempt(db.Model):
     deadline_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(16))
-    score: Mapped[float | None] = mapped_column(Float)
-    max_score: Mapped[float] = mapped_column(Float, default=0.0)
-    percent: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column()
+    max_score: Mapped[float] = mapped_column(default=0.0)
+    percent: Mapped[float | None] = mapped_column()
     passed: Mapped[bool | None] = mapped_column()
     graded_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
@@ -342,14 +341,14 @@ class AttemptQuestion(db.Model):
     slot: Mapped[int] = mapped_column()
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
     version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"))
-    points: Mapped[float] = mapped_column(Float, default=1.0)
+    points: Mapped[float] = mapped_column(default=1.0)
     choices: Mapped[Any] = mapped_column(JSON)
     # No answer is SQL NULL (not JSON null), so that SQL counts the answered.
     answer: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     answer_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     answered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
-    score: Mapped[float | None] = mapped_column(Float)
-    fraction: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column()
+    fraction: Mapped[float | None] = mapped_column()
 
     version: Mapped[QuestionVersion] = relationship()
 
@@ -371,9 +370,9 @@ class QuizGrade(db.Model):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id",
                                                               ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
-    score: Mapped[float] = mapped_column(Float, default=0.0)
-    max_score: Mapped[float] = mapped_column(Float, default=0.0)
-    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float] = mapped_column(default=0.0)
+    max_score: Mapped[float] = mapped_column(default=0.0)
+    percent: Mapped[float] = mapped_column(default=0.0)
     passed: Mapped[bool] = mapped_column(default=False)
     first_passed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

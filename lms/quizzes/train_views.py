@@ -15,6 +15,7 @@ from lms.auth.services import find_user
 from lms.db import paginate_rows
 from lms.errors import FORM_ERRORS, NotFound, ValidationError
 from lms.extensions import db
+from lms.localtime import local_to_utc, utc_to_local
 from lms.permissions import can, require
 from lms.quizzes import attempts, banks, kinds, quizzes, statistics, transfer
 from lms.quizzes.access import quiz_lessons
@@ -27,9 +28,7 @@ from lms.quizzes.forms import (
     PresetForm,
     QuestionForm,
     QuizForm,
-    local_to_utc,
     options_from,
-    utc_to_local,
 )
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
@@ -123,21 +122,20 @@ def bank(bank_id: int):
 @bp.post("/banks/<int:bank_id>/categories")
 def bank_categories(bank_id: int):
     found = banks.get_bank(current_user, bank_id, manage=True)
-    if EmptyForm().validate_on_submit():
-        action = request.form.get("action", "add")
-        category = posted_row(QuestionCategory, "category", bank_id=found.id)
-        with flash_outcome():
-            if action == "add":
-                banks.add_category(current_user, found, request.form.get("name", ""), category)
-                flash(_("Category added."), "success")
-            elif action == "rename" and category is not None:
-                banks.rename_category(current_user, category, request.form.get("name", ""))
-                flash(_("Category renamed."), "success")
-            elif action == "remove" and category is not None:
-                banks.remove_category(current_user, category)
-                flash(_("Category removed."), "success")
-            else:
-                raise NotFound()
+    action = request.form.get("action", "add")
+    category = posted_row(QuestionCategory, "category", bank_id=found.id)
+    with flash_outcome():
+        if action == "add":
+            banks.add_category(current_user, found, request.form.get("name", ""), category)
+            flash(_("Category added."), "success")
+        elif action == "rename" and category is not None:
+            banks.rename_category(current_user, category, request.form.get("name", ""))
+            flash(_("Category renamed."), "success")
+        elif action == "remove" and category is not None:
+            banks.remove_category(current_user, category)
+            flash(_("Category removed."), "success")
+        else:
+            raise NotFound()
     return redirect(url_for("quiz_train.bank", bank_id=found.id))
 
 
@@ -251,38 +249,36 @@ def question_key(question_id: int):
                     if v.id == request.form.get("version", 0, type=int)), None)
     if version is None:
         raise NotFound()
-    if EmptyForm().validate_on_submit():
-        keys = request.form.getlist("correct")
-        if version.type == QuestionType.TRUE_FALSE:
-            keys = [request.form.get("truth", "")]
-        try:
-            outcome = banks.fix_key(current_user, version, keys,
-                                    partial=request.form.get("partial") == "y")
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
+    keys = request.form.getlist("correct")
+    if version.type == QuestionType.TRUE_FALSE:
+        keys = [request.form.get("truth", "")]
+    try:
+        outcome = banks.fix_key(current_user, version, keys,
+                                partial=request.form.get("partial") == "y")
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    else:
+        if outcome.queued:
+            flash(_("The key is corrected; %(n)d attempts are being regraded in the "
+                    "background.", n=outcome.attempts), "success")
         else:
-            if outcome.queued:
-                flash(_("The key is corrected; %(n)d attempts are being regraded in the "
-                        "background.", n=outcome.attempts), "success")
-            else:
-                flash(_("The key is corrected: %(n)d attempts regraded, %(changed)d results "
-                        "changed (their learners are notified).", n=outcome.attempts,
-                        changed=outcome.changed), "success")
+            flash(_("The key is corrected: %(n)d attempts regraded, %(changed)d results "
+                    "changed (their learners are notified).", n=outcome.attempts,
+                    changed=outcome.changed), "success")
     return redirect(url_for("quiz_train.question_edit", question_id=question.id))
 
 
 @bp.post("/questions/<int:question_id>/archive")
 def question_archive(question_id: int):
     question = banks.get_question(current_user, question_id, manage=True)
-    if EmptyForm().validate_on_submit():
-        archived = request.form.get("archived") == "1"
-        try:
-            banks.set_archived(current_user, question, archived)
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Question archived: it is no longer drawn.") if archived
-                  else _("Question restored."), "success")
+    archived = request.form.get("archived") == "1"
+    try:
+        banks.set_archived(current_user, question, archived)
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Question archived: it is no longer drawn.") if archived
+              else _("Question restored."), "success")
     return redirect(url_for("quiz_train.bank", bank_id=question.bank_id))
 
 
@@ -449,14 +445,13 @@ def quiz_edit(quiz_id: int):
 @bp.post("/quizzes/<int:quiz_id>/status")
 def quiz_status(quiz_id: int):
     quiz = quizzes.get_quiz(current_user, quiz_id, for_edit=True)
-    if EmptyForm().validate_on_submit():
-        try:
-            quizzes.set_status(current_user, quiz, request.form.get("status", ""), _lock())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("The quiz is now: %(status)s.",
-                    status=quizzes.STATUS_LABELS[quiz.status]), "success")
+    try:
+        quizzes.set_status(current_user, quiz, request.form.get("status", ""), _lock())
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The quiz is now: %(status)s.",
+                status=quizzes.STATUS_LABELS[quiz.status]), "success")
     return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
 
 
@@ -484,7 +479,7 @@ def quiz_questions(quiz_id: int):
     chosen_bank = next((b for b in bank_list
                         if b.id == request.values.get("bank", 0, type=int)),
                        bank_list[0] if bank_list else None)
-    if request.method == "POST" and EmptyForm().validate_on_submit():
+    if request.method == "POST":
         picked = [banks.get_question(current_user, i)
                   for i in request.form.getlist("question", type=int)]
         with flash_outcome() as outcome:
@@ -505,9 +500,8 @@ def quiz_slot(quiz_id: int, slot_id: int, action: str):
     slot = db.session.get(QuizSlot, slot_id)
     if slot is None or slot.quiz_id != quiz.id:
         raise NotFound()
-    if EmptyForm().validate_on_submit():
-        with flash_outcome():
-            quizzes.change_slot(current_user, quiz, slot, action, _lock())
+    with flash_outcome():
+        quizzes.change_slot(current_user, quiz, slot, action, _lock())
     return redirect(url_for("quiz_train.quiz_edit", quiz_id=quiz.id))
 
 
@@ -559,14 +553,13 @@ def quiz_grant(quiz_id: int):
 @bp.post("/quizzes/<int:quiz_id>/regrade")
 def quiz_regrade(quiz_id: int):
     quiz = quizzes.get_quiz(current_user, quiz_id, for_edit=True)
-    if EmptyForm().validate_on_submit():
-        outcome = attempts.regrade_quiz(current_user, quiz)
-        if outcome.queued:
-            flash(_("%(n)d attempts are being regraded in the background.",
-                    n=outcome.attempts), "success")
-        else:
-            flash(_("%(n)d attempts regraded, %(changed)d results changed (their learners are "
-                    "notified).", n=outcome.attempts, changed=outcome.changed), "success")
+    outcome = attempts.regrade_quiz(current_user, quiz)
+    if outcome.queued:
+        flash(_("%(n)d attempts are being regraded in the background.",
+                n=outcome.attempts), "success")
+    else:
+        flash(_("%(n)d attempts regraded, %(changed)d results changed (their learners are "
+                "notified).", n=outcome.attempts, changed=outcome.changed), "success")
     return redirect(url_for("quiz_train.quiz_attempts", quiz_id=quiz.id))
 
 

@@ -60,8 +60,6 @@ def quiz(quiz_id: int):
 @bp.post("/<int:quiz_id>/start")
 def start(quiz_id: int):
     found = _quiz(quiz_id)
-    if not EmptyForm().validate_on_submit():
-        raise ValidationError(_("The form has expired. Reload the page and try again."))
     attempt = attempts.start_attempt(current_user, found)
     return redirect(url_for("quizzes.question", attempt_id=attempt.id, slot=1))
 
@@ -102,8 +100,6 @@ def question(found: QuizAttempt, slot: int):
         raise NotFound()
     row, version = rows[0]
     if request.method == "POST":
-        if not EmptyForm().validate_on_submit():
-            raise ValidationError(_("The form has expired. Reload the page and try again."))
         shown = attempts.show(row, version)
         raw = _raw_answer(request.form, version.type, [p.token for p in shown.prompts])
         try:
@@ -148,8 +144,6 @@ def summary(found: QuizAttempt):
 
 @bp.post("/attempts/<int:attempt_id>/submit")
 def submit(attempt_id: int):
-    if not EmptyForm().validate_on_submit():
-        raise ValidationError(_("The form has expired. Reload the page and try again."))
     found = attempts.submit(current_user, attempt_id)
     if found.closed_by == "deadline":
         flash(_("The time had run out: the answers saved until then were graded."), "info")

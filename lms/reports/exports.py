@@ -17,15 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 
+from lms.localtime import academy_zone, local_day
 from lms.reports.queries import UnitTree
 from lms.reports.services import Report, Row, person_lines, report_items
 from lms.reports.targets import RAG_LABELS
-from lms.training.forms import local_day
 from lms.training.models import EnrolmentStatus
 
 if TYPE_CHECKING:
@@ -71,7 +69,7 @@ def people_rows(report: Report, tree: UnitTree, now: datetime,
     # has hundreds of thousands of lines.
     statuses = {status: str(label) for status, label in STATUS_LABELS.items()}
     overdue = {True: _("Yes"), False: _("No")}
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = academy_zone()
     for line in person_lines(report.query.filters, tree, now, lang):
         yield [line.unit_path, line.username, line.full_name, line.rank, line.title,
                statuses[line.status], overdue[line.overdue],

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from lms.accounts.models import PersonTerm, TermKind, Unit, User
 from lms.errors import NotFound, PermissionDenied
 from lms.extensions import db
+from lms.localtime import local_day, local_day_end, local_day_start
 from lms.permissions import require
 from lms.reports.access import report_units
 from lms.reports.models import ReportTarget
@@ -28,8 +29,15 @@ from lms.reports.queries import (
     unit_lines,
 )
 from lms.reports.targets import Rag, all_targets, applicable, rag
-from lms.training.forms import local_day_end, local_day_start
-from lms.training.models import Audience, Course, Enrolment, EnrolmentStatus, Track
+from lms.training.access import managed_audiences
+from lms.training.models import (
+    Audience,
+    Course,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Track,
+)
 
 STATUSES = ("not_started", "in_progress", "completed", "overdue")
 CHART_POINTS = 12
@@ -69,11 +77,32 @@ class Query:
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
-def local_day(value: datetime | None) -> str:
-    from lms.training.forms import local_day as to_day
+def reportable_items() -> tuple[list[Course], list[Track]]:
+    """The courses and tracks a report or a target may be about (all but drafts), by title."""
+    courses = db.session.scalars(select(Course).where(Course.status != CourseStatus.DRAFT)
+                                 .order_by(Course.title)).all()
+    tracks = db.session.scalars(select(Track).where(Track.status != CourseStatus.DRAFT)
+                                .order_by(Track.title)).all()
+    return list(courses), list(tracks)
 
-    day = to_day(value)
-    return day.isoformat() if day else ""
+
+def report_item(item: str) -> tuple[Course | None, Track | None]:
+    """The course or the track an item value (``"course:3"``, ``"track:2"``) names; neither
+    for another value or one that does not exist."""
+    kind, _sep, number = item.partition(":")
+    if not number.isdigit():
+        return None, None
+    if kind == "course":
+        return db.session.get(Course, int(number)), None
+    if kind == "track":
+        return None, db.session.get(Track, int(number))
+    return None, None
+
+
+def report_audiences(actor: User) -> list[Audience]:
+    """The audiences ``actor`` manages, by name: a report can be narrowed to one of them."""
+    return list(db.session.scalars(select(Audience).where(managed_audiences(actor))
+                                   .order_by(Audience.name)))
 
 
 def read_query(actor: User, args: Mapping[str, str], tree: UnitTree) -> Query:

@@ -22,10 +22,10 @@ from lms.accounts.models import Unit, User
 from lms.db import utcnow
 from lms.errors import NotFound, ValidationError
 from lms.extensions import db
+from lms.localtime import local_day_end, local_day_start
 from lms.permissions import can, require
 from lms.reports.models import ReportTarget
 from lms.reports.queries import UnitTree
-from lms.training.forms import local_day_end, local_day_start
 from lms.training.models import Course, Track
 from lms.uow import unit_of_work
 

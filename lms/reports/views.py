@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from lms.accounts.models import TermKind
 from lms.accounts.services import list_terms
@@ -30,12 +29,10 @@ from lms.extensions import db
 from lms.files.storage import BlobNotFound
 from lms.files.stores import get_storage
 from lms.jobs import enqueue, visible_job
+from lms.localtime import local_day
 from lms.reports import exports, services, targets
 from lms.reports.jobs import export_file
 from lms.reports.queries import UnitTree
-from lms.training.access import managed_audiences
-from lms.training.forms import local_day
-from lms.training.models import Audience, Course, CourseStatus, Track
 from lms.web import guard_blueprint
 
 bp = Blueprint("reports", __name__)
@@ -58,14 +55,11 @@ def _choices(tree: UnitTree) -> dict[str, object]:
     visible = services.report_units(current_user)
     units = [(u, tree.path(u.id)) for u in tree.units.values()
              if visible is None or u.id in visible]
-    items = ([(f"course:{c.id}", c.title) for c in db.session.scalars(
-        select(Course).where(Course.status != CourseStatus.DRAFT).order_by(Course.title))] +
-             [(f"track:{t.id}", t.title + " " + _("(track)")) for t in db.session.scalars(
-                 select(Track).where(Track.status != CourseStatus.DRAFT)
-                 .order_by(Track.title))])
+    courses, tracks = services.reportable_items()
+    items = ([(f"course:{c.id}", c.title) for c in courses] +
+             [(f"track:{t.id}", t.title + " " + _("(track)")) for t in tracks])
     return {"unit_choices": sorted(units, key=lambda pair: pair[1]), "item_choices": items,
-            "audience_choices": db.session.scalars(select(Audience).where(
-                managed_audiences(current_user)).order_by(Audience.name)).all(),
+            "audience_choices": services.report_audiences(current_user),
             "group_choices": list_terms(TermKind.TARGET_GROUP)}
 
 
@@ -155,17 +149,12 @@ def target_list():
     tree = UnitTree.load()
     form = EmptyForm()
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST":
         values = request.form
         unit = tree.units.get(services.int_arg(values.get("unit")) or -1)
         if values.get("unit") and unit is None:
             raise NotFound()
-        item = values.get("item", "")
-        kind, _sep, number = item.partition(":")
-        course = db.session.get(Course, int(number)) if kind == "course" and \
-            number.isdigit() else None
-        track = db.session.get(Track, int(number)) if kind == "track" and \
-            number.isdigit() else None
+        course, track = services.report_item(values.get("item", ""))
         try:
             targets.save_target(
                 current_user, unit=unit, course=course, track=track,
@@ -178,8 +167,6 @@ def target_list():
         else:
             flash(_("Target saved."), "success")
             return redirect(url_for("reports.target_list"))
-    elif request.method == "POST":
-        status = 400
     return render_template("reports/targets.html", targets=targets.editable_targets(
         current_user), tree=tree, form=form, local_day=local_day,
         **_choices(tree)), status
@@ -195,7 +182,6 @@ def _percent(value: str | None) -> int | None:
 
 @bp.post("/targets/<int:target_id>/delete")
 def target_delete(target_id: int):
-    if EmptyForm().validate_on_submit():
-        targets.delete_target(current_user, target_id)
-        flash(_("Target deleted."), "success")
+    targets.delete_target(current_user, target_id)
+    flash(_("Target deleted."), "success")
     return redirect(url_for("reports.target_list"))

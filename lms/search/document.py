@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 SortOrder = Literal["relevance", "newest", "title", "downloads"]
@@ -32,9 +33,11 @@ FACETS: tuple[str, ...] = (
 )
 HIERARCHICAL_FACETS = frozenset({"subject", "collection"})
 
-#: Text fields of a document, heaviest first, each with a :class:`Weights` attribute of the
-#: same name. Engines index them all in one combined field (and rank with these weights).
-TEXT_FIELDS: tuple[str, ...] = ("title", "subject", "creator", "description", "fulltext")
+#: Text fields of a document, heaviest first, with the weight each has unless ``Weights``
+#: says otherwise. Engines index them all in one combined field (and rank with these weights).
+DEFAULT_FIELD_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"title": 5.0, "subject": 2.5, "creator": 2.5, "description": 1.5, "fulltext": 1.0})
+TEXT_FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELD_WEIGHTS)
 #: Text fields a query may name (``title:`` …): engines can match them on their own.
 NAMED_FIELDS: tuple[str, ...] = ("title", "creator", "subject")
 
@@ -121,9 +124,10 @@ class IndexedEntry:
 
 @dataclass(frozen=True)
 class Weights:
-    """Ranking knobs (the app puts them in config, e.g. ``SEARCH_WEIGHTS = {"title": 6}``).
+    """Ranking knobs (the app puts them in config, e.g. ``SEARCH_WEIGHTS = {"title": 6}``, read
+    by :meth:`from_mapping`).
 
-    Field weights (title … fulltext) weight each field's term frequencies in BM25F; they are
+    ``field_weights`` weight each of :data:`TEXT_FIELDS`' term frequencies in BM25F; they are
     applied when documents are indexed, so changing them makes ``needs_rebuild`` true.
     ``accent`` is the extra weight of a match on the accented (exact) form on top of the folded
     match every hit has, so "cá" ranks documents spelling "cá" above those with only "ca".
@@ -132,26 +136,25 @@ class Weights:
     ``k1``/``b`` are the BM25 parameters. Only the field weights need a rebuild.
     """
 
-    title: float = 5.0
-    subject: float = 2.5
-    creator: float = 2.5
-    description: float = 1.5
-    fulltext: float = 1.0
+    field_weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_FIELD_WEIGHTS)
     accent: float = 0.5
     phrase: float = 1.0
     k1: float = 1.2
     b: float = 0.75
 
     def field(self, name: str) -> float:
-        return float(getattr(self, name))
+        return self.field_weights[name]
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Weights:
-        """Build from a config mapping; unknown keys are ignored, values become floats."""
-        if not values:
-            return cls()
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in values.items() if k in names})
+        """Build from a config mapping of text fields' weights and the other knobs, by name;
+        unknown keys are ignored, values become floats."""
+        values = {key: float(value) for key, value in (values or {}).items()}
+        knobs = {f.name for f in fields(cls)} - {"field_weights"}
+        return cls(field_weights=MappingProxyType(
+                       {name: values.get(name, weight)
+                        for name, weight in DEFAULT_FIELD_WEIGHTS.items()}),
+                   **{key: value for key, value in values.items() if key in knobs})
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from . import analysis
 from .backend import Counted, SearchBackend
-from .document import TEXT_FIELDS, SearchDocument, Weights
+from .document import SearchDocument, Weights
 
 POINTER_FILE = "CURRENT"
 META_FILE = "lms-search.json"
@@ -125,7 +125,7 @@ class LocalIndexBackend(SearchBackend, Generic[Index]):
     def _field_weights(self) -> dict[str, float]:
         """Field weights are applied at index time: an index built with others needs a
         rebuild."""
-        return {name: self.weights.field(name) for name in TEXT_FIELDS}
+        return dict(self.weights.field_weights)
 
     def _new_generation(self) -> tuple[str, Index]:
         name = new_generation_name()

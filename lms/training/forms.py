@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -26,28 +22,6 @@ from lms.forms import Form
 from lms.training.assignments import DUE_LABELS
 from lms.training.audiences import KIND_LABELS
 from lms.training.courses import LANGUAGES
-
-
-def local_day_end(day: date | None) -> datetime | None:
-    """The last second of ``day`` where the academy is, in UTC (a due date)."""
-    if day is None:
-        return None
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time(23, 59, 59), zone).astimezone(UTC)
-
-
-def local_day_start(day: date | None) -> datetime | None:
-    if day is None:
-        return None
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time(0, 0), zone).astimezone(UTC)
-
-
-def local_day(value: datetime | None) -> date | None:
-    if value is None:
-        return None
-    return value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
 
 DUE_CHOICES = [SelectChoice(str(k), v) for k, v in DUE_LABELS.items()]
 

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -124,7 +123,7 @@ class Course(Publishable, db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="vi")
     target_group_id: Mapped[int | None] = mapped_column(ForeignKey("person_terms.id"))
-    estimated_hours: Mapped[float | None] = mapped_column(Float)
+    estimated_hours: Mapped[float | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=CourseStatus.DRAFT, index=True)
     # Open: any logged-in person may enrol themselves.
     self_enrol: Mapped[bool] = mapped_column(default=False)
@@ -323,7 +322,7 @@ class Enrolment(db.Model):
     # lms.quizzes.figures for the reports).
     quiz_graded: Mapped[int] = mapped_column(default=0, server_default="0")
     quiz_passed: Mapped[int] = mapped_column(default=0, server_default="0")
-    quiz_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    quiz_percent: Mapped[float] = mapped_column(default=0.0, server_default="0")
     required_total: Mapped[int] = mapped_column(default=0)
     required_done: Mapped[int] = mapped_column(default=0)
     items_done: Mapped[int] = mapped_column(default=0)
@@ -433,6 +432,6 @@ class LearningStatement(db.Model):
     enrolment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     result_completion: Mapped[bool | None] = mapped_column()
     result_success: Mapped[bool | None] = mapped_column()
-    result_score: Mapped[float | None] = mapped_column(Float)
+    result_score: Mapped[float | None] = mapped_column()
     result_duration_seconds: Mapped[int | None] = mapped_column(Integer)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -24,6 +24,7 @@ from lms.catalog.models import Record
 from lms.db import paginate_rows
 from lms.errors import FORM_ERRORS, NotFound, ValidationError
 from lms.extensions import db
+from lms.localtime import local_day, local_day_end, local_day_start
 from lms.permissions import can, require
 from lms.training import assignments, audiences, courses
 from lms.training.access import reachable_units
@@ -35,9 +36,6 @@ from lms.training.forms import (
     DueForm,
     LessonForm,
     TrackForm,
-    local_day,
-    local_day_end,
-    local_day_start,
 )
 from lms.training.models import (
     Audience,
@@ -180,26 +178,24 @@ def _lock_from_form() -> int:
 @bp.post("/courses/<int:course_id>/status")
 def course_status(course_id: int):
     course = courses.get_course(current_user, course_id, for_edit=True)
-    if EmptyForm().validate_on_submit():
-        try:
-            courses.set_course_status(current_user, course, request.form.get("status", ""),
-                                      _lock_from_form())
-        except FORM_ERRORS as error:
-            flash(error.message, "error")
-        else:
-            flash(_("The course is now: %(status)s.",
-                    status=courses.STATUS_LABELS[CourseStatus(course.status)]), "success")
+    try:
+        courses.set_course_status(current_user, course, request.form.get("status", ""),
+                                  _lock_from_form())
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The course is now: %(status)s.",
+                status=courses.STATUS_LABELS[CourseStatus(course.status)]), "success")
     return redirect(url_for("train.course_edit", course_id=course.id))
 
 
 @bp.post("/courses/<int:course_id>/owners")
 def course_owners(course_id: int):
     course = courses.get_course(current_user, course_id, for_edit=True)
-    if EmptyForm().validate_on_submit():
-        owners = [db.session.get(User, i) for i in request.form.getlist("owners", type=int)]
-        with flash_outcome(_("Owners saved.")):
-            courses.set_owners(current_user, course, [u for u in owners if u is not None],
-                               _lock_from_form())
+    owners = [db.session.get(User, i) for i in request.form.getlist("owners", type=int)]
+    with flash_outcome(_("Owners saved.")):
+        courses.set_owners(current_user, course, [u for u in owners if u is not None],
+                           _lock_from_form())
     return redirect(url_for("train.course_edit", course_id=course.id))
 
 
@@ -278,15 +274,14 @@ def lesson_action(course_id: int, lesson_id: int, action: str):
     lesson = course_lesson(course, lesson_id)
     if action not in ("remove", "up", "down"):
         raise NotFound()
-    if EmptyForm().validate_on_submit():
-        with flash_outcome():
-            if action == "remove":
-                courses.remove_lesson(current_user, lesson, _lock_from_form())
-                flash(_("Lesson “%(title)s” removed; learners' progress on it is kept.",
-                        title=lesson.title), "success")
-            else:
-                courses.move_lesson(current_user, lesson, -1 if action == "up" else 1,
-                                    _lock_from_form())
+    with flash_outcome():
+        if action == "remove":
+            courses.remove_lesson(current_user, lesson, _lock_from_form())
+            flash(_("Lesson “%(title)s” removed; learners' progress on it is kept.",
+                    title=lesson.title), "success")
+        else:
+            courses.move_lesson(current_user, lesson, -1 if action == "up" else 1,
+                                _lock_from_form())
     return redirect(url_for("train.course_edit", course_id=course.id))
 
 
@@ -338,24 +333,23 @@ def track_edit(track_id: int):
 @bp.post("/tracks/<int:track_id>/courses")
 def track_courses(track_id: int):
     track = courses.get_track(current_user, track_id, for_edit=True)
-    if EmptyForm().validate_on_submit():
-        action = request.form.get("action", "")
-        item = posted_row(TrackCourse, "item", track_id=track.id)
-        with flash_outcome(_("Track saved.")):
-            if action == "add":
-                course = db.session.get(Course, request.form.get("course", 0, type=int))
-                if course is None:
-                    raise ValidationError(_("Choose a published course."))
-                courses.change_track_courses(current_user, track, add=course,
-                                             lock_version=_lock_from_form())
-            elif item is not None and action in ("remove", "toggle", "up", "down"):
-                courses.change_track_courses(
-                    current_user, track, remove=item if action == "remove" else None,
-                    toggle=item if action == "toggle" else None,
-                    move=(item, -1 if action == "up" else 1) if action in ("up", "down")
-                    else None, lock_version=_lock_from_form())
-            else:
-                raise NotFound()
+    action = request.form.get("action", "")
+    item = posted_row(TrackCourse, "item", track_id=track.id)
+    with flash_outcome(_("Track saved.")):
+        if action == "add":
+            course = db.session.get(Course, request.form.get("course", 0, type=int))
+            if course is None:
+                raise ValidationError(_("Choose a published course."))
+            courses.change_track_courses(current_user, track, add=course,
+                                         lock_version=_lock_from_form())
+        elif item is not None and action in ("remove", "toggle", "up", "down"):
+            courses.change_track_courses(
+                current_user, track, remove=item if action == "remove" else None,
+                toggle=item if action == "toggle" else None,
+                move=(item, -1 if action == "up" else 1) if action in ("up", "down")
+                else None, lock_version=_lock_from_form())
+        else:
+            raise NotFound()
     return redirect(url_for("train.track_edit", track_id=track.id))
 
 
@@ -502,8 +496,6 @@ def audience_rule(audience_id: int):
     if request.method == "GET":
         groups = max(2, len(parse_rule(found.rule or {}).groups))
         return _rule_editor(found, found.rule or {}, groups)
-    if not EmptyForm().validate_on_submit():
-        raise ValidationError(_("The form has expired. Reload the page and try again."))
     action = request.form.get("action", "preview")
     try:
         if action == "apply":
@@ -535,11 +527,10 @@ def audience_rule(audience_id: int):
 @bp.post("/audiences/<int:audience_id>/members")
 def audience_members(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
-    if EmptyForm().validate_on_submit():
-        with flash_outcome() as outcome:
-            people = _people_from(request)
-            added = audiences.add_members(current_user, found, people)
-            outcome.success = _("%(n)d people added.", n=added)
+    with flash_outcome() as outcome:
+        people = _people_from(request)
+        added = audiences.add_members(current_user, found, people)
+        outcome.success = _("%(n)d people added.", n=added)
     return redirect(url_for("train.audience", audience_id=found.id))
 
 
@@ -575,11 +566,10 @@ def _people_from(req, field: str = "usernames") -> list[User]:
 @bp.post("/audiences/<int:audience_id>/members/remove")
 def audience_members_remove(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
-    if EmptyForm().validate_on_submit():
-        with flash_outcome() as outcome:
-            removed = audiences.remove_members(current_user, found,
-                                               request.form.getlist("user_ids", type=int))
-            outcome.success = _("%(n)d people removed.", n=removed)
+    with flash_outcome() as outcome:
+        removed = audiences.remove_members(current_user, found,
+                                           request.form.getlist("user_ids", type=int))
+        outcome.success = _("%(n)d people removed.", n=removed)
     return redirect(url_for("train.audience", audience_id=found.id))
 
 
@@ -672,13 +662,12 @@ def assignment_action(assignment_id: int, action: str):
     found = assignments.get_assignment(current_user, assignment_id)
     if action not in ("cancel", "resync"):
         raise NotFound()
-    if EmptyForm().validate_on_submit():
-        if action == "cancel":
-            assignments.cancel_assignment(current_user, found)
-            flash(_("The assignment is cancelled; progress is kept."), "success")
-        else:
-            require(current_user, "assignment.manage", found)
-            assignments.start_enrol_job(current_user, found)
-            flash(_("Enrolment is running again."), "success")
+    if action == "cancel":
+        assignments.cancel_assignment(current_user, found)
+        flash(_("The assignment is cancelled; progress is kept."), "success")
+    else:
+        require(current_user, "assignment.manage", found)
+        assignments.start_enrol_job(current_user, found)
+        flash(_("Enrolment is running again."), "success")
     return redirect(url_for("train.assignment", assignment_id=found.id))
 

@@ -497,10 +497,10 @@ def test_demo_documents_are_searchable_by_their_text(app):
 
 
 def _body_only_phrase() -> str:
-    from lms.catalog.demo import DEMO_RECORDS
+    from lms.catalog.demo import demo_records
     from lms.extract.samples import DIGITAL_SKILLS
 
-    metadata = " ".join(s.value for *_x, statements in DEMO_RECORDS for s in statements).lower()
+    metadata = " ".join(s.value for demo in demo_records() for s in demo.statements).lower()
     for paragraph in DIGITAL_SKILLS.paragraphs:
         words = paragraph.rstrip(".").split()
         for i in range(len(words) - 1):

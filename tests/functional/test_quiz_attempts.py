@@ -609,3 +609,17 @@ def test_each_enrolment_keeps_its_quiz_figures_as_grades_lessons_and_enrolments_
                               course.lock_version)
     assert figures(qw.course) == (0, 0, 0.0)
     assert figures(other_id) == (1, 1, 75.0)
+
+
+def test_a_start_or_a_submit_without_the_form_token_is_refused_and_changes_nothing(app, qw):
+    learner = signed_in(app, "hv1")
+    refused = learner.client.post(f"/quizzes/{qw.quiz}/start")
+    assert refused.status_code == 400
+    assert "Your form has expired" in text(refused)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(QuizAttempt.id))) == 0
+
+    learner, attempt_id = started(app, qw)
+    refused = learner.client.post(f"/quizzes/attempts/{attempt_id}/submit")
+    assert refused.status_code == 400
+    assert attempt_row(app, attempt_id).submitted_at is None

@@ -82,7 +82,7 @@ def test_field_weights_title_first(backend: SearchBackend) -> None:
 
 
 def test_weights_are_configurable(make_backend) -> None:
-    b = make_backend(weights=Weights(title=0.1, fulltext=10.0))
+    b = make_backend(weights=Weights.from_mapping({"title": 0.1, "fulltext": 10.0}))
     b.index([doc(1, "Báo cáo", "hậu cần quân đội"), doc(2, "Hậu cần quân đội", "báo cáo")])
     assert ids(search(b, "hậu cần")) == [1, 2]
 
@@ -634,7 +634,7 @@ def test_field_weight_change_needs_rebuild(make_backend, tmp_path) -> None:
     b.rebuild([doc(1, "Một", "chung")])
     b.close()
     assert not make_backend(tmp_path / "ix", weights=Weights(accent=2.0, phrase=0.5)).needs_rebuild
-    heavy_title = make_backend(tmp_path / "ix", weights=Weights(title=9.0))
+    heavy_title = make_backend(tmp_path / "ix", weights=Weights.from_mapping({"title": 9.0}))
     assert heavy_title.needs_rebuild is type(b).weights_at_index_time
 
 

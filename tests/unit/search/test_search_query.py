@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from search_helpers import HOSTILE
 
+from lms.search import Weights
 from lms.search.query import AllOf, AnyOf, MatchAll, Phrase, Word, parse
 
 
@@ -137,3 +138,11 @@ def test_or_fallback_drops_function_words_unless_nothing_else() -> None:
     assert [w.folded for w in fb.must[0].children] == ["bong", "da", "dang", "zzqx"]
     fb = parse("bóng đã đang của").or_fallback()
     assert [w.accented for w in fb.must[0].children] == ["bóng"]
+
+
+def test_configured_weights_replace_the_defaults_they_name_and_ignore_unknown_names() -> None:
+    weights = Weights.from_mapping({"title": "6", "accent": 1, "colour": 3})
+    assert dict(weights.field_weights) == {"title": 6.0, "subject": 2.5, "creator": 2.5,
+                                           "description": 1.5, "fulltext": 1.0}
+    assert (weights.accent, weights.phrase, weights.k1, weights.b) == (1.0, 1.0, 1.2, 0.75)
+    assert Weights.from_mapping(None) == Weights()

@@ -83,7 +83,7 @@ def test_field_weights_become_value_copies() -> None:
         "description": 2,
         "fulltext": 1,
     }
-    copies = field_copies(Weights(title=0.1, fulltext=10.0))
+    copies = field_copies(Weights.from_mapping({"title": 0.1, "fulltext": 10.0}))
     assert copies["title"] == 1 and copies["fulltext"] > copies["title"]
 
 
