@@ -1,6 +1,6 @@
 """Demo collections and materials, written for the demo (never the benchmark corpus): the
-public library of :mod:`lms.catalog.demo_library`, and a few records with each non-public
-access level."""
+public library of :mod:`lms.catalog.demo_library`, and the records of ``demo_records.toml``,
+one with each access level."""
 
 from __future__ import annotations
 
