@@ -149,12 +149,13 @@ class Weights:
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Weights:
         """Build from a config mapping of text fields' weights and the other knobs, by name;
         unknown keys are ignored, values become floats."""
-        values = {key: float(value) for key, value in (values or {}).items()}
         knobs = {f.name for f in fields(cls)} - {"field_weights"}
+        known = {key: float(value) for key, value in (values or {}).items()
+                 if key in knobs or key in DEFAULT_FIELD_WEIGHTS}
         return cls(field_weights=MappingProxyType(
-                       {name: values.get(name, weight)
+                       {name: known.pop(name, weight)
                         for name, weight in DEFAULT_FIELD_WEIGHTS.items()}),
-                   **{key: value for key, value in values.items() if key in knobs})
+                   **known)
 
 
 @dataclass(frozen=True)

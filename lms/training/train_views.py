@@ -493,7 +493,8 @@ def audience_rule(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     if not found.is_rule_based:
         raise NotFound()
-    if request.method == "GET":
+    # GET and HEAD show the editor; only a POST (its token checked by CSRFProtect) acts.
+    if request.method != "POST":
         groups = max(2, len(parse_rule(found.rule or {}).groups))
         return _rule_editor(found, found.rule or {}, groups)
     action = request.form.get("action", "preview")

@@ -195,6 +195,19 @@ def test_a_rule_on_a_deleted_unit_freezes_the_audience(app, world, trainer):
     assert sorted(members(app, audience_id)) == ["hv2"]
 
 
+def test_a_head_request_to_the_rule_editor_changes_nothing(app, world, trainer):
+    # HEAD carries no CSRF check: only a POST may act, even with a form body.
+    audience_id = create_audience(trainer, "Chỉ xem", scope_unit=world.academy)
+    page = f"/train/audiences/{audience_id}/rule"
+    rule = {"combine": "all", "groups": [{"combine": "all", "conditions": [
+        {"field": "unit", "values": [world.faculty], "subunits": True}]}]}
+    response = trainer.client.open(page, method="HEAD", data={
+        "action": "apply", "rule_json": json.dumps(rule), "lock_version": lock_on(trainer, page)})
+    assert response.status_code == 200
+    assert members(app, audience_id) == {}
+    assert audience_row(app, audience_id).rule == {"combine": "all", "groups": []}
+
+
 def test_two_trainers_applying_rules_at_once_one_is_told(app, world, trainer):
     audience_id = create_audience(trainer, "Tranh chấp", scope_unit=world.academy)
     page = f"/train/audiences/{audience_id}/rule"

@@ -141,7 +141,7 @@ def test_or_fallback_drops_function_words_unless_nothing_else() -> None:
 
 
 def test_configured_weights_replace_the_defaults_they_name_and_ignore_unknown_names() -> None:
-    weights = Weights.from_mapping({"title": "6", "accent": 1, "colour": 3})
+    weights = Weights.from_mapping({"title": "6", "accent": 1, "colour": "red"})
     assert dict(weights.field_weights) == {"title": 6.0, "subject": 2.5, "creator": 2.5,
                                            "description": 1.5, "fulltext": 1.0}
     assert (weights.accent, weights.phrase, weights.k1, weights.b) == (1.0, 1.0, 1.2, 0.75)
