@@ -29,7 +29,7 @@ from lms.reports.queries import (
     unit_lines,
 )
 from lms.reports.targets import Rag, all_targets, applicable, rag
-from lms.training.access import managed_audiences
+from lms.training.audiences import manageable_audiences
 from lms.training.models import (
     Audience,
     Course,
@@ -86,23 +86,29 @@ def reportable_items() -> tuple[list[Course], list[Track]]:
     return list(courses), list(tracks)
 
 
-def report_item(item: str) -> tuple[Course | None, Track | None]:
-    """The course or the track an item value (``"course:3"``, ``"track:2"``) names; neither
-    for another value or one that does not exist."""
+#: What a report or a target may be about, besides every course.
+ITEM_MODELS: dict[str, type[Course] | type[Track]] = {"course": Course, "track": Track}
+
+
+def parse_item(item: str) -> tuple[str, int] | None:
+    """``("course", 3)`` for ``"course:3"``, ``("track", 2)`` for ``"track:2"``; None for any
+    other value, an id too long for the database included."""
     kind, _sep, number = item.partition(":")
-    if not number.isdigit():
-        return None, None
-    if kind == "course":
-        return db.session.get(Course, int(number)), None
-    if kind == "track":
-        return None, db.session.get(Track, int(number))
-    return None, None
+    item_id = int_arg(number)
+    return (kind, item_id) if kind in ITEM_MODELS and item_id is not None else None
+
+
+def report_item(item: str) -> tuple[Course | None, Track | None]:
+    """The course or the track an item value names (:func:`parse_item`); neither for another
+    value or one that does not exist."""
+    parsed = parse_item(item)
+    row = db.session.get(ITEM_MODELS[parsed[0]], parsed[1]) if parsed else None
+    return (row if isinstance(row, Course) else None, row if isinstance(row, Track) else None)
 
 
 def report_audiences(actor: User) -> list[Audience]:
     """The audiences ``actor`` manages, by name: a report can be narrowed to one of them."""
-    return list(db.session.scalars(select(Audience).where(managed_audiences(actor))
-                                   .order_by(Audience.name)))
+    return list(db.session.scalars(manageable_audiences(actor)))
 
 
 def read_query(actor: User, args: Mapping[str, str], tree: UnitTree) -> Query:
@@ -125,19 +131,16 @@ def read_query(actor: User, args: Mapping[str, str], tree: UnitTree) -> Query:
     require(actor, "report.view_unit", unit)
     item = args.get("item", "")
     course_id = track_id = None
-    kind, _sep, number = item.partition(":")
-    if item and not (kind in ("course", "track") and number.isdigit()):
+    parsed = parse_item(item)
+    if item and parsed is None:
         notes.append(_("The course or track asked for was not understood: every course is "
                        "shown."))
         item = ""
-    elif kind == "course":
-        course_id = int(number)
-        if db.session.get(Course, course_id) is None:
+    elif parsed is not None:
+        kind, item_id = parsed
+        if db.session.get(ITEM_MODELS[kind], item_id) is None:
             raise NotFound()
-    elif kind == "track":
-        track_id = int(number)
-        if db.session.get(Track, track_id) is None:
-            raise NotFound()
+        course_id, track_id = (item_id, None) if kind == "course" else (None, item_id)
     audience_id = int_arg(args.get("audience"))
     if audience_id is not None and db.session.get(Audience, audience_id) is None:
         raise NotFound()

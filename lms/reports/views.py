@@ -155,6 +155,8 @@ def target_list():
         if values.get("unit") and unit is None:
             raise NotFound()
         course, track = services.report_item(values.get("item", ""))
+        if values.get("item") and course is None and track is None:
+            raise NotFound()
         try:
             targets.save_target(
                 current_user, unit=unit, course=course, track=track,

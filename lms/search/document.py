@@ -149,13 +149,12 @@ class Weights:
     def from_mapping(cls, values: Mapping[str, Any] | None) -> Weights:
         """Build from a config mapping of text fields' weights and the other knobs, by name;
         unknown keys are ignored, values become floats."""
+        values = values or {}
         knobs = {f.name for f in fields(cls)} - {"field_weights"}
-        known = {key: float(value) for key, value in (values or {}).items()
-                 if key in knobs or key in DEFAULT_FIELD_WEIGHTS}
         return cls(field_weights=MappingProxyType(
-                       {name: known.pop(name, weight)
+                       {name: float(values.get(name, weight))
                         for name, weight in DEFAULT_FIELD_WEIGHTS.items()}),
-                   **known)
+                   **{key: float(value) for key, value in values.items() if key in knobs})
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,26 @@ def test_a_period_with_no_data_is_an_empty_table(app, world, trainer):
     assert cells(garbled, "Total")[1] == "4"
 
 
+def test_an_item_id_too_long_for_the_database_is_not_understood(app, world):
+    admin = signed_in(app, "admin")
+    response = admin.client.get(f"/reports/?unit={world.academy}"
+                                "&item=course:99999999999999999999999")
+    assert response.status_code == 200
+    assert "The course or track asked for was not understood: every course is shown." in \
+        text(response)
+
+
+def test_a_target_for_a_course_that_does_not_exist_is_not_saved(app, world):
+    admin = signed_in(app, "admin")
+    today = date.today()
+    for item in ("course:999999", "track:99999999999999999999999", "lesson:1"):
+        refused = set_target(admin, unit=world.academy, item=item, percent="80",
+                             starts=today, deadline=today + timedelta(days=30))
+        assert refused.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(ReportTarget.id)) is None
+
+
 def test_targets_of_zero_or_more_than_all_are_refused(app, world, trainer):
     admin = signed_in(app, "admin")
     today = date.today()

@@ -30,6 +30,7 @@ def test_an_item_names_its_course_or_its_track(app_ctx):
 
 
 @pytest.mark.parametrize("value", ["", "course:", "course:x", "lesson:1", "course:-1",
-                                   "course:999999", "track:999999"])
+                                   "course:999999", "track:999999",
+                                   "course:99999999999999999999999"])
 def test_an_item_not_understood_or_not_found_names_nothing(app_ctx, value):
     assert report_item(value) == (None, None)
