@@ -28,9 +28,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
     )
-    from lms.web import AppRequest
+    from lms.web import AppRequest, BoundedIntConverter
 
     app.request_class = AppRequest
+    # Before any blueprint adds its routes: a rule takes its converter when it is added.
+    app.url_map.converters["int"] = BoundedIntConverter
     load_config(app, overrides)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

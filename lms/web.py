@@ -23,9 +23,42 @@ from flask import (
     has_request_context,
     request,
 )
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from lms.errors import FORM_ERRORS, NotFound, ServiceError
 from lms.serving import URI_CUT
+
+#: The largest id or page number a request may name: PostgreSQL's INTEGER, the type of every
+#: id in a URL or a form. A larger number cannot name a row, and the database drivers cannot
+#: bind one beyond 64 bits (a 500 before this bound).
+MAX_REQUEST_INT = 2**31 - 1
+
+
+def request_int(value: str) -> int:
+    """``int(value)`` as the ``type=`` of a request's values: a number beyond
+    :data:`MAX_REQUEST_INT` is a ValueError, so ``.get`` falls back to its default and
+    ``.getlist`` drops it, as for any other value that is not a number."""
+    number = int(value)
+    if abs(number) > MAX_REQUEST_INT:
+        raise ValueError(value)
+    return number
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in a route, at most :data:`MAX_REQUEST_INT`: a larger number matches no
+    route (404)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_REQUEST_INT)
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        # Python refuses to read an integer of more than 4,300 digits (a ValueError, not a
+        # mismatch); no such number is under the bound anyway.
+        if len(value) > len(str(MAX_REQUEST_INT)):
+            raise ValidationError()
+        return super().to_python(value)
+
 
 # Same-site relative paths only: "/x", never "//evil", "/\\evil" or anything with whitespace.
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
@@ -196,7 +229,7 @@ def page_of(stmt, per_page: int):
     empty, never a 404): one list page of the trainers', admins' and depositors' lists."""
     from lms.extensions import db
 
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=per_page,
+    return db.paginate(stmt, page=request.args.get("page", 1, type=request_int), per_page=per_page,
                        error_out=False)
 
 
@@ -206,7 +239,7 @@ def posted_row(model: type[T], field: str, **owner: int) -> T | None:
     404, so a forged id never reaches a service."""
     from lms.extensions import db
 
-    row = db.session.get(model, request.form.get(field, 0, type=int))
+    row = db.session.get(model, request.form.get(field, 0, type=request_int))
     if row is not None and any(getattr(row, key) != value for key, value in owner.items()):
         raise NotFound()
     return row

@@ -18,7 +18,7 @@ from lms.auth.services import find_user
 from lms.errors import PermissionDenied, ValidationError
 from lms.extensions import db
 from lms.permissions import can
-from lms.web import flash_outcome, guard_blueprint, page_of, save_edit
+from lms.web import flash_outcome, guard_blueprint, page_of, request_int, save_edit
 
 bp = Blueprint("admin", __name__)
 guard_blueprint(bp, "user.manage")
@@ -89,7 +89,7 @@ def users():
     query = request.args.get("q", "")[:100]
     role = request.args.get("role", "")
     role = role if role in {str(r) for r in RoleName} else ""
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=request_int)
     status = request.args.get("status", "")
     active = {"active": True, "inactive": False}.get(status)
     stmt = services.list_users(query=query, role=role, unit_id=unit_id, active=active)
@@ -108,7 +108,7 @@ def users_move():
     form = MovePeopleForm()
     form.unit_id.choices = _unit_choices()
     if form.validate_on_submit():
-        ids = request.form.getlist("user_ids", type=int)
+        ids = request.form.getlist("user_ids", type=request_int)
         if not ids:
             flash(_("Tick the people to move first."), "error")
         else:
@@ -349,7 +349,7 @@ def audit_log():
     stmt = audit.events(action=filters["action"], actor=filters["actor"],
                         outcome=filters["outcome"], since=_parse_day(filters["since"]),
                         until=_parse_day(filters["until"], end=True))
-    page = db.paginate(stmt, page=args.get("page", 1, type=int),
+    page = db.paginate(stmt, page=args.get("page", 1, type=request_int),
                        per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
     actions = audit.logged_actions()
     return render_template("admin/audit.html", page=page, filters=filters, actions=actions)

@@ -39,7 +39,7 @@ from lms.files import serving
 from lms.harvest import services as harvest_services
 from lms.permissions import can, require
 from lms.stats import services as stats
-from lms.web import flash_outcome, no_store, page_of
+from lms.web import flash_outcome, no_store, page_of, request_int
 from metadata import Metadata, Statement, default_profile, get_format, head_tags
 
 bp = Blueprint("catalog", __name__)
@@ -391,7 +391,7 @@ def review():
 
     queue = workflow.review_queue(current_user)
     pages = max(1, -(-len(queue.pool) // POOL_PAGE))
-    number = min(max(request.args.get("page", 1, type=int), 1), pages)
+    number = min(max(request.args.get("page", 1, type=request_int), 1), pages)
     return render_template("catalog/review.html", queue=queue, number=number, pages=pages,
                            pool=queue.pool[(number - 1) * POOL_PAGE:number * POOL_PAGE],
                            access_requests=access_requests.requests_to_decide(current_user),
@@ -482,7 +482,7 @@ def collection(slug: str):
     sort = request.args.get("sort", browse.DEFAULT_SORT)
     sort = sort if sort in browse.SORTS else browse.DEFAULT_SORT
     page = browse.sorted_listing(current_user, found, sort,
-                                 request.args.get("page", 1, type=int), _lang())
+                                 request.args.get("page", 1, type=request_int), _lang())
     return render_template("catalog/collection.html", collection=found, page=page, sort=sort,
                            lang=_lang(), counts=collection_counts(current_user),
                            summaries=summarize(current_user, page.items, _lang()))

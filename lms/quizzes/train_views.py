@@ -33,7 +33,7 @@ from lms.quizzes.forms import (
 from lms.quizzes.models import QuestionCategory, QuestionType, QuizSlot
 from lms.training.access import reachable_units
 from lms.training.train_views import area_blueprint
-from lms.web import flash_outcome, page_of, posted_row, save_edit
+from lms.web import flash_outcome, page_of, posted_row, request_int, save_edit
 
 bp = area_blueprint("quiz_train", __name__)
 LIST_SIZE = 20
@@ -44,7 +44,7 @@ def _page(stmt, per_page: int = LIST_SIZE):
 
 
 def _lock() -> int:
-    return request.form.get("lock_version", 0, type=int)
+    return request.form.get("lock_version", 0, type=request_int)
 
 
 def _unit_choices(with_all: bool) -> list[SelectChoice]:
@@ -103,7 +103,7 @@ def bank(bank_id: int):
         current_user, found, _bank_input(form), form.lock))
     if status is None:
         return redirect(url_for("quiz_train.bank", bank_id=found.id))
-    category_id = request.args.get("category", 0, type=int)
+    category_id = request.args.get("category", 0, type=request_int)
     category = db.session.get(QuestionCategory, category_id) if category_id else None
     if category is not None and category.bank_id != found.id:
         category = None
@@ -191,7 +191,7 @@ def question_new(bank_id: int):
         flash(_("Add a category to the bank first."), "info")
         return redirect(url_for("quiz_train.bank", bank_id=found.id))
     if request.method == "GET":
-        form.category_id.data = request.args.get("category", 0, type=int) or None
+        form.category_id.data = request.args.get("category", 0, type=request_int) or None
         form.partial.data = question_type == QuestionType.MATCHING
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
@@ -246,7 +246,7 @@ def question_key(question_id: int):
     """Correct the key of a version that attempts showed, and regrade them."""
     question = banks.get_question(current_user, question_id, manage=True)
     version = next((v for v in banks.versions(question)
-                    if v.id == request.form.get("version", 0, type=int)), None)
+                    if v.id == request.form.get("version", 0, type=request_int)), None)
     if version is None:
         raise NotFound()
     keys = request.form.getlist("correct")
@@ -477,11 +477,11 @@ def quiz_questions(quiz_id: int):
     quiz = quizzes.get_quiz(current_user, quiz_id, for_edit=True)
     bank_list = _usable_banks()
     chosen_bank = next((b for b in bank_list
-                        if b.id == request.values.get("bank", 0, type=int)),
+                        if b.id == request.values.get("bank", 0, type=request_int)),
                        bank_list[0] if bank_list else None)
     if request.method == "POST":
         picked = [banks.get_question(current_user, i)
-                  for i in request.form.getlist("question", type=int)]
+                  for i in request.form.getlist("question", type=request_int)]
         with flash_outcome() as outcome:
             added = quizzes.add_questions(current_user, quiz, picked, _lock())
             outcome.success = _("%(n)d questions added.", n=added)
@@ -513,7 +513,7 @@ def quiz_attempts(quiz_id: int):
     query = request.args.get("q", "")[:100]
     state = request.args.get("state", "")
     page = paginate_rows(db.session, attempts.attempts_of(quiz, query=query, state=state),
-                         request.args.get("page", 1, type=int), 50)
+                         request.args.get("page", 1, type=request_int), 50)
     return render_template("quizzes/train/attempts.html", quiz=quiz, page=page, query=query,
                            state=state, summary=attempts.summary(quiz),
                            grant_form=GrantForm(), overrides=attempts.overrides_of(quiz),

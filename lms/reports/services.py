@@ -38,6 +38,7 @@ from lms.training.models import (
     EnrolmentStatus,
     Track,
 )
+from lms.web import request_int
 
 STATUSES = ("not_started", "in_progress", "completed", "overdue")
 CHART_POINTS = 12
@@ -156,7 +157,12 @@ def read_query(actor: User, args: Mapping[str, str], tree: UnitTree) -> Query:
 
 
 def int_arg(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    """A whole number of the URL's, or None: absent, not one, or beyond what a request may
+    name (:func:`lms.web.request_int`)."""
+    try:
+        return request_int(value) if value and value.isdecimal() else None
+    except ValueError:
+        return None
 
 
 @dataclass

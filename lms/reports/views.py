@@ -33,7 +33,7 @@ from lms.localtime import local_day
 from lms.reports import exports, services, targets
 from lms.reports.jobs import export_file
 from lms.reports.queries import UnitTree
-from lms.web import guard_blueprint
+from lms.web import guard_blueprint, request_int
 
 bp = Blueprint("reports", __name__)
 guard_blueprint(bp, "report.view", _l("Reports are for training officers, commanders and "
@@ -79,7 +79,7 @@ def people():
     if status not in services.STATUSES:
         status = ""
     page = paginate_rows(db.session, services.people(query.filters, tree, status, utcnow()),
-                         request.args.get("page", 1, type=int), PEOPLE_PAGE)
+                         request.args.get("page", 1, type=request_int), PEOPLE_PAGE)
     return render_template("reports/people.html", query=query, tree=tree, page=page,
                            status=status, now=utcnow(),
                            title=services.item_title(query.filters),

@@ -47,7 +47,7 @@ from lms.training.models import (
 )
 from lms.training.progress import current_lessons
 from lms.training.rules import FIELD_LABELS, MAX_GROUPS, parse_rule
-from lms.web import flash_outcome, guard_blueprint, page_of, posted_row, save_edit
+from lms.web import flash_outcome, guard_blueprint, page_of, posted_row, request_int, save_edit
 
 #: Why the training area refuses someone (every blueprint under /train says the same).
 AREA_REFUSAL = _l("The training area is for training officers.")
@@ -82,7 +82,7 @@ def _page(stmt, per_page: int = LIST_SIZE):
 
 
 def _row_page(stmt, per_page: int):
-    return paginate_rows(db.session, stmt, request.args.get("page", 1, type=int), per_page)
+    return paginate_rows(db.session, stmt, request.args.get("page", 1, type=request_int), per_page)
 
 
 @bp.get("/")
@@ -192,7 +192,7 @@ def course_status(course_id: int):
 @bp.post("/courses/<int:course_id>/owners")
 def course_owners(course_id: int):
     course = courses.get_course(current_user, course_id, for_edit=True)
-    owners = [db.session.get(User, i) for i in request.form.getlist("owners", type=int)]
+    owners = [db.session.get(User, i) for i in request.form.getlist("owners", type=request_int)]
     with flash_outcome(_("Owners saved.")):
         courses.set_owners(current_user, course, [u for u in owners if u is not None],
                            _lock_from_form())
@@ -337,7 +337,7 @@ def track_courses(track_id: int):
     item = posted_row(TrackCourse, "item", track_id=track.id)
     with flash_outcome(_("Track saved.")):
         if action == "add":
-            course = db.session.get(Course, request.form.get("course", 0, type=int))
+            course = db.session.get(Course, request.form.get("course", 0, type=request_int))
             if course is None:
                 raise ValidationError(_("Choose a published course."))
             courses.change_track_courses(current_user, track, add=course,
@@ -436,12 +436,12 @@ def _rule_text(data: dict | None) -> list[dict[str, object]]:
 
 def _rule_from_form(form) -> dict:
     groups = []
-    count = min(form.get("groups", 1, type=int) or 1, MAX_GROUPS)
+    count = min(form.get("groups", 1, type=request_int) or 1, MAX_GROUPS)
     for index in range(count):
         prefix = f"g{index}-"
         conditions = []
         for field_name in ("unit", "rank", "position", "target_group", "audience"):
-            values = form.getlist(prefix + field_name, type=int)
+            values = form.getlist(prefix + field_name, type=request_int)
             if values:
                 condition = {"field": field_name, "values": values}
                 if field_name == "unit":
@@ -553,7 +553,7 @@ def _people_from(req, field: str = "usernames") -> list[User]:
     for name in dict.fromkeys(names):
         person = find_user(name)
         (people.append(person) if person is not None else unknown.append(name))
-    for user_id in req.form.getlist("user_ids", type=int):
+    for user_id in req.form.getlist("user_ids", type=request_int):
         person = db.session.get(User, user_id)
         if person is not None:
             people.append(person)
@@ -569,7 +569,7 @@ def audience_members_remove(audience_id: int):
     found = audiences.get_audience(current_user, audience_id)
     with flash_outcome() as outcome:
         removed = audiences.remove_members(current_user, found,
-                                           request.form.getlist("user_ids", type=int))
+                                           request.form.getlist("user_ids", type=request_int))
         outcome.success = _("%(n)d people removed.", n=removed)
     return redirect(url_for("train.audience", audience_id=found.id))
 
@@ -591,8 +591,8 @@ def _due_spec(form) -> assignments.DueSpec:
 @bp.route("/assignments/new", methods=["GET", "POST"])
 def assignment_new():
     require(current_user, "assignment.create")
-    course = db.session.get(Course, request.values.get("course", 0, type=int))
-    track = db.session.get(Track, request.values.get("track", 0, type=int))
+    course = db.session.get(Course, request.values.get("course", 0, type=request_int))
+    track = db.session.get(Track, request.values.get("track", 0, type=request_int))
     if (course is None) == (track is None):
         raise NotFound()
     item = course or track
